@@ -1,0 +1,36 @@
+"""hepcombine: combine measurements in high-energy physics.
+
+Two methods:
+
+* the χ² method of the Convino paper (:class:`Combiner`) for inputs from simultaneous
+  nuisance-parameter fits (Hessians, correlation matrices) or tables of orthogonal
+  uncertainties, with exact ±1 correlations and profile-likelihood intervals;
+* BLUE (:class:`Blue`) with weights, per-source breakdown and information weights.
+"""
+
+from __future__ import annotations
+
+from .exceptions import (
+    ConfigError,
+    FitError,
+    HepCombineError,
+    IntervalError,
+    InvalidCorrelation,
+    InvalidMeasurement,
+    UnknownName,
+)
+from .measurement import Measurement
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConfigError",
+    "FitError",
+    "HepCombineError",
+    "IntervalError",
+    "InvalidCorrelation",
+    "InvalidMeasurement",
+    "Measurement",
+    "UnknownName",
+    "__version__",
+]

@@ -1,0 +1,50 @@
+"""The exceptions hepcombine raises for problems a user can cause.
+
+Every error a user can trigger with bad input is a subclass of :class:`HepCombineError`, and its
+message says what is wrong, where (measurement, source, file, line) and, when possible, what to
+do about it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "FitError",
+    "HepCombineError",
+    "IntervalError",
+    "InvalidCorrelation",
+    "InvalidMeasurement",
+    "UnknownName",
+]
+
+
+class HepCombineError(Exception):
+    """Base class of all hepcombine errors."""
+
+
+class InvalidMeasurement(HepCombineError, ValueError):
+    """A measurement's inputs are inconsistent: NaN, wrong shape, not positive definite, ..."""
+
+
+class UnknownName(HepCombineError, KeyError):
+    """A name (estimate, source, observable, measurement) that is not defined."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class InvalidCorrelation(HepCombineError, ValueError):
+    """A correlation assumption is out of range or the assumed matrix is not positive
+    semi-definite."""
+
+
+class FitError(HepCombineError, RuntimeError):
+    """The minimisation did not converge, or its covariance is not usable."""
+
+
+class IntervalError(HepCombineError, RuntimeError):
+    """A profile-likelihood (Minos) interval could not be determined."""
+
+
+class ConfigError(HepCombineError, ValueError):
+    """A configuration or input file is malformed; the message names file, line and block."""

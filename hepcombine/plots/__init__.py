@@ -1,0 +1,3 @@
+"""Plots of inputs and results. Each function takes plain numbers (or a result object) and
+returns a matplotlib Figure; nothing here fits anything. matplotlib and mplhep are imported
+only when a plot is made."""

@@ -1,0 +1,398 @@
+"""Tests of hepcombine.adapters: histograms and graphs → Measurement.
+
+The ROOT files are written with uproot in the tests; every expected array is computed here by
+hand from the numbers written (estimates = bin contents, stat information = inverse of the
+covariance built here, shifts = varied − nominal etc.).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import hist
+import numpy as np
+import pytest
+import uproot
+
+from hepcombine.adapters import (
+    Systematic,
+    differential_observables,
+    measurement_from_histograms,
+)
+from hepcombine.exceptions import InvalidMeasurement, UnknownName
+
+EDGES = np.array([0.0, 1.0, 3.0, 7.0, 15.0])  # variable bin widths
+VALUES = np.array([10.0, 0.0, 5.0, 2.0])  # bin 1 is empty but has a stat error
+VARIANCES = np.array([4.0, 1.0, 2.25, 1.0])
+UNDER, OVER = 3.0, 7.0
+JES_UP = np.array([1.0, 0.5, -0.5, 0.2])  # shifts, written as varied histograms
+JES_DOWN = np.array([-0.8, -0.4, 0.3, -0.1])
+LUMI_FRACTION = np.array([0.02, 0.02, 0.02, 0.02])
+COV = np.array(
+    [
+        [4.0, 0.8, 0.3, 0.0],
+        [0.8, 1.0, 0.2, 0.1],
+        [0.3, 0.2, 2.25, 0.4],
+        [0.0, 0.1, 0.4, 1.0],
+    ]
+)
+
+
+def weighted_hist(values, variances, edges=EDGES, flow=(0.0, 0.0), name="pt"):
+    h = hist.Hist(
+        hist.axis.Variable(edges, name=name, label="p_{T} [GeV]"),
+        storage=hist.storage.Weight(),
+    )
+    view = h.view(flow=True)
+    view.value = [flow[0], *values, flow[1]]
+    view.variance = [0.0, *variances, 0.0]
+    return h
+
+
+def hist2d(matrix, edges=EDGES):
+    h = hist.Hist(hist.axis.Variable(edges), hist.axis.Variable(edges))
+    h[...] = matrix
+    return h
+
+
+@pytest.fixture(scope="module")
+def rootfile(tmp_path_factory):
+    path = tmp_path_factory.mktemp("adapters") / "inputs.root"
+    with uproot.recreate(path) as f:
+        f["nominal"] = weighted_hist(VALUES, VARIANCES, flow=(UNDER, OVER))
+        f["jes_up"] = (VALUES + JES_UP, EDGES)
+        f["jes_down"] = (VALUES + JES_DOWN, EDGES)
+        f["jes_up_shift"] = (JES_UP, EDGES)
+        f["jes_down_shift"] = (JES_DOWN, EDGES)
+        f["lumi_fraction"] = (LUMI_FRACTION, EDGES)
+        f["lumi_percent"] = (100 * LUMI_FRACTION, EDGES)
+        f["stat"] = (np.array([1.5, 1.0, 0.5, 0.8]), EDGES)
+        f["stat_cov"] = hist2d(COV)
+        f["stat_corr"] = hist2d(COV / np.outer(np.sqrt(np.diag(COV)), np.sqrt(np.diag(COV))))
+        f["cov_by_index"] = hist2d(COV, edges=np.arange(5.0))
+        f["rebinned"] = (VALUES, np.array([0.0, 1.0, 3.0, 7.0, 16.0]))
+        f["three_bins"] = (VALUES[:3], EDGES[:4])
+        f["poisson"] = (np.array([4.0, 9.0, 16.0, 25.0]), EDGES)
+        f["empty_bin"] = weighted_hist([3.0, 0.0, 1.0, 1.0], [1.0, 0.0, 1.0, 1.0])
+        f["nan_bin"] = (np.array([1.0, 2.0, np.nan, 1.0]), EDGES)
+    return path
+
+
+def stat_info(cov):
+    return np.linalg.inv(cov)
+
+
+# ---------------------------------------------------------------------- nominal and stat
+def test_nominal_from_file_path(rootfile, caplog):
+    with caplog.at_level(logging.WARNING, logger="hepcombine.adapters"):
+        d = measurement_from_histograms("nominal", name="atlas", file=rootfile)
+    m = d.measurement
+    assert m.name == "atlas"
+    assert m.estimate_names == ("atlas_bin0", "atlas_bin1", "atlas_bin2", "atlas_bin3")
+    assert d.bin_names == m.estimate_names
+    np.testing.assert_array_equal(m.estimates, VALUES)  # flow bins are not estimates
+    np.testing.assert_allclose(m.stat_information, np.diag(1 / VARIANCES), rtol=1e-12)
+    assert m.source_names == ()
+    np.testing.assert_array_equal(d.edges, EDGES)
+    np.testing.assert_array_equal(d.centers, [0.5, 2.0, 5.0, 11.0])
+    assert d.axis_label == "p_{T} [GeV]"
+    assert "inputs.root:nominal" in d.origin
+    # the non-zero under/overflow is reported, not used
+    assert "underflow 3 and overflow 7 are ignored" in caplog.text
+
+
+def test_unweighted_th1_uses_poisson_errors(rootfile):
+    # a TH1D without sumw2: ROOT's convention is error = sqrt(content)
+    d = measurement_from_histograms("poisson", name="p", file=rootfile)
+    np.testing.assert_allclose(d.measurement.stat_covariance, np.diag([4.0, 9.0, 16.0, 25.0]))
+
+
+def test_hist_object_gives_the_same_as_the_file(rootfile):
+    h = weighted_hist(VALUES, VARIANCES, flow=(UNDER, OVER))
+    direct = measurement_from_histograms(h, name="atlas").measurement
+    with uproot.open(rootfile) as f:
+        via_uproot = measurement_from_histograms(f["nominal"], name="atlas").measurement
+    for m in (direct, via_uproot):
+        np.testing.assert_array_equal(m.estimates, VALUES)
+        np.testing.assert_allclose(m.stat_information, np.diag(1 / VARIANCES), rtol=1e-12)
+
+
+def test_stat_from_histogram_contents(rootfile):
+    d = measurement_from_histograms("nominal", name="a", stat="stat", file=rootfile)
+    sigma = np.array([1.5, 1.0, 0.5, 0.8])
+    np.testing.assert_allclose(d.measurement.stat_information, np.diag(sigma**-2), rtol=1e-12)
+
+
+def test_stat_covariance_th2(rootfile):
+    d = measurement_from_histograms("nominal", name="a", stat_covariance="stat_cov", file=rootfile)
+    np.testing.assert_allclose(d.measurement.stat_information, stat_info(COV), rtol=1e-10)
+
+
+def test_stat_correlation_th2_with_nominal_errors(rootfile):
+    rho = COV / np.outer(np.sqrt(np.diag(COV)), np.sqrt(np.diag(COV)))
+    sigma = np.array([1.5, 1.0, 0.5, 0.8])
+    d = measurement_from_histograms(
+        "nominal", name="a", stat="stat", stat_correlation="stat_corr", file=rootfile
+    )
+    expected = rho * np.outer(sigma, sigma)
+    np.testing.assert_allclose(d.measurement.stat_information, stat_info(expected), rtol=1e-10)
+    # with the nominal's own errors the correlation with COV's diagonal gives back COV
+    d = measurement_from_histograms(
+        "nominal", name="a", stat_correlation="stat_corr", file=rootfile
+    )
+    np.testing.assert_allclose(d.measurement.stat_information, stat_info(COV), rtol=1e-10)
+
+
+def test_covariance_binned_by_index_needs_an_array(rootfile):
+    with pytest.raises(InvalidMeasurement, match=r"inputs\.root:cov_by_index.*h\.values\(\)"):
+        measurement_from_histograms(
+            "nominal", name="a", stat_covariance="cov_by_index", file=rootfile
+        )
+    with uproot.open(rootfile) as f:
+        matrix = f["cov_by_index"].values()
+        d = measurement_from_histograms(f["nominal"], name="a", stat_covariance=matrix)
+    np.testing.assert_allclose(d.measurement.stat_information, stat_info(COV), rtol=1e-10)
+
+
+def test_percent_correlation_is_an_error_with_advice():
+    with pytest.raises(InvalidMeasurement, match=r"percent.*/ 100"):
+        measurement_from_histograms(
+            weighted_hist(VALUES, VARIANCES), name="a", stat_correlation=100 * np.eye(4)
+        )
+
+
+def test_stat_covariance_excludes_stat():
+    with pytest.raises(InvalidMeasurement, match="do not give stat="):
+        measurement_from_histograms(
+            weighted_hist(VALUES, VARIANCES), name="a", stat="errors", stat_covariance=COV
+        )
+
+
+# ---------------------------------------------------------------------- systematics
+def test_variations_up_and_down(rootfile):
+    d = measurement_from_histograms(
+        "nominal",
+        name="a",
+        systematics={"jes": ("jes_up", "jes_down"), "jes_sym": "jes_up"},
+        file=rootfile,
+    )
+    m = d.measurement
+    assert m.source_names == ("jes", "jes_sym")
+    np.testing.assert_allclose(m.shifts_up[:, 0], JES_UP, atol=1e-12)
+    np.testing.assert_allclose(m.shifts_down[:, 0], JES_DOWN, atol=1e-12)
+    # one variation only: symmetric, down = -up
+    np.testing.assert_allclose(m.shifts_up[:, 1], JES_UP, atol=1e-12)
+    np.testing.assert_allclose(m.shifts_down[:, 1], -JES_UP, atol=1e-12)
+    assert list(m.is_asymmetric) == [True, False]
+
+
+def test_shift_fraction_and_percent_kinds(rootfile):
+    d = measurement_from_histograms(
+        "nominal",
+        name="a",
+        kind="shift",
+        systematics={
+            "jes": ("jes_up_shift", "jes_down_shift"),
+            "lumi": Systematic("lumi_fraction", kind="fraction"),
+            "lumi_pc": Systematic("lumi_percent", kind="percent"),
+        },
+        relative=["lumi"],
+        file=rootfile,
+    )
+    m = d.measurement
+    np.testing.assert_allclose(m.shifts_up[:, 0], JES_UP, atol=1e-12)
+    np.testing.assert_allclose(m.shifts_down[:, 0], JES_DOWN, atol=1e-12)
+    lumi = 0.02 * VALUES  # zero-content bin 1 has zero shift
+    np.testing.assert_allclose(m.shifts_up[:, 1], lumi, atol=1e-12)
+    np.testing.assert_allclose(m.shifts_down[:, 1], -lumi, atol=1e-12)
+    np.testing.assert_allclose(m.shifts_up[:, 2], lumi, atol=1e-12)
+    assert m.relative == frozenset({"lumi"})
+
+
+def test_arrays_as_systematics():
+    d = measurement_from_histograms(
+        weighted_hist(VALUES, VARIANCES),
+        name="a",
+        kind="shift",
+        systematics={"s": (np.array([1.0, 2, 3, 4]), np.array([-1.0, -1, -1, -1]))},
+    )
+    np.testing.assert_array_equal(d.measurement.shifts_up[:, 0], [1, 2, 3, 4])
+    np.testing.assert_array_equal(d.measurement.shifts_down[:, 0], [-1, -1, -1, -1])
+    with pytest.raises(InvalidMeasurement, match="3 bins but nominal"):
+        measurement_from_histograms(
+            weighted_hist(VALUES, VARIANCES), name="a", systematics={"s": np.ones(3)}
+        )
+
+
+def test_unknown_relative_source():
+    with pytest.raises(InvalidMeasurement, match=r"relative sources \['lumi'\]"):
+        measurement_from_histograms(weighted_hist(VALUES, VARIANCES), name="a", relative=["lumi"])
+
+
+def test_bin_prefix():
+    d = measurement_from_histograms(weighted_hist(VALUES, VARIANCES), name="a", bin_prefix="pt_")
+    assert d.bin_names == ("pt_0", "pt_1", "pt_2", "pt_3")
+
+
+# ---------------------------------------------------------------------- errors
+def test_mismatched_binning_names_both_histograms(rootfile):
+    with pytest.raises(InvalidMeasurement) as err:
+        measurement_from_histograms(
+            "nominal", name="a", systematics={"x": "rebinned"}, file=rootfile
+        )
+    msg = str(err.value)
+    assert "inputs.root:rebinned" in msg and "inputs.root:nominal" in msg
+    assert "15" in msg and "16" in msg  # the differing last edge
+    with pytest.raises(InvalidMeasurement, match=r"three_bins.*3 bins.*nominal.*4 bins"):
+        measurement_from_histograms(
+            "nominal", name="a", systematics={"x": "three_bins"}, file=rootfile
+        )
+
+
+def test_zero_content_and_zero_error_bin(rootfile):
+    with pytest.raises(InvalidMeasurement, match=r"bin 1 \[1, 3\).*empty_bin.*zero content"):
+        measurement_from_histograms("empty_bin", name="a", file=rootfile)
+
+
+def test_zero_error_with_content():
+    h = weighted_hist([1.0, 2.0, 3.0, 4.0], [1.0, 1.0, 0.0, 1.0])
+    with pytest.raises(InvalidMeasurement, match=r"bin 2 \[3, 7\).*content 3.*zero statistical"):
+        measurement_from_histograms(h, name="a")
+
+
+def test_nan_names_histogram_and_bin(rootfile):
+    with pytest.raises(InvalidMeasurement, match=r"nan_bin.*bin 2 \[3, 7\).*NaN"):
+        measurement_from_histograms(
+            "nominal", name="a", systematics={"x": "nan_bin"}, file=rootfile
+        )
+    with pytest.raises(InvalidMeasurement, match=r"nan_bin.*bin 2 \[3, 7\).*NaN"):
+        measurement_from_histograms("nan_bin", name="a", file=rootfile)
+
+
+def test_unknown_object_name(rootfile):
+    with pytest.raises(UnknownName, match=r"no object 'nominl' in inputs\.root.*'nominal'"):
+        measurement_from_histograms("nominl", name="a", file=rootfile)
+    with pytest.raises(InvalidMeasurement, match="no file= was given"):
+        measurement_from_histograms("nominal", name="a")
+
+
+def test_two_dimensional_nominal_is_rejected():
+    with pytest.raises(InvalidMeasurement, match="2 axes"):
+        measurement_from_histograms(hist2d(COV), name="a")
+
+
+# ---------------------------------------------------------------------- PyROOT stand-ins
+class FakeAxis:
+    def __init__(self, edges, title=""):
+        self.edges, self.title = np.asarray(edges, float), title
+
+    def GetBinLowEdge(self, i):
+        return self.edges[i - 1]
+
+    def GetBinUpEdge(self, i):
+        return self.edges[i]
+
+    def GetTitle(self):
+        return self.title
+
+    def GetName(self):
+        return "xaxis"
+
+
+class FakeTH1:
+    """PyROOT TH1 interface: bins 1..n, 0 = underflow, n+1 = overflow."""
+
+    def __init__(self, name, values, errors, edges, flow=(0.0, 0.0)):
+        self.name = name
+        self.content = [flow[0], *values, flow[1]]
+        self.errors = [0.0, *errors, 0.0]
+        self.axis = FakeAxis(edges, "m [GeV]")
+
+    def GetName(self):
+        return self.name
+
+    def GetTitle(self):
+        return "a title"
+
+    def GetDimension(self):
+        return 1
+
+    def GetNbinsX(self):
+        return len(self.content) - 2
+
+    def GetBinContent(self, i):
+        return self.content[i]
+
+    def GetBinError(self, i):
+        return self.errors[i]
+
+    def GetXaxis(self):
+        return self.axis
+
+
+class FakeTH2:
+    def __init__(self, name, matrix, edges):
+        self.name, self.matrix, self.axis = name, np.asarray(matrix), FakeAxis(edges)
+
+    def GetName(self):
+        return self.name
+
+    def GetDimension(self):
+        return 2
+
+    def GetNbinsX(self):
+        return self.matrix.shape[0]
+
+    def GetNbinsY(self):
+        return self.matrix.shape[1]
+
+    def GetBinContent(self, i, j):
+        return self.matrix[i - 1, j - 1]
+
+    def GetXaxis(self):
+        return self.axis
+
+    def GetYaxis(self):
+        return self.axis
+
+
+def test_pyroot_histograms(caplog):
+    sigma = np.sqrt(VARIANCES)
+    nominal = FakeTH1("h_nom", VALUES, sigma, EDGES, flow=(0.0, 2.0))
+    up = FakeTH1("h_up", VALUES + JES_UP, np.zeros(4), EDGES)
+    down = FakeTH1("h_down", VALUES + JES_DOWN, np.zeros(4), EDGES)
+    with caplog.at_level(logging.WARNING, logger="hepcombine.adapters"):
+        d = measurement_from_histograms(nominal, name="cms", systematics={"jes": (up, down)})
+    assert "h_nom" in caplog.text and "overflow 2" in caplog.text
+    m = d.measurement
+    np.testing.assert_array_equal(m.estimates, VALUES)
+    np.testing.assert_allclose(m.stat_information, np.diag(1 / VARIANCES), rtol=1e-12)
+    np.testing.assert_allclose(m.shifts_up[:, 0], JES_UP, atol=1e-12)
+    np.testing.assert_allclose(m.shifts_down[:, 0], JES_DOWN, atol=1e-12)
+    np.testing.assert_array_equal(d.edges, EDGES)
+    assert d.axis_label == "m [GeV]" and d.title == "a title"
+
+    d = measurement_from_histograms(nominal, name="cms", stat_covariance=FakeTH2("c", COV, EDGES))
+    np.testing.assert_allclose(d.measurement.stat_information, stat_info(COV), rtol=1e-10)
+
+    other = FakeTH1("h_other", VALUES, sigma, EDGES * 2)
+    with pytest.raises(InvalidMeasurement, match=re.escape("'h_other'") + ".*'h_nom'"):
+        measurement_from_histograms(nominal, name="cms", systematics={"x": other})
+
+
+# ---------------------------------------------------------------------- observables
+def test_differential_observables(rootfile):
+    a = measurement_from_histograms("nominal", name="atlas", file=rootfile)
+    b = measurement_from_histograms(weighted_hist(VALUES + 1, VARIANCES), name="cms")
+    obs = differential_observables(a, b)
+    assert obs == {f"bin{i}": [f"atlas:atlas_bin{i}", f"cms:cms_bin{i}"] for i in range(4)}
+    assert list(differential_observables(a, b, prefix="pt")) == ["pt0", "pt1", "pt2", "pt3"]
+
+    c = measurement_from_histograms("rebinned", name="lhcb", stat=np.ones(4), file=rootfile)
+    with pytest.raises(
+        InvalidMeasurement, match=r"'lhcb'.*rebinned.*'atlas'.*inputs\.root:nominal"
+    ):
+        differential_observables(a, c)
+    with pytest.raises(InvalidMeasurement, match="its own name"):
+        differential_observables(a, a)

@@ -10,6 +10,7 @@ Two methods:
 
 from __future__ import annotations
 
+from .combiner import Combiner
 from .exceptions import (
     ConfigError,
     FitError,
@@ -20,10 +21,13 @@ from .exceptions import (
     UnknownName,
 )
 from .measurement import Measurement
+from .result import CombinationResult, NamedMatrix
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CombinationResult",
+    "Combiner",
     "ConfigError",
     "FitError",
     "HepCombineError",
@@ -31,6 +35,7 @@ __all__ = [
     "InvalidCorrelation",
     "InvalidMeasurement",
     "Measurement",
+    "NamedMatrix",
     "UnknownName",
     "__version__",
 ]

@@ -38,7 +38,9 @@ Shift = float | tuple[float, float]
 def _finite(name: str, array: NDArray[np.float64], where: str) -> NDArray[np.float64]:
     if not np.all(np.isfinite(array)):
         bad = np.argwhere(~np.isfinite(array))
-        raise InvalidMeasurement(f"{where}: {name} contains NaN or infinite entries at {bad[:5].tolist()}")
+        raise InvalidMeasurement(
+            f"{where}: {name} contains NaN or infinite entries at {bad[:5].tolist()}"
+        )
     return array
 
 
@@ -65,7 +67,9 @@ def _symmetric_matrix(matrix: ArrayLike, n: int, what: str, where: str) -> NDArr
     return 0.5 * (m + m.T)
 
 
-def _cholesky_or_raise(matrix: NDArray[np.float64], names: Sequence[str], what: str, where: str) -> None:
+def _cholesky_or_raise(
+    matrix: NDArray[np.float64], names: Sequence[str], what: str, where: str
+) -> None:
     try:
         np.linalg.cholesky(matrix)
     except np.linalg.LinAlgError:
@@ -107,7 +111,9 @@ class Measurement:
         _unique(self.source_names, "source", where)
         clash = set(self.estimate_names) & set(self.source_names)
         if clash:
-            raise InvalidMeasurement(f"{where}: names used both as estimate and as source: {sorted(clash)}")
+            raise InvalidMeasurement(
+                f"{where}: names used both as estimate and as source: {sorted(clash)}"
+            )
         shapes = {
             "estimates": (self.estimates, (n_e,)),
             "stat_information": (self.stat_information, (n_e, n_e)),
@@ -126,8 +132,15 @@ class Measurement:
         object.__setattr__(self, "relative", frozenset(self.relative))
         unknown = set(self.relative) - set(self.source_names)
         if unknown:
-            raise InvalidMeasurement(f"{where}: relative sources {sorted(unknown)} are not sources of this measurement")
-        _cholesky_or_raise(self.stat_information, self.estimate_names, "the statistical information (Hessian of the estimates)", where)
+            raise InvalidMeasurement(
+                f"{where}: relative sources {sorted(unknown)} are not sources of this measurement"
+            )
+        _cholesky_or_raise(
+            self.stat_information,
+            self.estimate_names,
+            "the statistical information (Hessian of the estimates)",
+            where,
+        )
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -165,7 +178,9 @@ class Measurement:
         h = _symmetric_matrix(hessian, len(names), "the Hessian", where)
         unknown = [e for e in estimates if e not in names]
         if unknown:
-            raise InvalidMeasurement(f"{where}: estimates {unknown} are not among the Hessian's names {list(names)}")
+            raise InvalidMeasurement(
+                f"{where}: estimates {unknown} are not among the Hessian's names {list(names)}"
+            )
         est_names = tuple(n for n in names if n in estimates)
         src_names = tuple(n for n in names if n not in estimates)
         _cholesky_or_raise(h, names, "the Hessian", where)
@@ -179,7 +194,9 @@ class Measurement:
         d = 0.5 * (s + s.T) - np.eye(len(src_names))
         x = np.array([float(estimates[n]) for n in est_names])
         lam = cls._nuisance_vector(nuisance_values, src_names, where)
-        return cls(est_names, x, src_names, m, u, -u.copy(), d, lam, frozenset(relative), name, "hessian")
+        return cls(
+            est_names, x, src_names, m, u, -u.copy(), d, lam, frozenset(relative), name, "hessian"
+        )
 
     @classmethod
     def from_correlation_matrix(
@@ -203,7 +220,9 @@ class Measurement:
         names = _unique(names, "parameter", where)
         rho = _symmetric_matrix(correlation, len(names), "the correlation matrix", where)
         if not np.allclose(np.diag(rho), 1.0, atol=1e-9):
-            raise InvalidMeasurement(f"{where}: the correlation matrix must have 1 on its diagonal, got {np.diag(rho).tolist()}")
+            raise InvalidMeasurement(
+                f"{where}: the correlation matrix must have 1 on its diagonal, got {np.diag(rho).tolist()}"
+            )
         if np.any(np.abs(rho) > 1 + 1e-12):
             raise InvalidMeasurement(f"{where}: correlation matrix entries must lie in [-1, 1]")
         if isinstance(constraints, Mapping):
@@ -214,14 +233,20 @@ class Measurement:
         else:
             sigma = np.asarray(constraints, dtype=float)
             if sigma.shape != (len(names),):
-                raise InvalidMeasurement(f"{where}: {len(sigma)} constraints for {len(names)} parameters")
+                raise InvalidMeasurement(
+                    f"{where}: {len(sigma)} constraints for {len(names)} parameters"
+                )
         _finite("the constraints", sigma, where)
         if np.any(sigma <= 0):
             bad = [n for n, s in zip(names, sigma, strict=True) if s <= 0]
-            raise InvalidMeasurement(f"{where}: constraints must be positive, got non-positive values for {bad}")
+            raise InvalidMeasurement(
+                f"{where}: constraints must be positive, got non-positive values for {bad}"
+            )
         cov = rho * np.outer(sigma, sigma)
         _cholesky_or_raise(cov, names, "the correlation matrix", where)
-        m = cls.from_hessian(np.linalg.inv(cov), names, estimates, relative, nuisance_values, name=name)
+        m = cls.from_hessian(
+            np.linalg.inv(cov), names, estimates, relative, nuisance_values, name=name
+        )
         return m._replace(origin="correlation matrix")
 
     @classmethod
@@ -268,20 +293,35 @@ class Measurement:
         _finite("the statistical uncertainties", sigma, where)
         if np.any(sigma <= 0):
             bad = [n for n, s in zip(est_names, sigma, strict=True) if not s > 0]
-            raise InvalidMeasurement(f"{where}: statistical uncertainties must be positive, not for {bad}")
+            raise InvalidMeasurement(
+                f"{where}: statistical uncertainties must be positive, not for {bad}"
+            )
         if stat_correlation is None:
             rho = np.eye(len(est_names))
         else:
-            rho = _symmetric_matrix(stat_correlation, len(est_names), "the statistical correlation", where)
+            rho = _symmetric_matrix(
+                stat_correlation, len(est_names), "the statistical correlation", where
+            )
             if not np.allclose(np.diag(rho), 1.0):
-                raise InvalidMeasurement(f"{where}: the statistical correlation must have 1 on its diagonal")
+                raise InvalidMeasurement(
+                    f"{where}: the statistical correlation must have 1 on its diagonal"
+                )
         cov = rho * np.outer(sigma, sigma)
         _cholesky_or_raise(cov, est_names, "the statistical covariance", where)
         m_info = np.linalg.inv(cov)
         m_info = 0.5 * (m_info + m_info.T)
         base = cls(
-            est_names, x, (), m_info, np.zeros((len(x), 0)), np.zeros((len(x), 0)),
-            np.zeros((0, 0)), np.zeros(0), frozenset(), name, "uncertainties",
+            est_names,
+            x,
+            (),
+            m_info,
+            np.zeros((len(x), 0)),
+            np.zeros((len(x), 0)),
+            np.zeros((0, 0)),
+            np.zeros(0),
+            frozenset(),
+            name,
+            "uncertainties",
         )
         return base.with_uncertainties(systematics or {}, relative)
 
@@ -297,10 +337,14 @@ class Measurement:
         new = _unique(list(systematics), "source", where)
         clash = set(new) & (set(self.source_names) | set(self.estimate_names))
         if clash:
-            raise InvalidMeasurement(f"{where}: sources {sorted(clash)} are already defined in this measurement")
+            raise InvalidMeasurement(
+                f"{where}: sources {sorted(clash)} are already defined in this measurement"
+            )
         unknown_rel = relative - set(new)
         if unknown_rel:
-            raise InvalidMeasurement(f"{where}: relative sources {sorted(unknown_rel)} are not among the new sources {list(new)}")
+            raise InvalidMeasurement(
+                f"{where}: relative sources {sorted(unknown_rel)} are not among the new sources {list(new)}"
+            )
         n_e = len(self.estimate_names)
         up = np.zeros((n_e, len(new)))
         down = np.zeros((n_e, len(new)))
@@ -308,19 +352,27 @@ class Measurement:
         for j, src in enumerate(new):
             entries = systematics[src]
             if not isinstance(entries, Mapping):
-                raise InvalidMeasurement(f"{where}: source {src!r} must map estimate names to shifts, got {type(entries).__name__}")
+                raise InvalidMeasurement(
+                    f"{where}: source {src!r} must map estimate names to shifts, got {type(entries).__name__}"
+                )
             for est, value in entries.items():
                 if est not in index:
-                    raise InvalidMeasurement(f"{where}: source {src!r} names unknown estimate {est!r}; estimates are {list(self.estimate_names)}")
+                    raise InvalidMeasurement(
+                        f"{where}: source {src!r} names unknown estimate {est!r}; estimates are {list(self.estimate_names)}"
+                    )
                 if isinstance(value, tuple | list | np.ndarray):
                     if len(value) != 2:
-                        raise InvalidMeasurement(f"{where}: source {src!r}, estimate {est!r}: an asymmetric shift is (up, down), got {value!r}")
+                        raise InvalidMeasurement(
+                            f"{where}: source {src!r}, estimate {est!r}: an asymmetric shift is (up, down), got {value!r}"
+                        )
                     u, d = float(value[0]), float(value[1])
                 else:
                     u = float(value)
                     d = -u
                 if not (np.isfinite(u) and np.isfinite(d)):
-                    raise InvalidMeasurement(f"{where}: source {src!r}, estimate {est!r}: shift is NaN or infinite")
+                    raise InvalidMeasurement(
+                        f"{where}: source {src!r}, estimate {est!r}: shift is NaN or infinite"
+                    )
                 up[index[est], j] = u
                 down[index[est], j] = d
         n_old = len(self.source_names)
@@ -337,7 +389,9 @@ class Measurement:
             np.concatenate([self.nuisance_values, np.zeros(len(new))]),
             self.relative | relative,
             self.name,
-            self.origin if not n_old and self.origin == "uncertainties" else f"{self.origin} + uncertainties",
+            self.origin
+            if not n_old and self.origin == "uncertainties"
+            else f"{self.origin} + uncertainties",
         )
 
     # ------------------------------------------------------------------ derived
@@ -349,7 +403,9 @@ class Measurement:
     def is_asymmetric(self) -> NDArray[np.bool_]:
         """Per source: whether its +1σ and −1σ shifts differ from ±u anywhere."""
         scale = np.maximum(np.abs(self.shifts_up), np.abs(self.shifts_down))
-        return np.any(np.abs(self.shifts_up + self.shifts_down) > 1e-12 * np.maximum(scale, 1e-300), axis=0)
+        return np.any(
+            np.abs(self.shifts_up + self.shifts_down) > 1e-12 * np.maximum(scale, 1e-300), axis=0
+        )
 
     @property
     def shifts(self) -> NDArray[np.float64]:
@@ -373,7 +429,9 @@ class Measurement:
     @property
     def errors(self) -> dict[str, float]:
         """Total (symmetrised) uncertainty of each estimate."""
-        return dict(zip(self.estimate_names, np.sqrt(np.diag(self.covariance)).tolist(), strict=True))
+        return dict(
+            zip(self.estimate_names, np.sqrt(np.diag(self.covariance)).tolist(), strict=True)
+        )
 
     def to_hessian(self) -> tuple[NDArray[np.float64], tuple[str, ...]]:
         """The Hessian (estimates first, then sources) equivalent to this measurement's
@@ -401,12 +459,16 @@ class Measurement:
         return Measurement(**values)
 
     @staticmethod
-    def _nuisance_vector(values: Mapping[str, float] | None, sources: Sequence[str], where: str) -> NDArray[np.float64]:
+    def _nuisance_vector(
+        values: Mapping[str, float] | None, sources: Sequence[str], where: str
+    ) -> NDArray[np.float64]:
         lam = np.zeros(len(sources))
         if values:
             unknown = [k for k in values if k not in sources]
             if unknown:
-                raise InvalidMeasurement(f"{where}: nuisance values given for {unknown}, which are not sources ({list(sources)})")
+                raise InvalidMeasurement(
+                    f"{where}: nuisance values given for {unknown}, which are not sources ({list(sources)})"
+                )
             for i, s in enumerate(sources):
                 lam[i] = float(values.get(s, 0.0))
         return lam

@@ -1,0 +1,455 @@
+"""The Convino χ² combination: names → canonical arrays → χ² → solver → result.
+
+Naming. Measurements are named (``Combiner({"ATLAS": m1, "CMS": m2})`` or measurements built
+with ``name=``). An estimate or a source is referred to as ``"measurement:name"``, or by its bare
+name where that is unique among all measurements of the combination; a tuple
+``("measurement", "name")`` works as well. Sources are always distinct parameters per
+measurement, even when two measurements use the same name: say how they are related with a
+correlation (``{("ATLAS:lumi", "CMS:lumi"): 1.0}``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .chi2 import CombinedChi2, MeasurementBlock
+from .correlations import CorrelationFactor, factorize_correlations
+from .exceptions import InvalidCorrelation, InvalidMeasurement, UnknownName
+from .measurement import Measurement
+from .result import CombinationResult, NamedMatrix
+from .solver import make_minuit, minimise, profile_intervals
+
+__all__ = ["Combiner"]
+
+log = logging.getLogger(__name__)
+
+Ref = str | tuple[str, str]
+STAT = "stat"
+CROSS = "correlations between groups"
+
+
+class _Names:
+    """Resolves references to estimates and sources of a set of named measurements."""
+
+    def __init__(self, measurements: Mapping[str, Measurement]) -> None:
+        self.measurements = measurements
+        self.estimates = [(m, e) for m, meas in measurements.items() for e in meas.estimate_names]
+        self.sources = [(m, s) for m, meas in measurements.items() for s in meas.source_names]
+        self.estimate_index = {k: i for i, k in enumerate(self.estimates)}
+        self.source_index = {k: i for i, k in enumerate(self.sources)}
+
+    def _resolve(self, ref: Ref, pool: dict[tuple[str, str], int], what: str) -> int:
+        if isinstance(ref, tuple):
+            if ref in pool:
+                return pool[ref]
+            raise UnknownName(f"{what} {ref!r} is not defined; {self._known(pool, what)}")
+        ref = str(ref)
+        if ":" in ref:
+            m, _, n = ref.partition(":")
+            if (m, n) in pool:
+                return pool[(m, n)]
+        hits = [k for k in pool if k[1] == ref]
+        if len(hits) == 1:
+            return pool[hits[0]]
+        if len(hits) > 1:
+            options = [f"{m}:{n}" for m, n in hits]
+            raise UnknownName(f"{what} name {ref!r} is ambiguous; qualify it as one of {options}")
+        raise UnknownName(f"{what} {ref!r} is not defined; {self._known(pool, what)}")
+
+    def _known(self, pool: dict[tuple[str, str], int], what: str) -> str:
+        names = [f"{m}:{n}" for m, n in pool]
+        shown = ", ".join(names[:12]) + (", …" if len(names) > 12 else "")
+        return f"known {what}s are {shown}" if names else f"no {what}s are defined"
+
+    def estimate(self, ref: Ref) -> int:
+        return self._resolve(ref, self.estimate_index, "estimate")
+
+    def source(self, ref: Ref) -> int:
+        return self._resolve(ref, self.source_index, "source")
+
+
+class Combiner:
+    """Combine measurements with the χ² method of the Convino paper (method.md §2).
+
+    Parameters
+    ----------
+    measurements:
+        ``{name: Measurement}``, or a sequence of measurements built with ``name=``.
+    observables:
+        ``{combined name: [estimate references]}``: which estimates measure which combined
+        quantity, any number from any measurement. Estimates mapped to nothing are
+        spectators (fitted as their own free parameter and reported). ``None``: estimates with
+        the same name in different measurements are combined into an observable of that name.
+    correlations:
+        ``{(source a, source b): ρ}``: the assumed correlation between two sources (of the same
+        or of different measurements), −1 ≤ ρ ≤ 1, ±1 exact. Unlisted pairs are uncorrelated.
+    chi2:
+        ``"neyman"`` (statistical uncertainties fixed) or ``"pearson"`` (scaled with the
+        prediction, method.md §2).
+    groups:
+        ``{group: [source references]}`` for the uncertainty breakdown and the impacts. By
+        default sources are grouped by their bare name across measurements (``"lumi"`` =
+        ATLAS's and CMS's lumi), as in BLUE tables.
+    asymmetry:
+        How asymmetric shifts are interpolated: ``"convino"`` (piecewise linear, kink at 0, as
+        the original program) or ``"smooth"`` (quadratic for |λ| ≤ 1, linear outside).
+    repair:
+        Replace an indefinite correlation assumption by the nearest valid correlation matrix
+        instead of raising; the changes are reported in ``result.correlation_repairs``.
+    """
+
+    def __init__(
+        self,
+        measurements: Mapping[str, Measurement] | Sequence[Measurement],
+        observables: Mapping[str, Sequence[Ref]] | None = None,
+        correlations: Mapping[tuple[Ref, Ref], float] | None = None,
+        chi2: Literal["neyman", "pearson"] = "neyman",
+        *,
+        groups: Mapping[str, Sequence[Ref]] | None = None,
+        asymmetry: Literal["convino", "smooth"] = "convino",
+        repair: bool = False,
+    ) -> None:
+        self.measurements = self._named(measurements)
+        if chi2 not in ("neyman", "pearson"):
+            raise ValueError(f"chi2 must be 'neyman' or 'pearson', not {chi2!r}")
+        if asymmetry not in ("convino", "smooth"):
+            raise ValueError(f"asymmetry must be 'convino' or 'smooth', not {asymmetry!r}")
+        self.chi2 = chi2
+        self.asymmetry = asymmetry
+        self.repair = repair
+        self._names = _Names(self.measurements)
+        self.observables, self._param_of_estimate, self.spectators = self._map_observables(
+            observables
+        )
+        self.correlations = self._check_correlations(correlations or {})
+        self.groups = self._make_groups(groups)
+        if chi2 == "pearson":
+            for m, meas in self.measurements.items():
+                bad = [
+                    e for e, v in zip(meas.estimate_names, meas.estimates, strict=True) if not v > 0
+                ]
+                if bad:
+                    raise InvalidMeasurement(
+                        f"measurement {m!r}: the Pearson χ² needs positive estimates, not for {bad}; use chi2='neyman'"
+                    )
+
+    # ------------------------------------------------------------------ set-up
+    @staticmethod
+    def _named(
+        measurements: Mapping[str, Measurement] | Sequence[Measurement],
+    ) -> dict[str, Measurement]:
+        if isinstance(measurements, Mapping):
+            out = {str(k): (m if m.name == k else m.named(str(k))) for k, m in measurements.items()}
+        else:
+            out = {}
+            for i, m in enumerate(measurements):
+                if not isinstance(m, Measurement):
+                    raise InvalidMeasurement(
+                        f"input {i} is a {type(m).__name__}, not a Measurement"
+                    )
+                if not m.name:
+                    raise InvalidMeasurement(
+                        f"measurement {i} has no name: build it with name=... or pass a dict {{name: measurement}}"
+                    )
+                if m.name in out:
+                    raise InvalidMeasurement(f"two measurements are named {m.name!r}")
+                out[m.name] = m
+        if not out:
+            raise InvalidMeasurement("no measurements to combine")
+        for k in out:
+            if ":" in k:
+                raise InvalidMeasurement(f"measurement name {k!r} must not contain ':'")
+        return out
+
+    def _map_observables(
+        self, observables: Mapping[str, Sequence[Ref]] | None
+    ) -> tuple[tuple[str, ...], NDArray[np.intp], tuple[str, ...]]:
+        names = self._names
+        param = np.full(len(names.estimates), -1, dtype=np.intp)
+        if observables is None:
+            order: list[str] = []
+            for _, e in names.estimates:
+                if e not in order:
+                    order.append(e)
+            for i, (_, e) in enumerate(names.estimates):
+                param[i] = order.index(e)
+            return tuple(order), param, ()
+        obs = tuple(str(o) for o in observables)
+        if len(set(obs)) != len(obs):
+            raise InvalidMeasurement(f"observable names are not unique: {list(obs)}")
+        for k, (o, refs) in enumerate(observables.items()):
+            if isinstance(refs, str):
+                raise InvalidMeasurement(
+                    f"observable {o!r}: give a list of estimates, not the string {refs!r}"
+                )
+            if not refs:
+                raise InvalidMeasurement(f"observable {o!r} combines no estimate")
+            for ref in refs:
+                i = names.estimate(ref)
+                if param[i] >= 0:
+                    m, e = names.estimates[i]
+                    raise InvalidMeasurement(
+                        f"estimate {m}:{e} is mapped to both {obs[param[i]]!r} and {o!r}"
+                    )
+                param[i] = k
+        spectators = []
+        for i in np.flatnonzero(param < 0):
+            m, e = names.estimates[i]
+            spectators.append(f"{m}:{e}")
+            param[i] = len(obs) + len(spectators) - 1
+        clash = set(spectators) & set(obs)
+        if clash:
+            raise InvalidMeasurement(f"observable names {sorted(clash)} clash with spectator names")
+        return obs, param, tuple(spectators)
+
+    def _check_correlations(
+        self, correlations: Mapping[tuple[Ref, Ref], float]
+    ) -> dict[tuple[int, int], float]:
+        out: dict[tuple[int, int], float] = {}
+        src = self._names.sources
+        for key, rho in correlations.items():
+            if not (isinstance(key, tuple) and len(key) == 2):
+                raise InvalidCorrelation(f"correlation keys are pairs of sources, got {key!r}")
+            i, j = self._names.source(key[0]), self._names.source(key[1])
+            label = f"{src[i][0]}:{src[i][1]} ~ {src[j][0]}:{src[j][1]}"
+            try:
+                rho = float(rho)
+            except (TypeError, ValueError):
+                raise InvalidCorrelation(f"correlation {label} is not a number: {rho!r}") from None
+            if not math.isfinite(rho) or abs(rho) > 1.0:
+                raise InvalidCorrelation(f"correlation {label} = {rho} is outside [-1, 1]")
+            if i == j:
+                raise InvalidCorrelation(
+                    f"correlation of source {src[i][0]}:{src[i][1]} with itself"
+                )
+            pair = (min(i, j), max(i, j))
+            if pair in out and out[pair] != rho:
+                raise InvalidCorrelation(
+                    f"correlation {label} given twice with different values ({out[pair]} and {rho})"
+                )
+            out[pair] = rho
+        return out
+
+    def _make_groups(self, groups: Mapping[str, Sequence[Ref]] | None) -> dict[str, list[int]]:
+        if groups is None:
+            out: dict[str, list[int]] = {}
+            for i, (_, s) in enumerate(self._names.sources):
+                out.setdefault(s, []).append(i)
+            return out
+        out = {}
+        seen: dict[int, str] = {}
+        for g, refs in groups.items():
+            if g in (STAT, CROSS):
+                raise InvalidMeasurement(f"group name {g!r} is reserved")
+            idx = []
+            for ref in refs:
+                i = self._names.source(ref)
+                if i in seen:
+                    raise InvalidMeasurement(f"source {ref!r} is in groups {seen[i]!r} and {g!r}")
+                seen[i] = g
+                idx.append(i)
+            out[g] = idx
+        rest = [i for i in range(len(self._names.sources)) if i not in seen]
+        for i in rest:  # ungrouped sources form a group of their own
+            m, s = self._names.sources[i]
+            out[f"{m}:{s}"] = [i]
+        return out
+
+    def with_correlations(self, correlations: Mapping[tuple[Ref, Ref], float]) -> Combiner:
+        """A copy of this combiner with other correlation assumptions (e.g. for scans)."""
+        new = object.__new__(Combiner)
+        new.__dict__.update(self.__dict__)
+        new.correlations = self._check_correlations(correlations)
+        return new
+
+    # ------------------------------------------------------------------ the χ²
+    def _qualified_sources(self) -> list[str]:
+        return [f"{m}:{s}" for m, s in self._names.sources]
+
+    def _factor(self) -> CorrelationFactor:
+        return factorize_correlations(
+            self._qualified_sources(), self.correlations, repair=self.repair
+        )
+
+    def _model(self, factor: CorrelationFactor) -> CombinedChi2:
+        blocks = []
+        e0 = s0 = 0
+        for meas in self.measurements.values():
+            n_e, n_s = len(meas.estimate_names), len(meas.source_names)
+            rel = np.array([s in meas.relative for s in meas.source_names], dtype=bool)
+            blocks.append(
+                MeasurementBlock(
+                    x_hat=meas.estimates,
+                    M=meas.stat_information,
+                    up=meas.shifts_up,
+                    down=meas.shifts_down,
+                    D=meas.source_information,
+                    lam_hat=meas.nuisance_values,
+                    rel=rel,
+                    asym=meas.is_asymmetric if n_s else np.zeros(0, dtype=bool),
+                    param=self._param_of_estimate[e0 : e0 + n_e],
+                    src=np.arange(s0, s0 + n_s),
+                )
+            )
+            e0 += n_e
+            s0 += n_s
+        n_params = len(self.observables) + len(self.spectators)
+        return CombinedChi2(
+            blocks, n_params, factor.L, pearson=self.chi2 == "pearson", asymmetry=self.asymmetry
+        )
+
+    # ------------------------------------------------------------------ combine
+    def combine(self, *, intervals: bool = True) -> CombinationResult:
+        """Minimise the combined χ² and return the result.
+
+        ``intervals=False`` skips the profile-likelihood (Minos) intervals of a non-quadratic
+        χ² (they are then reported with status ``"not computed"``).
+        """
+        factor = self._factor()
+        model = self._model(factor)
+        obs = self.observables
+        fitted = list(obs) + list(self.spectators)
+        theta_names = fitted + list(factor.eta_names)
+        sol = minimise(model, theta_names)
+        n_p = model.n_params
+        theta, cov = sol.theta, sol.covariance
+
+        if intervals or sol.minuit is None:
+            ivals, status = profile_intervals(sol, model, theta_names, obs)
+        else:
+            ivals = dict.fromkeys(obs, (math.nan, math.nan))
+            status = dict.fromkeys(obs, "not computed")
+
+        # sources: λ = L η
+        L = factor.L
+        T = np.zeros((n_p + L.shape[0], len(theta)))
+        T[:n_p, :n_p] = np.eye(n_p)
+        T[n_p:, n_p:] = L
+        full_cov = T @ cov @ T.T
+        sources = self._qualified_sources()
+        lam = L @ theta[n_p:]
+        lam_err = np.sqrt(np.clip(np.diag(full_cov)[n_p:], 0.0, None))
+        err = np.sqrt(np.diag(cov)[:n_p])
+        k = len(obs)
+        cov_obs = cov[:k, :k].copy()
+        corr_obs = cov_obs / np.outer(err[:k], err[:k])
+        d = np.sqrt(np.clip(np.diag(full_cov), 1e-300, None))
+        full_corr = full_cov / np.outer(d, d)
+
+        breakdown = self._breakdown(model, factor, theta, cov, k)
+        weights: dict[str, dict[str, float]] = {o: {} for o in obs}
+        for (mname, meas), G, b in zip(
+            self.measurements.items(), model.jacobians(theta), model.blocks, strict=True
+        ):
+            w = cov[:k] @ G.T @ b.M
+            for j, e in enumerate(meas.estimate_names):
+                for i, o in enumerate(obs):
+                    weights[o][f"{mname}:{e}"] = float(w[i, j])
+        impacts = self._impacts(factor, cov, n_p, k)
+        ndf = model.n_estimates - n_p
+        from scipy.stats import chi2 as chi2_dist
+
+        chi2_min = float(sol.chi2)
+        pvalue = float(chi2_dist.sf(chi2_min, ndf)) if ndf > 0 else float("nan")
+
+        minuit = sol.minuit
+
+        def factory():
+            if minuit is not None:
+                return minuit
+            m = make_minuit(model, theta, theta_names)
+            m.strategy = 0
+            m.migrad()
+            m.hesse()
+            return m
+
+        return CombinationResult(
+            observables=obs,
+            values={o: float(theta[i]) for i, o in enumerate(obs)},
+            errors={o: float(err[i]) for i, o in enumerate(obs)},
+            intervals=ivals,
+            interval_status=status,
+            covariance=NamedMatrix(obs, cov_obs),
+            correlation=NamedMatrix(obs, corr_obs),
+            spectators={
+                s: (float(theta[k + i]), float(err[k + i])) for i, s in enumerate(self.spectators)
+            },
+            pulls=dict(zip(sources, lam.tolist(), strict=True)),
+            constraints=dict(zip(sources, lam_err.tolist(), strict=True)),
+            full_correlation=NamedMatrix(tuple(fitted + sources), full_corr),
+            chi2=chi2_min,
+            ndf=ndf,
+            pvalue=pvalue,
+            breakdown=breakdown,
+            weights=weights,
+            impacts=impacts,
+            chi2_definition=self.chi2,
+            method=sol.method,
+            correlation_repairs=dict(factor.repaired),
+            correlation_assumptions=NamedMatrix(tuple(sources), factor.matrix),
+            _minuit_factory=factory,
+        )
+
+    # ------------------------------------------------------------------ decompositions
+    def _breakdown(
+        self, model: CombinedChi2, factor: CorrelationFactor, theta: NDArray, cov: NDArray, k: int
+    ) -> dict[str, dict[str, float]]:
+        """Variance decomposition (Pinto et al., arXiv:2307.04007): cov = V (Σ_α I_α + I_prior) V
+        with V = (½H)⁻¹; the data terms are "stat", the prior term is split over groups through
+        the sensitivity to the sources' global observables, G = V_xη L⁺."""
+        n_p = model.n_params
+        obs = self.observables
+        V = cov  # = 2 H⁻¹ = (½ ∂²χ²)⁻¹
+        Vx = V[:k, :]
+        stat = np.zeros(k)
+        for info in model.data_information(theta):
+            stat += np.einsum("ij,jk,ik->i", Vx, info, Vx)
+        G = Vx[:, n_p:] @ factor.L_pinv  # (k, n_sources)
+        C = factor.matrix
+        out: dict[str, dict[str, float]] = {STAT: _signed_sqrt(stat, obs)}
+        total_groups = np.zeros(k)
+        for g, idx in self.groups.items():
+            Gg = G[:, idx]
+            var = np.einsum("ij,jk,ik->i", Gg, C[np.ix_(idx, idx)], Gg)
+            out[g] = _signed_sqrt(var, obs)
+            total_groups += var
+        prior = np.einsum("ij,ij->i", Vx[:, n_p:], Vx[:, n_p:])
+        cross = prior - total_groups
+        if np.any(np.abs(cross) > 1e-9 * np.diag(V)[:k]):
+            out[CROSS] = _signed_sqrt(cross, obs)
+        return out
+
+    def _impacts(
+        self, factor: CorrelationFactor, cov: NDArray, n_p: int, k: int
+    ) -> dict[str, dict[str, float]]:
+        """Convino's impacts: √(σ² − σ²(group fixed)), by the conditional covariance (exact for
+        a quadratic χ², where fixing and refitting is a linear operation)."""
+        L = factor.L
+        obs = self.observables
+        Vxx = np.diag(cov)[:k]
+        Vxe = cov[:k, n_p:]
+        Vee = cov[n_p:, n_p:]
+
+        def fixed_variance(idx: list[int]) -> NDArray:
+            Lg = L[idx]
+            c_xl = Vxe @ Lg.T
+            c_ll = Lg @ Vee @ Lg.T
+            return Vxx - np.einsum("ij,jk,ik->i", c_xl, np.linalg.pinv(c_ll, hermitian=True), c_xl)
+
+        out = {}
+        all_sources = list(range(L.shape[0]))
+        stat_var = fixed_variance(all_sources) if all_sources else Vxx
+        out[STAT] = _signed_sqrt(stat_var, obs)
+        for g, idx in self.groups.items():
+            out[g] = _signed_sqrt(Vxx - fixed_variance(idx), obs)
+        return out
+
+
+def _signed_sqrt(var: NDArray, names: Sequence[str]) -> dict[str, float]:
+    return {n: float(math.copysign(math.sqrt(abs(v)), v)) for n, v in zip(names, var, strict=True)}

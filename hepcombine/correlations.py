@@ -1,0 +1,170 @@
+"""Correlation assumptions between sources, factorised exactly (method.md §2).
+
+The assumed correlation matrix C of all sources of a combination is the identity plus the
+user's pairwise assumptions. Instead of inverting C (impossible at ρ = ±1, which Convino
+approximates by clipping to ±0.999), the sources are written as λ = L η with C = L Lᵀ and the
+prior is ηᵀη. L is built block by block over the connected components of the correlation
+graph from an eigendecomposition, so ρ = ±1 and every positive semi-definite C is exact.
+
+An indefinite C is an error that names the sources carrying the negative eigenvector; an
+opt-in repair replaces the offending block by the nearest correlation matrix (Higham 2002) and
+reports what changed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .exceptions import InvalidCorrelation
+
+__all__ = ["CorrelationFactor", "factorize_correlations", "nearest_correlation_matrix"]
+
+log = logging.getLogger(__name__)
+
+_EIG_TOL = 1e-9
+
+
+@dataclass(frozen=True)
+class CorrelationFactor:
+    """C = L Lᵀ for the sources ``names``.
+
+    Attributes
+    ----------
+    names: the sources (qualified names) in the order of the rows of ``L``.
+    L: (n_sources, rank) factor.
+    L_pinv: (rank, n_sources) pseudo-inverse of ``L`` (``L_pinv @ L = 1``).
+    components: index arrays of the sources in each connected block of C.
+    eta_names: a name per column of ``L``: the source's own name for an uncorrelated source,
+        ``"<first source>~<last source>#k"`` for the k-th direction of a correlated block.
+    repaired: ``{(a, b): (assumed, used)}`` for every pair the opt-in repair changed.
+    """
+
+    names: tuple[str, ...]
+    L: NDArray[np.float64]
+    L_pinv: NDArray[np.float64]
+    components: tuple[NDArray[np.intp], ...]
+    eta_names: tuple[str, ...]
+    repaired: Mapping[tuple[str, str], tuple[float, float]]
+
+    @property
+    def matrix(self) -> NDArray[np.float64]:
+        """The (possibly repaired) correlation matrix C = L Lᵀ."""
+        return self.L @ self.L.T
+
+
+def nearest_correlation_matrix(
+    c: NDArray[np.float64], max_iter: int = 500, tol: float = 1e-12
+) -> NDArray[np.float64]:
+    """Nearest (Frobenius) positive semi-definite matrix with unit diagonal to ``c``.
+
+    Higham's alternating projections with Dykstra's correction.
+    """
+    y = np.array(c, dtype=float)
+    ds = np.zeros_like(y)
+    for _ in range(max_iter):
+        r = y - ds
+        w, v = np.linalg.eigh(0.5 * (r + r.T))
+        x = (v * np.clip(w, 0.0, None)) @ v.T
+        ds = x - r
+        y_new = x.copy()
+        np.fill_diagonal(y_new, 1.0)
+        if np.linalg.norm(y_new - y) <= tol * max(1.0, np.linalg.norm(y)):
+            y = y_new
+            break
+        y = y_new
+    # make it exactly PSD after the final diagonal projection
+    w, v = np.linalg.eigh(0.5 * (y + y.T))
+    y = (v * np.clip(w, 0.0, None)) @ v.T
+    d = np.sqrt(np.diag(y))
+    return y / np.outer(d, d)
+
+
+def factorize_correlations(
+    names: Sequence[str],
+    pairs: Mapping[tuple[int, int], float],
+    *,
+    repair: bool = False,
+) -> CorrelationFactor:
+    """Factorise the correlation matrix given by ``pairs`` (``{(i, j): ρ}`` on indices of
+    ``names``; unlisted pairs are uncorrelated)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(names)
+    rows, cols = [], []
+    for (i, j), rho in pairs.items():
+        if rho != 0.0:
+            rows.append(i)
+            cols.append(j)
+    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+    n_comp, labels = connected_components(graph, directed=False)
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(n_comp + 1))
+    components = [order[bounds[k] : bounds[k + 1]] for k in range(n_comp)]
+    # keep the sources' own order: sort components by their first source
+    components.sort(key=lambda idx: int(idx[0]))
+
+    blocks: list[tuple[NDArray[np.intp], NDArray[np.float64]]] = []
+    repaired: dict[tuple[str, str], tuple[float, float]] = {}
+    for idx in components:
+        if len(idx) == 1:
+            blocks.append((idx, np.ones((1, 1))))
+            continue
+        pos = {int(s): k for k, s in enumerate(idx)}
+        c = np.eye(len(idx))
+        for (i, j), rho in pairs.items():
+            if i in pos and j in pos:
+                c[pos[i], pos[j]] = c[pos[j], pos[i]] = rho
+        w, v = np.linalg.eigh(c)
+        if w[0] < -_EIG_TOL:
+            if not repair:
+                vec = v[:, 0]
+                carriers = [names[idx[k]] for k in np.argsort(-np.abs(vec)) if abs(vec[k]) > 0.05]
+                assumed = {
+                    f"{names[i]} ~ {names[j]}": rho
+                    for (i, j), rho in pairs.items()
+                    if i in pos and j in pos and rho != 0.0
+                }
+                raise InvalidCorrelation(
+                    "the assumed correlations are not positive semi-definite (not a valid correlation "
+                    f"matrix): eigenvalue {w[0]:.4g} along a direction carried by {carriers}. "
+                    f"Assumptions in this group: {assumed}. Revise them, or pass repair=True to use "
+                    "the nearest valid correlation matrix (reported in the result)."
+                )
+            fixed = nearest_correlation_matrix(c)
+            for a in range(len(idx)):
+                for b in range(a + 1, len(idx)):
+                    if abs(fixed[a, b] - c[a, b]) > 1e-6:
+                        repaired[(names[idx[a]], names[idx[b]])] = (
+                            float(c[a, b]),
+                            float(fixed[a, b]),
+                        )
+            log.warning(
+                "correlation assumptions repaired to the nearest valid matrix: %s", repaired
+            )
+            c = fixed
+            w, v = np.linalg.eigh(c)
+        keep = w > _EIG_TOL * len(idx)
+        blocks.append((idx, v[:, keep] * np.sqrt(w[keep])))
+
+    rank = sum(b.shape[1] for _, b in blocks)
+    L = np.zeros((n, rank))
+    L_pinv = np.zeros((rank, n))
+    eta_names: list[str] = []
+    col = 0
+    for idx, b in blocks:
+        k = b.shape[1]
+        L[np.ix_(idx, np.arange(col, col + k))] = b
+        # columns of b are orthogonal: pinv(b) = diag(1/|b_j|²) bᵀ
+        L_pinv[np.ix_(np.arange(col, col + k), idx)] = b.T / np.sum(b * b, axis=0)[:, None]
+        if len(idx) == 1:
+            eta_names.append(names[idx[0]])
+        else:
+            eta_names.extend(f"{names[idx[0]]}~{names[idx[-1]]}#{m}" for m in range(k))
+        col += k
+    return CorrelationFactor(tuple(names), L, L_pinv, tuple(components), tuple(eta_names), repaired)

@@ -1,0 +1,197 @@
+"""The result of a combination: immutable, documented field by field, looked up by name."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .exceptions import IntervalError, UnknownName
+
+if TYPE_CHECKING:
+    from iminuit import Minuit
+
+__all__ = ["CombinationResult", "NamedMatrix"]
+
+
+@dataclass(frozen=True, eq=False)
+class NamedMatrix:
+    """A square matrix whose rows and columns carry names.
+
+    ``m["a", "b"]`` is one entry, ``m.matrix`` the array, ``m.names`` the order.
+    """
+
+    names: tuple[str, ...]
+    matrix: NDArray[np.float64]
+
+    def __post_init__(self) -> None:
+        self.matrix.setflags(write=False)
+
+    def index(self, name: str) -> int:
+        try:
+            return self.names.index(name)
+        except ValueError:
+            raise UnknownName(
+                f"{name!r} is not in this matrix; names are {list(self.names)}"
+            ) from None
+
+    def __getitem__(self, key: tuple[str, str]) -> float:
+        a, b = key
+        return float(self.matrix[self.index(a), self.index(b)])
+
+    def sub(self, names: list[str] | tuple[str, ...]) -> NamedMatrix:
+        """The sub-matrix of ``names``."""
+        idx = [self.index(n) for n in names]
+        return NamedMatrix(tuple(names), self.matrix[np.ix_(idx, idx)].copy())
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"names": [...], "matrix": [[...]]}`` (JSON-ready)."""
+        return {"names": list(self.names), "matrix": self.matrix.tolist()}
+
+    def __repr__(self) -> str:
+        return (
+            f"NamedMatrix(names={list(self.names)},\n{np.array2string(self.matrix, precision=4)})"
+        )
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class CombinationResult:
+    """What a combination reports (method.md §3). All mappings are keyed by name.
+
+    Attributes
+    ----------
+    values: combined value of each observable.
+    errors: symmetric (Hesse) uncertainty of each observable.
+    intervals: ``(low, high)`` endpoints of the 68 % profile-likelihood interval (Δχ² = 1) of
+        each observable; exact for a quadratic χ², from Minos otherwise.
+    interval_status: per observable ``"exact"`` (quadratic χ²), ``"minos"`` (valid Minos
+        interval) or a description of why Minos failed (then :meth:`interval` raises).
+    covariance, correlation: of the combined observables.
+    spectators: ``{"measurement:estimate": (value, error)}`` of estimates mapped to no
+        observable (each fitted as its own free parameter).
+    pulls: post-fit value of every source λ (qualified ``"measurement:source"``); +1 means the
+        fit moved the source by its full +1σ variation.
+    constraints: post-fit uncertainty of every source in units of its prior σ.
+    full_correlation: post-fit correlation of observables, spectators and sources.
+    chi2, ndf, pvalue: χ²_min, number of estimates − number of fitted values, its p-value.
+    breakdown: ``{component: {observable: σ}}`` — statistical (``"stat"``, the data of all
+        measurements), one entry per source group and, when sources of different groups are
+        assumed correlated, a signed ``"correlations between groups"`` term; the entries add
+        up in quadrature to ``errors`` (exactly for a quadratic χ², at the minimum otherwise).
+        A component whose variance is negative is reported with a negative sign.
+    weights: ``{observable: {"measurement:estimate": w}}``: ∂(combined value)/∂(estimate), the
+        weights of the inputs (BLUE weights for orthogonal Neyman inputs; linearised at the
+        minimum otherwise). Negative weights are reported as they are.
+    impacts: Convino-style impacts ``{group: {observable: σ}}``: √(σ² − σ²(group fixed)), and
+        for ``"stat"`` the uncertainty with all sources fixed. They do not add up in
+        quadrature; they are a separate table.
+    chi2_definition: ``"neyman"`` or ``"pearson"``.
+    method: how the minimum was found (``"linear solve"`` or ``"iminuit migrad"``).
+    correlation_repairs: ``{(a, b): (assumed, used)}`` when the opt-in repair of an indefinite
+        correlation assumption changed anything (empty otherwise).
+    correlation_assumptions: the assumed correlation matrix of all sources (after repair).
+    """
+
+    observables: tuple[str, ...]
+    values: Mapping[str, float]
+    errors: Mapping[str, float]
+    intervals: Mapping[str, tuple[float, float]]
+    interval_status: Mapping[str, str]
+    covariance: NamedMatrix
+    correlation: NamedMatrix
+    spectators: Mapping[str, tuple[float, float]]
+    pulls: Mapping[str, float]
+    constraints: Mapping[str, float]
+    full_correlation: NamedMatrix
+    chi2: float
+    ndf: int
+    pvalue: float
+    breakdown: Mapping[str, Mapping[str, float]]
+    weights: Mapping[str, Mapping[str, float]]
+    impacts: Mapping[str, Mapping[str, float]]
+    chi2_definition: str
+    method: str
+    correlation_repairs: Mapping[tuple[str, str], tuple[float, float]]
+    correlation_assumptions: NamedMatrix
+    _minuit_factory: Callable[[], Minuit] = field(repr=False)
+    _minuit_cache: list = field(default_factory=list, repr=False)
+
+    # ------------------------------------------------------------------ access
+    def interval(self, name: str) -> tuple[float, float]:
+        """(low, high) endpoints of the 68 % profile-likelihood interval of ``name``."""
+        self._check(name)
+        status = self.interval_status[name]
+        if status not in ("exact", "minos"):
+            raise IntervalError(f"no valid profile interval for {name!r}: {status}")
+        return self.intervals[name]
+
+    def asymmetric_errors(self, name: str) -> tuple[float, float]:
+        """(−low, +high) distances of the profile interval from the value (both ≥ 0)."""
+        lo, hi = self.interval(name)
+        v = self.values[name]
+        return v - lo, hi - v
+
+    @property
+    def minuit(self) -> Minuit:
+        """The iminuit object of this χ² in (combined values, decorrelated sources), at the
+        minimum, for your own scans and contours (built on first access)."""
+        if not self._minuit_cache:
+            self._minuit_cache.append(self._minuit_factory())
+        return self._minuit_cache[0]
+
+    def _check(self, name: str) -> None:
+        if name not in self.values:
+            raise UnknownName(
+                f"{name!r} is not a combined observable; observables are {list(self.observables)}"
+            )
+
+    # ------------------------------------------------------------------ display
+    def summary(self) -> str:
+        """A plain-text summary."""
+        lines = [f"hepcombine combination ({self.chi2_definition} χ², {self.method})"]
+        width = max(len(n) for n in self.observables)
+        for n in self.observables:
+            lo, hi = self.intervals[n]
+            v = self.values[n]
+            status = self.interval_status[n]
+            asym = (
+                f"  (−{v - lo:.6g} +{hi - v:.6g})"
+                if status in ("exact", "minos")
+                else f"  (interval: {status})"
+            )
+            lines.append(f"  {n:<{width}} = {v:.6g} ± {self.errors[n]:.6g}{asym}")
+        lines.append(
+            f"  χ² = {self.chi2:.5g} for {self.ndf} degrees of freedom (p = {self.pvalue:.4g})"
+        )
+        if self.spectators:
+            lines.append(f"  spectators: {len(self.spectators)}")
+        if self.correlation_repairs:
+            lines.append(f"  correlation assumptions repaired: {dict(self.correlation_repairs)}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        rows = []
+        for n in self.observables:
+            lo, hi = self.intervals[n]
+            v = self.values[n]
+            ok = self.interval_status[n] in ("exact", "minos")
+            interval = (
+                f"−{v - lo:.4g} / +{hi - v:.4g}" if ok else html.escape(self.interval_status[n])
+            )
+            rows.append(
+                f"<tr><td>{html.escape(n)}</td><td>{v:.6g}</td><td>{self.errors[n]:.4g}</td><td>{interval}</td></tr>"
+            )
+        return (
+            f"<p><b>hepcombine combination</b> ({self.chi2_definition} χ², {html.escape(self.method)}): "
+            f"χ² = {self.chi2:.4g} / {self.ndf} (p = {self.pvalue:.3g})</p>"
+            "<table><tr><th>observable</th><th>value</th><th>error</th><th>profile interval</th></tr>"
+            + "".join(rows)
+            + "</table>"
+        )

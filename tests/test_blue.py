@@ -8,6 +8,7 @@ correlation 23.5 %, per-source table), and closed forms worked out by hand in th
 from __future__ import annotations
 
 import csv
+import logging
 import math
 from pathlib import Path
 
@@ -15,6 +16,14 @@ import numpy as np
 import pytest
 
 from hepcombine.blue import Blue, blue_from_csv
+from hepcombine.exceptions import (
+    ConfigError,
+    FitError,
+    HepCombineError,
+    InvalidCorrelation,
+    InvalidMeasurement,
+    UnknownName,
+)
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 TABLE = DATA / "lhc_ttbar_xsec_emu_8tev.csv"
@@ -178,3 +187,376 @@ def test_repr_and_html(seed: Blue) -> None:
     assert "sigma_tt = 241.465" in text and "ATLAS 0.7249" in text
     page = seed._repr_html_()
     assert "<table>" in page and "ATLAS" in page and "241.465" in page
+
+
+# ------------------------------------------------------------------------- textbook case
+
+
+def textbook(stat: tuple[float, float], syst: tuple[float, float], rho_syst: float) -> Blue:
+    data = {
+        "a": {"value": 10.0, "stat": stat[0], "syst": syst[0]},
+        "b": {"value": 11.0, "stat": stat[1], "syst": syst[1]},
+    }
+    return Blue(data, {"stat": 0.0, "syst": rho_syst})
+
+
+def closed_form(s1: float, s2: float, rho: float) -> tuple[float, float]:
+    """Two inputs: weight of input 1 (1 − ρz)/(1 − 2ρz + z²), z = σ1/σ2, and the variance
+    σ1²σ2²(1 − ρ²)/(σ1² + σ2² − 2ρσ1σ2)."""
+    z = s1 / s2
+    w1 = (1 - rho * z) / (1 - 2 * rho * z + z * z)
+    var = s1**2 * s2**2 * (1 - rho**2) / (s1**2 + s2**2 - 2 * rho * s1 * s2)
+    return w1, var
+
+
+def test_textbook_negative_weight(caplog) -> None:
+    # σ1 = 1, σ2 = 2, total ρ = 0.8·1.6·1.0/2 ... built from stat ⊕ fully correlated syst
+    stat, syst = (0.6, 1.2), (0.8, 1.6)
+    s1, s2 = 1.0, 2.0
+    rho = syst[0] * syst[1] / (s1 * s2)  # 0.64 > z = 0.5
+    with caplog.at_level(logging.WARNING, logger="hepcombine.blue"):
+        comb = textbook(stat, syst, 1.0)
+    w1, var = closed_form(s1, s2, rho)
+    w2 = 1 - w1
+    assert w2 < 0
+    np.testing.assert_allclose(comb.weights, [w1, w2], rtol=1e-12)
+    assert comb.combined_result == pytest.approx(w1 * 10 + w2 * 11, rel=1e-12)
+    assert comb.combined_uncertainty == pytest.approx(math.sqrt(var), rel=1e-12)
+    assert comb.total_correlations[0, 1] == pytest.approx(rho)
+    # negative weight reported: property, repr and log
+    assert comb.negative_weights == [("value", "b", pytest.approx(w2))]
+    assert "negative weights" in repr(comb)
+    assert "negative BLUE weights" in caplog.text and "b" in caplog.text
+    # per source, by hand: V_stat = Σ w²σ², V_syst = (w1 s1 + w2 s2)²
+    unc = comb.combined_uncertainties
+    assert unc["stat"] == pytest.approx(math.hypot(w1 * stat[0], w2 * stat[1]), rel=1e-12)
+    assert unc["syst"] == pytest.approx(abs(w1 * syst[0] + w2 * syst[1]), rel=1e-12)
+    # information weights, relative importance, pulls, compatibility
+    np.testing.assert_allclose(comb.intrinsic_information_weights, [var / s1**2, var / s2**2])
+    assert comb.correlation_weight == pytest.approx(1 - var / s1**2 - var / s2**2)
+    np.testing.assert_allclose(
+        comb.marginal_information_weights, [1 - var / s2**2, 1 - var / s1**2]
+    )
+    np.testing.assert_allclose(comb.relative_importance, np.abs([w1, w2]) / (abs(w1) + abs(w2)))
+    x = w1 * 10 + w2 * 11
+    np.testing.assert_allclose(
+        comb.pulls, [(10 - x) / math.sqrt(s1**2 - var), (11 - x) / math.sqrt(s2**2 - var)]
+    )
+    c = comb.pairwise_compatibility()[("a", "b")]
+    d2 = 1.0 / (s1**2 + s2**2 - 2 * rho * s1 * s2)
+    assert c.chi2 == pytest.approx(d2, rel=1e-12)
+    assert comb.chi2_ndf == (pytest.approx(d2, rel=1e-12), 1)
+    assert c.p_value == pytest.approx(math.erfc(math.sqrt(d2 / 2)), rel=1e-10)
+
+
+def test_textbook_single_source_matrix_forms() -> None:
+    """One total-uncertainty source, correlation given in every accepted form."""
+    s1, s2, rho = 1.0, 2.0, 0.8
+    w1, var = closed_form(s1, s2, rho)
+    data = {"a": {"value": 10.0, "tot": s1}, "b": {"value": 11.0, "tot": s2}}
+    forms = [
+        rho,
+        [[1.0, rho], [rho, 1.0]],
+        [[1.0, rho], [0.0, 1.0]],
+        [rho],
+        [1.0, rho, 1.0],
+        {("b", "a"): rho},
+    ]
+    for form in forms:
+        comb = Blue(data, {"tot": form})
+        np.testing.assert_allclose(comb.weights, [w1, 1 - w1], rtol=1e-12, err_msg=str(form))
+        assert comb.combined_uncertainty == pytest.approx(math.sqrt(var), rel=1e-12)
+
+
+def test_sub_combination() -> None:
+    seed = blue_from_csv(TABLE, CORR)
+    _, y, _, s, _ = read_inputs()
+    atlas = seed[["ATLAS"]]
+    assert atlas.measurements == ("ATLAS",)
+    assert atlas.combined_result == pytest.approx(y[0])
+    assert atlas.combined_uncertainty == pytest.approx(math.sqrt((s[0] ** 2).sum()))
+    assert atlas.chi2_ndf == (0.0, 0)
+    both = seed[["CMS", "ATLAS"]]
+    assert both.combined_result == pytest.approx(seed.combined_result, rel=1e-14)
+    assert both.weights_table == pytest.approx(seed.weights_table, rel=1e-12)
+    with pytest.raises(UnknownName, match="LHCb"):
+        seed[["ATLAS", "LHCb"]]
+
+
+# ------------------------------------------------------------------------- correlation scans
+
+
+def test_correlation_scan_by_source_and_by_pair() -> None:
+    stat, syst = (0.6, 1.2), (0.8, 1.6)
+    comb = textbook(stat, syst, 1.0)
+    factors = np.array([0.0, 0.25, 0.5, 1.0, 2.0])
+    scan = comb.scan_correlations("syst", factors=factors)
+    for f, v, e, ok in zip(
+        factors, scan.values[:, 0], scan.uncertainties[:, 0], scan.valid, strict=True
+    ):
+        rho = f * syst[0] * syst[1] / 2.0
+        if rho >= 1:  # total covariance no longer positive definite
+            assert not ok and np.isnan(v)
+            continue
+        w1, var = closed_form(1.0, 2.0, rho)
+        assert ok
+        assert v == pytest.approx(w1 * 10 + (1 - w1) * 11, rel=1e-12)
+        assert e == pytest.approx(math.sqrt(var), rel=1e-12)
+    i1 = list(factors).index(1.0)
+    assert scan.value_shifts[i1, 0] == pytest.approx(0.0, abs=1e-12)
+    assert scan.value_shifts[0, 0] == pytest.approx(scan.values[0, 0] - comb.combined_result)
+    by_pair = comb.scan_correlations(pairs=[("a", "b")], factors=factors)
+    np.testing.assert_allclose(by_pair.values, scan.values, equal_nan=True)
+    with pytest.raises(UnknownName, match="nope"):
+        comb.scan_correlations("nope")
+
+
+# ------------------------------------------------------------------------- several observables
+
+
+def test_two_observables_against_direct_minimisation() -> None:
+    """Valassi 2003: A from a1, a2; B from b1, b2; correlations across observables. Reference:
+    scipy minimisation of the χ², the Δχ² = 1 profile for σ_A and the profiled shift of B
+    (= ρ_AB σ_B) for the correlation of the combined values."""
+    from scipy.optimize import minimize, minimize_scalar
+
+    names = ["a1", "a2", "b1", "b2"]
+    y = np.array([10.0, 10.8, 20.0, 19.1])
+    stat = np.array([0.5, 0.7, 0.9, 1.1])
+    syst = np.array([0.4, 0.3, 0.8, 0.5])
+    rho_syst = np.array(
+        [[1.0, 0.2, 0.6, 0.3], [0.2, 1.0, 0.1, 0.5], [0.6, 0.1, 1.0, 0.4], [0.3, 0.5, 0.4, 1.0]]
+    )
+    data = {n: {"value": y[i], "stat": stat[i], "syst": syst[i]} for i, n in enumerate(names)}
+    comb = Blue(
+        data,
+        {"stat": 0.0, "syst": rho_syst},
+        observables={"A": ["a1", "a2"], "B": ["b1", "b2"]},
+    )
+    C = np.diag(stat**2) + rho_syst * np.outer(syst, syst)
+    Ci = np.linalg.inv(C)
+    U = np.array([[1, 0], [1, 0], [0, 1], [0, 1]], dtype=float)
+
+    def chi2(x):
+        r = y - U @ x
+        return r @ Ci @ r
+
+    best = minimize(chi2, [10.0, 20.0], method="BFGS", options={"gtol": 1e-12})
+    res = comb.combined_result
+    assert set(res) == {"A", "B"}
+    assert res["A"] == pytest.approx(best.x[0], abs=1e-6)
+    assert res["B"] == pytest.approx(best.x[1], abs=1e-6)
+    assert comb.chi2_ndf[0] == pytest.approx(best.fun, abs=1e-9)
+    assert comb.chi2_ndf[1] == 2
+
+    sA = comb.combined_uncertainty["A"]
+    sB = comb.combined_uncertainty["B"]
+    prof = minimize_scalar(lambda b: chi2(np.array([res["A"] + sA, b])))
+    assert prof.fun - best.fun == pytest.approx(1.0, abs=1e-6)
+    rho_AB = comb.combined_correlations[0, 1]
+    assert prof.x - res["B"] == pytest.approx(rho_AB * sB, abs=1e-5)
+    assert abs(rho_AB) > 0.1  # the cross-observable correlation is not trivial here
+    # weights of B's inputs for A are non-zero; each observable's weights sum to 1 on its own
+    w = comb.weights
+    assert w["A"][:2].sum() == pytest.approx(1.0) and w["A"][2:].sum() == pytest.approx(0.0)
+    assert abs(w["A"][2]) > 1e-3
+    assert comb.weights_table["B"]["b1"] == pytest.approx(w["B"][2])
+    # per-source contributions add up to the combined variance
+    for o in ("A", "B"):
+        unc = comb.combined_uncertainties[o]
+        total = sum(math.copysign(v * v, v) for v in unc.values())
+        assert total == pytest.approx(comb.combined_uncertainty[o] ** 2, rel=1e-12)
+    # a sub-combination with B's inputs only
+    only_b = comb[["b1", "b2"]]
+    assert only_b.observables == ("B",)
+    assert isinstance(only_b.combined_result, float)
+
+
+# ------------------------------------------------------------------------- iterative BLUE
+
+
+def test_iterative_sqrt_stat_matches_self_consistent_minimisation() -> None:
+    """Iterative BLUE (stat ∝ √x, syst ∝ x) against scipy: the value x* at which minimising
+    χ²(x; C(x*)) over x gives back x* (brentq on the minimiser of minimize_scalar)."""
+    from scipy.optimize import brentq, minimize_scalar
+
+    y = np.array([10.0, 12.0, 11.0])
+    stat = np.array([1.0, 1.5, 1.2])
+    syst = np.array([0.5, 0.8, 0.6])
+    rho = np.full((3, 3), 0.3)
+    np.fill_diagonal(rho, 1.0)
+    data = {f"m{i}": {"value": y[i], "stat": stat[i], "syst": syst[i]} for i in range(3)}
+    comb = Blue(data, {"stat": 0.0, "syst": rho}, iterative=True, tolerance=1e-12)
+
+    def cov(x):
+        st = stat * np.sqrt(x / y)
+        sy = syst * x / y
+        return np.diag(st**2) + rho * np.outer(sy, sy)
+
+    def argmin(xc):
+        Ci = np.linalg.inv(cov(xc))
+        r = minimize_scalar(lambda x: (y - x) @ Ci @ (y - x), bracket=(9, 13), tol=1e-12)
+        return r.x
+
+    ref = brentq(lambda xc: argmin(xc) - xc, 9.0, 13.0, xtol=1e-12)
+    assert comb.iterations >= 2
+    assert comb.combined_result == pytest.approx(ref, abs=1e-6)
+    plain = Blue(data, {"stat": 0.0, "syst": rho})
+    assert abs(plain.combined_result - ref) > 1e-3  # the iteration does matter here
+    assert comb.combined_uncertainty == pytest.approx(
+        math.sqrt(1 / np.linalg.inv(cov(ref)).sum()), rel=1e-6
+    )
+    # the same scalings written as σ² = a0 + a1|x| + a2x²: stat a1 = σ²/y, syst a2 = σ²/y²
+    poly = Blue(
+        data,
+        {"stat": 0.0, "syst": rho},
+        scaling={
+            "stat": {f"m{i}": (0.0, stat[i] ** 2 / y[i], 0.0) for i in range(3)},
+            "syst": {f"m{i}": (0.0, 0.0, (syst[i] / y[i]) ** 2) for i in range(3)},
+        },
+        tolerance=1e-12,
+    )
+    assert poly.combined_result == pytest.approx(ref, abs=1e-6)
+    # absolute scaling everywhere: one iteration, same as plain BLUE
+    absolute = Blue(
+        data, {"stat": 0.0, "syst": rho}, scaling={"stat": "absolute", "syst": "absolute"}
+    )
+    assert absolute.iterations == 1
+    assert absolute.combined_result == pytest.approx(plain.combined_result, rel=1e-14)
+
+
+# ------------------------------------------------------------------------- non-PSD sources
+
+NON_PSD = np.array([[1.0, 0.9, 0.9], [0.9, 1.0, -0.9], [0.9, -0.9, 1.0]])
+
+
+def test_non_psd_source_reported_and_signed(caplog) -> None:
+    assert np.linalg.eigvalsh(NON_PSD)[0] < 0  # premise of the test
+    y = np.array([5.0, 5.5, 4.8])
+    stat = np.array([0.5, 0.5, 0.5])
+    a = np.array([0.3, 0.6, 1.0])
+    data = {f"m{i}": {"value": y[i], "stat": stat[i], "A": a[i]} for i in range(3)}
+    with caplog.at_level(logging.WARNING, logger="hepcombine.blue"):
+        comb = Blue(data, {"stat": 0.0, "A": NON_PSD})
+    assert comb.non_psd_sources == ("A",)
+    assert "not positive semi-definite" in caplog.text and "'A'" in caplog.text
+    # by hand: w = C⁻¹1 / 1ᵀC⁻¹1, V_A = wᵀ C_A w
+    CA = NON_PSD * np.outer(a, a)
+    C = np.diag(stat**2) + CA
+    w = np.linalg.solve(C, np.ones(3))
+    w /= w.sum()
+    VA = w @ CA @ w
+    assert VA < 0  # premise: the contribution is negative here
+    unc = comb.combined_uncertainties
+    assert unc["A"] == pytest.approx(-math.sqrt(-VA), rel=1e-10)
+    assert not any(math.isnan(v) for v in unc.values())
+    assert unc["stat"] ** 2 - unc["A"] ** 2 == pytest.approx(1 / np.linalg.inv(C).sum())
+    assert comb.combined_result == pytest.approx(w @ y, rel=1e-12)
+
+
+def test_total_covariance_not_positive_definite_names_source() -> None:
+    data = {f"m{i}": {"value": 5.0 + i, "A": 1.0, "B": 0.1} for i in range(3)}
+    with pytest.raises(InvalidCorrelation, match=r"not positive definite.*'A'"):
+        Blue(data, {"A": NON_PSD, "B": 0.0})
+
+
+# ------------------------------------------------------------------------- bad input
+
+
+GOOD = {"a": {"value": 10.0, "s": 1.0}, "b": {"value": 11.0, "s": 2.0}}
+
+
+@pytest.mark.parametrize(
+    ("data", "corr", "kwargs", "exc", "match"),
+    [
+        (
+            {**GOOD, "b": {"value": float("nan"), "s": 2.0}},
+            {"s": 0},
+            {},
+            InvalidMeasurement,
+            r"'b'.*'value'.*nan",
+        ),
+        (
+            {**GOOD, "a": {"value": 10.0, "s": float("nan")}},
+            {"s": 0},
+            {},
+            InvalidMeasurement,
+            r"'a'.*'s'",
+        ),
+        (
+            {**GOOD, "a": {"value": 10.0, "s": "big"}},
+            {"s": 0},
+            {},
+            InvalidMeasurement,
+            r"'a'.*'s'.*not a number",
+        ),
+        (
+            {**GOOD, "a": {"value": 10.0}},
+            {"s": 0},
+            {},
+            InvalidMeasurement,
+            r"'a' has no column 's'",
+        ),
+        (GOOD, {"s": 1.5}, {}, InvalidCorrelation, r"source 's'.*outside \[-1, 1\]"),
+        (GOOD, {"s": float("nan")}, {}, InvalidCorrelation, r"source 's'.*NaN"),
+        (GOOD, {"s": [[1.0, 0.5], [0.2, 1.0]]}, {}, InvalidCorrelation, r"'s'.*\(a, b\)"),
+        (GOOD, {"s": [[1.0, 0.5], [0.5, 0.9]]}, {}, InvalidCorrelation, r"'s'.*diagonal.*'b'"),
+        (GOOD, {"s": [0.1, 0.2, 0.3, 0.4]}, {}, InvalidCorrelation, r"'s'.*got 4"),
+        (GOOD, {"s": np.eye(3)}, {}, InvalidCorrelation, r"'s'.*shape \(3, 3\)"),
+        (GOOD, {"s": {("a", "c"): 0.5}}, {}, UnknownName, r"'s'.*unknown measurement 'c'"),
+        (GOOD, {"s": 0, "t": 0}, {}, UnknownName, r"\['t'\]"),
+        (
+            {"a": {"value": 1.0, "s": 1.0, "t": 1.0}},
+            {"s": 0},
+            {"results_column": "value"},
+            InvalidCorrelation,
+            r"no correlation.*\['t'\]",
+        ),
+        (
+            {"a": {"x": 1.0, "y": 1.0, "s": 1.0}},
+            {"s": 0},
+            {},
+            InvalidMeasurement,
+            r"\['x', 'y'\].*results_column",
+        ),
+        (GOOD, {"s": 0}, {"observables": {"A": ["a", "z"]}}, UnknownName, r"'A'.*'z'"),
+        (GOOD, {"s": 0}, {"observables": {"A": ["a"]}}, InvalidMeasurement, r"\['b'\].*not mapped"),
+        (GOOD, {"s": 0}, {"scaling": {"s": "cubic"}}, InvalidMeasurement, r"'s'.*'cubic'"),
+        (GOOD, {"s": 0}, {"scaling": {"u": "linear"}}, UnknownName, r"\['u'\]"),
+        (GOOD, {"s": 1.0}, {}, InvalidCorrelation, r"not positive definite.*\['a', 'b'\]"),
+        (
+            GOOD,
+            {"s": 0},
+            {"iterative": True, "max_iterations": 1, "tolerance": 0.0},
+            FitError,
+            r"did not converge in 1",
+        ),
+    ],
+)
+def test_bad_input(data, corr, kwargs, exc, match) -> None:
+    with pytest.raises(exc, match=match) as info:
+        Blue(data, corr, **kwargs)
+    assert isinstance(info.value, HepCombineError)
+
+
+def test_csv_errors(tmp_path) -> None:
+    t = tmp_path / "t.csv"
+    t.write_text("measurement,value,s\na,1.0,0.5\nb,x,0.5\n")
+    with pytest.raises(ConfigError, match=r"t.csv:3: measurement 'b', column 'value'"):
+        blue_from_csv(t)
+    t.write_text("measurement,value,s\na,1.0,0.5\nb,2.0,0.5\n")
+    c = tmp_path / "c.csv"
+    c.write_text("source,measurement_a,measurement_b,rho\ns,a,b,0.5\nt,a,b,0.1\n")
+    with pytest.raises(UnknownName, match=r"c.csv:3: source 't'"):
+        blue_from_csv(t, c)
+    c.write_text("source,measurement_a,measurement_b,rho\ns,a,z,0.5\n")
+    with pytest.raises(UnknownName, match=r"c.csv:2: measurement 'z'"):
+        blue_from_csv(t, c)
+    c.write_text("source,measurement_a,measurement_b,rho\ns,a,b,1.5\n")
+    with pytest.raises(InvalidCorrelation, match=r"c.csv:2: source 's' \(a, b\)"):
+        blue_from_csv(t, c)
+    with pytest.raises(ConfigError, match="cannot read"):
+        blue_from_csv(tmp_path / "missing.csv")
+    # pairs not listed are uncorrelated: w1 = σ2²/(σ1² + σ2²) = 1/2
+    comb = blue_from_csv(t)
+    np.testing.assert_allclose(comb.weights, [0.5, 0.5])

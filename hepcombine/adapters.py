@@ -42,6 +42,7 @@ __all__ = [
     "DifferentialMeasurement",
     "Systematic",
     "differential_observables",
+    "measurement_from_graph",
     "measurement_from_histograms",
 ]
 
@@ -175,7 +176,8 @@ def _label(obj: Any) -> str:
             value = None
         if value:
             return str(value)
-    return f"unnamed {type(obj).__name__}"
+    classname = getattr(obj, "classname", None)  # uproot models: "TH1D", "TGraphErrors", ...
+    return f"unnamed {classname if isinstance(classname, str) else type(obj).__name__}"
 
 
 def _resolve(obj: Any, role: str, file: Any, fname: str) -> tuple[Any, str]:
@@ -646,6 +648,233 @@ def measurement_from_histograms(
             _check_correlation(rho, "stat correlation")
         shifts = _systematic_shifts(systematics or {}, kind, nom, f, fname)
     return _build(nom, name, sigma, rho, shifts, relative, bin_prefix)
+
+
+# ---------------------------------------------------------------------- graphs
+def _is_graph(obj: Any) -> bool:
+    if hasattr(obj, "GetN"):  # PyROOT TGraph*
+        return True
+    classname = getattr(obj, "classname", None)
+    if isinstance(classname, str):
+        return classname.startswith("TGraph")
+    return callable(getattr(obj, "errors", None)) and not hasattr(obj, "axes")
+
+
+def _read_graph(obj: Any, role: str, file: Any, fname: str) -> _Graph:
+    obj, desc = _resolve(obj, role, file, fname)
+    if not _is_graph(obj):
+        raise InvalidMeasurement(
+            f"{desc}: expected a TGraphAsymmErrors or TGraphErrors, got {type(obj).__name__}"
+        )
+    if hasattr(obj, "GetN"):  # PyROOT: TGraphErrors also answers GetErrorYlow/GetErrorYhigh
+        n = int(obj.GetN())
+        idx = range(n)
+        if hasattr(obj, "GetPointX"):
+            x = [obj.GetPointX(i) for i in idx]
+            y = [obj.GetPointY(i) for i in idx]
+        else:
+            xs, ys = obj.GetX(), obj.GetY()
+            x, y = [xs[i] for i in idx], [ys[i] for i in idx]
+        arrays = [
+            x,
+            y,
+            [obj.GetErrorXlow(i) for i in idx],
+            [obj.GetErrorXhigh(i) for i in idx],
+            [obj.GetErrorYlow(i) for i in idx],
+            [obj.GetErrorYhigh(i) for i in idx],
+        ]
+        axis_label = str(obj.GetXaxis().GetTitle()) if hasattr(obj, "GetXaxis") else ""
+    elif callable(getattr(obj, "errors", None)):  # uproot TGraphAsymmErrors (or alike)
+        arrays = [
+            obj.values(axis="x"),
+            obj.values(axis="y"),
+            obj.errors("low", axis="x"),
+            obj.errors("high", axis="x"),
+            obj.errors("low", axis="y"),
+            obj.errors("high", axis="y"),
+        ]
+        axis_label = ""
+    else:  # uproot TGraphErrors has no behaviour methods: read its members
+        try:
+            ex, ey = obj.member("fEX"), obj.member("fEY")
+        except Exception as exc:
+            raise InvalidMeasurement(
+                f"{desc}: a graph without y errors ({getattr(obj, 'classname', '')}); the "
+                f"statistical uncertainty cannot be taken from it"
+            ) from exc
+        arrays = [obj.member("fX"), obj.member("fY"), ex, ex, ey, ey]
+        axis_label = ""
+    if not axis_label and hasattr(obj, "member"):  # uproot: "title;x label;y label"
+        parts = str(obj.member("fTitle") or "").split(";")
+        axis_label = parts[1] if len(parts) > 1 else ""
+    x, y, exl, exh, eyl, eyh = (_float_array(a, desc) for a in arrays)
+    title = _title(obj).split(";")[0]
+    graph = _Graph(desc, x, y, exl, exh, eyl, eyh, axis_label, title)
+    for what, values in (("x", x), ("y", y), ("low y error", eyl), ("high y error", eyh)):
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            raise InvalidMeasurement(
+                f"{desc}: the {what} of point {int(bad[0])} is {values[bad[0]]} (NaN or infinite)"
+            )
+        if what.endswith("error") and np.any(values < 0):
+            i = int(np.flatnonzero(values < 0)[0])
+            raise InvalidMeasurement(
+                f"{desc}: the {what} of point {i} is negative ({values[i]:g}); a graph without "
+                f"errors (ROOT returns -1) cannot give uncertainties"
+            )
+    return graph
+
+
+def _graph_edges(g: _Graph) -> NDArray[np.float64] | None:
+    low, high = g.x - g.exl, g.x + g.exh
+    span = float(high.max() - low.min()) if len(low) else 0.0
+    contiguous = (
+        len(low) > 0
+        and np.all(high > low)
+        and np.allclose(high[:-1], low[1:], rtol=1e-6, atol=1e-9 * span)
+    )
+    if not contiguous:
+        log.info(
+            "%s: the x errors do not describe contiguous bins; only the points' x values are kept",
+            g.desc,
+        )
+        return None
+    return np.concatenate([low, high[-1:]])
+
+
+def measurement_from_graph(
+    graph: Any,
+    *,
+    name: str,
+    errors: Literal["stat", "total", "syst"] = "stat",
+    stat: Any = None,
+    stat_correlation: Any = None,
+    error_source: str | None = None,
+    error_source_correlated: bool = True,
+    systematics: Mapping[str, Any] | None = None,
+    relative: Iterable[str] = (),
+    kind: Kind = "variation",
+    bin_prefix: str | None = None,
+    file: Any = None,
+) -> DifferentialMeasurement:
+    """A measurement of a binned distribution from a TGraphAsymmErrors or TGraphErrors.
+
+    Each point ``i`` (from 0) becomes estimate ``f"{bin_prefix}{i}"``. If the x errors describe
+    contiguous bins (``x_i + exhigh_i = x_{i+1} - exlow_{i+1}``, as in HEPData's graphs) they
+    give the bin edges; otherwise only the points' x values are kept (``edges=None``).
+
+    How the graph's y errors enter (``errors``):
+
+    * ``"stat"`` (default): they are the statistical uncertainty. An asymmetric one is
+      symmetrised as (low + high)/2 (the statistical part of the χ² is Gaussian); ``stat``
+      must not be given.
+    * ``"total"``: they are the total uncertainty; ``stat`` gives the statistical part, and
+      what remains in quadrature, √(high² − stat²) up and √(low² − stat²) down, becomes one
+      asymmetric orthogonal source ``error_source`` with shifts ``(+up, −down)``.
+    * ``"syst"``: they are the systematic part only and form that source directly;
+      ``stat`` gives the statistical uncertainty.
+
+    ``error_source`` defaults to ``f"{name}_syst"``. With ``error_source_correlated=True``
+    (default) it is one source for all bins, i.e. 100 % correlated between bins (all bins move
+    up together); with ``False`` each bin gets its own source ``f"{error_source}_bin{i}"``
+    (uncorrelated between bins). The graph does not say which is right; choose consciously.
+
+    ``stat`` may be an array, a histogram (its bin *contents*), or a graph (its y errors,
+    symmetrised). ``stat_correlation``, ``systematics``, ``kind``, ``relative``, ``bin_prefix``
+    and ``file`` are as in :func:`measurement_from_histograms`; systematic histograms must have
+    the graph's bin edges (arrays: the number of points).
+    """
+    if errors not in ("stat", "total", "syst"):
+        raise InvalidMeasurement(
+            f"measurement {name!r}: errors must be 'stat', 'total' or 'syst', not {errors!r}"
+        )
+    if kind not in _KINDS:
+        raise InvalidMeasurement(
+            f"measurement {name!r}: kind must be one of {_KINDS}, not {kind!r}"
+        )
+    if errors == "stat" and stat is not None:
+        raise InvalidMeasurement(
+            f"measurement {name!r}: with errors='stat' the graph's errors are the statistical "
+            f"uncertainty; give stat= only with errors='total' or errors='syst'"
+        )
+    if errors != "stat" and stat is None:
+        raise InvalidMeasurement(
+            f"measurement {name!r}: with errors={errors!r} the statistical uncertainty must be "
+            f"given via stat="
+        )
+    with _opened(file) as (f, fname):
+        g = _read_graph(graph, "graph", f, fname)
+        edges = _graph_edges(g)
+        nom = _Hist1D(g.desc, g.y, None, edges, (0.0, 0.0), "", g.axis_label, g.title)
+        if errors == "stat":
+            sigma = 0.5 * (g.eyl + g.eyh)
+            if not np.allclose(g.eyl, g.eyh, rtol=1e-9, atol=0):
+                worst = int(np.argmax(np.abs(g.eyh - g.eyl)))
+                log.info(
+                    "%s: asymmetric statistical errors are symmetrised as (low + high)/2; "
+                    "largest asymmetry at point %d: -%g/+%g",
+                    g.desc,
+                    worst,
+                    g.eyl[worst],
+                    g.eyh[worst],
+                )
+            _positive_stat(sigma, nom, "the graph's y errors")
+        else:
+            obj, desc = stat, "stat uncertainty"
+            if isinstance(obj, str) and f is not None:
+                obj, desc = _resolve(obj, desc, f, fname)
+            if _is_graph(obj):
+                sg = _read_graph(obj, "stat uncertainty", f, fname)
+                if len(sg.y) != len(g.y):
+                    raise InvalidMeasurement(
+                        f"{sg.desc} has {len(sg.y)} points but {g.desc} has {len(g.y)}"
+                    )
+                sigma = 0.5 * (sg.eyl + sg.eyh)
+            else:
+                h = _read_1d(obj, desc, f, fname, allow_array=True)
+                _check_binning(nom, h)
+                _check_finite(h.values, "the content", h)
+                sigma = h.values
+            _positive_stat(sigma, nom, "stat=")
+        rho = None
+        if stat_correlation is not None:
+            rho = _read_matrix(stat_correlation, "stat correlation", nom, f, fname)
+            _check_correlation(rho, "stat correlation")
+        shifts = {}
+        if errors != "stat":
+            up, down = g.eyh, g.eyl
+            if errors == "total":
+                tol = 1e-9 * np.maximum(sigma, 1e-300)
+                for side, e in (("high", g.eyh), ("low", g.eyl)):
+                    too_big = np.flatnonzero(sigma > e + tol)
+                    if too_big.size:
+                        i = int(too_big[0])
+                        raise InvalidMeasurement(
+                            f"{g.desc}: point {i}: the statistical uncertainty {sigma[i]:g} "
+                            f"exceeds the graph's total {side} error {e[i]:g}; are the graph's "
+                            f"errors the systematic part only (errors='syst')?"
+                        )
+                up = np.sqrt(np.clip(g.eyh**2 - sigma**2, 0.0, None))
+                down = np.sqrt(np.clip(g.eyl**2 - sigma**2, 0.0, None))
+            source = error_source or f"{name}_syst"
+            if error_source_correlated:
+                shifts[source] = (up, -down)
+            else:
+                for i in range(len(g.y)):
+                    mask = np.arange(len(g.y)) == i
+                    shifts[f"{source}_bin{i}"] = (
+                        np.where(mask, up, 0.0),
+                        np.where(mask, -down, 0.0),
+                    )
+        extra = _systematic_shifts(systematics or {}, kind, nom, f, fname)
+        clash = set(extra) & set(shifts)
+        if clash:
+            raise InvalidMeasurement(
+                f"measurement {name!r}: systematics {sorted(clash)} clash with the source made "
+                f"from the graph's errors; choose another error_source="
+            )
+        shifts.update(extra)
+    return _build(nom, name, sigma, rho, shifts, relative, bin_prefix, centers=g.x.copy())
 
 
 # ---------------------------------------------------------------------- several measurements

@@ -18,6 +18,7 @@ import uproot
 from hepcombine.adapters import (
     Systematic,
     differential_observables,
+    measurement_from_graph,
     measurement_from_histograms,
 )
 from hepcombine.exceptions import InvalidMeasurement, UnknownName
@@ -396,3 +397,164 @@ def test_differential_observables(rootfile):
         differential_observables(a, c)
     with pytest.raises(InvalidMeasurement, match="its own name"):
         differential_observables(a, a)
+
+
+# ---------------------------------------------------------------------- graphs
+CENTERS = 0.5 * (EDGES[1:] + EDGES[:-1])
+HALF = 0.5 * np.diff(EDGES)
+EYL = np.array([1.0, 0.8, 1.2, 0.5])
+EYH = np.array([1.4, 1.0, 1.2, 0.7])
+
+
+def asymm_graph(y=VALUES, x=CENTERS, exl=HALF, exh=HALF, eyl=EYL, eyh=EYH):
+    # a real uproot TGraphAsymmErrors model (uproot cannot write it to a file yet)
+    return uproot.as_TGraph(
+        {
+            "x": np.asarray(x, float),
+            "y": np.asarray(y, float),
+            "x_errors_low": np.asarray(exl, float),
+            "x_errors_high": np.asarray(exh, float),
+            "y_errors_low": np.asarray(eyl, float),
+            "y_errors_high": np.asarray(eyh, float),
+        },
+        title="unfolded",
+        xAxisLabel="p_{T} [GeV]",
+    )
+
+
+def test_graph_errors_as_stat(caplog):
+    with caplog.at_level(logging.INFO, logger="hepcombine.adapters"):
+        d = measurement_from_graph(asymm_graph(), name="g")
+    m = d.measurement
+    np.testing.assert_array_equal(m.estimates, VALUES)
+    sigma = np.array([1.2, 0.9, 1.2, 0.6])  # (low + high) / 2
+    np.testing.assert_allclose(m.stat_information, np.diag(sigma**-2), rtol=1e-12)
+    assert m.source_names == ()
+    np.testing.assert_allclose(d.edges, EDGES)  # from x ± x errors
+    np.testing.assert_array_equal(d.centers, CENTERS)
+    assert d.axis_label == "p_{T} [GeV]" and d.title == "unfolded"
+    assert "symmetrised" in caplog.text
+
+
+def test_graph_total_errors_minus_stat():
+    stat = np.array([0.6, 0.6, 1.2, 0.3])
+    d = measurement_from_graph(asymm_graph(), name="g", errors="total", stat=stat)
+    m = d.measurement
+    np.testing.assert_allclose(m.stat_information, np.diag(stat**-2), rtol=1e-12)
+    assert m.source_names == ("g_syst",)
+    up = np.sqrt(EYH**2 - stat**2)  # bin 2: stat = total, nothing left
+    down = np.sqrt(EYL**2 - stat**2)
+    np.testing.assert_allclose(m.shifts_up[:, 0], up, atol=1e-12)
+    np.testing.assert_allclose(m.shifts_down[:, 0], -down, atol=1e-12)
+    np.testing.assert_allclose(m.shifts_up[2, 0], 0.0, atol=1e-12)
+
+    d = measurement_from_graph(
+        asymm_graph(),
+        name="g",
+        errors="total",
+        stat=stat,
+        error_source="other",
+        error_source_correlated=False,
+    )
+    m = d.measurement
+    assert m.source_names == ("other_bin0", "other_bin1", "other_bin2", "other_bin3")
+    np.testing.assert_allclose(m.shifts_up, np.diag(up), atol=1e-12)
+    np.testing.assert_allclose(m.shifts_down, -np.diag(down), atol=1e-12)
+
+    with pytest.raises(
+        InvalidMeasurement, match=r"point 1: .*1.2 exceeds.*high error 1;.*errors='syst'"
+    ):
+        measurement_from_graph(asymm_graph(), name="g", errors="total", stat=2 * stat)
+
+
+def test_graph_syst_errors_with_stat_histogram_and_systematics():
+    stat = weighted_hist([0.6, 0.6, 1.2, 0.3], np.zeros(4))  # contents = stat uncertainty
+    d = measurement_from_graph(
+        asymm_graph(),
+        name="g",
+        errors="syst",
+        stat=stat,
+        systematics={"jes": (JES_UP, JES_DOWN)},
+        kind="shift",
+    )
+    m = d.measurement
+    np.testing.assert_allclose(m.stat_information, np.diag(np.array([0.6, 0.6, 1.2, 0.3]) ** -2))
+    assert m.source_names == ("g_syst", "jes")
+    np.testing.assert_allclose(m.shifts_up, np.column_stack([EYH, JES_UP]), atol=1e-12)
+    np.testing.assert_allclose(m.shifts_down, np.column_stack([-EYL, JES_DOWN]), atol=1e-12)
+    rebinned = weighted_hist(np.ones(4), np.ones(4), edges=np.array([0.0, 1, 3, 7, 16]))
+    with pytest.raises(InvalidMeasurement, match=r"binning of systematic 'x'.*differs.*graph"):
+        measurement_from_graph(asymm_graph(), name="g", systematics={"x": rebinned})
+
+
+def test_tgrapherrors_symmetric():
+    g = uproot.as_TGraph(
+        {
+            "x": CENTERS,
+            "y": VALUES,
+            "x_errors": HALF,
+            "y_errors": np.sqrt(VARIANCES),
+        }
+    )
+    assert g.classname == "TGraphErrors"
+    d = measurement_from_graph(g, name="g")
+    np.testing.assert_allclose(d.measurement.stat_information, np.diag(1 / VARIANCES))
+    np.testing.assert_allclose(d.edges, EDGES)
+
+
+def test_graph_points_without_bins():
+    g = asymm_graph(exl=np.zeros(4), exh=np.zeros(4))
+    d = measurement_from_graph(g, name="g")
+    assert d.edges is None
+    np.testing.assert_array_equal(d.centers, CENTERS)
+    h = measurement_from_histograms(weighted_hist(VALUES, VARIANCES), name="h")
+    # no edges: the points must sit at the bin centres of the other measurement
+    assert differential_observables(d, h)["bin3"] == ["g:g_bin3", "h:h_bin3"]
+    shifted = measurement_from_graph(asymm_graph(x=CENTERS + 0.1, exl=HALF * 0), name="s")
+    with pytest.raises(InvalidMeasurement, match="bin centres"):
+        differential_observables(shifted, h)
+
+
+class FakeTGraphAsymmErrors:
+    """PyROOT TGraphAsymmErrors interface (GetN, GetPointX/Y, GetErrorYlow/high, ...)."""
+
+    def __init__(self, x, y, exl, exh, eyl, eyh):
+        self.cols = x, y, exl, exh, eyl, eyh
+
+    def GetName(self):
+        return "gr_data"
+
+    def GetTitle(self):
+        return "data"
+
+    def GetN(self):
+        return len(self.cols[0])
+
+    def GetPointX(self, i):
+        return self.cols[0][i]
+
+    def GetPointY(self, i):
+        return self.cols[1][i]
+
+    def GetErrorXlow(self, i):
+        return self.cols[2][i]
+
+    def GetErrorXhigh(self, i):
+        return self.cols[3][i]
+
+    def GetErrorYlow(self, i):
+        return self.cols[4][i]
+
+    def GetErrorYhigh(self, i):
+        return self.cols[5][i]
+
+
+def test_pyroot_graph():
+    g = FakeTGraphAsymmErrors(CENTERS, VALUES, HALF, HALF, EYL, EYH)
+    d = measurement_from_graph(g, name="g")
+    np.testing.assert_allclose(d.measurement.stat_information, np.diag((0.5 * (EYL + EYH)) ** -2))
+    np.testing.assert_allclose(d.edges, EDGES)
+    # a plain TGraph answers -1 for its errors
+    bare = FakeTGraphAsymmErrors(CENTERS, VALUES, HALF, HALF, -np.ones(4), -np.ones(4))
+    with pytest.raises(InvalidMeasurement, match=r"'gr_data'.*negative"):
+        measurement_from_graph(bare, name="g")

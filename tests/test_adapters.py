@@ -558,3 +558,94 @@ def test_pyroot_graph():
     bare = FakeTGraphAsymmErrors(CENTERS, VALUES, HALF, HALF, -np.ones(4), -np.ones(4))
     with pytest.raises(InvalidMeasurement, match=r"'gr_data'.*negative"):
         measurement_from_graph(bare, name="g")
+
+
+# ---------------------------------------------------------------------- end to end
+def test_combination_from_root_files_equals_numpy_and_closed_form(tmp_path):
+    from hepcombine import Measurement
+    from hepcombine.combiner import Combiner
+
+    # ATLAS: weighted nominal (its errors unused), stat covariance TH2, JES as a varied
+    # histogram (symmetric), lumi as a shift histogram. CMS: nominal with its own errors and a
+    # stat correlation TH2, JES as a shift array. JES is 100 % correlated between the two.
+    a_val = np.array([10.0, 0.0, 5.0, 2.0])  # the empty bin has a stat error: usable
+    b_val = np.array([11.0, 0.5, 4.0, 2.6])
+    a_cov = COV
+    b_sigma = np.array([2.5, 1.2, 1.5, 0.9])
+    b_rho = np.array(
+        [
+            [1.0, -0.3, 0.1, 0.0],
+            [-0.3, 1.0, 0.2, 0.0],
+            [0.1, 0.2, 1.0, 0.25],
+            [0.0, 0.0, 0.25, 1.0],
+        ]
+    )
+    b_cov = b_rho * np.outer(b_sigma, b_sigma)
+    a_jes, a_lumi = np.array([0.6, 0.2, 0.4, 0.1]), 0.03 * a_val
+    b_jes = np.array([0.8, 0.1, 0.2, 0.3])
+    with uproot.recreate(tmp_path / "atlas.root") as f:
+        f["h_pt"] = weighted_hist(a_val, np.ones(4), flow=(1.0, 2.0))
+        f["h_pt_cov"] = hist2d(a_cov)
+        f["h_pt_jes_up"] = (a_val + a_jes, EDGES)
+        f["h_pt_lumi"] = (a_lumi, EDGES)
+    with uproot.recreate(tmp_path / "cms.root") as f:
+        f["pt"] = weighted_hist(b_val, b_sigma**2)
+        f["pt_corr"] = hist2d(b_rho)
+    atlas = measurement_from_histograms(
+        "h_pt",
+        name="atlas",
+        stat_covariance="h_pt_cov",
+        systematics={"jes": "h_pt_jes_up", "lumi": Systematic("h_pt_lumi", kind="shift")},
+        file=tmp_path / "atlas.root",
+    )
+    with uproot.open(tmp_path / "cms.root") as f:
+        cms = measurement_from_histograms(
+            f["pt"],
+            name="cms",
+            stat_correlation=f["pt_corr"],
+            systematics={"jes": b_jes},
+            kind="shift",
+        )
+    observables = differential_observables(atlas, cms)
+    correlations = {("atlas:jes", "cms:jes"): 1.0}
+    from_root = Combiner([atlas.measurement, cms.measurement], observables, correlations).combine(
+        intervals=False
+    )
+
+    # the same measurements from numpy arrays
+    def direct(name, values, sigma, rho, syst):
+        bins = [f"{name}_bin{i}" for i in range(4)]
+        return Measurement.from_uncertainties(
+            dict(zip(bins, values, strict=True)),
+            dict(zip(bins, sigma, strict=True)),
+            {s: dict(zip(bins, u, strict=True)) for s, u in syst.items()},
+            stat_correlation=rho,
+            name=name,
+        )
+
+    a_sigma = np.sqrt(np.diag(a_cov))
+    a_np = direct(
+        "atlas", a_val, a_sigma, a_cov / np.outer(a_sigma, a_sigma), {"jes": a_jes, "lumi": a_lumi}
+    )
+    b_np = direct("cms", b_val, b_sigma, b_rho, {"jes": b_jes})
+    from_numpy = Combiner([a_np, b_np], observables, correlations).combine(intervals=False)
+
+    # closed-form GLS: x = (AᵀV⁻¹A)⁻¹ AᵀV⁻¹ y with the total covariance V of all 8 inputs
+    y = np.concatenate([a_val, b_val])
+    design = np.vstack([np.eye(4), np.eye(4)])
+    jes = np.concatenate([a_jes, b_jes])  # ρ = 1: one common shift vector
+    lumi = np.concatenate([a_lumi, np.zeros(4)])
+    v = np.zeros((8, 8))
+    v[:4, :4], v[4:, 4:] = a_cov, b_cov
+    v += np.outer(jes, jes) + np.outer(lumi, lumi)
+    vinv = np.linalg.inv(v)
+    cov = np.linalg.inv(design.T @ vinv @ design)
+    x = cov @ design.T @ vinv @ y
+
+    names = [f"bin{i}" for i in range(4)]
+    for result in (from_root, from_numpy):
+        np.testing.assert_allclose([result.values[n] for n in names], x, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(
+            [result.errors[n] for n in names], np.sqrt(np.diag(cov)), rtol=1e-8
+        )
+        np.testing.assert_allclose(result.covariance.sub(names).matrix, cov, rtol=1e-8, atol=1e-12)

@@ -119,6 +119,23 @@ def test_hist_object_gives_the_same_as_the_file(rootfile):
         np.testing.assert_allclose(m.stat_information, np.diag(1 / VARIANCES), rtol=1e-12)
 
 
+def test_open_uproot_file_as_file_argument(rootfile):
+    with uproot.open(rootfile) as f:
+        d = measurement_from_histograms("nominal", name="a", systematics={"j": "jes_up"}, file=f)
+    assert d.origin == "nominal 'inputs.root:nominal'"
+    np.testing.assert_allclose(d.measurement.shifts_up[:, 0], JES_UP, atol=1e-12)
+
+
+def test_storage_without_variances_needs_stat():
+    h = hist.Hist(hist.axis.Variable(EDGES))  # Double storage, weighted fill: no variances
+    h.fill(CENTERS, weight=[3.0, 1.0, 2.0, 5.0])
+    assert h.variances() is None
+    with pytest.raises(InvalidMeasurement, match=r"carries no variances.*stat="):
+        measurement_from_histograms(h, name="a")
+    d = measurement_from_histograms(h, name="a", stat=[1.0, 0.5, 1.0, 2.0])
+    np.testing.assert_allclose(d.measurement.stat_information, np.diag([1.0, 4.0, 1.0, 0.25]))
+
+
 def test_stat_from_histogram_contents(rootfile):
     d = measurement_from_histograms("nominal", name="a", stat="stat", file=rootfile)
     sigma = np.array([1.5, 1.0, 0.5, 0.8])

@@ -465,6 +465,7 @@ class Blue:
             modes[s] = _check_scaling(spec, s, names)
 
         self._setup(
+            statistical=frozenset(stat),
             names=tuple(names),
             sources=tuple(sources),
             observables=tuple(obs_names),
@@ -484,6 +485,7 @@ class Blue:
     def _setup(
         self,
         *,
+        statistical: frozenset[str],
         names: tuple[str, ...],
         sources: tuple[str, ...],
         observables: tuple[str, ...],
@@ -498,6 +500,7 @@ class Blue:
         max_iterations: int,
         quiet: bool = False,
     ) -> None:
+        self._statistical = statistical
         self._names = names
         self._sources = sources
         self._observables = observables
@@ -608,6 +611,7 @@ class Blue:
         }
         new = Blue.__new__(Blue)
         new._setup(
+            statistical=self._statistical,
             names=names,
             sources=self._sources,
             observables=tuple(o for o in self._observables if o in obs_of),
@@ -685,6 +689,12 @@ class Blue:
     def non_psd_sources(self) -> tuple[str, ...]:
         """Sources whose correlation matrix is not positive semi-definite (allowed, reported)."""
         return tuple(self._non_psd)
+
+    @property
+    def statistical_sources(self) -> frozenset[str]:
+        """The statistical sources (√x scaling in iterative BLUE, drawn separately in the
+        summary plot)."""
+        return self._statistical
 
     @property
     def iterative(self) -> bool:

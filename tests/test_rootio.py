@@ -292,3 +292,176 @@ def test_replaces_existing_file(tmp_path):
     with uproot.open(path) as f:
         assert f.keys() == ["new;1"]
     assert os.listdir(tmp_path) == ["result.root"]
+
+
+# ------------------------------------------------------------------------------ against ROOT
+#
+# A file written by ROOT 6.22/02 with TGraphAsymmErrors (with axis titles, hence with a frame
+# histogram) is shipped in the test suite of the hepdata-converter package on PyPI. It is used
+# where installed (``pip install --no-deps hepdata-converter``: only the file is needed, the
+# package is not imported).
+
+GRAPH_CLASSES = {
+    "TGraphAsymmErrors": 3,
+    "TGraph": 4,
+    "TNamed": 1,
+    "TObject": 1,
+    "TAttLine": 2,
+    "TAttFill": 2,
+    "TAttMarker": 2,
+}
+
+
+@pytest.fixture(scope="module")
+def root_written():
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("hepdata_converter")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("hepdata-converter (source of a ROOT-written TGraphAsymmErrors) not installed")
+    path = Path(spec.submodule_search_locations[0], "testsuite", "testdata", "root", "full.root")
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    with uproot.open(path) as f:
+        assert f.file.root_version == "6.22/02"
+        yield f
+
+
+def _root_graphs(f):
+    return [k.split(";")[0] for k, c in f.classnames().items() if c == "TGraphAsymmErrors"]
+
+
+def _as_written_by_hepcombine(g):
+    """A GraphAsymmErrors with the content of the ROOT-written graph ``g``."""
+    frame = g.member("fHistogram")
+    return GraphAsymmErrors(
+        g.member("fX"),
+        g.member("fY"),
+        g.member("fEXlow"),
+        g.member("fEXhigh"),
+        g.member("fEYlow"),
+        g.member("fEYhigh"),
+        title=g.member("fTitle"),
+        x_title=frame.member("fXaxis").member("fTitle"),
+        y_title=frame.member("fYaxis").member("fTitle"),
+    )
+
+
+def _raw_object(f, key):
+    chunk, _ = f.key(key).get_uncompressed_chunk_cursor()
+    return bytes(chunk.raw_data)
+
+
+def test_graph_bytes_identical_to_root(root_written, tmp_path):
+    """Serialised graphs (incl. frame histogram and axis titles) are byte for byte what ROOT
+    wrote for the same content."""
+    keys = _root_graphs(root_written)
+    assert len(keys) == 9
+    path = tmp_path / "mine.root"
+    objects = {key: _as_written_by_hepcombine(root_written[key]) for key in keys}
+    write_root(path, objects)
+    with uproot.open(path) as mine:
+        for key in keys:
+            assert _raw_object(mine, key) == _raw_object(root_written, key), key
+            for which in ("low", "high"):
+                for got, expected in zip(
+                    mine[key].errors(which), root_written[key].errors(which), strict=True
+                ):
+                    assert got.tolist() == expected.tolist()
+
+
+def _streamer_record(info):
+    def plain(value):
+        return value.tolist() if isinstance(value, np.ndarray) else value
+
+    return (
+        info.member("fClassVersion"),
+        info.member("fCheckSum"),
+        [
+            (type(e).__name__, {k: plain(v) for k, v in e.all_members.items()})
+            for e in info.member("fElements")
+        ],
+    )
+
+
+def test_streamer_info_matches_root(root_written, tmp_path):
+    path = tmp_path / "mine.root"
+    write_root(path, {"g": _asymm(x_title="x", y_title="y"), "e": GraphErrors(X, Y, EXL, EYL)})
+    with uproot.open(path) as mine:
+        ours, roots = mine.file.streamers, root_written.file.streamers
+        for name, version in GRAPH_CLASSES.items():
+            assert list(ours[name]) == [version], name
+            assert list(roots[name]) == [version], name
+        # every class both files describe (graph family, TH1F frame, TAxis, TList, ...)
+        common = set(ours) & set(roots)
+        assert set(GRAPH_CLASSES) | {"TH1F", "TH1", "TAxis", "TList"} <= common
+        for name in common:
+            assert ours[name].keys() == roots[name].keys(), name
+            for version in ours[name]:
+                assert _streamer_record(ours[name][version]) == _streamer_record(
+                    roots[name][version]
+                ), name
+
+
+_MASK32 = 0xFFFFFFFF
+
+
+def _root_checksum(info):
+    """ROOT's TStreamerInfo::GetCheckSum (kLatestCheckSum) for classes without enum members:
+    class name, base names and base checksums, member names, type names, array dimensions and
+    the counter in "[...]" of the member's comment."""
+    checksum = 0
+
+    def add(text):
+        nonlocal checksum
+        for c in text:
+            checksum = (checksum * 3 + ord(c)) & _MASK32
+
+    add(info.member("fName"))
+    elements = info.member("fElements")
+    bases = [e for e in elements if type(e).__name__.startswith("Model_TStreamerBase")]
+    for e in bases:
+        add(e.member("fName"))
+        checksum = (checksum * 3 + int(e.member("fMaxIndex")[1]) % (1 << 32)) & _MASK32
+    for e in elements:
+        if e in bases:
+            continue
+        add(e.member("fName"))
+        add(e.member("fTypeName"))
+        for i in range(e.member("fArrayDim")):
+            checksum = (checksum * 3 + int(e.member("fMaxIndex")[i])) & _MASK32
+        title = e.member("fTitle")
+        if "[" in title and "]" in title[title.index("[") :]:
+            add(title[title.index("[") + 1 : title.index("]", title.index("["))])
+    return checksum
+
+
+def test_checksum_algorithm_reproduces_root(root_written):
+    for name, version in GRAPH_CLASSES.items():
+        info = root_written.file.streamers[name][version]
+        assert _root_checksum(info) == info.member("fCheckSum"), name
+
+
+def test_tgrapherrors_streamer_info(root_written, tmp_path):
+    """No ROOT-written TGraphErrors is available: its record must have the members of ROOT's
+    TGraphErrors.h (v3: base TGraph v4, Double_t *fEX, *fEY //[fNpoints]), and its checksum must
+    be the one ROOT computes from them (algorithm checked on ROOT's own records above)."""
+    path = tmp_path / "mine.root"
+    write_root(path, {"e": GraphErrors(X, Y, EXL, EYL)})
+    with uproot.open(path) as mine:
+        info = mine.file.streamers["TGraphErrors"][3]
+        base, ex, ey = info.member("fElements")
+        assert (base.member("fName"), base.member("fBaseVersion")) == ("TGraph", 4)
+        tgraph_checksum = root_written.file.streamers["TGraph"][4].member("fCheckSum")
+        assert base.member("fMaxIndex")[1] == tgraph_checksum
+        for element, name in ((ex, "fEX"), (ey, "fEY")):
+            assert element.member("fName") == name
+            assert element.member("fTypeName") == "double*"
+            assert element.member("fCountName") == "fNpoints"
+            assert element.member("fCountClass") == "TGraph"
+        assert info.member("fCheckSum") == _root_checksum(info)
+        # the same record in both writes: TGraph part identical to ROOT's
+        assert _streamer_record(mine.file.streamers["TGraph"][4]) == _streamer_record(
+            root_written.file.streamers["TGraph"][4]
+        )

@@ -32,7 +32,9 @@ and streamer information were compared with a file written by ROOT 6.22/02 (``fu
 test suite of the ``hepdata-converter`` package on PyPI): the serialised graph is byte-identical
 to ROOT's when built from the same content, and the streamer records (class versions, checksums,
 members and their types) are the same. No ROOT-written ``TGraphErrors`` was available; its
-streamer record is uproot's, which has the checksum ROOT 6 uses for ``TGraphErrors`` v3.
+streamer record (uproot's) has the members of ROOT's ``TGraphErrors.h`` and the checksum that
+ROOT's ``TStreamerInfo::GetCheckSum`` algorithm gives for them (the test suite checks that
+algorithm against ROOT's own records).
 """
 
 from __future__ import annotations
@@ -146,6 +148,8 @@ class GraphAsymmErrors:
     def _range(self) -> tuple[float, float, float, float]:
         # TGraphAsymmErrors::ComputeRange (linear axes)
         x, y = self.x, self.y
+        if len(x) == 0:
+            return (0.0, 0.0, 0.0, 0.0)
         return (
             float(min(x.min(), (x - self.xerr_low).min())),
             float(min(y.min(), (y - self.yerr_low).min())),
@@ -182,6 +186,8 @@ class GraphErrors:
     def _range(self) -> tuple[float, float, float, float]:
         # TGraphErrors::ComputeRange (linear axes)
         x, y = self.x, self.y
+        if len(x) == 0:
+            return (0.0, 0.0, 0.0, 0.0)
         return (
             float(min(x.min(), (x - self.xerr).min())),
             float(min(y.min(), (y - self.yerr).min())),
@@ -216,6 +222,7 @@ def _graph_models() -> dict[str, type]:
     lazily). Their class names are uproot's, so that ``classname`` and ``class_version`` (which
     uproot derives from the Python class name) are ``TGraph`` v4 etc."""
     import uproot.models.TGraph
+    import uproot.models.TNamed
     import uproot.serialization
 
     def header(out: list, where: int, version: int) -> None:

@@ -95,12 +95,20 @@ def test_graph_errors_read_back(tmp_path):
         assert g.member("fEY").tolist() == EYH
 
 
-def test_empty_graph(tmp_path):
+def test_empty_graphs(tmp_path):
     path = tmp_path / "g.root"
-    write_root(path, {"empty": GraphAsymmErrors([], [], [], [], [], [])})
+    empty = GraphAsymmErrors([], [], [], [], [], [])
+    titled = GraphErrors([], [], [], [], x_title="x", y_title="y")
+    write_root(path, {"empty": empty, "titled": titled})
     with uproot.open(path) as f:
         assert f["empty"].member("fNpoints") == 0
         assert f["empty"].values()[0].tolist() == []
+        assert f["titled"].member("fX").tolist() == []
+        # ROOT's frame for no points: range [0, 1] widened by 10%, clipped at 0
+        frame = f["titled"].member("fHistogram")
+        assert frame.member("fXaxis").member("fTitle") == "x"
+        assert frame.member("fXaxis").member("fXmin") == 0.0
+        assert frame.member("fXaxis").member("fXmax") == pytest.approx(1.1)
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ physical variation are then correlated with ρ = +1, whatever form each measurem
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,8 @@ from numpy.typing import ArrayLike, NDArray
 from .exceptions import InvalidMeasurement
 
 __all__ = ["Measurement"]
+
+log = logging.getLogger(__name__)
 
 Shift = float | tuple[float, float]
 
@@ -70,15 +73,25 @@ def _symmetric_matrix(matrix: ArrayLike, n: int, what: str, where: str) -> NDArr
 def _cholesky_or_raise(
     matrix: NDArray[np.float64], names: Sequence[str], what: str, where: str
 ) -> None:
+    """Raise unless ``matrix`` is positive definite (checked after scaling to unit diagonal,
+    so that parameters of very different size do not matter)."""
+    diag = np.diag(matrix)
+    if np.any(diag <= 0):
+        bad = [names[i] for i in np.flatnonzero(diag <= 0)]
+        raise InvalidMeasurement(
+            f"{where}: {what} is not positive definite: non-positive diagonal entries for {bad}"
+        )
+    scale = 1.0 / np.sqrt(diag)
+    scaled = matrix * np.outer(scale, scale)
     try:
-        np.linalg.cholesky(matrix)
+        np.linalg.cholesky(scaled)
     except np.linalg.LinAlgError:
-        w, v = np.linalg.eigh(matrix)
+        w, v = np.linalg.eigh(scaled)
         k = int(np.argmin(w))
         involved = [names[i] for i in np.argsort(-np.abs(v[:, k]))[:4] if abs(v[:, k][i]) > 0.1]
         raise InvalidMeasurement(
-            f"{where}: {what} is not positive definite (smallest eigenvalue {w[k]:.3g}); "
-            f"the offending direction involves {involved}"
+            f"{where}: {what} is not positive definite (smallest eigenvalue {w[k]:.3g} after "
+            f"scaling to unit diagonal); the offending direction involves {involved}"
         ) from None
 
 
@@ -192,6 +205,17 @@ class Measurement:
         u = -np.linalg.solve(m, h_xl)
         s = h_ll - h_xl.T @ np.linalg.solve(m, h_xl)
         d = 0.5 * (s + s.T) - np.eye(len(src_names))
+        if len(src_names):
+            w, v = np.linalg.eigh(0.5 * (s + s.T))
+            if w[0] < 1.0 - 1e-6:
+                involved = [src_names[i] for i in np.flatnonzero(np.abs(v[:, 0]) > 0.1)]
+                log.warning(
+                    "%s: the Hessian leaves less than the unit prior on sources %s (curvature %.3g < 1); "
+                    "the Hessian must include the fit's unit Gaussian priors on the sources",
+                    where,
+                    involved,
+                    w[0],
+                )
         x = np.array([float(estimates[n]) for n in est_names])
         lam = cls._nuisance_vector(nuisance_values, src_names, where)
         return cls(

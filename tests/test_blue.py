@@ -560,3 +560,52 @@ def test_csv_errors(tmp_path) -> None:
     # pairs not listed are uncorrelated: w1 = σ2²/(σ1² + σ2²) = 1/2
     comb = blue_from_csv(t)
     np.testing.assert_allclose(comb.weights, [0.5, 0.5])
+
+
+# ------------------------------------------------------------------------- misc
+
+
+def test_core_works_without_pandas(monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pandas", None)  # any `import pandas` now fails
+    comb = blue_from_csv(TABLE, CORR)
+    assert comb.combined_result == pytest.approx(241.46454, abs=5e-6)
+    _ = (comb.pulls, comb.marginal_information_weights, comb.pairwise_compatibility())
+    _ = (repr(comb), comb._repr_html_(), comb.scan_correlations("Lumi", factors=[0.0]))
+
+
+def test_observable_column_and_pair_scan(tmp_path) -> None:
+    """Two observables from an ``observable`` column, each with two uncorrelated inputs and
+    no cross-observable correlation: each is the inverse-variance mean (closed form)."""
+    t = tmp_path / "t.csv"
+    t.write_text(
+        "measurement,observable,value,stat\n"
+        "a1,A,10.0,1.0\na2,A,11.0,2.0\nb1,B,20.0,1.0\nb2,B,23.0,3.0\n"
+    )
+    comb = blue_from_csv(t)
+    assert comb.observables == ("A", "B")
+    assert comb.combined_result == pytest.approx(
+        {"A": (10 / 1 + 11 / 4) / (1 + 1 / 4), "B": (20 / 1 + 23 / 9) / (1 + 1 / 9)}
+    )
+    assert comb.combined_uncertainty["B"] == pytest.approx(math.sqrt(1 / (1 + 1 / 9)))
+    assert comb.chi2_ndf[1] == 2
+    np.testing.assert_allclose(comb.combined_correlations, np.eye(2), atol=1e-14)
+    # scanning only the a1–b1 pair of a fully correlated source leaves A and B's own
+    # pairs uncorrelated: at factor 0 the combination is the one above
+    data = {
+        "a1": {"value": 10.0, "s": 1.0},
+        "a2": {"value": 11.0, "s": 2.0},
+        "b1": {"value": 20.0, "s": 1.0},
+    }
+    rho = {("a1", "b1"): 0.5, ("a1", "a2"): 0.0, ("a2", "b1"): 0.0}
+    obs = {"A": ["a1", "a2"], "B": ["b1"]}
+    corr = Blue(data, {"s": rho}, observables=obs)
+    scan = corr.scan_correlations(pairs=[("a1", "b1")], factors=[0.0, 1.0])
+    assert scan.values[0, 0] == pytest.approx((10 / 1 + 11 / 4) / (1 + 1 / 4))
+    assert scan.values[0, 1] == pytest.approx(20.0)
+    assert scan.values[1, 0] == pytest.approx(corr.combined_result["A"])
+    # with the a1–b1 correlation B learns from A's residual a1 − a2 (expectation 0):
+    # x_B = b1 − Cov(b1, a1 − a2) / Var(a1 − a2) · (a1 − a2) = 20 − 0.5/5 · (−1) = 20.1
+    assert corr.combined_result["B"] == pytest.approx(20.1, rel=1e-12)
+    assert scan.values[1, 1] == pytest.approx(20.1, rel=1e-12)

@@ -219,12 +219,10 @@ def _correlation_matrix(spec: Any, source: str, names: Sequence[str]) -> FloatAr
                 raise InvalidCorrelation(f"{where}: ({a}, {a}) must be 1, got {r}")
             rho[index[a], index[b]] = rho[index[b], index[a]] = r
         return rho
-    if _is_dataframe(spec):
-        idx = [str(i) for i in spec.index]
-        cols = [str(c) for c in spec.columns]
-        if set(idx) == set(names) and set(cols) == set(names):
-            spec = spec.loc[list(spec.index[[idx.index(m) for m in names]])]
-            spec = spec[[spec.columns[cols.index(m)] for m in names]]
+    if _is_dataframe(spec):  # a labelled matrix: put it in the order of the measurements
+        spec = spec.rename(index=str, columns=str)
+        if set(spec.index) == set(names) and set(spec.columns) == set(names):
+            spec = spec.loc[list(names), list(names)]
         spec = spec.to_numpy()
     try:
         arr = np.asarray(spec, dtype=float)
@@ -522,6 +520,14 @@ class Blue:
         if empty:
             raise InvalidMeasurement(f"observable(s) {empty} have no measurement")
         self._U = U
+        if iterative:
+            for s in sources:
+                zero = [names[i] for i in np.flatnonzero(values == 0.0)]
+                if modes[s] in ("linear", "sqrt") and zero:
+                    raise InvalidMeasurement(
+                        f"source {s!r} scales with the value, but measurement(s) {zero} have "
+                        "value 0; give its scaling as 'absolute' or (a0, a1, a2)"
+                    )
 
         self._non_psd = []
         for k, s in enumerate(sources):

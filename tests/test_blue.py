@@ -525,6 +525,13 @@ GOOD = {"a": {"value": 10.0, "s": 1.0}, "b": {"value": 11.0, "s": 2.0}}
         (GOOD, {"s": 0}, {"scaling": {"u": "linear"}}, UnknownName, r"\['u'\]"),
         (GOOD, {"s": 1.0}, {}, InvalidCorrelation, r"not positive definite.*\['a', 'b'\]"),
         (
+            {"a": {"value": 0.0, "s": 1.0}, "b": {"value": 1.0, "s": 1.0}},
+            {"s": 0},
+            {"iterative": True},
+            InvalidMeasurement,
+            r"'s' scales.*\['a'\] have value 0",
+        ),
+        (
             GOOD,
             {"s": 0},
             {"iterative": True, "max_iterations": 1, "tolerance": 0.0},
@@ -609,3 +616,21 @@ def test_observable_column_and_pair_scan(tmp_path) -> None:
     # x_B = b1 − Cov(b1, a1 − a2) / Var(a1 − a2) · (a1 − a2) = 20 − 0.5/5 · (−1) = 20.1
     assert corr.combined_result["B"] == pytest.approx(20.1, rel=1e-12)
     assert scan.values[1, 1] == pytest.approx(20.1, rel=1e-12)
+
+
+def test_labelled_correlation_matrix_is_reordered() -> None:
+    pd = pytest.importorskip("pandas")
+    s1, s2, rho = 1.0, 2.0, 0.8
+    w1, _ = closed_form(s1, s2, rho)
+    data = {
+        "a": {"value": 10.0, "tot": s1},
+        "b": {"value": 11.0, "tot": s2},
+        "c": {"value": 30.0, "tot": 1e3},
+    }
+    m = pd.DataFrame(np.zeros((3, 3)), index=["c", "b", "a"], columns=["b", "c", "a"])
+    for x in "abc":
+        m.loc[x, x] = 1.0
+    m.loc["a", "b"] = m.loc["b", "a"] = rho
+    comb = Blue(data, {"tot": m})
+    # c is uncorrelated and 1000 times less precise: weights of a and b as for two inputs
+    np.testing.assert_allclose(comb.weights[:2] / comb.weights[:2].sum(), [w1, 1 - w1], rtol=1e-12)

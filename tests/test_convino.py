@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hepcombine.config import CombinationSpec
-from hepcombine.convino import read_convino, read_measurement_file
+from hepcombine.config import CombinationSpec, ScanGroup
+from hepcombine.convino import read_convino, read_measurement_file, write_convino
 from hepcombine.exceptions import ConfigError
 
 
@@ -629,3 +629,267 @@ def test_missing_input_file_and_missing_block(tmp_path):
     )
     with pytest.raises(ConfigError, match=r"missing the required block \[correlations\]"):
         read_convino(no_corr)
+
+
+# --------------------------------------------------------------------------- writer
+def assert_same_measurement(a, b):
+    assert a.name == b.name
+    assert a.estimate_names == b.estimate_names
+    assert a.source_names == b.source_names
+    assert a.relative == b.relative
+    for field in (
+        "estimates",
+        "stat_information",
+        "shifts_up",
+        "shifts_down",
+        "source_information",
+        "nuisance_values",
+    ):
+        x, y = getattr(a, field), getattr(b, field)
+        scale = max(np.max(np.abs(x), initial=0.0), 1e-300)
+        np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12 * scale, err_msg=field)
+
+
+def assert_same_spec(a: CombinationSpec, b: CombinationSpec):
+    assert list(a.measurements) == list(b.measurements)
+    for name in a.measurements:
+        assert_same_measurement(a.measurements[name], b.measurements[name])
+    assert a.observables == b.observables
+
+    # the writer may write a pair as (b, a): compare unordered pairs
+    def unordered(corr):
+        return {frozenset(k): v for k, v in corr.items()}
+
+    assert unordered(a.correlations) == unordered(b.correlations)
+    assert [(g.name, g.n_points) for g in a.scans] == [(g.name, g.n_points) for g in b.scans]
+    for ga, gb in zip(a.scans, b.scans, strict=True):
+        assert {frozenset(p[:2]): p[2:] for p in ga.pairs} == {
+            frozenset(p[:2]): p[2:] for p in gb.pairs
+        }
+    assert a.impacts == b.impacts
+    assert (a.differential, a.normalise) == (b.differential, b.normalise)
+
+
+def example_spec() -> CombinationSpec:
+    from hepcombine.measurement import Measurement
+
+    hess = Measurement.from_hessian(
+        np.linalg.inv(COV),
+        NAMES,
+        {"xs0": 101.5, "xs1": 55.0},
+        relative=["lumi"],
+        nuisance_values={"jes": 0.2},
+        name="hess",
+    )
+    mixed = Measurement.from_hessian(
+        np.linalg.inv(COV) * 1.3,
+        ["m0", "m1", "jes_m", "lumi_m"],
+        {"m0": 99.0, "m1": 56.0},
+        name="mixed",
+    ).with_uncertainties({"extra": {"m0": (0.3, -0.1)}, "sym": {"m1": 0.2}}, relative=["sym"])
+    mixed = Measurement(
+        *(getattr(mixed, f) for f in ("estimate_names", "estimates", "source_names")),
+        mixed.stat_information,
+        mixed.shifts_up,
+        mixed.shifts_down,
+        mixed.source_information,
+        np.array([0.1, -0.2, 0.0, 0.4]),  # pulls of fitted and orthogonal sources
+        mixed.relative,
+        mixed.name,
+    )
+    orth = Measurement.from_uncertainties(
+        {"o0": 100.0, "o1": 54.0},
+        {"o0": 3.0, "o1": 2.0},
+        {"scale": {"o0": (-0.5, 0.25), "o1": 1.5}, "pdf": {"o0": 2.0}},
+        relative=["pdf"],
+        name="orth",
+    )
+    orth_corr = Measurement.from_uncertainties(
+        {"p0": 100.0, "p1": 54.0},
+        {"p0": 3.0, "p1": 2.0},
+        {"pscale": {"p0": (0.5, -0.75)}},
+        stat_correlation=[[1.0, 0.3], [0.3, 1.0]],
+        name="orth_corr",
+    )
+    sigma = np.sqrt(np.diag(COV))
+    corr = Measurement.from_correlation_matrix(
+        COV / np.outer(sigma, sigma),
+        sigma,
+        ["c0", "c1", "jes_c", "lumi_c"],
+        {"c0": 100.5, "c1": 55.5},
+        name="corr",
+    )
+    ms = {m.name: m for m in (hess, mixed, orth, orth_corr, corr)}
+    return CombinationSpec(
+        measurements=ms,
+        observables={
+            "bin0": ["hess:xs0", "mixed:m0", "orth:o0", "orth_corr:p0", "corr:c0"],
+            "bin1": ["hess:xs1", "mixed:m1", "orth:o1", "orth_corr:p1"],
+        },
+        correlations={
+            ("hess:jes", "mixed:jes_m"): 0.8,
+            ("hess:jes", "corr:jes_c"): 0.5,
+            ("hess:lumi", "mixed:lumi_m"): 1.0,
+            ("orth:scale", "mixed:extra"): -0.3,
+        },
+        scans=[
+            ScanGroup(
+                "jes", [("hess:jes", "mixed:jes_m", 0.5, 1.0), ("hess:jes", "corr:jes_c", 0, 1)]
+            )
+        ],
+        impacts={"jes": ["hess:jes", "mixed:jes_m", "corr:jes_c"], "stat": ["stat"]},
+        differential=True,
+        normalise=True,
+    )
+
+
+def test_write_read_round_trip(tmp_path):
+    spec = example_spec()
+    base = write_convino(spec, tmp_path / "out")
+    back = read_convino(base)
+    assert_same_spec(spec, back)
+    # the writer's rule: Hessian for fitted parts, [not fitted] for the orthogonal tail,
+    # stat column only for orthogonal measurements with uncorrelated estimates
+    blocks = {
+        name: [b for b in ("[hessian]", "[not fitted]", "[nuisance values]") if b in text]
+        for name in spec.measurements
+        for text in [(tmp_path / "out" / f"{name}.txt").read_text()]
+    }
+    assert blocks == {
+        "hess": ["[hessian]", "[nuisance values]"],
+        "mixed": ["[hessian]", "[not fitted]", "[nuisance values]"],
+        "orth": ["[not fitted]"],
+        "orth_corr": ["[hessian]", "[not fitted]"],
+        "corr": ["[hessian]"],
+    }
+    assert "(-0.5+0.25)" in (tmp_path / "out" / "orth.txt").read_text()
+    # and again: the written files are a fixed point
+    again = read_convino(write_convino(back, tmp_path / "again"))
+    assert_same_spec(back, again)
+
+
+def test_read_write_read_of_handwritten_files(combination, tmp_path):
+    spec = read_convino(combination)
+    assert_same_spec(spec, read_convino(write_convino(spec, tmp_path / "w")))
+
+
+def test_shared_names_written_as_shared(tmp_path):
+    spec = read_convino(shared_setup(tmp_path, "sharedNames = true"))
+    base = write_convino(spec, tmp_path / "w")
+    assert "sharedNames = true" in base.read_text()
+    assert_same_spec(spec, read_convino(base))
+
+
+def test_writer_refuses_what_convino_cannot_express(tmp_path):
+    spec = example_spec()
+    bad_group = ScanGroup(
+        "x", [("hess:jes", "mixed:jes_m", 0, 1), ("orth:scale", "mixed:extra", 0, 1)]
+    )
+    with pytest.raises(ConfigError, match="share no source"):
+        write_convino(CombinationSpec(**{**spec.__dict__, "scans": [bad_group]}), tmp_path / "a")
+    # same-named sources of two measurements that are not fully correlated
+    from hepcombine.measurement import Measurement
+
+    m1 = Measurement.from_uncertainties({"x": 1.0}, {"x": 0.1}, {"lumi": {"x": 0.1}}, name="m1")
+    m2 = Measurement.from_uncertainties({"y": 1.0}, {"y": 0.1}, {"lumi": {"y": 0.1}}, name="m2")
+    two = CombinationSpec(
+        {"m1": m1, "m2": m2}, {"x": ["m1:x", "m2:y"]}, {("m1:lumi", "m2:lumi"): 0.5}
+    )
+    with pytest.raises(ConfigError, match="'lumi'.*rename"):
+        write_convino(two, tmp_path / "b")
+    # an asymmetric source that the measurement's own fit constrains has no Convino form
+    hess = spec.measurements["hess"]
+    up = np.array(hess.shifts_up)
+    up[0, 0] *= 2
+    asym = Measurement(
+        hess.estimate_names,
+        hess.estimates,
+        hess.source_names,
+        hess.stat_information,
+        up,
+        hess.shifts_down,
+        hess.source_information,
+        hess.nuisance_values,
+        hess.relative,
+        "hess",
+    )
+    with pytest.raises(ConfigError, match=r"\['jes'\] are asymmetric"):
+        write_convino(CombinationSpec({"hess": asym}), tmp_path / "c")
+
+
+# --------------------------------------------------------------------------- end to end
+def test_convino_config_combines_like_a_directly_minimised_chi2(tmp_path):
+    """Read orthogonal Convino inputs and combine them; reference: the χ² of method.md §2
+    written out from the numbers in the files and minimised with scipy."""
+    from scipy.optimize import minimize
+
+    from hepcombine.combiner import Combiner
+
+    orthogonal(
+        tmp_path / "a.txt",
+        {"a0": 10.0, "a1": 20.0},
+        {"stat": {"a0": "1", "a1": "2"}, "jes_a": {"a0": "0.5", "a1": "0.8"}},
+    )
+    orthogonal(
+        tmp_path / "c.txt",
+        {"c0": 11.0, "c1": 19.0, "spec": 5.0},
+        {"stat": {"c0": "1.5", "c1": "2.5", "spec": "1"}, "jes_c": {"c0": "0.3", "c1": "-0.6"}},
+    )
+    base = write(
+        tmp_path / "base.txt",
+        """
+        [global]
+        [end global]
+        [inputs]
+        nFiles = 2
+        file0 = a.txt
+        file1 = c.txt
+        [end inputs]
+        [observables]
+        bin0 = a0 + c0
+        bin1 = a1 + c1
+        [end observables]
+        [correlations]
+        jes_a = (0.5) jes_c
+        [end correlations]
+        """,
+    )
+    spec = read_convino(base)
+    result = Combiner(**spec.combiner_arguments()).combine()
+
+    x_hat = np.array([10.0, 20.0, 11.0, 19.0, 5.0])
+    sigma = np.array([1.0, 2.0, 1.5, 2.5, 1.0])
+    # parameters: bin0, bin1, spectator, λ_jes_a, λ_jes_c
+    design = np.array(
+        [
+            [1, 0, 0, 0.5, 0],
+            [0, 1, 0, 0.8, 0],
+            [1, 0, 0, 0, 0.3],
+            [0, 1, 0, 0, -0.6],
+            [0, 0, 1, 0, 0],
+        ]
+    )
+    c_inv = np.linalg.inv(np.array([[1.0, 0.5], [0.5, 1.0]]))
+
+    def chi2(p):
+        r = (x_hat - design @ p) / sigma
+        return r @ r + p[3:] @ c_inv @ p[3:]
+
+    best = minimize(chi2, np.zeros(5), method="BFGS", options={"gtol": 1e-10})
+    # χ² is quadratic: its Hessian by central differences is exact up to rounding
+    h, step = np.zeros((5, 5)), 1e-2
+    for i in range(5):
+        for j in range(5):
+            e_i, e_j = np.eye(5)[i] * step, np.eye(5)[j] * step
+            h[i, j] = (
+                chi2(best.x + e_i + e_j)
+                - chi2(best.x + e_i - e_j)
+                - chi2(best.x - e_i + e_j)
+                + chi2(best.x - e_i - e_j)
+            ) / (4 * step**2)
+    cov = 2 * np.linalg.inv(h)
+    for k, name in enumerate(["bin0", "bin1"]):
+        assert result.values[name] == pytest.approx(best.x[k], rel=1e-6)
+        assert result.errors[name] == pytest.approx(np.sqrt(cov[k, k]), rel=1e-6)
+    assert result.chi2 == pytest.approx(best.fun, rel=1e-6, abs=1e-9)
+    assert result.spectators["c:spec"][0] == pytest.approx(5.0)

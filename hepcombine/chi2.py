@@ -265,14 +265,14 @@ class CombinedChi2:
         return out
 
     # ------------------------------------------------------------------ decomposition
-    def jacobians(self, theta: Array) -> list[Array]:
-        """Per measurement, ∂X/∂θ at θ: the linearised dependence of the predictions of its
-        estimates on (x̄, η)."""
+    def linear_parts(self, theta: Array) -> list[tuple[Array, Array]]:
+        """Per measurement, the linearised dependence of the predictions X of its estimates at
+        θ: ``(f, E)`` with ∂X_μ/∂x̄_c(μ) = f_μ and ∂X/∂λ_α = E (so ∂X/∂η = E L_α)."""
         n_p = self.n_params
         lam = self.L @ theta[n_p:]
         x = theta[:n_p]
         out = []
-        for b, onehot in zip(self.blocks, self._onehot, strict=True):
+        for b in self.blocks:
             delta = lam[b.src] - b.lam_hat
             s, s1, _ = self._shift(b, delta)
             f = np.ones_like(b.x_hat)
@@ -282,20 +282,16 @@ class CombinedChi2:
                 f = np.prod(g, axis=1)
                 E = -s1.copy()
                 E[:, b.rel] = -(x[b.param] * f)[:, None] * s1[:, b.rel] / (b.x_hat[:, None] * g)
-            out.append(np.hstack([onehot.multiply(f[:, None]).toarray(), E @ self.L[b.src]]))
+            out.append((f, E))
         return out
 
-    def data_information(self, theta: Array) -> list[Array]:
-        """Per measurement, ½ of its Gauss–Newton Hessian at θ in (x̄, η): the information
-        its data contribute (statistical part of the uncertainty decomposition)."""
+    def jacobians(self, theta: Array) -> list[Array]:
+        """Per measurement, the dense ∂X/∂θ (n_estimates × n_θ) at θ."""
         out = []
-        for b, G in zip(self.blocks, self.jacobians(theta), strict=True):
-            info = G.T @ b.M @ G
-            if b.has_D:
-                Ls = np.zeros((len(b.src), self.npar))
-                Ls[:, self.n_params :] = self.L[b.src]
-                info += Ls.T @ b.D @ Ls
-            out.append(info)
+        for b, onehot, (f, E) in zip(
+            self.blocks, self._onehot, self.linear_parts(theta), strict=True
+        ):
+            out.append(np.hstack([onehot.multiply(f[:, None]).toarray(), E @ self.L[b.src]]))
         return out
 
 

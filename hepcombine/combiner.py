@@ -22,7 +22,7 @@ from .chi2 import CombinedChi2, MeasurementBlock
 from .correlations import CorrelationFactor, factorize_correlations
 from .exceptions import InvalidCorrelation, InvalidMeasurement, UnknownName
 from .measurement import Measurement
-from .result import CombinationResult, NamedMatrix
+from .result import CombinationResult, NamedMatrix, Table
 from .solver import make_minuit, minimise, profile_intervals
 
 __all__ = ["Combiner"]
@@ -328,10 +328,8 @@ class Combiner:
 
         # sources: λ = L η
         L = factor.L
-        T = np.zeros((n_p + L.shape[0], len(theta)))
-        T[:n_p, :n_p] = np.eye(n_p)
-        T[n_p:, n_p:] = L
-        full_cov = T @ cov @ T.T
+        c_xl = cov[:n_p, n_p:] @ L.T
+        full_cov = np.block([[cov[:n_p, :n_p], c_xl], [c_xl.T, L @ cov[n_p:, n_p:] @ L.T]])
         sources = self._qualified_sources()
         lam = L @ theta[n_p:]
         lam_err = np.sqrt(np.clip(np.diag(full_cov)[n_p:], 0.0, None))
@@ -342,21 +340,14 @@ class Combiner:
         d = np.sqrt(np.clip(np.diag(full_cov), 1e-300, None))
         full_corr = full_cov / np.outer(d, d)
 
-        breakdown = self._breakdown(model, factor, theta, cov, k)
-        weights: dict[str, dict[str, float]] = {o: {} for o in obs}
-        for (mname, meas), G, b in zip(
-            self.measurements.items(), model.jacobians(theta), model.blocks, strict=True
-        ):
-            w = cov[:k] @ G.T @ b.M
-            for j, e in enumerate(meas.estimate_names):
-                for i, o in enumerate(obs):
-                    weights[o][f"{mname}:{e}"] = float(w[i, j])
+        weights, stat_var = self._weights(model, theta, cov, k)
+        breakdown = self._breakdown(model, factor, cov, k, stat_var)
         impacts = self._impacts(factor, cov, n_p, k)
         ndf = model.n_estimates - n_p
-        from scipy.stats import chi2 as chi2_dist
+        from scipy.special import chdtrc
 
         chi2_min = float(sol.chi2)
-        pvalue = float(chi2_dist.sf(chi2_min, ndf)) if ndf > 0 else float("nan")
+        pvalue = float(chdtrc(ndf, chi2_min)) if ndf > 0 else float("nan")
 
         minuit = sol.minuit
 
@@ -397,59 +388,82 @@ class Combiner:
         )
 
     # ------------------------------------------------------------------ decompositions
-    def _breakdown(
-        self, model: CombinedChi2, factor: CorrelationFactor, theta: NDArray, cov: NDArray, k: int
-    ) -> dict[str, dict[str, float]]:
-        """Variance decomposition (Pinto et al., arXiv:2307.04007): cov = V (Σ_α I_α + I_prior) V
-        with V = (½H)⁻¹; the data terms are "stat", the prior term is split over groups through
-        the sensitivity to the sources' global observables, G = V_xη L⁺."""
+    def _weights(
+        self, model: CombinedChi2, theta: NDArray, cov: NDArray, k: int
+    ) -> tuple[Table, NDArray]:
+        """∂x̄/∂x̂ = V Gᵀ M per measurement, and the statistical variance Σ_α (V Gᵀ) M (G V)
+        including the data constraints on the sources (D terms)."""
         n_p = model.n_params
-        obs = self.observables
-        V = cov  # = 2 H⁻¹ = (½ ∂²χ²)⁻¹
-        Vx = V[:k, :]
+        cols, blocks = [], []
         stat = np.zeros(k)
-        for info in model.data_information(theta):
-            stat += np.einsum("ij,jk,ik->i", Vx, info, Vx)
-        G = Vx[:, n_p:] @ factor.L_pinv  # (k, n_sources)
+        Vx = cov[:k]
+        Ve = Vx[:, n_p:]
+        for (mname, meas), (f, E), b in zip(
+            self.measurements.items(), model.linear_parts(theta), model.blocks, strict=True
+        ):
+            B = Ve @ model.L[b.src].T  # (k, n_sources of α): V_xλ
+            A = Vx[:, b.param] * f[None, :] + B @ E.T  # V Gᵀ, (k, n_e)
+            w = A @ b.M
+            stat += np.sum(w * A, axis=1)
+            if b.has_D:
+                stat += np.sum((B @ b.D) * B, axis=1)
+            blocks.append(w)
+            cols.extend(f"{mname}:{e}" for e in meas.estimate_names)
+        return Table(self.observables, tuple(cols), np.hstack(blocks)), stat
+
+    def _breakdown(
+        self, model: CombinedChi2, factor: CorrelationFactor, cov: NDArray, k: int, stat: NDArray
+    ) -> Table:
+        """Variance decomposition (Pinto et al., arXiv:2307.04007): cov = V (Σ_α I_α + I_prior) V
+        with V = (½H)⁻¹ = cov; the data terms are "stat", the prior term is split over groups
+        through the sensitivity to the sources' global observables, G = V_xη L⁺."""
+        n_p = model.n_params
+        Ve = cov[:k, n_p:]
+        G = Ve @ factor.L_pinv  # (k, n_sources)
         C = factor.matrix
-        out: dict[str, dict[str, float]] = {STAT: _signed_sqrt(stat, obs)}
+        rows = [STAT]
+        out = [stat]
         total_groups = np.zeros(k)
         for g, idx in self.groups.items():
             Gg = G[:, idx]
-            var = np.einsum("ij,jk,ik->i", Gg, C[np.ix_(idx, idx)], Gg)
-            out[g] = _signed_sqrt(var, obs)
+            var = np.sum((Gg @ C[np.ix_(idx, idx)]) * Gg, axis=1)
+            rows.append(g)
+            out.append(var)
             total_groups += var
-        prior = np.einsum("ij,ij->i", Vx[:, n_p:], Vx[:, n_p:])
-        cross = prior - total_groups
-        if np.any(np.abs(cross) > 1e-9 * np.diag(V)[:k]):
-            out[CROSS] = _signed_sqrt(cross, obs)
-        return out
+        cross = np.sum(Ve * Ve, axis=1) - total_groups
+        if np.any(np.abs(cross) > 1e-9 * np.diag(cov)[:k]):
+            rows.append(CROSS)
+            out.append(cross)
+        return Table(tuple(rows), self.observables, _signed_sqrt(np.array(out)))
 
-    def _impacts(
-        self, factor: CorrelationFactor, cov: NDArray, n_p: int, k: int
-    ) -> dict[str, dict[str, float]]:
+    def _impacts(self, factor: CorrelationFactor, cov: NDArray, n_p: int, k: int) -> Table:
         """Convino's impacts: √(σ² − σ²(group fixed)), by the conditional covariance (exact for
         a quadratic χ², where fixing and refitting is a linear operation)."""
         L = factor.L
-        obs = self.observables
         Vxx = np.diag(cov)[:k]
         Vxe = cov[:k, n_p:]
         Vee = cov[n_p:, n_p:]
 
-        def fixed_variance(idx: list[int]) -> NDArray:
+        def explained(idx: list[int]) -> NDArray:
             Lg = L[idx]
             c_xl = Vxe @ Lg.T
             c_ll = Lg @ Vee @ Lg.T
-            return Vxx - np.einsum("ij,jk,ik->i", c_xl, np.linalg.pinv(c_ll, hermitian=True), c_xl)
+            return np.sum((c_xl @ np.linalg.pinv(c_ll, hermitian=True)) * c_xl, axis=1)
 
-        out = {}
-        all_sources = list(range(L.shape[0]))
-        stat_var = fixed_variance(all_sources) if all_sources else Vxx
-        out[STAT] = _signed_sqrt(stat_var, obs)
+        rows = [STAT]
+        out = [Vxx - explained(list(range(L.shape[0]))) if L.shape[0] else Vxx]
+        # groups of one source: c_xl² / c_ll for all of them at once
+        c_xl_all = Vxe @ L.T
+        c_ll_diag = np.sum((L @ Vee) * L, axis=1)
         for g, idx in self.groups.items():
-            out[g] = _signed_sqrt(Vxx - fixed_variance(idx), obs)
-        return out
+            rows.append(g)
+            if len(idx) == 1:
+                i = idx[0]
+                out.append(c_xl_all[:, i] ** 2 / c_ll_diag[i] if c_ll_diag[i] > 0 else np.zeros(k))
+            else:
+                out.append(explained(idx))
+        return Table(tuple(rows), self.observables, _signed_sqrt(np.array(out)))
 
 
-def _signed_sqrt(var: NDArray, names: Sequence[str]) -> dict[str, float]:
-    return {n: float(math.copysign(math.sqrt(abs(v)), v)) for n, v in zip(names, var, strict=True)}
+def _signed_sqrt(var: NDArray) -> NDArray:
+    return np.sign(var) * np.sqrt(np.abs(var))

@@ -109,6 +109,10 @@ def factorize_correlations(
     # keep the sources' own order: sort components by their first source
     components.sort(key=lambda idx: int(idx[0]))
 
+    pairs_of_component: dict[int, list[tuple[int, int, float]]] = {}
+    for (i, j), rho in pairs.items():
+        if rho != 0.0:
+            pairs_of_component.setdefault(int(labels[i]), []).append((i, j, rho))
     blocks: list[tuple[NDArray[np.intp], NDArray[np.float64]]] = []
     repaired: dict[tuple[str, str], tuple[float, float]] = {}
     for idx in components:
@@ -116,20 +120,16 @@ def factorize_correlations(
             blocks.append((idx, np.ones((1, 1))))
             continue
         pos = {int(s): k for k, s in enumerate(idx)}
+        block_pairs = pairs_of_component[int(labels[idx[0]])]
         c = np.eye(len(idx))
-        for (i, j), rho in pairs.items():
-            if i in pos and j in pos:
-                c[pos[i], pos[j]] = c[pos[j], pos[i]] = rho
+        for i, j, rho in block_pairs:
+            c[pos[i], pos[j]] = c[pos[j], pos[i]] = rho
         w, v = np.linalg.eigh(c)
         if w[0] < -_EIG_TOL:
             if not repair:
                 vec = v[:, 0]
                 carriers = [names[idx[k]] for k in np.argsort(-np.abs(vec)) if abs(vec[k]) > 0.05]
-                assumed = {
-                    f"{names[i]} ~ {names[j]}": rho
-                    for (i, j), rho in pairs.items()
-                    if i in pos and j in pos and rho != 0.0
-                }
+                assumed = {f"{names[i]} ~ {names[j]}": rho for i, j, rho in block_pairs}
                 raise InvalidCorrelation(
                     "the assumed correlations are not positive semi-definite (not a valid correlation "
                     f"matrix): eigenvalue {w[0]:.4g} along a direction carried by {carriers}. "

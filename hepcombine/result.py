@@ -15,7 +15,7 @@ from .exceptions import IntervalError, UnknownName
 if TYPE_CHECKING:
     from iminuit import Minuit
 
-__all__ = ["CombinationResult", "NamedMatrix"]
+__all__ = ["CombinationResult", "NamedMatrix", "Table"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,6 +58,62 @@ class NamedMatrix:
         )
 
 
+class Table(Mapping[str, Mapping[str, float]]):
+    """A labelled table of numbers (rows × columns), read as a mapping of mappings.
+
+    ``t["Lumi"]["sigma_tt"]`` or ``t["Lumi", "sigma_tt"]`` is one entry, ``t["Lumi"]`` a row as
+    a dict, ``t.matrix`` the array, ``t.rows`` / ``t.columns`` the labels.
+    """
+
+    def __init__(
+        self, rows: tuple[str, ...], columns: tuple[str, ...], matrix: NDArray[np.float64]
+    ) -> None:
+        self.rows = tuple(rows)
+        self.columns = tuple(columns)
+        self.matrix = np.asarray(matrix, dtype=float)
+        self.matrix.setflags(write=False)
+        if self.matrix.shape != (len(self.rows), len(self.columns)):
+            raise ValueError(f"table shape {self.matrix.shape} does not match its labels")
+        self._row = {r: i for i, r in enumerate(self.rows)}
+        self._col = {c: i for i, c in enumerate(self.columns)}
+
+    def __getitem__(self, key: str | tuple[str, str]) -> Any:
+        if isinstance(key, tuple):
+            r, c = key
+            if c not in self._col:
+                raise UnknownName(
+                    f"{c!r} is not a column of this table; columns are {list(self.columns)[:10]}"
+                )
+            return float(self.matrix[self._row_index(r), self._col[c]])
+        return dict(zip(self.columns, self.matrix[self._row_index(key)].tolist(), strict=True))
+
+    def _row_index(self, r: str) -> int:
+        try:
+            return self._row[r]
+        except KeyError:
+            raise KeyError(r) from None
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._row
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def column(self, name: str) -> dict[str, float]:
+        """One column as ``{row: value}``."""
+        return dict(zip(self.rows, self.matrix[:, self._col[name]].tolist(), strict=True))
+
+    def to_dict(self) -> dict[str, dict[str, float]]:
+        """``{row: {column: value}}`` (JSON-ready)."""
+        return {r: self[r] for r in self.rows}
+
+    def __repr__(self) -> str:
+        return f"Table(rows={len(self.rows)}, columns={len(self.columns)})"
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class CombinationResult:
     """What a combination reports (method.md §3). All mappings are keyed by name.
@@ -78,15 +134,15 @@ class CombinationResult:
     constraints: post-fit uncertainty of every source in units of its prior σ.
     full_correlation: post-fit correlation of observables, spectators and sources.
     chi2, ndf, pvalue: χ²_min, number of estimates − number of fitted values, its p-value.
-    breakdown: ``{component: {observable: σ}}`` — statistical (``"stat"``, the data of all
+    breakdown: :class:`Table` ``{component: {observable: σ}}`` — statistical (``"stat"``, the data of all
         measurements), one entry per source group and, when sources of different groups are
         assumed correlated, a signed ``"correlations between groups"`` term; the entries add
         up in quadrature to ``errors`` (exactly for a quadratic χ², at the minimum otherwise).
         A component whose variance is negative is reported with a negative sign.
-    weights: ``{observable: {"measurement:estimate": w}}``: ∂(combined value)/∂(estimate), the
+    weights: :class:`Table` ``{observable: {"measurement:estimate": w}}``: ∂(combined value)/∂(estimate), the
         weights of the inputs (BLUE weights for orthogonal Neyman inputs; linearised at the
         minimum otherwise). Negative weights are reported as they are.
-    impacts: Convino-style impacts ``{group: {observable: σ}}``: √(σ² − σ²(group fixed)), and
+    impacts: Convino-style impacts (:class:`Table`) ``{group: {observable: σ}}``: √(σ² − σ²(group fixed)), and
         for ``"stat"`` the uncertainty with all sources fixed. They do not add up in
         quadrature; they are a separate table.
     chi2_definition: ``"neyman"`` or ``"pearson"``.
@@ -110,9 +166,9 @@ class CombinationResult:
     chi2: float
     ndf: int
     pvalue: float
-    breakdown: Mapping[str, Mapping[str, float]]
-    weights: Mapping[str, Mapping[str, float]]
-    impacts: Mapping[str, Mapping[str, float]]
+    breakdown: Table
+    weights: Table
+    impacts: Table
     chi2_definition: str
     method: str
     correlation_repairs: Mapping[tuple[str, str], tuple[float, float]]

@@ -46,21 +46,36 @@ def _null_direction(h: NDArray[np.float64], names: Sequence[str]) -> str:
     return f"smallest curvature {w[0]:.3g} along {involved}"
 
 
-def _covariance(
-    model: CombinedChi2, theta: NDArray[np.float64], names: Sequence[str]
-) -> NDArray[np.float64]:
-    from scipy.linalg import LinAlgError, cho_factor, cho_solve
+def _factor_or_raise(h: NDArray[np.float64], names: Sequence[str]):
+    from scipy.linalg import LinAlgError, cho_factor
 
-    h = model.hessian(theta)
     try:
-        cf = cho_factor(h)
+        return cho_factor(h)
     except LinAlgError:
         raise FitError(
             "the χ² has no unique minimum: its Hessian is not positive definite "
             f"({_null_direction(h, names)}); a combined value or source is not constrained by any input"
         ) from None
-    cov = 2.0 * cho_solve(cf, np.eye(len(h)))
-    return 0.5 * (cov + cov.T)
+
+
+def _inverse_from_cholesky(cf) -> NDArray[np.float64]:
+    """A⁻¹ from the Cholesky factor of A (LAPACK potri)."""
+    from scipy.linalg import lapack
+
+    c, lower = cf
+    inv, info = lapack.dpotri(c, lower=lower)
+    if info != 0:
+        raise FitError(f"inverting the χ² Hessian failed (LAPACK potri info={info})")
+    # potri fills one triangle only
+    inv = np.tril(inv) if lower else np.triu(inv)
+    return inv + inv.T - np.diag(np.diag(inv))
+
+
+def _covariance(
+    model: CombinedChi2, theta: NDArray[np.float64], names: Sequence[str]
+) -> NDArray[np.float64]:
+    """2 H⁻¹ at θ (errordef 1: Δχ² = 1 intervals)."""
+    return 2.0 * _inverse_from_cholesky(_factor_or_raise(model.hessian(theta), names))
 
 
 def make_minuit(model: CombinedChi2, theta: NDArray[np.float64], names: Sequence[str]):
@@ -80,19 +95,17 @@ def make_minuit(model: CombinedChi2, theta: NDArray[np.float64], names: Sequence
 
 def minimise(model: CombinedChi2, names: Sequence[str]) -> Solution:
     """Find the minimum of ``model``; see the module docstring."""
+    from scipy.linalg import cho_solve
+
     quad = model.linearised()
-    try:
-        theta0 = quad.newton_step(quad.start())
-    except np.linalg.LinAlgError:
-        h = quad.hessian(quad.start())
-        raise FitError(
-            "the combination is not determined: the χ² Hessian is singular "
-            f"({_null_direction(h, names)})"
-        ) from None
+    start = quad.start()
+    h = quad.hessian(start)  # constant: the quadratic χ² has one Hessian
+    cf = _factor_or_raise(h, names)
+    theta0 = start - cho_solve(cf, quad.grad(start))
     if model.is_quadratic:
-        # one refinement step guards against round-off on badly scaled inputs
-        theta = model.newton_step(theta0)
-        cov = _covariance(model, theta, names)
+        # one refinement step with the same factor guards against round-off
+        theta = theta0 - cho_solve(cf, model.grad(theta0))
+        cov = 2.0 * _inverse_from_cholesky(cf)
         return Solution(theta, cov, model(theta), "linear solve", None)
 
     m = make_minuit(model, theta0, names)

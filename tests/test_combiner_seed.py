@@ -20,7 +20,9 @@ DATA = Path(__file__).parent.parent / "data"
 
 def seed_inputs():
     rows = list(csv.DictReader((DATA / "lhc_ttbar_xsec_emu_8tev.csv").read_text().splitlines()))
-    corr = list(csv.DictReader((DATA / "lhc_ttbar_xsec_emu_8tev_corr.csv").read_text().splitlines()))
+    corr = list(
+        csv.DictReader((DATA / "lhc_ttbar_xsec_emu_8tev_corr.csv").read_text().splitlines())
+    )
     measurements = {}
     for r in rows:
         obs = r["observable"]
@@ -52,8 +54,8 @@ def test_seed_reproduces_blue(seed):
     assert seed.chi2 == pytest.approx(0.05403, abs=5e-6)
     assert seed.ndf == 1
     assert seed.pvalue == pytest.approx(0.8162, abs=5e-5)
-    assert seed.weights["sigma_tt"]["ATLAS:sigma_tt"] == pytest.approx(0.72487, abs=5e-6)
-    assert seed.weights["sigma_tt"]["CMS:sigma_tt"] == pytest.approx(0.27513, abs=5e-6)
+    assert seed.weights["sigma_tt", "ATLAS:sigma_tt"] == pytest.approx(0.72487, abs=5e-6)
+    assert seed.weights["sigma_tt", "CMS:sigma_tt"] == pytest.approx(0.27513, abs=5e-6)
     assert seed.method == "linear solve"
     assert seed.interval("sigma_tt") == pytest.approx(
         (241.46454 - 8.53254, 241.46454 + 8.53254), abs=1e-4

@@ -763,9 +763,22 @@ def write_convino(
     line, so its pairs must share a source (the line's left-hand side, which also becomes the
     group's name); the number of scan points and ``chi2`` are not part of the format.
     """
+    measurements = spec.measurements
+    for mname, m in measurements.items():
+        for what, names in (
+            ("measurement", [mname]),
+            ("estimate", m.estimate_names),
+            ("source", m.source_names),
+        ):
+            bad = [n for n in names if re.search(r"[\s:+=()#;]", n)]
+            if bad:
+                raise ConfigError(
+                    f"{what} names {bad} of measurement {mname!r} contain characters the Convino "
+                    "format uses as separators (whitespace : + = ( ) # ;); rename them or use "
+                    "the YAML configuration"
+                )
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    measurements = spec.measurements
     est_count: dict[str, int] = {}
     src_count: dict[str, int] = {}
     for m in measurements.values():

@@ -382,6 +382,7 @@ class Combiner:
             impacts=impacts,
             chi2_definition=self.chi2,
             method=sol.method,
+            edm=sol.edm,
             correlation_repairs=dict(factor.repaired),
             correlation_assumptions=NamedMatrix(tuple(sources), factor.matrix),
             _minuit_factory=factory,

@@ -147,6 +147,8 @@ class CombinationResult:
         quadrature; they are a separate table.
     chi2_definition: ``"neyman"`` or ``"pearson"``.
     method: how the minimum was found (``"linear solve"`` or ``"iminuit migrad"``).
+    edm: estimated distance to the minimum, ½ gᵀH⁻¹g, at the reported minimum (Migrad's
+        convergence criterion; computed analytically for the linear solve).
     correlation_repairs: ``{(a, b): (assumed, used)}`` when the opt-in repair of an indefinite
         correlation assumption changed anything (empty otherwise).
     correlation_assumptions: the assumed correlation matrix of all sources (after repair).
@@ -171,6 +173,7 @@ class CombinationResult:
     impacts: Table
     chi2_definition: str
     method: str
+    edm: float
     correlation_repairs: Mapping[tuple[str, str], tuple[float, float]]
     correlation_assumptions: NamedMatrix
     _minuit_factory: Callable[[], Minuit] = field(repr=False)

@@ -26,6 +26,8 @@ __all__ = ["TOLERANCE", "Solution", "make_minuit", "minimise", "profile_interval
 
 #: iminuit tolerance used for Migrad and Minos (EDM goal 0.002 · tol)
 TOLERANCE = 1e-6
+#: the corresponding goal on the estimated distance to the minimum
+EDM_GOAL = 0.002 * TOLERANCE
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,7 @@ class Solution:
     chi2: float
     method: str
     minuit: object | None
+    edm: float
 
 
 def _null_direction(h: NDArray[np.float64], names: Sequence[str]) -> str:
@@ -106,7 +109,15 @@ def minimise(model: CombinedChi2, names: Sequence[str]) -> Solution:
         # one refinement step with the same factor guards against round-off
         theta = theta0 - cho_solve(cf, model.grad(theta0))
         cov = 2.0 * _inverse_from_cholesky(cf)
-        return Solution(theta, cov, model(theta), "linear solve", None)
+        # the same convergence criterion Migrad applies, evaluated analytically: EDM = ½ gᵀH⁻¹g
+        g = model.grad(theta)
+        edm = 0.25 * float(g @ cov @ g)
+        if not edm < EDM_GOAL:
+            raise FitError(
+                f"the linear solution of the quadratic χ² is numerically unreliable (EDM {edm:.3g} "
+                f"> {EDM_GOAL:g}); the inputs are badly conditioned"
+            )
+        return Solution(theta, cov, model(theta), "linear solve", None, edm)
 
     m = make_minuit(model, theta0, names)
     m.strategy = 0
@@ -121,7 +132,7 @@ def minimise(model: CombinedChi2, names: Sequence[str]) -> Solution:
         raise FitError(f"the minimisation did not converge:\n{m.fmin}")
     theta = np.array(m.values)
     cov = _covariance(model, theta, names)
-    return Solution(theta, cov, float(m.fval), "iminuit migrad", m)
+    return Solution(theta, cov, float(m.fval), "iminuit migrad", m, float(m.fmin.edm))
 
 
 def profile_intervals(

@@ -1,0 +1,460 @@
+"""Scans of correlation assumptions: the combination repeated along a line of assumptions.
+
+A :class:`~hepcombine.config.ScanGroup` names pairs of sources whose assumed correlation is
+varied together (one line of a Convino ``[correlations]`` block with ``& from : to`` ranges).
+At point ``i`` of ``n`` every pair of the group is set to ``start + i (stop − start)/(n − 1)``
+on top of the nominal assumptions, and the combination is redone. A point whose assumptions
+do not form a positive semi-definite correlation matrix (or whose fit fails) is recorded as
+invalid, with the reason; it never stops the scan and never produces a number.
+
+Speed: a scan point needs only the combined values, their uncertainties (and, on request,
+their profile intervals) and χ²_min, so it skips the uncertainty breakdown, the weights and the
+impacts that :meth:`Combiner.combine` computes. For a non-quadratic χ² the profile (Minos)
+intervals are the expensive part; they are computed only with ``intervals=True``. For a
+quadratic χ² they are exact and free, and always reported.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .combiner import Combiner
+from .config import CombinationSpec, ScanGroup
+from .exceptions import FitError, InvalidCorrelation
+
+__all__ = ["ScanResult", "scan_all", "scan_correlations"]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class ScanResult:
+    """The combination along one scan group. Arrays have one entry per scan point.
+
+    Attributes
+    ----------
+    name:
+        The scan group's name.
+    pairs:
+        ``(source_a, source_b, start, stop)`` of each scanned pair, as given in the group.
+    rho:
+        Assumed correlation of each pair at each point, shape ``(n_points, n_pairs)``.
+    nominal_rho:
+        The nominal assumption of each pair (0 where the nominal mapping has none),
+        shape ``(n_pairs,)``.
+    observables:
+        Names of the combined observables, in the combination's order.
+    values, errors:
+        ``{observable: array}``: combined value and symmetric (Hesse) uncertainty at each
+        point; NaN at invalid points.
+    interval_low, interval_high:
+        ``{observable: array}``: endpoints of the 68 % profile-likelihood interval at each
+        point; NaN at invalid points, where Minos failed, and for a non-quadratic χ² scanned
+        without ``intervals=True``.
+    chi2:
+        χ²_min at each point (NaN at invalid points).
+    ndf:
+        Degrees of freedom of the combination (the same at every point).
+    valid:
+        Whether the point's assumptions were valid and its combination succeeded.
+    reasons:
+        Why a point is invalid; ``""`` for a valid point, or a note when the combiner's opt-in
+        repair changed the point's assumptions.
+    nominal_values, nominal_errors:
+        ``{observable: float}`` of the combination with the nominal assumptions (NaN if the
+        nominal assumptions themselves are invalid, see ``nominal_reason``).
+    nominal_interval:
+        ``{observable: (low, high)}`` profile interval of the nominal combination (NaN when not
+        available).
+    nominal_chi2:
+        χ²_min of the nominal combination.
+    nominal_reason:
+        ``""``, or why the nominal combination could not be done.
+    """
+
+    name: str
+    pairs: tuple[tuple[str, str, float, float], ...]
+    rho: NDArray[np.float64]
+    nominal_rho: NDArray[np.float64]
+    observables: tuple[str, ...]
+    values: Mapping[str, NDArray[np.float64]]
+    errors: Mapping[str, NDArray[np.float64]]
+    interval_low: Mapping[str, NDArray[np.float64]]
+    interval_high: Mapping[str, NDArray[np.float64]]
+    chi2: NDArray[np.float64]
+    ndf: int
+    valid: NDArray[np.bool_]
+    reasons: tuple[str, ...]
+    nominal_values: Mapping[str, float]
+    nominal_errors: Mapping[str, float]
+    nominal_interval: Mapping[str, tuple[float, float]]
+    nominal_chi2: float
+    nominal_reason: str = ""
+
+    def __post_init__(self) -> None:
+        arrays = [self.rho, self.nominal_rho, self.chi2, self.valid]
+        for m in (self.values, self.errors, self.interval_low, self.interval_high):
+            arrays.extend(m.values())
+        for a in arrays:
+            a.setflags(write=False)
+
+    @property
+    def n_points(self) -> int:
+        """Number of scan points."""
+        return int(self.rho.shape[0])
+
+    def pair_labels(self) -> list[str]:
+        """``"a ~ b"`` for each scanned pair."""
+        return [f"{a} ~ {b}" for a, b, _, _ in self.pairs]
+
+    # ------------------------------------------------------------------ output
+    def to_table(self, observables: Sequence[str] | None = None) -> str:
+        """A plain-text table: for each observable, one line per point with the scanned
+        correlation(s), value, symmetric error, profile interval and χ²_min."""
+        obs = list(self.observables if observables is None else observables)
+        n_show = min(len(self.pairs), 3)
+        lines = [
+            f"correlation scan {self.name!r}: {len(self.pairs)} pair(s), {self.n_points} points, "
+            f"ndf = {self.ndf}"
+        ]
+        for k, (label, (_, _, start, stop)) in enumerate(
+            zip(self.pair_labels(), self.pairs, strict=True)
+        ):
+            lines.append(
+                f"  ρ{k + 1}: {label}  from {start:g} to {stop:g} (nominal {self.nominal_rho[k]:g})"
+            )
+        if len(self.pairs) > n_show:
+            lines.append(f"  (the table shows ρ1 … ρ{n_show} of {len(self.pairs)})")
+        if self.nominal_reason:
+            lines.append(f"  nominal combination not available: {self.nominal_reason}")
+        rho_head = "".join(f"{f'ρ{k + 1}':>9}" for k in range(n_show))
+        head = (
+            f"  {'point':>5}{rho_head}  {'value':>13} {'error':>11} {'low':>13} {'high':>13}"
+            f" {'chi2':>10}"
+        )
+        for o in obs:
+            nv, ne = self.nominal_values[o], self.nominal_errors[o]
+            lines.append("")
+            lines.append(f"{o}   nominal: {nv:.6g} ± {ne:.4g}  (χ² = {self.nominal_chi2:.5g})")
+            lines.append(head)
+            for i in range(self.n_points):
+                rhos = "".join(f"{self.rho[i, k]:9.4f}" for k in range(n_show))
+                if not self.valid[i]:
+                    lines.append(f"  {i:>5}{rhos}  invalid (see below)")
+                    continue
+                lines.append(
+                    f"  {i:>5}{rhos}  {self.values[o][i]:13.6g} {self.errors[o][i]:11.4g}"
+                    f" {self.interval_low[o][i]:13.6g} {self.interval_high[o][i]:13.6g}"
+                    f" {self.chi2[i]:10.5g}"
+                )
+        notes = [(i, r) for i, r in enumerate(self.reasons) if r]
+        if notes:
+            lines.append("")
+            lines.append("notes:")
+            for i, r in notes:
+                state = "valid" if self.valid[i] else "invalid"
+                lines.append(f"  point {i} ({state}): {r}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (NaN written as ``None``)."""
+
+        def num(x: float) -> float | None:
+            x = float(x)
+            return x if math.isfinite(x) else None
+
+        def arr(a: NDArray) -> list[float | None]:
+            return [num(x) for x in a]
+
+        return {
+            "name": self.name,
+            "pairs": [
+                {"a": a, "b": b, "start": s, "stop": t, "nominal": num(self.nominal_rho[k])}
+                for k, (a, b, s, t) in enumerate(self.pairs)
+            ],
+            "rho": [arr(r) for r in self.rho],
+            "valid": [bool(v) for v in self.valid],
+            "reasons": list(self.reasons),
+            "chi2": arr(self.chi2),
+            "ndf": self.ndf,
+            "observables": {
+                o: {
+                    "value": arr(self.values[o]),
+                    "error": arr(self.errors[o]),
+                    "interval_low": arr(self.interval_low[o]),
+                    "interval_high": arr(self.interval_high[o]),
+                    "nominal_value": num(self.nominal_values[o]),
+                    "nominal_error": num(self.nominal_errors[o]),
+                    "nominal_interval": [num(x) for x in self.nominal_interval[o]],
+                }
+                for o in self.observables
+            },
+            "nominal_chi2": num(self.nominal_chi2),
+            "nominal_reason": self.nominal_reason,
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"ScanResult(name={self.name!r}, pairs={len(self.pairs)}, points={self.n_points}, "
+            f"valid={int(np.sum(self.valid))}, observables={len(self.observables)})"
+        )
+
+
+# ---------------------------------------------------------------------- one combination
+@dataclass(frozen=True)
+class _Point:
+    values: NDArray[np.float64]
+    errors: NDArray[np.float64]
+    low: NDArray[np.float64]
+    high: NDArray[np.float64]
+    chi2: float
+    ndf: int
+    note: str
+
+
+def _combine_point(combiner: Combiner, intervals: bool) -> _Point:
+    """Values, errors, intervals and χ²_min of ``combiner`` — the part of
+    :meth:`Combiner.combine` a scan needs (no breakdown, weights or impacts)."""
+    from .solver import minimise, profile_intervals
+
+    factor = combiner._factor()
+    model = combiner._model(factor)
+    obs = combiner.observables
+    theta_names = [*obs, *combiner.spectators, *factor.eta_names]
+    sol = minimise(model, theta_names)
+    k = len(obs)
+    values = np.array(sol.theta[:k], dtype=float)
+    errors = np.sqrt(np.diag(sol.covariance)[:k])
+    low = np.full(k, np.nan)
+    high = np.full(k, np.nan)
+    if intervals or sol.minuit is None:
+        ivals, status = profile_intervals(sol, model, theta_names, obs)
+        for j, o in enumerate(obs):
+            if status[o] in ("exact", "minos"):
+                low[j], high[j] = ivals[o]
+    note = ""
+    if factor.repaired:
+        note = f"assumptions repaired: {dict(factor.repaired)}"
+    ndf = model.n_estimates - model.n_params
+    return _Point(values, errors, low, high, float(sol.chi2), int(ndf), note)
+
+
+def _qualified_sources(combiner: Combiner) -> list[str]:
+    return [f"{m}:{s}" for m, meas in combiner.measurements.items() for s in meas.source_names]
+
+
+def _index_pairs(
+    combiner: Combiner, correlations: Mapping[tuple[Any, Any], float]
+) -> dict[tuple[int, int], float]:
+    """Resolve a correlation mapping to ``{(i, j): ρ}`` on the combiner's source indices."""
+    return dict(combiner.with_correlations(correlations).correlations)
+
+
+def _as_references(
+    combiner: Combiner, pairs: Mapping[tuple[int, int], float]
+) -> dict[tuple[str, str], float]:
+    names = _qualified_sources(combiner)
+    return {(names[i], names[j]): rho for (i, j), rho in pairs.items()}
+
+
+class _Scanner:
+    """Shared state of the scans of one combiner: the resolved nominal assumptions and the
+    nominal combination (done once for all groups)."""
+
+    def __init__(
+        self, combiner: Combiner, nominal: Mapping | None, intervals: bool, total: int
+    ) -> None:
+        self.combiner = combiner
+        self.intervals = intervals
+        self.nominal = (
+            dict(combiner.correlations) if nominal is None else _index_pairs(combiner, nominal)
+        )
+        self.done = 0
+        self.total = total
+        try:
+            self.nominal_point: _Point | None = _combine_point(
+                combiner.with_correlations(_as_references(combiner, self.nominal)), intervals
+            )
+            self.nominal_reason = ""
+        except (InvalidCorrelation, FitError) as exc:
+            log.warning("correlation scan: the nominal combination failed: %s", exc)
+            self.nominal_point = None
+            self.nominal_reason = str(exc)
+
+    def scan(self, group: ScanGroup, n_points: int | None, progress: Progress | None) -> ScanResult:
+        comb = self.combiner
+        n = group.n_points if n_points is None else int(n_points)
+        if n < 2:
+            raise ValueError(f"scan group {group.name!r}: n_points must be at least 2, not {n}")
+        if not group.pairs:
+            raise InvalidCorrelation(f"scan group {group.name!r} has no pairs to scan")
+        keys = []
+        for a, b, _, _ in group.pairs:
+            (key,) = _index_pairs(comb, {(a, b): 0.0})
+            keys.append(key)
+        if len(set(keys)) != len(keys):
+            raise InvalidCorrelation(f"scan group {group.name!r} lists a pair of sources twice")
+        start = np.array([p[2] for p in group.pairs], dtype=float)
+        stop = np.array([p[3] for p in group.pairs], dtype=float)
+        t = np.arange(n) / (n - 1)
+        rho = start[None, :] + t[:, None] * (stop - start)[None, :]
+        nominal_rho = np.array([self.nominal.get(k, 0.0) for k in keys])
+
+        obs = comb.observables
+        k = len(obs)
+        vals = np.full((n, k), np.nan)
+        errs = np.full((n, k), np.nan)
+        low = np.full((n, k), np.nan)
+        high = np.full((n, k), np.nan)
+        chi2 = np.full(n, np.nan)
+        valid = np.zeros(n, dtype=bool)
+        reasons: list[str] = []
+        names = _qualified_sources(comb)
+        ndf = None
+        for i in range(n):
+            assumed = dict(self.nominal)
+            for key, r in zip(keys, rho[i], strict=True):
+                assumed[key] = float(r)
+            try:
+                point = _combine_point(
+                    comb.with_correlations(
+                        {(names[a], names[b]): r for (a, b), r in assumed.items()}
+                    ),
+                    self.intervals,
+                )
+            except (InvalidCorrelation, FitError) as exc:
+                log.info("scan %r point %d (ρ = %s) invalid: %s", group.name, i, rho[i], exc)
+                reasons.append(str(exc))
+            else:
+                vals[i], errs[i], low[i], high[i] = (
+                    point.values,
+                    point.errors,
+                    point.low,
+                    point.high,
+                )
+                chi2[i] = point.chi2
+                valid[i] = True
+                ndf = point.ndf
+                reasons.append(point.note)
+            self.done += 1
+            if progress is not None:
+                progress(self.done, self.total)
+        n_bad = int(np.sum(~valid))
+        if n_bad:
+            log.warning(
+                "correlation scan %r: %d of %d points have invalid assumptions",
+                group.name,
+                n_bad,
+                n,
+            )
+        nom = self.nominal_point
+        if ndf is None:
+            ndf = nom.ndf if nom is not None else -1
+        nan = math.nan
+        return ScanResult(
+            name=group.name,
+            pairs=tuple((str(a), str(b), float(s), float(e)) for a, b, s, e in group.pairs),
+            rho=rho,
+            nominal_rho=nominal_rho,
+            observables=tuple(obs),
+            values={o: vals[:, j].copy() for j, o in enumerate(obs)},
+            errors={o: errs[:, j].copy() for j, o in enumerate(obs)},
+            interval_low={o: low[:, j].copy() for j, o in enumerate(obs)},
+            interval_high={o: high[:, j].copy() for j, o in enumerate(obs)},
+            chi2=chi2,
+            ndf=int(ndf),
+            valid=valid,
+            reasons=tuple(reasons),
+            nominal_values={o: float(nom.values[j]) if nom else nan for j, o in enumerate(obs)},
+            nominal_errors={o: float(nom.errors[j]) if nom else nan for j, o in enumerate(obs)},
+            nominal_interval={
+                o: (float(nom.low[j]), float(nom.high[j])) if nom else (nan, nan)
+                for j, o in enumerate(obs)
+            },
+            nominal_chi2=float(nom.chi2) if nom else nan,
+            nominal_reason=self.nominal_reason,
+        )
+
+
+def scan_correlations(
+    combiner: Combiner,
+    group: ScanGroup,
+    *,
+    n_points: int | None = None,
+    nominal: Mapping | None = None,
+    progress: Progress | None = None,
+    intervals: bool = False,
+) -> ScanResult:
+    """Redo the combination at each point of ``group``.
+
+    Parameters
+    ----------
+    combiner:
+        The combination to scan (its chi2 definition, observables, groups, repair option).
+    group:
+        The pairs scanned together and their ranges.
+    n_points:
+        Number of points (default ``group.n_points``), at least 2.
+    nominal:
+        The full nominal correlation mapping ``{(source a, source b): ρ}`` on top of which the
+        group's pairs are set (default: ``combiner``'s own assumptions).
+    progress:
+        Called as ``progress(done, total)`` after each point.
+    intervals:
+        Compute profile-likelihood (Minos) intervals at each point of a non-quadratic χ² (slow;
+        exact and always reported for a quadratic χ²).
+    """
+    n = group.n_points if n_points is None else int(n_points)
+    return _Scanner(combiner, nominal, intervals, n).scan(group, n_points, progress)
+
+
+def scan_all(
+    spec_or_combiner: CombinationSpec | Combiner,
+    scans: Sequence[ScanGroup] | None = None,
+    *,
+    n_points: int | None = None,
+    nominal: Mapping | None = None,
+    progress: Progress | None = None,
+    intervals: bool = False,
+    combiner_options: Mapping[str, Any] | None = None,
+) -> list[ScanResult]:
+    """Scan every group; the nominal combination is done once.
+
+    ``spec_or_combiner``: a :class:`~hepcombine.config.CombinationSpec` (the combiner is built
+    from ``spec.combiner_arguments()`` plus ``combiner_options``, e.g. ``{"chi2": "pearson"}``;
+    ``scans`` default to ``spec.scans`` and ``nominal`` to ``spec.correlations``) or a
+    :class:`~hepcombine.combiner.Combiner` (``scans`` required). ``n_points`` overrides every
+    group's number of points; ``progress(done, total)`` counts points over all groups.
+    """
+    if isinstance(spec_or_combiner, CombinationSpec):
+        spec = spec_or_combiner
+        kwargs = spec.combiner_arguments()
+        kwargs.update(combiner_options or {})
+        combiner = Combiner(**kwargs)
+        scans = spec.scans if scans is None else scans
+        nominal = spec.correlations if nominal is None else nominal
+    elif isinstance(spec_or_combiner, Combiner):
+        if combiner_options:
+            raise TypeError("combiner_options only apply when a CombinationSpec is given")
+        combiner = spec_or_combiner
+        if scans is None:
+            raise TypeError("scan_all(combiner, scans): give the scan groups")
+    else:
+        raise TypeError(
+            f"scan_all needs a CombinationSpec or a Combiner, not {type(spec_or_combiner).__name__}"
+        )
+    groups = list(scans)
+    if not groups:
+        return []
+    total = sum(g.n_points if n_points is None else int(n_points) for g in groups)
+    scanner = _Scanner(combiner, nominal, intervals, total)
+    return [scanner.scan(g, n_points, progress) for g in groups]

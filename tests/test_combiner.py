@@ -367,3 +367,41 @@ def test_result_reprs_and_minuit():
     assert m.valid
     assert m.values["x"] == pytest.approx(res.values["x"])
     assert m.errors["x"] == pytest.approx(res.errors["x"], rel=1e-6)
+
+
+def test_hessian_plus_orthogonal_source_and_correlation_matrix_form():
+    """A fitted measurement (one estimate, one fitted source) plus an extra orthogonal source:
+    its total variance is (H⁻¹)_xx + u²; combined with an uncorrelated table, GLS in closed form.
+    The same fit given as correlation matrix + constraints is the same measurement."""
+    h = np.array([[0.05, 0.1], [0.1, 1.6]])  # (x, s)
+    fitted = Measurement.from_hessian(h, ["x", "s"], {"x": 10.0}, name="A")
+    a = fitted.with_uncertainties({"extra": {"x": 1.5}})
+    b = Measurement.from_uncertainties({"x": 12.0}, {"x": 3.0}, name="B")
+    res = Combiner([a, b]).combine()
+    var_a = np.linalg.inv(h)[0, 0] + 1.5**2
+    w = np.array([1 / var_a, 1 / 9.0])
+    assert res.values["x"] == pytest.approx((w @ [10.0, 12.0]) / w.sum(), rel=1e-12)
+    assert res.errors["x"] == pytest.approx(math.sqrt(1 / w.sum()), rel=1e-12)
+    cov = np.linalg.inv(h)
+    sig = np.sqrt(np.diag(cov))
+    from_corr = Measurement.from_correlation_matrix(
+        cov / np.outer(sig, sig), {"x": sig[0], "s": sig[1]}, ["x", "s"], {"x": 10.0}
+    )
+    assert from_corr.stat_information == pytest.approx(fitted.stat_information, rel=1e-12)
+    assert from_corr.shifts_up == pytest.approx(fitted.shifts_up, rel=1e-12)
+    assert from_corr.source_information == pytest.approx(
+        fitted.source_information, rel=1e-10, abs=1e-12
+    )
+
+
+def test_non_quadratic_result_exposes_its_minuit():
+    m1 = Measurement.from_uncertainties(
+        {"x": 10.0}, {"x": 1.0}, {"s": {"x": (1.0, -0.5)}}, name="a"
+    )
+    m2 = Measurement.from_uncertainties({"x": 11.0}, {"x": 1.0}, name="b")
+    res = Combiner([m1, m2], chi2="pearson").combine()
+    m = res.minuit
+    assert m.valid
+    assert m.values["x"] == pytest.approx(res.values["x"], rel=1e-9)
+    assert m.merrors["x"].lower == pytest.approx(res.interval("x")[0] - res.values["x"], rel=1e-9)
+    assert res.edm < 2e-9

@@ -1,0 +1,570 @@
+"""Combined differential distributions: bins in order, with their binning, and back to
+histograms and ROOT files.
+
+A differential combination is an ordinary :class:`~hepcombine.CombinationResult` whose
+observables are the bins of one distribution. :class:`DifferentialResult` adds the order of the
+bins and the binning (edges, axis name and label, title), and turns the result into
+
+* arrays in bin order (values, symmetric errors, profile intervals, covariance, correlation),
+* a ``hist.Hist`` (:meth:`DifferentialResult.to_hist`), and
+* one ROOT file (:meth:`DifferentialResult.write_root`).
+
+:func:`combine_differential` builds it from :class:`~hepcombine.adapters.DifferentialMeasurement`
+inputs (histograms and graphs read by :mod:`hepcombine.adapters`);
+:meth:`DifferentialResult.from_result` wraps any result (e.g. of a Convino configuration with
+``isDifferential = true``). :func:`normalise` gives the shape: values divided by their sum with
+the exactly propagated (singular) covariance.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .exceptions import IntervalError, InvalidMeasurement, UnknownName
+
+if TYPE_CHECKING:
+    import hist
+
+    from .adapters import DifferentialMeasurement
+    from .result import CombinationResult
+
+__all__ = [
+    "DifferentialResult",
+    "NormalisedDistribution",
+    "combine_differential",
+    "normalise",
+]
+
+log = logging.getLogger(__name__)
+
+_VALID_INTERVALS = ("exact", "minos")
+
+
+# ---------------------------------------------------------------------- normalisation
+class NormalisedDistribution(NamedTuple):
+    """A normalised distribution: ``values`` (summing to one, or integrating to one with bin
+    widths) and their ``covariance`` (singular, see :func:`normalise`). Unpacks as
+    ``values, covariance = ...``."""
+
+    values: NDArray[np.float64]
+    covariance: NDArray[np.float64]
+
+    @property
+    def errors(self) -> NDArray[np.float64]:
+        """√diag(covariance)."""
+        return np.sqrt(np.clip(np.diag(self.covariance), 0.0, None))
+
+    @property
+    def correlation(self) -> NDArray[np.float64]:
+        """covariance / (errors ⊗ errors); NaN in the rows and columns of a bin without
+        uncertainty (e.g. the only bin of a one-bin distribution)."""
+        e = self.errors
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self.covariance / np.outer(e, e)
+
+
+def normalise(
+    values: ArrayLike, covariance: ArrayLike, *, widths: ArrayLike | None = None
+) -> NormalisedDistribution:
+    """The shape of a distribution: ``values / S`` with its covariance.
+
+    Without ``widths``, ``S = Σ_j v_j`` (the normalised bins sum to one). With ``widths``
+    (bin widths Δx_j, for values that are densities such as dσ/dx), ``S = Σ_j v_j Δx_j`` and the
+    result integrates to one (``Σ_j n_j Δx_j = 1``).
+
+    The covariance is propagated through the exact Jacobian of ``n_i = v_i / S``::
+
+        J_ij = ∂n_i/∂v_j = (δ_ij − n_i w_j) / S        (w_j = 1, or Δx_j)
+        cov(n) = J cov(v) Jᵀ
+
+    This is linear error propagation: exact for the linearised map, a good approximation while
+    the relative uncertainty of ``S`` is small.
+
+    The normalised covariance is **singular** (rank n − 1 for a full-rank input): the
+    constraint ``Σ_i w_i n_i = 1`` holds for every variation, so ``wᵀ J = 0`` and
+    ``wᵀ cov(n) w = 0``. It cannot be inverted; a χ² with it needs one bin dropped (any one:
+    the χ² does not depend on which) or a pseudo-inverse.
+
+    Returns
+    -------
+    NormalisedDistribution
+        ``(values, covariance)``, also with ``.errors`` and ``.correlation``.
+
+    Raises
+    ------
+    InvalidMeasurement
+        If the shapes do not match, numbers are not finite, or ``S`` is zero.
+    """
+    v = np.array(values, dtype=float)
+    cov = np.array(covariance, dtype=float)
+    n = v.shape[0] if v.ndim == 1 else -1
+    if v.ndim != 1 or n == 0:
+        raise InvalidMeasurement(f"normalise: values must be a non-empty 1-d array, got {v.shape}")
+    if cov.shape != (n, n):
+        raise InvalidMeasurement(
+            f"normalise: covariance has shape {cov.shape}, expected ({n}, {n}) for {n} values"
+        )
+    w = np.ones(n) if widths is None else np.array(widths, dtype=float)
+    if w.shape != (n,):
+        raise InvalidMeasurement(f"normalise: widths has shape {w.shape}, expected ({n},)")
+    for what, arr in (("values", v), ("covariance", cov), ("widths", w)):
+        if not np.all(np.isfinite(arr)):
+            raise InvalidMeasurement(f"normalise: {what} contain NaN or infinite numbers")
+    s = float(w @ v)
+    if s == 0.0:
+        raise InvalidMeasurement(
+            "normalise: the values sum (integrate) to zero; the shape is undefined"
+        )
+    norm = v / s
+    jac = (np.eye(n) - np.outer(norm, w)) / s
+    out = jac @ cov @ jac.T
+    out = 0.5 * (out + out.T)
+    return NormalisedDistribution(norm, out)
+
+
+# ---------------------------------------------------------------------- names in ROOT files
+def root_key(name: str) -> str:
+    """The ROOT key used for ``name``: every run of characters other than ``A–Z a–z 0–9 _``
+    becomes one ``_``, leading/trailing ``_`` are dropped (``"correlations between groups"`` →
+    ``"correlations_between_groups"``, ``"JES/flavour"`` → ``"JES_flavour"``); an empty result
+    becomes ``"unnamed"``. Such keys are safe in ``TBrowser``, ``TFile::Get`` paths and PyROOT
+    attribute access."""
+    key = re.sub(r"[^A-Za-z0-9_]+", "_", str(name)).strip("_")
+    return key or "unnamed"
+
+
+def _unique_keys(names: Sequence[str], prefix: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for name in names:
+        base = f"{prefix}{root_key(name)}"
+        key, k = base, 2
+        while key in used:
+            key, k = f"{base}_{k}", k + 1
+        if key != base:
+            log.warning("component %r is written as %r: %r was taken", name, key, base)
+        used.add(key)
+        out[name] = key
+    return out
+
+
+# ---------------------------------------------------------------------- the result
+def _check_edges(edges: Any, n: int) -> NDArray[np.float64]:
+    try:
+        e = np.array(edges, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InvalidMeasurement(f"bin edges must be numbers ({exc})") from None
+    if e.shape != (n + 1,):
+        raise InvalidMeasurement(
+            f"{n} bins need {n + 1} bin edges, got an array of shape {e.shape}"
+        )
+    if not np.all(np.isfinite(e)) or not np.all(np.diff(e) > 0):
+        raise InvalidMeasurement(f"bin edges must be finite and increase, got {e.tolist()}")
+    e.setflags(write=False)
+    return e
+
+
+def _is_uniform(edges: NDArray[np.float64]) -> bool:
+    d = np.diff(edges)
+    span = edges[-1] - edges[0]
+    regular = edges[0] + span * np.arange(len(edges)) / (len(edges) - 1)
+    return bool(np.allclose(d, d[0], rtol=1e-12, atol=0)) and bool(
+        np.allclose(edges, regular, rtol=0, atol=1e-12 * abs(span))
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class DifferentialResult:
+    """A combination whose observables are the bins of one distribution.
+
+    Attributes
+    ----------
+    result:
+        The combination (everything else — pulls, χ², weights, impacts — is there).
+    observables:
+        The combined observables that are the bins, in bin order.
+    edges:
+        Bin edges, shape ``(n + 1,)``, or ``None`` when only points are known (then
+        histograms are written with the bin numbers ``0, 1, ..., n`` as edges and graphs at
+        :attr:`centers`).
+    axis_name, axis_label:
+        Name and label (title) of the x axis.
+    title:
+        Title of the distribution (histogram titles in the output).
+    centers:
+        x of each bin for graphs; default: the middle of each bin (or ``i + 0.5``).
+    """
+
+    result: CombinationResult
+    observables: tuple[str, ...]
+    edges: NDArray[np.float64] | None
+    axis_name: str = "x"
+    axis_label: str = ""
+    title: str = ""
+    centers: NDArray[np.float64] | None = None
+
+    def __post_init__(self) -> None:
+        obs = tuple(str(o) for o in self.observables)
+        if not obs:
+            raise InvalidMeasurement("a differential result needs at least one bin")
+        unknown = [o for o in obs if o not in self.result.values]
+        if unknown:
+            raise UnknownName(
+                f"bins {unknown} are not observables of the combination; its observables are "
+                f"{list(self.result.observables)}"
+            )
+        if len(set(obs)) != len(obs):
+            raise InvalidMeasurement(f"a bin is listed twice in {list(obs)}")
+        object.__setattr__(self, "observables", obs)
+        if self.edges is not None:
+            object.__setattr__(self, "edges", _check_edges(self.edges, len(obs)))
+        if self.centers is not None:
+            c = np.array(self.centers, dtype=float)
+            if c.shape != (len(obs),):
+                raise InvalidMeasurement(
+                    f"{len(obs)} bins need {len(obs)} centres, got shape {c.shape}"
+                )
+            c.setflags(write=False)
+            object.__setattr__(self, "centers", c)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_result(
+        cls,
+        result: CombinationResult,
+        observables: Sequence[str] | None = None,
+        edges: ArrayLike | None = None,
+        axis_name: str = "x",
+        axis_label: str = "",
+        title: str = "",
+    ) -> DifferentialResult:
+        """Wrap a result that did not come from histograms, e.g. of a Convino configuration
+        with ``isDifferential = true``.
+
+        ``observables``: the bins in order (default: all observables of the result, in their
+        order); ``edges``: default ``0, 1, ..., n`` (the bin numbers).
+        """
+        obs = tuple(result.observables if observables is None else observables)
+        if edges is None:
+            edges = np.arange(len(obs) + 1, dtype=float)
+        return cls(result, obs, edges, axis_name, axis_label, title)
+
+    # ------------------------------------------------------------------ arrays in bin order
+    @property
+    def n_bins(self) -> int:
+        """Number of bins."""
+        return len(self.observables)
+
+    @property
+    def values(self) -> NDArray[np.float64]:
+        """Combined value of each bin."""
+        return np.array([self.result.values[o] for o in self.observables])
+
+    @property
+    def errors(self) -> NDArray[np.float64]:
+        """Symmetric (Hesse) uncertainty of each bin."""
+        return np.array([self.result.errors[o] for o in self.observables])
+
+    @property
+    def interval_valid(self) -> NDArray[np.bool_]:
+        """Whether the profile interval of each bin is valid (status ``"exact"`` or
+        ``"minos"``)."""
+        status = self.result.interval_status
+        return np.array([status[o] in _VALID_INTERVALS for o in self.observables])
+
+    def _interval_array(self, side: int) -> NDArray[np.float64]:
+        ok = self.interval_valid
+        return np.array(
+            [
+                self.result.intervals[o][side] if good else math.nan
+                for o, good in zip(self.observables, ok, strict=True)
+            ]
+        )
+
+    @property
+    def intervals_low(self) -> NDArray[np.float64]:
+        """Lower end of the 68 % profile interval of each bin; NaN where it is not valid (see
+        :attr:`interval_valid` and the result's ``interval_status``)."""
+        return self._interval_array(0)
+
+    @property
+    def intervals_high(self) -> NDArray[np.float64]:
+        """Upper end of the 68 % profile interval of each bin; NaN where it is not valid."""
+        return self._interval_array(1)
+
+    def _invalid_intervals(self) -> dict[str, str]:
+        status = self.result.interval_status
+        return {o: status[o] for o in self.observables if status[o] not in _VALID_INTERVALS}
+
+    def asymmetric_errors(
+        self, *, invalid: Literal["raise", "nan"] = "raise"
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """``(low, high)``: distances (≥ 0) of the profile-interval ends from the values.
+
+        Bins without a valid interval raise :class:`~hepcombine.exceptions.IntervalError`
+        naming them (``invalid="raise"``) or are NaN (``invalid="nan"``); no number is made
+        up for them.
+        """
+        if invalid not in ("raise", "nan"):
+            raise ValueError(f"invalid must be 'raise' or 'nan', not {invalid!r}")
+        bad = self._invalid_intervals()
+        if bad and invalid == "raise":
+            raise IntervalError(_interval_message(bad))
+        v = self.values
+        return v - self.intervals_low, self.intervals_high - v
+
+    @property
+    def covariance(self) -> NDArray[np.float64]:
+        """Covariance of the bins (bin order)."""
+        return self.result.covariance.sub(self.observables).matrix.copy()
+
+    @property
+    def correlation(self) -> NDArray[np.float64]:
+        """Correlation of the bins (bin order)."""
+        return self.result.correlation.sub(self.observables).matrix.copy()
+
+    def breakdown(self) -> dict[str, NDArray[np.float64]]:
+        """``{component: σ per bin}`` from the result's breakdown table (``"stat"``, the groups,
+        maybe ``"correlations between groups"``; signed: a negative variance is reported as
+        a negative number)."""
+        table = self.result.breakdown
+        cols = [table.columns.index(o) for o in self.observables]
+        return {row: np.array(table.matrix[i, cols]) for i, row in enumerate(table.rows)}
+
+    def breakdown_keys(self) -> dict[str, str]:
+        """``{component: ROOT key}`` of the ``breakdown_<name>`` histograms written by
+        :meth:`write_root` (names made safe by :func:`root_key`; a clash gets ``_2``, ...)."""
+        return _unique_keys(self.result.breakdown.rows, "breakdown_")
+
+    def normalised(self, *, per_width: bool = False) -> NormalisedDistribution:
+        """The shape of the combined distribution, ``(values, covariance)`` from
+        :func:`normalise` (the values sum to one; with ``per_width=True`` they integrate to
+        one, for densities such as dσ/dx). Linear propagation of the combined covariance; its
+        covariance is singular (rank n − 1). Profile intervals are not propagated."""
+        widths = None
+        if per_width:
+            widths = np.diff(self._edges_or_index())
+        return normalise(self.values, self.covariance, widths=widths)
+
+    # ------------------------------------------------------------------ histograms
+    def _edges_or_index(self) -> NDArray[np.float64]:
+        if self.edges is not None:
+            return self.edges
+        return np.arange(self.n_bins + 1, dtype=float)
+
+    def _centers(self) -> NDArray[np.float64]:
+        if self.centers is not None:
+            return np.array(self.centers)
+        e = self._edges_or_index()
+        return 0.5 * (e[1:] + e[:-1])
+
+    def _axis(self, name: str | None = None):
+        import hist
+
+        edges = self._edges_or_index()
+        name = self.axis_name if name is None else name
+        if _is_uniform(edges):
+            return hist.axis.Regular(
+                len(edges) - 1, float(edges[0]), float(edges[-1]), name=name, label=self.axis_label
+            )
+        return hist.axis.Variable(edges, name=name, label=self.axis_label)
+
+    def _hist1d(self, values: NDArray, variances: NDArray, label: str) -> hist.Hist:
+        import hist
+
+        h = hist.Hist(self._axis(), storage=hist.storage.Weight(), label=label)
+        view = h.view()
+        view.value = values
+        view.variance = variances
+        return h
+
+    def _hist2d(self, matrix: NDArray, label: str) -> hist.Hist:
+        import hist
+
+        name = self.axis_name or "x"
+        h = hist.Hist(self._axis(f"{name}_1"), self._axis(f"{name}_2"), label=label)
+        h[...] = matrix
+        return h
+
+    def to_hist(self, normalised: bool = False) -> hist.Hist:
+        """A 1-d ``hist.Hist`` with ``Weight`` storage: value and variance = error² (Hesse) of
+        each bin, the axis name, label and edges of the distribution (``Regular`` if the bins
+        are uniform, else ``Variable``) and the title as label. ``normalised=True``: the shape
+        from :meth:`normalised` (sum normalisation)."""
+        if normalised:
+            shape = self.normalised()
+            return self._hist1d(shape.values, shape.errors**2, self.title)
+        return self._hist1d(self.values, self.errors**2, self.title)
+
+    # ------------------------------------------------------------------ ROOT output
+    def root_objects(
+        self,
+        *,
+        normalised: bool = False,
+        graph_errors: Literal["profile", "symmetric"] = "profile",
+    ) -> dict[str, Any]:
+        """The objects :meth:`write_root` writes, ``{key: hist.Hist | GraphAsymmErrors}``."""
+        from .rootio import GraphAsymmErrors
+
+        if graph_errors not in ("profile", "symmetric"):
+            raise ValueError(f"graph_errors must be 'profile' or 'symmetric', not {graph_errors!r}")
+        values, errors = self.values, self.errors
+        if graph_errors == "profile":
+            bad = self._invalid_intervals()
+            if bad:
+                raise IntervalError(
+                    _interval_message(bad)
+                    + "; write the graph with the symmetric errors instead with "
+                    "graph_errors='symmetric'"
+                )
+            low, high = self.asymmetric_errors()
+        else:
+            low = high = errors
+        centers = self._centers()
+        if self.edges is not None:
+            xlow, xhigh = centers - self.edges[:-1], self.edges[1:] - centers
+        else:
+            xlow = xhigh = np.zeros(self.n_bins)
+        title = self.title or "combination"
+        objects: dict[str, Any] = {
+            "combined": self._hist1d(values, errors**2, title),
+            "combined_profile": GraphAsymmErrors(
+                centers,
+                values,
+                xlow,
+                xhigh,
+                low,
+                high,
+                title=title,
+                x_title=self.axis_label,
+            ),
+            "covariance": self._hist2d(self.covariance, f"covariance: {title}"),
+            "correlation": self._hist2d(self.correlation, f"correlation: {title}"),
+        }
+        keys = self.breakdown_keys()
+        for component, sigma in self.breakdown().items():
+            objects[keys[component]] = self._hist1d(
+                sigma, np.zeros(self.n_bins), f"uncertainty from {component}: {title}"
+            )
+        if normalised:
+            shape = self.normalised()
+            objects["normalised"] = self._hist1d(
+                shape.values, shape.errors**2, f"normalised: {title}"
+            )
+            objects["normalised_covariance"] = self._hist2d(
+                shape.covariance, f"covariance, normalised: {title}"
+            )
+        return objects
+
+    def write_root(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        directory: str | None = "combination",
+        normalised: bool = False,
+        graph_errors: Literal["profile", "symmetric"] = "profile",
+    ) -> None:
+        """Write the combined distribution into one new ROOT file, atomically.
+
+        Into ``directory`` (``None``: the top level) go:
+
+        * ``combined``: TH1D, values with the symmetric (Hesse) errors;
+        * ``combined_profile``: TGraphAsymmErrors at the bin centres (x errors: to the bin
+          edges) with the profile-likelihood intervals (``graph_errors="profile"``; if a bin
+          has no valid interval an :class:`~hepcombine.exceptions.IntervalError` names it and
+          nothing is written) or the symmetric errors (``graph_errors="symmetric"``);
+        * ``covariance``, ``correlation``: TH2D with the bin edges on both axes;
+        * ``breakdown_<component>``: TH1D per row of the result's breakdown, content = the
+          (signed) σ of that component, bin errors 0; ``<component>`` made ROOT-safe by
+          :func:`root_key` (see :meth:`breakdown_keys`);
+        * with ``normalised=True``: ``normalised`` (TH1D, sum normalisation, errors from the
+          propagated covariance) and ``normalised_covariance`` (TH2D, singular, rank n − 1).
+
+        An existing file at ``path`` is replaced only once the new one is complete; on any
+        error nothing is written.
+        """
+        from .rootio import write_root
+
+        objects = self.root_objects(normalised=normalised, graph_errors=graph_errors)
+        write_root(path, objects, directory=directory)
+        log.info("wrote %d objects to %s", len(objects), os.fspath(path))
+
+    def __repr__(self) -> str:
+        return (
+            f"DifferentialResult(bins={self.n_bins}, axis={self.axis_name!r}, "
+            f"title={self.title!r}, edges={None if self.edges is None else self.edges.tolist()})"
+        )
+
+
+def _interval_message(bad: Mapping[str, str]) -> str:
+    shown = "; ".join(f"{o}: {s}" for o, s in list(bad.items())[:10])
+    more = f" (and {len(bad) - 10} more)" if len(bad) > 10 else ""
+    return f"no valid profile interval for bins {list(bad)}: {shown}{more}"
+
+
+# ---------------------------------------------------------------------- combining
+def combine_differential(
+    measurements: Sequence[DifferentialMeasurement],
+    correlations: Mapping[tuple[Any, Any], float] | None = None,
+    chi2: Literal["neyman", "pearson"] = "neyman",
+    *,
+    intervals: bool = True,
+    **combiner_kwargs: Any,
+) -> DifferentialResult:
+    """Combine measurements of the same binned distribution, bin by bin.
+
+    The bins are matched with :func:`~hepcombine.adapters.differential_observables` (an error
+    names two measurements whose binning differs) and called ``bin0, bin1, ...``; the
+    measurements are named by their ``.name`` (refer to sources as ``"name:source"`` in
+    ``correlations``). ``combiner_kwargs`` (``groups``, ``asymmetry``, ``repair``) go to
+    :class:`~hepcombine.Combiner`; ``intervals`` to its ``combine``. The edges, axis name,
+    label and title are those of the first measurement.
+    """
+    from .adapters import DifferentialMeasurement, differential_observables
+    from .combiner import Combiner
+
+    measurements = list(measurements)
+    for i, m in enumerate(measurements):
+        if not isinstance(m, DifferentialMeasurement):
+            raise InvalidMeasurement(
+                f"combine_differential: input {i} is a {type(m).__name__}, not a "
+                f"DifferentialMeasurement (build it with measurement_from_histograms or "
+                f"measurement_from_graph)"
+            )
+    observables = differential_observables(*measurements)
+    first = measurements[0]
+    for m in measurements[1:]:
+        if m.axis_label != first.axis_label:
+            log.info(
+                "axis labels differ (%r of %r, %r of %r); the first one is used",
+                m.axis_label,
+                m.name,
+                first.axis_label,
+                first.name,
+            )
+    combiner = Combiner(
+        {m.name: m.measurement for m in measurements},
+        observables,
+        correlations,
+        chi2,
+        **combiner_kwargs,
+    )
+    result = combiner.combine(intervals=intervals)
+    return DifferentialResult(
+        result,
+        tuple(observables),
+        first.edges,
+        first.axis_name or "x",
+        first.axis_label,
+        first.title,
+        None if first.edges is not None else first.centers,
+    )

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 __all__ = ["CombinationResult", "NamedMatrix", "Table"]
 
+_VALID_INTERVALS = ("exact", "minos", "profile")
+
 
 @dataclass(frozen=True, eq=False)
 class NamedMatrix:
@@ -125,7 +127,9 @@ class CombinationResult:
     intervals: ``(low, high)`` endpoints of the 68 % profile-likelihood interval (Δχ² = 1) of
         each observable; exact for a quadratic χ², from Minos otherwise.
     interval_status: per observable ``"exact"`` (quadratic χ²), ``"minos"`` (valid Minos
-        interval) or a description of why Minos failed (then :meth:`interval` raises).
+        interval), ``"profile"`` (Minos failed on one side and that limit was found as the
+        Δχ² = 1 crossing of the profiled χ² by a bracketed root search; logged), or a
+        description of why no interval could be found (then :meth:`interval` raises).
     covariance, correlation: of the combined observables.
     spectators: ``{"measurement:estimate": (value, error)}`` of estimates mapped to no
         observable (each fitted as its own free parameter).
@@ -184,9 +188,14 @@ class CombinationResult:
         """(low, high) endpoints of the 68 % profile-likelihood interval of ``name``."""
         self._check(name)
         status = self.interval_status[name]
-        if status not in ("exact", "minos"):
+        if status not in _VALID_INTERVALS:
             raise IntervalError(f"no valid profile interval for {name!r}: {status}")
         return self.intervals[name]
+
+    def has_interval(self, name: str) -> bool:
+        """Whether a valid profile interval exists for ``name`` (see ``interval_status``)."""
+        self._check(name)
+        return self.interval_status[name] in _VALID_INTERVALS
 
     def asymmetric_errors(self, name: str) -> tuple[float, float]:
         """(−low, +high) distances of the profile interval from the value (both ≥ 0)."""
@@ -240,7 +249,7 @@ class CombinationResult:
         for n in self.observables:
             lo, hi = self.intervals[n]
             v = self.values[n]
-            ok = self.interval_status[n] in ("exact", "minos")
+            ok = self.interval_status[n] in _VALID_INTERVALS
             interval = (
                 f"−{v - lo:.4g} / +{hi - v:.4g}" if ok else html.escape(self.interval_status[n])
             )

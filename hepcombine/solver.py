@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .chi2 import CombinedChi2
-from .exceptions import FitError
+from .exceptions import FitError, IntervalError
 
 __all__ = ["TOLERANCE", "Solution", "make_minuit", "minimise", "profile_intervals"]
 
@@ -135,6 +135,67 @@ def minimise(model: CombinedChi2, names: Sequence[str]) -> Solution:
     return Solution(theta, cov, float(m.fval), "iminuit migrad", m, float(m.fmin.edm))
 
 
+def _profile_crossing(
+    solution: Solution, model: CombinedChi2, names: Sequence[str], name: str, direction: int
+) -> float:
+    """The Δχ² = 1 crossing of the profiled χ² of parameter ``name`` on one side of the minimum:
+    the other parameters are re-minimised (Migrad, analytic gradient, warm start) at each trial
+    value, and the crossing is bracketed and solved with Brent's method."""
+    from scipy.optimize import brentq
+
+    index = list(names).index(name)
+    x0 = float(solution.theta[index])
+    sigma = float(np.sqrt(solution.covariance[index, index]))
+    m = make_minuit(model, solution.theta, names)
+    m.strategy = 0
+    m.tol = TOLERANCE
+    m.fixed[index] = True
+
+    free = [i for i in range(len(names)) if i != index]
+
+    def excess(x: float) -> float:
+        m.values[index] = x
+        m.migrad()
+        fval = float(m.fval)
+        if not m.valid:
+            # Migrad stalls where the profiled minimum sits on the kink of an asymmetric
+            # source (Convino's piecewise-linear form: the gradient never vanishes there).
+            # Polish with Powell's derivative-free method from Migrad's point.
+            from scipy.optimize import minimize
+
+            start = np.array(m.values)
+
+            def at(z: NDArray[np.float64]) -> float:
+                t = start.copy()
+                t[free] = z
+                return model(t)
+
+            res = minimize(
+                at,
+                start[free],
+                method="Powell",
+                options={"xtol": 1e-8, "ftol": 1e-12, "maxfev": 200 * len(free) + 2000},
+            )
+            if not np.isfinite(res.fun):
+                raise IntervalError(
+                    f"the profile fit at {name} = {x:.6g} did not converge:\n{m.fmin}"
+                )
+            if res.fun < fval:
+                fval = float(res.fun)
+                m.values = np.concatenate([res.x[:index], [x], res.x[index:]])
+        return fval - solution.chi2 - 1.0
+
+    inner, outer = x0, x0 + direction * sigma
+    for _ in range(30):
+        if excess(outer) > 0:
+            break
+        inner, outer = outer, outer + direction * sigma
+    else:
+        raise IntervalError(f"Δχ² = 1 not reached within 30 σ of the minimum of {name}")
+    a, b = sorted((inner, outer))
+    return float(brentq(excess, a, b, xtol=1e-6 * sigma, rtol=1e-12))
+
+
 def profile_intervals(
     solution: Solution, model: CombinedChi2, names: Sequence[str], observables: Sequence[str]
 ) -> tuple[dict[str, tuple[float, float]], dict[str, str]]:
@@ -163,19 +224,37 @@ def profile_intervals(
         if me.is_valid:
             intervals[o] = (v + me.lower, v + me.upper)
             status[o] = "minos"
-        else:
-            problems = [
-                what
-                for what, flag in (
-                    ("lower limit not found", not me.lower_valid),
-                    ("upper limit not found", not me.upper_valid),
-                    ("parameter limit reached", me.at_lower_limit or me.at_upper_limit),
-                    ("call limit reached", me.at_lower_max_fcn or me.at_upper_max_fcn),
-                    ("new minimum found", me.lower_new_min or me.upper_new_min),
-                )
-                if flag
-            ]
-            intervals[o] = (v + me.lower, v + me.upper)
-            status[o] = "Minos failed: " + (", ".join(problems) or "invalid")
+            continue
+        problems = [
+            what
+            for what, flag in (
+                ("lower limit not found", not me.lower_valid),
+                ("upper limit not found", not me.upper_valid),
+                ("parameter limit reached", me.at_lower_limit or me.at_upper_limit),
+                ("call limit reached", me.at_lower_max_fcn or me.at_upper_max_fcn),
+                ("new minimum found", me.lower_new_min or me.upper_new_min),
+            )
+            if flag
+        ]
+        reason = "Minos failed: " + (", ".join(problems) or "invalid")
+        try:
+            lo = (
+                v + me.lower if me.lower_valid else _profile_crossing(solution, model, names, o, -1)
+            )
+            hi = (
+                v + me.upper if me.upper_valid else _profile_crossing(solution, model, names, o, +1)
+            )
+        except IntervalError as exc:
+            intervals[o] = (float("nan"), float("nan"))
+            status[o] = f"{reason}; profile scan failed: {exc}"
             log.warning("profile interval of %s: %s", o, status[o])
+            continue
+        intervals[o] = (float(lo), float(hi))
+        status[o] = "profile"
+        log.warning(
+            "profile interval of %s: %s; the missing limit was found as the Δχ² = 1 crossing of "
+            "the profiled χ² instead",
+            o,
+            reason,
+        )
     return intervals, status

@@ -405,3 +405,62 @@ def test_non_quadratic_result_exposes_its_minuit():
     assert m.values["x"] == pytest.approx(res.values["x"], rel=1e-9)
     assert m.merrors["x"].lower == pytest.approx(res.interval("x")[0] - res.values["x"], rel=1e-9)
     assert res.edm < 2e-9
+
+
+def test_failed_minos_limit_is_recovered_by_a_reported_profile_scan(caplog):
+    """Convino's kinked asymmetric source can leave the profiled minimum on the kink, where
+    Minos fails. The missing limit is then the Δχ² = 1 crossing of the profiled χ², reported as
+    such; it must agree with the profile of the χ² written out here."""
+    inputs = [
+        (
+            245.0,
+            5.0,
+            {"jesA": (2.554519349905405, -2.554519349905405, False), "lumi": (6.0, -6.0, True)},
+        ),
+        (
+            238.0,
+            4.0,
+            {"jesB": (3.1323322306713424, -4.641003893088278, False), "lumi": (6.0, -6.0, True)},
+        ),
+    ]
+    corr = {("jesA", "jesB"): 0.5}  # the written χ² shares one λ for "lumi"
+    ms = [
+        Measurement.from_uncertainties(
+            {"xs": xh},
+            {"xs": st},
+            {s: {"xs": (u, d)} for s, (u, d, _) in src.items()},
+            relative=[s for s, v in src.items() if v[2]],
+            name=f"m{i}",
+        )
+        for i, (xh, st, src) in enumerate(inputs)
+    ]
+    res = Combiner(
+        ms, correlations={("m0:lumi", "m1:lumi"): 1.0, ("jesA", "jesB"): 0.5}, chi2="pearson"
+    ).combine()
+    assert res.interval_status["xs"] == "profile"
+    assert "Minos failed" in caplog.text
+    # independent: the written χ² (one λ for the shared luminosity), profiled with
+    # Nelder–Mead, and its Δχ² = 1 crossings
+    chi2, names = direct_chi2(inputs, corr, pearson=True)
+    best = minimize(
+        chi2,
+        np.concatenate([[241.0], np.zeros(len(names))]),
+        method="Nelder-Mead",
+        options={"xatol": 1e-10, "fatol": 1e-13, "maxiter": 40000, "maxfev": 40000},
+    )
+    assert res.values["xs"] == pytest.approx(best.x[0], abs=1e-3)
+
+    def profile(x):
+        r = minimize(
+            lambda l: chi2(np.concatenate([[x], l])),
+            best.x[1:],
+            method="Nelder-Mead",
+            options={"xatol": 1e-10, "fatol": 1e-13, "maxiter": 20000},
+        )
+        return r.fun - best.fun - 1.0
+
+    from scipy.optimize import brentq
+
+    lo = brentq(profile, best.x[0] - 20, best.x[0])
+    hi = brentq(profile, best.x[0], best.x[0] + 20)
+    assert res.interval("xs") == pytest.approx((lo, hi), abs=5e-3)

@@ -165,6 +165,26 @@ def direct_chi2(inputs, corr, pearson):
     return chi2, names
 
 
+def written_minimum_and_interval(inputs, corr, pearson, start, reach):
+    """Minimum of the written χ² (Nelder–Mead) and the Δχ² = 1 crossings of its profile."""
+    from scipy.optimize import brentq
+
+    chi2, names = direct_chi2(inputs, corr, pearson)
+    opts = {"xatol": 1e-10, "fatol": 1e-13, "maxiter": 40000, "maxfev": 40000}
+    best = minimize(
+        chi2, np.concatenate([[start], np.zeros(len(names))]), method="Nelder-Mead", options=opts
+    )
+
+    def profile(x):
+        r = minimize(
+            lambda l: chi2(np.concatenate([[x], l])), best.x[1:], method="Nelder-Mead", options=opts
+        )
+        return r.fun - best.fun - 1.0
+
+    x0 = best.x[0]
+    return best, brentq(profile, x0 - reach, x0), brentq(profile, x0, x0 + reach)
+
+
 @pytest.mark.parametrize("pearson", [False, True])
 def test_relative_and_asymmetric_sources_minimise_the_written_chi2(pearson):
     inputs = [
@@ -184,30 +204,9 @@ def test_relative_and_asymmetric_sources_minimise_the_written_chi2(pearson):
             )
         )
     res = Combiner(ms, correlations=corr, chi2="pearson" if pearson else "neyman").combine()
-    chi2, names = direct_chi2(inputs, corr, pearson)
-    best = minimize(
-        chi2,
-        np.concatenate([[104.0], np.zeros(len(names))]),
-        method="Nelder-Mead",
-        options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 40000, "maxfev": 40000},
-    )
+    best, lo, hi = written_minimum_and_interval(inputs, corr, pearson, start=104.0, reach=30)
     assert res.chi2 == pytest.approx(best.fun, abs=1e-6)
     assert res.values["x"] == pytest.approx(best.x[0], abs=1e-4)
-
-    # profile interval: Δχ² = 1 crossing of the profiled written χ²
-    def profile(x):
-        r = minimize(
-            lambda l: chi2(np.concatenate([[x], l])),
-            best.x[1:],
-            method="Nelder-Mead",
-            options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 20000},
-        )
-        return r.fun - best.fun - 1.0
-
-    from scipy.optimize import brentq
-
-    lo = brentq(profile, best.x[0] - 30, best.x[0])
-    hi = brentq(profile, best.x[0], best.x[0] + 30)
     got = res.interval("x")
     assert got[0] == pytest.approx(lo, abs=2e-3)
     assert got[1] == pytest.approx(hi, abs=2e-3)
@@ -441,26 +440,6 @@ def test_failed_minos_limit_is_recovered_by_a_reported_profile_scan(caplog):
     assert "Minos failed" in caplog.text
     # independent: the written χ² (one λ for the shared luminosity), profiled with
     # Nelder–Mead, and its Δχ² = 1 crossings
-    chi2, names = direct_chi2(inputs, corr, pearson=True)
-    best = minimize(
-        chi2,
-        np.concatenate([[241.0], np.zeros(len(names))]),
-        method="Nelder-Mead",
-        options={"xatol": 1e-10, "fatol": 1e-13, "maxiter": 40000, "maxfev": 40000},
-    )
+    best, lo, hi = written_minimum_and_interval(inputs, corr, True, start=241.0, reach=20)
     assert res.values["xs"] == pytest.approx(best.x[0], abs=1e-3)
-
-    def profile(x):
-        r = minimize(
-            lambda l: chi2(np.concatenate([[x], l])),
-            best.x[1:],
-            method="Nelder-Mead",
-            options={"xatol": 1e-10, "fatol": 1e-13, "maxiter": 20000},
-        )
-        return r.fun - best.fun - 1.0
-
-    from scipy.optimize import brentq
-
-    lo = brentq(profile, best.x[0] - 20, best.x[0])
-    hi = brentq(profile, best.x[0], best.x[0] + 20)
     assert res.interval("xs") == pytest.approx((lo, hi), abs=5e-3)

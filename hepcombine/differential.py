@@ -42,6 +42,7 @@ __all__ = [
     "NormalisedDistribution",
     "combine_differential",
     "normalise",
+    "root_key",
 ]
 
 log = logging.getLogger(__name__)

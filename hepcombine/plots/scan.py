@@ -58,7 +58,7 @@ def plot_scan(scan: ScanResult, observable: str) -> Figure:
             2,
             1,
             sharex=True,
-            figsize=(8, 7),
+            figsize=(9, 7),
             gridspec_kw={"height_ratios": [3, 1]},
             layout="constrained",
         )
@@ -85,7 +85,14 @@ def plot_scan(scan: ScanResult, observable: str) -> Figure:
                 zorder=3,
             )
         top.set_ylabel(observable)
-        top.legend(loc="best", fontsize="small")
+        # room above the curves for the legend
+        ends = [lo, hi]
+        if np.isfinite(nv):
+            ends.append(np.array([nv - yerr[0][0], nv + yerr[1][0]]))
+        y0 = min(float(np.nanmin(a)) for a in ends if np.any(np.isfinite(a)))
+        y1 = max(float(np.nanmax(a)) for a in ends if np.any(np.isfinite(a)))
+        span = y1 - y0 if y1 > y0 else max(abs(y1), 1.0) * 0.1
+        top.set_ylim(y0 - 0.1 * span, y1 + 0.55 * span)
         top.set_title(f"correlation scan: {scan.name}", fontsize="medium", loc="left")
 
         bottom.plot(x, np.where(ok, scan.chi2, np.nan), "o-", color=COMBINED, ms=4)
@@ -99,16 +106,21 @@ def plot_scan(scan: ScanResult, observable: str) -> Figure:
 
         n_bad = int(np.sum(~ok))
         if n_bad:
-            shown = ", ".join(f"{r:.3g}" for r in x[~ok][:6]) + (", …" if n_bad > 6 else "")
-            top.text(
-                0.02,
-                0.03,
-                f"{n_bad} point{'s' if n_bad > 1 else ''} left out (invalid assumptions): ρ = {shown}",
-                transform=top.transAxes,
-                fontsize="x-small",
+            top.plot(
+                [],
+                [],
+                "x",
                 color="tab:red",
-                va="bottom",
+                label=f"invalid assumptions: {n_bad} of {len(ok)} points left out",
             )
-            for r in x[~ok]:
-                bottom.axvline(r, color="tab:red", lw=0.8, ls=":")
+            bottom.plot(
+                x[~ok],
+                np.zeros(n_bad),
+                "x",
+                color="tab:red",
+                ms=7,
+                transform=bottom.get_xaxis_transform(),
+                clip_on=False,
+            )
+        top.legend(loc="upper left", fontsize="small")
     return fig

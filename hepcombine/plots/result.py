@@ -221,7 +221,7 @@ def plot_correlation(result: CombinationResult) -> Figure:
     size = min(4.0 + 0.55 * n, 20.0)
     with style():
         fig, ax = plt.subplots(figsize=(size + 1.5, size), layout="constrained")
-        im = ax.imshow(c, cmap="RdBu_r", vmin=-1, vmax=1, origin="upper")
+        im = ax.imshow(c, cmap="RdBu_r", vmin=-1, vmax=1, origin="upper", aspect="auto")
         fig.colorbar(im, ax=ax, label="correlation")
         fs = "small" if n <= 10 else "x-small"
         ax.set_xticks(np.arange(n), names, rotation=45 if n <= 20 else 90, ha="right", fontsize=fs)
@@ -312,8 +312,16 @@ def plot_spectrum(
                 label=name,
             )
         ax.set_ylabel(ylabel)
+        tops = [cv + chi, *(v + er for v, er in ins.values())]
+        ymax = float(np.nanmax(np.concatenate(tops)))
         if logy:
             ax.set_yscale("log")
+            bottoms = np.concatenate([cv - clo, *(v - er for v, er in ins.values())])
+            ymin = float(np.min(bottoms[bottoms > 0], initial=cv.min()))
+            ax.set_ylim(0.5 * ymin, ymax * (ymax / ymin) ** 0.3)  # room for the legend
+        else:
+            ymin = min(0.0, float(np.nanmin(np.concatenate([cv - clo]))))
+            ax.set_ylim(ymin, ymax + 0.3 * (ymax - ymin))
         ax.set_xlim(e[0], e[-1])
         ax.legend(fontsize="small")
         if rax is not None:

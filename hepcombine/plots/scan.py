@@ -111,7 +111,7 @@ def plot_scan(scan: ScanResult, observable: str) -> Figure:
                 [],
                 "x",
                 color="tab:red",
-                label=f"invalid assumptions: {n_bad} of {len(ok)} points left out",
+                label=f"invalid, left out ({n_bad} of {len(ok)} points)",
             )
             bottom.plot(
                 x[~ok],

@@ -48,6 +48,11 @@ _EXPORTS: dict[str, str] = {
     "differential_observables": "adapters",
     "measurement_from_graph": "adapters",
     "measurement_from_histograms": "adapters",
+    # differential results
+    "DifferentialResult": "differential",
+    "NormalisedDistribution": "differential",
+    "combine_differential": "differential",
+    "normalise": "differential",
     # ROOT output
     "write_root": "rootio",
     "GraphAsymmErrors": "rootio",
@@ -71,6 +76,7 @@ __all__ = [
     "ConfigError",
     "CorrelationScan",
     "DifferentialMeasurement",
+    "DifferentialResult",
     "FitError",
     "GraphAsymmErrors",
     "GraphErrors",
@@ -80,16 +86,19 @@ __all__ = [
     "InvalidMeasurement",
     "Measurement",
     "NamedMatrix",
+    "NormalisedDistribution",
     "ScanGroup",
     "Systematic",
     "Table",
     "UnknownName",
     "__version__",
     "blue_from_csv",
+    "combine_differential",
     "differential_observables",
     "load_config",
     "measurement_from_graph",
     "measurement_from_histograms",
+    "normalise",
     "read_convino",
     "read_measurement_file",
     "read_yaml",
@@ -123,6 +132,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .combiner import Combiner
     from .config import CombinationSpec, ScanGroup, load_config, read_yaml
     from .convino import read_convino, read_measurement_file, write_convino
+    from .differential import (
+        DifferentialResult,
+        NormalisedDistribution,
+        combine_differential,
+        normalise,
+    )
     from .exceptions import (
         ConfigError,
         FitError,

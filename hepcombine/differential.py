@@ -47,8 +47,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_VALID_INTERVALS = ("exact", "minos")
-
 
 # ---------------------------------------------------------------------- normalisation
 class NormalisedDistribution(NamedTuple):
@@ -277,10 +275,8 @@ class DifferentialResult:
 
     @property
     def interval_valid(self) -> NDArray[np.bool_]:
-        """Whether the profile interval of each bin is valid (status ``"exact"`` or
-        ``"minos"``)."""
-        status = self.result.interval_status
-        return np.array([status[o] in _VALID_INTERVALS for o in self.observables])
+        """Whether the profile interval of each bin is valid (``result.has_interval``)."""
+        return np.array([self.result.has_interval(o) for o in self.observables])
 
     def _interval_array(self, side: int) -> NDArray[np.float64]:
         ok = self.interval_valid
@@ -304,7 +300,7 @@ class DifferentialResult:
 
     def _invalid_intervals(self) -> dict[str, str]:
         status = self.result.interval_status
-        return {o: status[o] for o in self.observables if status[o] not in _VALID_INTERVALS}
+        return {o: status[o] for o in self.observables if not self.result.has_interval(o)}
 
     def asymmetric_errors(
         self, *, invalid: Literal["raise", "nan"] = "raise"

@@ -20,6 +20,7 @@ import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -101,6 +102,16 @@ class ScanResult:
     nominal_reason: str = ""
 
     def __post_init__(self) -> None:
+        for f in (
+            "values",
+            "errors",
+            "interval_low",
+            "interval_high",
+            "nominal_values",
+            "nominal_errors",
+            "nominal_interval",
+        ):
+            object.__setattr__(self, f, MappingProxyType(dict(getattr(self, f))))
         arrays = [self.rho, self.nominal_rho, self.chi2, self.valid]
         for m in (self.values, self.errors, self.interval_low, self.interval_high):
             arrays.extend(m.values())

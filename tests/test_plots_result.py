@@ -264,5 +264,13 @@ def test_plot_spectrum(tmp_path) -> None:
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Combination", "ATLAS", "CMS"]
     single = plot_spectrum(edges, inputs, (comb, comb * 0.1, comb * 0.1), ratio=False)
     assert len(single.axes) == 1
+    # a measurement that covers only some bins (NaN elsewhere) still renders, linear scale
+    partial = {"ATLAS": (np.array([1.0, np.nan, 3.0, 4.0]), np.array([0.1, np.nan, 0.3, 0.4]))}
+    fig = plot_spectrum(
+        edges, partial, (np.array([1.0, 2, 3, 4]), np.full(4, 0.1), np.full(4, 0.1))
+    )
+    _save(fig, tmp_path / "partial.png")
+    assert fig.axes[0].get_yscale() == "linear"
+    assert np.sum(np.isfinite(_bars(fig.axes[0])[0].lines[0].get_ydata())) == 3
     with pytest.raises(ValueError, match="bins"):
         plot_spectrum(edges, inputs, (comb[:3], comb[:3], comb[:3]))

@@ -16,7 +16,7 @@ import pytest
 
 from hepcombine import Combiner, Measurement
 from hepcombine.config import CombinationSpec, ScanGroup
-from hepcombine.exceptions import InvalidCorrelation
+from hepcombine.exceptions import InvalidCorrelation, UnknownName
 from hepcombine.scan import ScanResult, scan_all, scan_correlations
 
 # two measurements of one quantity, statistical and one systematic source each
@@ -191,6 +191,24 @@ def test_results_are_read_only() -> None:
         scan.values["x"][0] = 1.0
     with pytest.raises(AttributeError):
         scan.name = "other"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        scan.values["y"] = scan.values["x"]  # type: ignore[index]
+
+
+def test_invalid_nominal_and_bad_groups() -> None:
+    ms = _three()
+    # indefinite nominal (ρ_BC = 0 with ρ_AB = ρ_AC = 0.9): reported, the scan still runs
+    nominal = {("A:s", "B:s"): 0.9, ("A:s", "C:s"): 0.9}
+    comb = Combiner(ms, correlations=nominal)
+    scan = scan_correlations(comb, ScanGroup("BC", [("B:s", "C:s", 0.8, 1.0)], 3))
+    assert "positive semi-definite" in scan.nominal_reason
+    assert math.isnan(scan.nominal_values["a"]) and math.isnan(scan.nominal_chi2)
+    assert scan.valid.all()  # 0.8 … 1.0 is inside the valid range 0.62 … 1
+    assert "not available" in scan.to_table()
+    with pytest.raises(UnknownName):
+        scan_correlations(comb, ScanGroup("x", [("A:s", "Z:s", 0.0, 1.0)]))
+    with pytest.raises(InvalidCorrelation, match="twice"):
+        scan_correlations(comb, ScanGroup("x", [("A:s", "B:s", 0, 1), ("B:s", "A:s", 0, 1)]))
 
 
 def test_scan_all_from_spec() -> None:

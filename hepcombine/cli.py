@@ -71,8 +71,9 @@ Outputs (written only if everything succeeds; all or none):
                              0..n. Otherwise a TH1D 'combined' with one bin per observable
                              (bin labels = names, bin errors = symmetric errors) and TH2D
                              'covariance'/'correlation' with labelled bins
-  --plots                    DIR/[P_]summary, [P_]pulls, [P_]correlation (and [P_]spectrum
-                             for a differential config), each as .png and .pdf
+  --plots                    DIR/[P_]summary (one observable) or [P_]summary_<observable>
+                             (up to 12 observables), [P_]pulls, [P_]correlation, and
+                             [P_]spectrum for a differential config; each as .png and .pdf
 
 The chi2 definition: --neyman or --pearson if given; otherwise a Convino base file uses Pearson
 (as the convino program does) and a YAML config its 'chi2:' entry or Neyman. The uncertainty
@@ -106,6 +107,7 @@ _SCAN_EPILOG = """\
 examples:
   hepcombine scan base.txt                         # 6 points per group (as convino -s)
   hepcombine scan base.txt --points 11 --neyman --output-dir scans --json scans.json
+  hepcombine scan base.txt --intervals             # with profile intervals at every point
 """
 
 _BLUE_DESCRIPTION = """\
@@ -302,6 +304,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-plots", action="store_true", help="write only the table (and --json), no plots"
     )
+    p.add_argument(
+        "--intervals",
+        action="store_true",
+        help="compute the profile-likelihood (Minos) interval at every point of a non-quadratic "
+        "chi2 (slow; for a quadratic chi2 they are exact and always reported)",
+    )
     _combine_options(p)
     _common(p)
     p.set_defaults(func=_cmd_scan)
@@ -468,27 +476,65 @@ def _root_objects(spec: CombinationSpec, result: CombinationResult, normalised: 
     return out
 
 
-def _figures(
-    spec: CombinationSpec, combiner: Combiner, result: CombinationResult
-) -> dict[str, Any]:
-    """``{name: matplotlib Figure}`` of the combination plots."""
+#: Up to this many observables get one summary plot each (a 100-bin spectrum gets the spectrum).
+MAX_SUMMARY_PLOTS = 12
+
+
+def _quiet_matplotlib() -> None:
+    """Use Agg unless MPLBACKEND says otherwise; hide matplotlib's font fallback warnings."""
     import matplotlib
 
     if "MPLBACKEND" not in os.environ:
         matplotlib.use("Agg")
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
+
+
+def _figures(
+    spec: CombinationSpec, combiner: Combiner, result: CombinationResult
+) -> dict[str, Any]:
+    """``{file stem: matplotlib Figure}`` of the combination plots: ``summary`` (one per
+    observable, ``summary_<observable>`` when there are several, for at most
+    :data:`MAX_SUMMARY_PLOTS` observables), ``pulls`` (when there are sources),
+    ``correlation`` and, for a differential config, ``spectrum``."""
+    _quiet_matplotlib()
+    import numpy as np
+
     from .plots.result import inputs_for, plot_correlation, plot_pulls, plot_spectrum, plot_summary
 
+    obs = list(result.observables)
     inputs = inputs_for(combiner, result)
-    figs = {
-        "summary": plot_summary(result, inputs=inputs),
-        "pulls": plot_pulls(result),
-        "correlation": plot_correlation(result),
-    }
+    figs: dict[str, Any] = {}
+    if len(obs) == 1:
+        figs["summary"] = plot_summary(result, inputs=inputs, observable=obs[0])
+    elif len(obs) <= MAX_SUMMARY_PLOTS:
+        for o in obs:
+            figs[f"summary_{_safe(o)}"] = plot_summary(result, inputs=inputs, observable=o)
+    else:
+        log.info("%d observables: no summary plot per observable", len(obs))
+    if result.pulls:
+        figs["pulls"] = plot_pulls(result)
+    figs["correlation"] = plot_correlation(result)
     if spec.differential:
-        import numpy as np
-
-        edges = np.arange(len(result.observables) + 1, dtype=float)
-        figs["spectrum"] = plot_spectrum(edges, inputs, result, axis_label="bin")
+        n = len(obs)
+        per_measurement: dict[str, tuple[Any, Any]] = {}
+        for j, o in enumerate(obs):
+            for ref, (v, e) in inputs.get(o, {}).items():
+                m = ref.split(":", 1)[0]
+                if m not in per_measurement:
+                    per_measurement[m] = (np.full(n, np.nan), np.full(n, np.nan))
+                per_measurement[m][0][j] = v
+                per_measurement[m][1][j] = e
+        values = np.array([result.values[o] for o in obs])
+        errors = np.array([result.errors[o] for o in obs])
+        low = np.array([result.intervals[o][0] for o in obs])
+        high = np.array([result.intervals[o][1] for o in obs])
+        ok = np.array([result.interval_status[o] in ("exact", "minos") for o in obs])
+        err_low = np.where(ok, values - low, errors)
+        err_high = np.where(ok, high - values, errors)
+        edges = np.arange(n + 1, dtype=float)
+        figs["spectrum"] = plot_spectrum(
+            edges, per_measurement, (values, err_low, err_high), axis_label="bin"
+        )
     return figs
 
 
@@ -592,7 +638,14 @@ def _cmd_scan(args: argparse.Namespace) -> int:
                 progress(offset + done, total)
 
             scans.append(
-                scan_correlations(combiner, g, n_points=n, nominal=spec.correlations, progress=step)
+                scan_correlations(
+                    combiner,
+                    g,
+                    n_points=n,
+                    nominal=spec.correlations,
+                    progress=step,
+                    intervals=args.intervals,
+                )
             )
             offset += n
     finally:
@@ -613,10 +666,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         )
     figs: dict[str, Any] = {}
     if not args.no_plots:
-        import matplotlib
-
-        if "MPLBACKEND" not in os.environ:
-            matplotlib.use("Agg")
+        _quiet_matplotlib()
         from .plots.scan import plot_scan
 
         for s in scans:

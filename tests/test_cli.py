@@ -578,3 +578,189 @@ def test_subprocess_matches_in_process(tmp_path, capsys):
     assert proc.returncode == 1
     assert proc.stderr.count("\n") == 1 and "b.txt, line 1, block [hessian]" in proc.stderr
     assert not (tmp_path / "result.txt").exists()
+
+
+# --------------------------------------------------------------------------- scan, plots, ROOT
+def differential_files(tmp: Path) -> Path:
+    """Two measurements of a 3-bin distribution (orthogonal tables), one correlated source
+    with a scan range, normalisation requested."""
+    for name, values, shifts, stats, src in (
+        ("d1", (100.0, 60.0, 20.0), ("3.0", "2.0", "(+1-0.5)"), (5.0, 4.0, 2.0), "jes1"),
+        ("d2", (95.0, 63.0, 22.0), ("2.0", "2.5", "1.0"), (6.0, 4.0, 3.0), "jes2"),
+    ):
+        est = "\n".join(
+            f"  name_{i} = {name}_{i}\n  value_{i} = {v!r}" for i, v in enumerate(values)
+        )
+        rows = "\n".join(f"  {name}_{i}  {shifts[i]}  {stats[i]!r}" for i in range(3))
+        (tmp / f"{name}.txt").parent.mkdir(parents=True, exist_ok=True)
+        (tmp / f"{name}.txt").write_text(
+            f"[estimates]\n  n_estimates = 3\n{est}\n[end estimates]\n"
+            f"[not fitted]\n  {src} stat\n{rows}\n[end not fitted]\n"
+        )
+    return write(
+        tmp / "diff.txt",
+        """
+        [global]
+          isDifferential = true
+          normalise = true
+        [end global]
+        [inputs]
+          nFiles = 2
+          file0 = d1.txt
+          file1 = d2.txt
+        [end inputs]
+        [observables]
+          bin0 = d1_0 + d2_0
+          bin1 = d1_1 + d2_1
+          bin2 = d1_2 + d2_2
+        [end observables]
+        [correlations]
+          jes1 = (0.5 & 0 : 1) jes2
+        [end correlations]
+        """,
+    )
+
+
+def test_differential_normalised_root_and_plots(tmp_path, capsys):
+    uproot = pytest.importorskip("uproot")
+    base = differential_files(tmp_path / "in")
+    out = tmp_path / "out"
+    code, _, err = run(
+        [
+            "combine",
+            base,
+            "--neyman",
+            "--output-dir",
+            out,
+            "--json",
+            out / "d.json",
+            "--root",
+            out / "d.root",
+            "--plots",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    data = json.loads((out / "d.json").read_text())
+    jsonschema.Draft202012Validator(load_schema()).validate(data)
+    names = ["bin0", "bin1", "bin2"]
+    values = np.array([data["combined"][n]["value"] for n in names])
+    cov = np.array(data["covariance"]["matrix"])
+    # normalisation to unit sum, by its definition: n = v / Σv, J = (1 − n 1ᵀ) / Σv
+    s = values.sum()
+    jac = (np.eye(3) - np.outer(values / s, np.ones(3))) / s
+    norm = data["normalised"]
+    assert [norm["values"][n] for n in names] == pytest.approx(values / s, rel=1e-12)
+    assert np.array(norm["covariance"]["matrix"]) == pytest.approx(
+        jac @ cov @ jac.T, rel=1e-9, abs=1e-15
+    )
+    assert "Normalised values" in (out / "result.txt").read_text()
+
+    with uproot.open(out / "d.root") as f:
+        h = f["combination/combined"]
+        assert h.values() == pytest.approx(values, rel=1e-12)
+        assert h.errors() == pytest.approx([data["combined"][n]["error"] for n in names], rel=1e-12)
+        assert f["combination/normalised"].values() == pytest.approx(values / s, rel=1e-12)
+        g = f["combination/combined_profile"]
+        lo = [data["combined"][n]["value"] - data["combined"][n]["interval"][0] for n in names]
+        assert g.errors("low")[1] == pytest.approx(lo, rel=1e-9)
+
+    for stem in ("summary_bin0", "pulls", "correlation", "spectrum"):
+        for ext in ("png", "pdf"):
+            p = out / f"{stem}.{ext}"
+            assert p.stat().st_size > 1000, p
+    assert (out / "spectrum.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "spectrum.pdf").read_bytes()[:5] == b"%PDF-"
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
+
+
+def test_root_non_differential_one_bin_per_observable(tmp_path, capsys):
+    uproot = pytest.importorskip("uproot")
+    base = convino_files(tmp_path / "in")
+    out = tmp_path / "out"
+    code, _, err = run(
+        ["combine", base, "--output-dir", out, "--json", out / "r.json", "--root", out / "r.root"],
+        capsys,
+    )
+    assert code == 0, err
+    data = json.loads((out / "r.json").read_text())
+    with uproot.open(out / "r.root") as f:
+        h = f["combination/combined"]
+        assert list(h.axis().labels()) == ["x0"]
+        assert h.values() == pytest.approx([data["combined"]["x0"]["value"]], rel=1e-12)
+        assert h.errors() == pytest.approx([data["combined"]["x0"]["error"]], rel=1e-12)
+        assert f["combination/covariance"].values() == pytest.approx(
+            np.array(data["covariance"]["matrix"])
+        )
+
+
+def test_scan_writes_table_json_and_plots(tmp_path, capsys):
+    base = differential_files(tmp_path / "in")
+    out = tmp_path / "out"
+    code, stdout, err = run(
+        ["scan", base, "--points", "3", "--neyman", "--output-dir", out, "--json", out / "s.json"],
+        capsys,
+    )
+    assert code == 0, err
+    assert err == ""  # stderr is not a terminal: no progress bar
+    assert "correlation scan 'jes1'" in stdout
+    data = json.loads((out / "s.json").read_text())
+    (scan,) = data["scans"]
+    assert scan["name"] == "jes1"
+    assert [r[0] for r in scan["rho"]] == pytest.approx([0.0, 0.5, 1.0])
+    # each point is the combination with that assumption (the API, fresh)
+    spec = load_config(base)
+    for i, rho in enumerate((0.0, 0.5, 1.0)):
+        corr = {("d1:jes1", "d2:jes2"): rho}
+        api = Combiner(**{**spec.combiner_arguments(), "correlations": corr}).combine()
+        assert scan["observables"]["bin1"]["value"][i] == pytest.approx(
+            api.values["bin1"], rel=1e-9
+        )
+        assert scan["chi2"][i] == pytest.approx(api.chi2, rel=1e-9, abs=1e-12)
+    table = (out / "scan_result.txt").read_text()
+    assert "jes1" in table and "bin2" in table and "chi2" in table
+    for o in ("bin0", "bin1", "bin2"):
+        for ext in ("png", "pdf"):
+            assert (out / f"scan_jes1_{o}.{ext}").stat().st_size > 1000
+
+
+def test_scan_without_scan_groups_is_an_error(tmp_path, capsys):
+    base = convino_files(tmp_path / "in")
+    text = base.read_text().replace("(0.8 & 0 : 1)", "(0.8)")
+    base.write_text(text)
+    code, _, err = run(["scan", base, "--output-dir", tmp_path / "out"], capsys)
+    assert code == 1 and "defines no scan" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_progress_bar_only_on_a_terminal():
+    import io
+
+    from hepcombine.cli import _Progress
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty, pipe = Tty(), io.StringIO()
+    for stream in (tty, pipe):
+        bar = _Progress("scanning", stream=stream, width=10)
+        bar(1, 4)
+        bar(4, 4)
+        bar.close()
+    assert pipe.getvalue() == ""
+    assert "[##########] 4/4" in tty.getvalue() and tty.getvalue().endswith("\n")
+
+
+def test_atomic_output_set(tmp_path):
+    from hepcombine._io import atomic_write_text, output_set
+
+    target = tmp_path / "new" / "sub" / "a.txt"
+    with pytest.raises(RuntimeError), output_set() as out:
+        out.write_text(target, "first")
+        raise RuntimeError("fail after staging")
+    assert not (tmp_path / "new").exists()  # created directories are removed again
+    (tmp_path / "b.txt").write_text("old")
+    atomic_write_text(tmp_path / "b.txt", "new")
+    assert (tmp_path / "b.txt").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.txt"]

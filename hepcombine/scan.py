@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 from .combiner import Combiner
 from .config import CombinationSpec, ScanGroup
 from .exceptions import FitError, InvalidCorrelation
+from .result import _VALID_INTERVALS
 
 __all__ = ["ScanResult", "scan_all", "scan_correlations"]
 
@@ -250,7 +251,7 @@ def _combine_point(combiner: Combiner, intervals: bool) -> _Point:
     if intervals or sol.minuit is None:
         ivals, status = profile_intervals(sol, model, theta_names, obs)
         for j, o in enumerate(obs):
-            if status[o] in ("exact", "minos"):
+            if status[o] in _VALID_INTERVALS:
                 low[j], high[j] = ivals[o]
     note = ""
     if factor.repaired:

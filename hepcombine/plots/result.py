@@ -153,7 +153,7 @@ def plot_summary(
     v = result.values[obs]
     e = result.errors[obs]
     lo, hi = result.intervals.get(obs, (np.nan, np.nan))
-    ok = result.interval_status.get(obs) in ("exact", "minos") and np.isfinite(lo)
+    ok = result.has_interval(obs) and bool(np.isfinite(lo) and np.isfinite(hi))
     low, high = (v - lo, hi - v) if ok else (e, e)
     with style():
         fig, ax = plt.subplots(figsize=(10, 2.2 + 0.6 * (len(names) + 1)), layout="constrained")

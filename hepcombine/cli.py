@@ -539,6 +539,8 @@ def _figures(
 
 
 def _stage_figures(out: Any, args: argparse.Namespace, figs: dict[str, Any], written: list) -> None:
+    if not figs:
+        return
     import matplotlib.pyplot as plt
 
     try:

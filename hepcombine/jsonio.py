@@ -45,6 +45,10 @@ def finite_or_none(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {str(k): finite_or_none(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
+        if all(type(v) is float for v in obj):  # fast path: rows of matrices
+            if all(map(math.isfinite, obj)):
+                return list(obj)
+            return [v if math.isfinite(v) else None for v in obj]
         return [finite_or_none(v) for v in obj]
     if hasattr(obj, "tolist") and not isinstance(obj, str | bytes):  # numpy array or scalar
         return finite_or_none(obj.tolist())

@@ -764,3 +764,14 @@ def test_atomic_output_set(tmp_path):
     atomic_write_text(tmp_path / "b.txt", "new")
     assert (tmp_path / "b.txt").read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b.txt"]
+
+
+def test_plot_subcommand_writes_only_plots(tmp_path, capsys):
+    base = convino_files(tmp_path / "in")
+    out = tmp_path / "out"
+    code, _, err = run(["plot", base, "--neyman", "--prefix", "p", "--output-dir", out], capsys)
+    assert code == 0, err
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(
+        f"p_{stem}.{ext}" for stem in ("summary", "pulls", "correlation") for ext in ("png", "pdf")
+    )

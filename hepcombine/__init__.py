@@ -48,6 +48,10 @@ _EXPORTS: dict[str, str] = {
     "differential_observables": "adapters",
     "measurement_from_graph": "adapters",
     "measurement_from_histograms": "adapters",
+    # correlation scans
+    "ScanResult": "scan",
+    "scan_all": "scan",
+    "scan_correlations": "scan",
     # differential results
     "DifferentialResult": "differential",
     "NormalisedDistribution": "differential",
@@ -88,6 +92,7 @@ __all__ = [
     "NamedMatrix",
     "NormalisedDistribution",
     "ScanGroup",
+    "ScanResult",
     "Systematic",
     "Table",
     "UnknownName",
@@ -102,6 +107,8 @@ __all__ = [
     "read_convino",
     "read_measurement_file",
     "read_yaml",
+    "scan_all",
+    "scan_correlations",
     "write_convino",
     "write_root",
 ]
@@ -150,3 +157,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .measurement import Measurement
     from .result import CombinationResult, NamedMatrix, Table
     from .rootio import GraphAsymmErrors, GraphErrors, write_root
+    from .scan import ScanResult, scan_all, scan_correlations

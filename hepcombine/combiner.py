@@ -305,11 +305,13 @@ class Combiner:
         )
 
     # ------------------------------------------------------------------ combine
-    def combine(self, *, intervals: bool = True) -> CombinationResult:
+    def combine(self, *, intervals: bool = True, decompositions: bool = True) -> CombinationResult:
         """Minimise the combined χ² and return the result.
 
         ``intervals=False`` skips the profile-likelihood (Minos) intervals of a non-quadratic
-        χ² (they are then reported with status ``"not computed"``).
+        χ² (they are then reported with status ``"not computed"``). ``decompositions=False``
+        skips the uncertainty breakdown, weights and impacts (empty tables), e.g. for scans
+        that need only values, errors and χ².
         """
         factor = self._factor()
         model = self._model(factor)
@@ -340,9 +342,13 @@ class Combiner:
         d = np.sqrt(np.clip(np.diag(full_cov), 1e-300, None))
         full_corr = full_cov / np.outer(d, d)
 
-        weights, stat_var = self._weights(model, theta, cov, k)
-        breakdown = self._breakdown(model, factor, cov, k, stat_var)
-        impacts = self._impacts(factor, cov, n_p, k)
+        if decompositions:
+            weights, stat_var = self._weights(model, theta, cov, k)
+            breakdown = self._breakdown(model, factor, cov, k, stat_var)
+            impacts = self._impacts(factor, cov, n_p, k)
+        else:
+            empty = Table((), obs, np.zeros((0, k)))
+            weights, breakdown, impacts = Table(obs, (), np.zeros((k, 0))), empty, empty
         ndf = model.n_estimates - n_p
         from scipy.special import chdtrc
 

@@ -29,7 +29,6 @@ from numpy.typing import NDArray
 from .combiner import Combiner
 from .config import CombinationSpec, ScanGroup
 from .exceptions import FitError, InvalidCorrelation
-from .result import _VALID_INTERVALS
 
 __all__ = ["ScanResult", "scan_all", "scan_correlations"]
 
@@ -234,30 +233,21 @@ class _Point:
 
 
 def _combine_point(combiner: Combiner, intervals: bool) -> _Point:
-    """Values, errors, intervals and χ²_min of ``combiner`` — the part of
-    :meth:`Combiner.combine` a scan needs (no breakdown, weights or impacts)."""
-    from .solver import minimise, profile_intervals
-
-    factor = combiner._factor()
-    model = combiner._model(factor)
-    obs = combiner.observables
-    theta_names = [*obs, *combiner.spectators, *factor.eta_names]
-    sol = minimise(model, theta_names)
-    k = len(obs)
-    values = np.array(sol.theta[:k], dtype=float)
-    errors = np.sqrt(np.diag(sol.covariance)[:k])
-    low = np.full(k, np.nan)
-    high = np.full(k, np.nan)
-    if intervals or sol.minuit is None:
-        ivals, status = profile_intervals(sol, model, theta_names, obs)
-        for j, o in enumerate(obs):
-            if status[o] in _VALID_INTERVALS:
-                low[j], high[j] = ivals[o]
-    note = ""
-    if factor.repaired:
-        note = f"assumptions repaired: {dict(factor.repaired)}"
-    ndf = model.n_estimates - model.n_params
-    return _Point(values, errors, low, high, float(sol.chi2), int(ndf), note)
+    """Values, errors, intervals and χ²_min of ``combiner`` (no breakdown, weights or
+    impacts)."""
+    res = combiner.combine(intervals=intervals, decompositions=False)
+    obs = res.observables
+    values = np.array([res.values[o] for o in obs], dtype=float)
+    errors = np.array([res.errors[o] for o in obs], dtype=float)
+    low = np.full(len(obs), np.nan)
+    high = np.full(len(obs), np.nan)
+    for j, o in enumerate(obs):
+        if res.has_interval(o):
+            low[j], high[j] = res.intervals[o]
+    note = (
+        f"assumptions repaired: {dict(res.correlation_repairs)}" if res.correlation_repairs else ""
+    )
+    return _Point(values, errors, low, high, float(res.chi2), int(res.ndf), note)
 
 
 def _qualified_sources(combiner: Combiner) -> list[str]:

@@ -442,7 +442,7 @@ def _root_objects(spec: CombinationSpec, result: CombinationResult, normalised: 
         from .differential import DifferentialResult
 
         dr = DifferentialResult.from_result(result, title="combined")
-        ok = all(s in ("exact", "minos") for s in result.interval_status.values())
+        ok = all(result.has_interval(o) for o in result.observables)
         if not ok:
             log.warning(
                 "some profile intervals are not available; the ROOT graph 'combined_profile' "
@@ -528,7 +528,7 @@ def _figures(
         errors = np.array([result.errors[o] for o in obs])
         low = np.array([result.intervals[o][0] for o in obs])
         high = np.array([result.intervals[o][1] for o in obs])
-        ok = np.array([result.interval_status[o] in ("exact", "minos") for o in obs])
+        ok = np.array([result.has_interval(o) for o in obs])
         err_low = np.where(ok, values - low, errors)
         err_high = np.where(ok, high - values, errors)
         edges = np.arange(n + 1, dtype=float)

@@ -72,7 +72,7 @@ def result_to_dict(result: CombinationResult, *, normalised: Any = None) -> dict
 
     combined = {}
     for o in result.observables:
-        lo, hi = result.intervals[o]
+        lo, hi = result.intervals[o] if result.has_interval(o) else (math.nan, math.nan)
         combined[o] = {
             "value": _f(result.values[o]),
             "error": _f(result.errors[o]),

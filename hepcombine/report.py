@@ -191,7 +191,7 @@ def format_result(
         v = result.values[o]
         lo, hi = result.intervals[o]
         status = result.interval_status[o]
-        ok = status in ("exact", "minos")
+        ok = result.has_interval(o)
         minus = _num(v - lo) if ok else "n/a"
         plus = _num(hi - v) if ok else "n/a"
         lines.append(

@@ -48,9 +48,12 @@ class MeasurementBlock:
     param: NDArray[np.intp]
     src: NDArray[np.intp]
 
-    @property
-    def has_D(self) -> bool:
-        return bool(np.any(self.D != 0.0))
+    def __post_init__(self) -> None:
+        # structure flags, evaluated once (the χ² is evaluated thousands of times by Minos)
+        object.__setattr__(self, "has_D", bool(np.any(self.D != 0.0)))
+        object.__setattr__(self, "any_rel", bool(np.any(self.rel)))
+        object.__setattr__(self, "any_asym", bool(np.any(self.asym)))
+        object.__setattr__(self, "injective", len(np.unique(self.param)) == len(self.param))
 
     def linearised(self) -> MeasurementBlock:
         """Neyman-equivalent block: symmetrised, all sources absolute."""
@@ -99,7 +102,7 @@ class CombinedChi2:
     @property
     def is_quadratic(self) -> bool:
         """Neyman, absolute and symmetric: χ² is exactly quadratic in θ."""
-        return not self.pearson and not any(np.any(b.rel) or np.any(b.asym) for b in self.blocks)
+        return not self.pearson and not any(b.any_rel or b.any_asym for b in self.blocks)
 
     def linearised(self) -> CombinedChi2:
         """The quadratic (Neyman, absolute, symmetrised) approximation of this χ²."""
@@ -135,7 +138,7 @@ class CombinedChi2:
     def _shift(self, b: MeasurementBlock, delta: Array) -> tuple[Array, Array, Array | None]:
         """s, ds/dδ, d²s/dδ² for every (estimate, source) of a block."""
         up, down = b.up, b.down
-        if not np.any(b.asym):
+        if not b.any_asym:
             return up * delta, up, None
         if self.asymmetry == "convino":
             slope = np.where(delta > 0, up, np.where(delta < 0, -down, 0.5 * (up - down)))
@@ -175,7 +178,7 @@ class CombinedChi2:
             s, s1, s2 = self._shift(b, delta)
             y = x[b.param]
             rel = b.rel
-            any_rel = bool(np.any(rel))
+            any_rel = b.any_rel
             if any_rel:
                 g = 1.0 - s[:, rel] / x_hat[:, None]
                 f = np.prod(g, axis=1)
@@ -229,8 +232,11 @@ class CombinedChi2:
             W = b.M if r1 is None else r1[:, None] * b.M * r1[None, :] + np.diag(q * r2)
             WE = W @ E
             K = f[:, None] * W * f[None, :]
-            h_xx += (onehot.T @ (onehot.T @ K).T).T
-            cross = onehot.T @ (f[:, None] * WE)
+            if b.injective:
+                h_xx[np.ix_(b.param, b.param)] += K
+            else:
+                h_xx += (onehot.T @ (onehot.T @ K).T).T
+            cross = f[:, None] * WE  # rows: estimates; summed into combined values below
             hdd = E.T @ WE
             if b.has_D:
                 hdd += b.D
@@ -241,7 +247,7 @@ class CombinedChi2:
                 # mixed x̄–δ: ∂f/∂δ_i
                 F = np.zeros_like(s1)
                 F[:, rel] = -f[:, None] * s1[:, rel] / (x_hat[:, None] * g)
-                cross += onehot.T @ (qr1[:, None] * F)
+                cross += qr1[:, None] * F
                 R = np.zeros_like(s1)
                 R[:, rel] = s1[:, rel] / (x_hat[:, None] * g)
                 yf = qr1 * y * f
@@ -250,7 +256,10 @@ class CombinedChi2:
                 if s2 is not None:
                     curv_diag[rel] -= (yf[:, None] * s2[:, rel] / (x_hat[:, None] * g)).sum(axis=0)
             hdd[np.diag_indices_from(hdd)] += curv_diag
-            h_xl[:, b.src] += cross
+            if b.injective:
+                h_xl[np.ix_(b.param, b.src)] += cross
+            else:
+                h_xl[:, b.src] += onehot.T @ cross
             h_ll[np.ix_(b.src, b.src)] += hdd
         grad = hess = None
         if order >= 1:

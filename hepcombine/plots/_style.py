@@ -89,12 +89,19 @@ def draw_summary(
     )
     ax.set_yticks([*rows, 0.0], [*names, label])
     ax.set_ylim(-0.8, n + 0.8)
-    ax.set_xlabel(xlabel)
+    ax.set_xlabel(xlabel, loc="center")  # the right end holds the ×10ⁿ offset
     lo = min([combined - combined_low, *(values - errors)])
     hi = max([combined + combined_high, *(values + errors)])
     pad = 0.15 * (hi - lo if hi > lo else 1.0)
     ax.set_xlim(lo - pad, hi + pad)
     ax.tick_params(axis="y", which="both", left=False, right=False)
+    # a few ticks with an offset/scientific factor, so long tick labels never overlap
+    from matplotlib.ticker import MaxNLocator, ScalarFormatter
+
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+    formatter = ScalarFormatter(useOffset=True, useMathText=True)
+    formatter.set_powerlimits((-3, 4))
+    ax.xaxis.set_major_formatter(formatter)
     trans = ax.get_yaxis_transform()  # x in axes units, y in data units
     for y, v, e in zip(rows, values, errors, strict=True):
         ax.text(1.03, y, fmt(v, e, digits=digits), transform=trans, va="center", fontsize="small")

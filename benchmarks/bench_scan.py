@@ -18,11 +18,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import synthetic_hessian_measurement, synthetic_table  # noqa: E402
+from run import synthetic_hessian_measurement, synthetic_table
 
-from hepcombine import Combiner  # noqa: E402
-from hepcombine.config import ScanGroup  # noqa: E402
-from hepcombine.scan import scan_correlations  # noqa: E402
+from hepcombine import Combiner
+from hepcombine.config import ScanGroup
+from hepcombine.scan import scan_correlations
 
 
 def _best(fn, repeat):

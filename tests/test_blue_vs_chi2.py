@@ -71,7 +71,9 @@ def test_blue_equals_neyman_chi2_with_orthogonal_sources(seed, n_obs, n_extra, n
     for o in observables:
         assert res.values[o] == pytest.approx(got[o], rel=1e-9, abs=1e-9)
     cov = np.atleast_2d(blue.combined_covariance)
-    assert res.covariance.sub(observables).matrix == pytest.approx(cov, rel=1e-9, abs=1e-9 * cov.max())
+    assert res.covariance.sub(observables).matrix == pytest.approx(
+        cov, rel=1e-9, abs=1e-9 * cov.max()
+    )
     chi2, ndf = blue.chi2_ndf
     assert res.chi2 == pytest.approx(chi2, rel=1e-9, abs=1e-11)
     assert res.ndf == ndf

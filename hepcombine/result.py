@@ -141,7 +141,10 @@ class CombinationResult:
     breakdown: :class:`Table` ``{component: {observable: σ}}`` — statistical (``"stat"``, the data of all
         measurements), one entry per source group and, when sources of different groups are
         assumed correlated, a signed ``"correlations between groups"`` term; the entries add
-        up in quadrature to ``errors`` (exactly for a quadratic χ², at the minimum otherwise).
+        up in quadrature to ``errors`` exactly for a quadratic χ². Otherwise it is the
+        decomposition of the χ² linearised at the minimum and adds up only approximately (the
+        curvature terms of a Pearson/relative/asymmetric χ² are not attributed; e.g. 3.432 vs
+        3.449 in a Pearson case with relative and asymmetric sources).
         A component whose variance is negative is reported with a negative sign.
     weights: :class:`Table` ``{observable: {"measurement:estimate": w}}``: ∂(combined value)/∂(estimate), the
         weights of the inputs (BLUE weights for orthogonal Neyman inputs; linearised at the

@@ -147,14 +147,8 @@ class GraphAsymmErrors:
 
     def _range(self) -> tuple[float, float, float, float]:
         # TGraphAsymmErrors::ComputeRange (linear axes)
-        x, y = self.x, self.y
-        if len(x) == 0:
-            return (0.0, 0.0, 0.0, 0.0)
-        return (
-            float(min(x.min(), (x - self.xerr_low).min())),
-            float(min(y.min(), (y - self.yerr_low).min())),
-            float(max(x.max(), (x + self.xerr_high).max())),
-            float(max(y.max(), (y + self.yerr_high).max())),
+        return _error_range(
+            self.x, self.y, self.xerr_low, self.xerr_high, self.yerr_low, self.yerr_high
         )
 
 
@@ -185,15 +179,19 @@ class GraphErrors:
 
     def _range(self) -> tuple[float, float, float, float]:
         # TGraphErrors::ComputeRange (linear axes)
-        x, y = self.x, self.y
-        if len(x) == 0:
-            return (0.0, 0.0, 0.0, 0.0)
-        return (
-            float(min(x.min(), (x - self.xerr).min())),
-            float(min(y.min(), (y - self.yerr).min())),
-            float(max(x.max(), (x + self.xerr).max())),
-            float(max(y.max(), (y + self.yerr).max())),
-        )
+        return _error_range(self.x, self.y, self.xerr, self.xerr, self.yerr, self.yerr)
+
+
+def _error_range(x, y, xlo, xhi, ylo, yhi) -> tuple[float, float, float, float]:
+    """(xmin, ymin, xmax, ymax) of points with errors, as ROOT's ComputeRange (linear axes)."""
+    if len(x) == 0:
+        return (0.0, 0.0, 0.0, 0.0)
+    return (
+        float(min(x.min(), (x - xlo).min())),
+        float(min(y.min(), (y - ylo).min())),
+        float(max(x.max(), (x + xhi).max())),
+        float(max(y.max(), (y + yhi).max())),
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -119,11 +119,6 @@ class CombinedChi2:
             np.add.at(count, b.param, 1.0)
         return np.concatenate([total / np.maximum(count, 1.0), np.zeros(self.rank)])
 
-    def newton_step(self, theta: Array) -> Array:
-        """θ − H⁻¹∇χ²: the exact minimum when χ² is quadratic."""
-        _, g, h = self.evaluate(theta, 2)
-        return theta - _solve_spd(h, g)
-
     # ------------------------------------------------------------------ iminuit interface
     def __call__(self, theta: Array) -> float:
         return self.evaluate(np.asarray(theta, dtype=float), 0)[0]
@@ -157,6 +152,23 @@ class CombinedChi2:
         s2 = np.where(inside, 2 * c, 0.0)
         return s, s1, s2
 
+    @staticmethod
+    def _scale(b: MeasurementBlock, s: Array) -> tuple[Array, Array | None]:
+        """f_μ = Π_rel (1 − s_μi/x̂_μ) and its factors g (None without relative sources)."""
+        if not b.any_rel:
+            return np.ones_like(b.x_hat), None
+        g = 1.0 - s[:, b.rel] / b.x_hat[:, None]
+        return np.prod(g, axis=1), g
+
+    @staticmethod
+    def _dX_ddelta(b: MeasurementBlock, y: Array, f: Array, g: Array | None, s1: Array) -> Array:
+        """∂X/∂δ: −s' for absolute sources, −y f s'/(x̂ g) for relative ones."""
+        E = -s1
+        if g is not None:
+            E = E.copy()
+            E[:, b.rel] = -(y * f)[:, None] * s1[:, b.rel] / (b.x_hat[:, None] * g)
+        return E
+
     def evaluate(self, theta: Array, order: int) -> tuple[float, Array | None, Array | None]:
         """χ² (order 0), plus gradient (1), plus Hessian (2) at θ."""
         key = theta.tobytes()
@@ -179,13 +191,8 @@ class CombinedChi2:
             y = x[b.param]
             rel = b.rel
             any_rel = b.any_rel
-            if any_rel:
-                g = 1.0 - s[:, rel] / x_hat[:, None]
-                f = np.prod(g, axis=1)
-                absolute = s[:, ~rel].sum(axis=1)
-            else:
-                f = np.ones_like(x_hat)
-                absolute = s.sum(axis=1)
+            f, g = self._scale(b, s)
+            absolute = s[:, ~rel].sum(axis=1) if any_rel else s.sum(axis=1)
             X = y * f - absolute
             if self.pearson:
                 ratio = X / x_hat
@@ -193,16 +200,10 @@ class CombinedChi2:
                 # Neyman form so that the minimiser is pushed back instead of failing
                 bad = ratio <= 1e-6
                 Xs = np.where(bad, x_hat, X)
-                sq = np.sqrt(np.abs(x_hat))
-                r = np.where(
-                    bad, X - x_hat, sq * (np.sqrt(Xs) - x_hat / np.sqrt(Xs)) * np.sign(x_hat)
-                )
-                r1 = np.where(
-                    bad, 1.0, sq * (0.5 / np.sqrt(Xs) + 0.5 * x_hat / Xs**1.5) * np.sign(x_hat)
-                )
-                r2 = np.where(
-                    bad, 0.0, sq * (-0.25 / Xs**1.5 - 0.75 * x_hat / Xs**2.5) * np.sign(x_hat)
-                )
+                sq = np.sqrt(x_hat)  # the Combiner requires x̂ > 0 for Pearson
+                r = np.where(bad, X - x_hat, sq * (np.sqrt(Xs) - x_hat / np.sqrt(Xs)))
+                r1 = np.where(bad, 1.0, sq * (0.5 / np.sqrt(Xs) + 0.5 * x_hat / Xs**1.5))
+                r2 = np.where(bad, 0.0, sq * (-0.25 / Xs**1.5 - 0.75 * x_hat / Xs**2.5))
             else:
                 r = X - x_hat
                 r1 = None
@@ -215,11 +216,7 @@ class CombinedChi2:
             chi2 -= float(2.0 * b.lam_hat @ delta + b.lam_hat @ b.lam_hat)
             if order < 1:
                 continue
-            # ∂X/∂δ
-            E = -s1 if not any_rel else -s1.copy()
-            if any_rel:
-                E[:, ~rel] = -s1[:, ~rel]
-                E[:, rel] = -(y * f)[:, None] * s1[:, rel] / (x_hat[:, None] * g)
+            E = self._dX_ddelta(b, y, f, g, s1)
             qr1 = q if r1 is None else q * r1
             t = 2.0 * qr1
             g_x += np.bincount(b.param, weights=t * f, minlength=n_p)
@@ -244,12 +241,10 @@ class CombinedChi2:
             if s2 is not None:
                 curv_diag[~rel] -= (qr1[:, None] * s2[:, ~rel]).sum(axis=0)
             if any_rel:
-                # mixed x̄–δ: ∂f/∂δ_i
-                F = np.zeros_like(s1)
-                F[:, rel] = -f[:, None] * s1[:, rel] / (x_hat[:, None] * g)
-                cross += qr1[:, None] * F
+                # R = s'/(x̂ g) on relative sources; mixed x̄–δ term ∂f/∂δ = −f R
                 R = np.zeros_like(s1)
                 R[:, rel] = s1[:, rel] / (x_hat[:, None] * g)
+                cross -= (qr1 * f)[:, None] * R
                 yf = qr1 * y * f
                 hdd += R.T @ (yf[:, None] * R)
                 curv_diag -= (yf[:, None] * R * R).sum(axis=0)
@@ -284,28 +279,6 @@ class CombinedChi2:
         for b in self.blocks:
             delta = lam[b.src] - b.lam_hat
             s, s1, _ = self._shift(b, delta)
-            f = np.ones_like(b.x_hat)
-            E = -s1
-            if np.any(b.rel):
-                g = 1.0 - s[:, b.rel] / b.x_hat[:, None]
-                f = np.prod(g, axis=1)
-                E = -s1.copy()
-                E[:, b.rel] = -(x[b.param] * f)[:, None] * s1[:, b.rel] / (b.x_hat[:, None] * g)
-            out.append((f, E))
+            f, g = self._scale(b, s)
+            out.append((f, self._dX_ddelta(b, x[b.param], f, g, s1)))
         return out
-
-    def jacobians(self, theta: Array) -> list[Array]:
-        """Per measurement, the dense ∂X/∂θ (n_estimates × n_θ) at θ."""
-        out = []
-        for b, onehot, (f, E) in zip(
-            self.blocks, self._onehot, self.linear_parts(theta), strict=True
-        ):
-            out.append(np.hstack([onehot.multiply(f[:, None]).toarray(), E @ self.L[b.src]]))
-        return out
-
-
-def _solve_spd(h: Array, g: Array) -> Array:
-    """Solve h z = g for a symmetric positive-definite h (raises LinAlgError otherwise)."""
-    from scipy.linalg import cho_factor, cho_solve
-
-    return cho_solve(cho_factor(h), g)

@@ -269,13 +269,13 @@ class Combiner:
         return new
 
     # ------------------------------------------------------------------ the χ²
-    def _qualified_sources(self) -> list[str]:
-        return [f"{m}:{s}" for m, s in self._names.sources]
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """Every source of the combination as ``"measurement:source"``, in parameter order."""
+        return tuple(f"{m}:{s}" for m, s in self._names.sources)
 
     def _factor(self) -> CorrelationFactor:
-        return factorize_correlations(
-            self._qualified_sources(), self.correlations, repair=self.repair
-        )
+        return factorize_correlations(list(self.sources), self.correlations, repair=self.repair)
 
     def _model(self, factor: CorrelationFactor) -> CombinedChi2:
         blocks = []
@@ -332,7 +332,7 @@ class Combiner:
         L = factor.L
         c_xl = cov[:n_p, n_p:] @ L.T
         full_cov = np.block([[cov[:n_p, :n_p], c_xl], [c_xl.T, L @ cov[n_p:, n_p:] @ L.T]])
-        sources = self._qualified_sources()
+        sources = list(self.sources)
         lam = L @ theta[n_p:]
         lam_err = np.sqrt(np.clip(np.diag(full_cov)[n_p:], 0.0, None))
         err = np.sqrt(np.diag(cov)[:n_p])

@@ -324,17 +324,23 @@ def _parse_not_fitted(
     return columns, rows
 
 
-def _parse_estimates(block: _Block) -> dict[str, float]:
-    kv = _key_values(block)
-    if "n_estimates" not in kv:
-        block.fail("missing 'n_estimates = N'")
-    text, line = kv.pop("n_estimates")
+def _count(block: _Block, kv: dict, key: str) -> tuple[int, _Line]:
+    """Pop ``key = N`` (a positive integer) from the block's key/values; N and its line."""
+    if key not in kv:
+        block.fail(f"missing '{key} = N'")
+    text, line = kv.pop(key)
     try:
         n = int(text)
     except ValueError:
-        block.fail(f"n_estimates must be an integer, got {text!r}", line)
+        block.fail(f"{key} must be an integer, got {text!r}", line)
     if n < 1:
-        block.fail(f"n_estimates must be at least 1, got {n}", line)
+        block.fail(f"{key} must be at least 1, got {n}", line)
+    return n, line
+
+
+def _parse_estimates(block: _Block) -> dict[str, float]:
+    kv = _key_values(block)
+    n, line = _count(block, kv, "n_estimates")
     estimates: dict[str, float] = {}
     for i in range(n):
         for key in (f"name_{i}", f"value_{i}"):
@@ -533,15 +539,7 @@ def read_convino(base_file: str | Path, *, scan_points: int = 6) -> CombinationS
     # [inputs]
     inp = blocks["inputs"]
     kv = _key_values(inp)
-    if "nFiles" not in kv:
-        inp.fail("missing 'nFiles = N'")
-    text, nline = kv.pop("nFiles")
-    try:
-        n_files = int(text)
-    except ValueError:
-        inp.fail(f"nFiles must be an integer, got {text!r}", nline)
-    if n_files < 1:
-        inp.fail(f"nFiles must be at least 1, got {n_files}", nline)
+    n_files, nline = _count(inp, kv, "nFiles")
     measurements: dict[str, Measurement] = {}
     files: dict[str, tuple[Path, _Line]] = {}
     for i in range(n_files):

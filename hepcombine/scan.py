@@ -250,10 +250,6 @@ def _combine_point(combiner: Combiner, intervals: bool) -> _Point:
     return _Point(values, errors, low, high, float(res.chi2), int(res.ndf), note)
 
 
-def _qualified_sources(combiner: Combiner) -> list[str]:
-    return [f"{m}:{s}" for m, meas in combiner.measurements.items() for s in meas.source_names]
-
-
 def _index_pairs(
     combiner: Combiner, correlations: Mapping[tuple[Any, Any], float]
 ) -> dict[tuple[int, int], float]:
@@ -264,7 +260,7 @@ def _index_pairs(
 def _as_references(
     combiner: Combiner, pairs: Mapping[tuple[int, int], float]
 ) -> dict[tuple[str, str], float]:
-    names = _qualified_sources(combiner)
+    names = combiner.sources
     return {(names[i], names[j]): rho for (i, j), rho in pairs.items()}
 
 
@@ -320,7 +316,7 @@ class _Scanner:
         chi2 = np.full(n, np.nan)
         valid = np.zeros(n, dtype=bool)
         reasons: list[str] = []
-        names = _qualified_sources(comb)
+        names = comb.sources
         ndf = None
         for i in range(n):
             assumed = dict(self.nominal)

@@ -35,8 +35,9 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from .binning import Binning
 from .exceptions import InvalidMeasurement, UnknownName
-from .measurement import Measurement
+from .measurement import DifferentialMeasurement, Measurement
 
 __all__ = [
     "DifferentialMeasurement",
@@ -53,56 +54,6 @@ _KINDS = ("variation", "shift", "fraction", "percent")
 
 
 # ---------------------------------------------------------------------- public containers
-@dataclass(frozen=True, eq=False)
-class DifferentialMeasurement:
-    """A :class:`Measurement` of a binned distribution, with the binning it came from.
-
-    Attributes
-    ----------
-    measurement:
-        The canonical measurement; its estimates are the bins, in order.
-    edges:
-        Bin edges, shape ``(n_bins + 1,)``; ``None`` for a graph whose x errors do not describe
-        contiguous bins (then only :attr:`centers` is known).
-    centers:
-        Bin centres (for graphs: the points' x values), shape ``(n_bins,)``.
-    axis_name, axis_label:
-        Name and title of the x axis (uproot: the TAxis ``fName``/``fTitle``; hist: ``name``
-        and ``label``).
-    bin_names:
-        The estimate name of each bin (``measurement.estimate_names``).
-    title:
-        Title of the nominal histogram or graph.
-    origin:
-        Where the nominal came from, e.g. ``"nominal 'data.root:h_pt'"`` (used in messages).
-    """
-
-    measurement: Measurement
-    edges: NDArray[np.float64] | None
-    centers: NDArray[np.float64]
-    axis_name: str
-    axis_label: str
-    bin_names: tuple[str, ...]
-    title: str = ""
-    origin: str = ""
-
-    @property
-    def name(self) -> str | None:
-        """The measurement's name."""
-        return self.measurement.name
-
-    @property
-    def n_bins(self) -> int:
-        """Number of bins (= estimates)."""
-        return len(self.bin_names)
-
-    def __repr__(self) -> str:
-        return (
-            f"DifferentialMeasurement(name={self.name!r}, bins={self.n_bins}, "
-            f"sources={len(self.measurement.source_names)}, origin={self.origin!r})"
-        )
-
-
 @dataclass(frozen=True)
 class Systematic:
     """One systematic source of a histogram measurement, when the defaults do not fit.
@@ -521,22 +472,14 @@ def _build(
         relative=relative,
         name=name,
     )
-    if centers is None:
-        assert nominal.edges is not None
-        centers = 0.5 * (nominal.edges[1:] + nominal.edges[:-1])
-    for arr in (nominal.edges, centers):
-        if arr is not None:
-            arr.setflags(write=False)
-    return DifferentialMeasurement(
-        measurement,
-        nominal.edges,
-        centers,
-        nominal.axis_name,
-        nominal.axis_label,
-        bins,
-        nominal.title,
-        nominal.desc,
-    )
+    axis = {"name": nominal.axis_name or "x", "label": nominal.axis_label}
+    if nominal.edges is not None:
+        binning = Binning.from_edges(nominal.edges, centers=centers, **axis)
+    else:  # points without contiguous bins: the bin numbers, with the points' x as centres
+        binning = Binning.from_edges(
+            np.arange(len(bins) + 1.0), centers=centers, is_index=True, **axis
+        )
+    return DifferentialMeasurement(measurement, binning, title=nominal.title, origin=nominal.desc)
 
 
 def measurement_from_histograms(

@@ -29,9 +29,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .binning import Binning, Quantity
 from .exceptions import InvalidMeasurement
 
-__all__ = ["Measurement"]
+__all__ = ["DifferentialMeasurement", "Measurement"]
 
 log = logging.getLogger(__name__)
 
@@ -496,3 +497,78 @@ class Measurement:
             for i, s in enumerate(sources):
                 lam[i] = float(values.get(s, 0.0))
         return lam
+
+
+@dataclass(frozen=True, eq=False)
+class DifferentialMeasurement:
+    """A :class:`Measurement` of a binned distribution, with the binning it came from.
+
+    Attributes
+    ----------
+    measurement:
+        The canonical measurement; its estimates are the bins, in order.
+    binning:
+        The bins (edges, axis name, label and unit; :class:`~hepcombine.binning.Binning`).
+    quantity:
+        What the values are (label and unit), when the input says.
+    title:
+        Title of the input (histogram title, HEPData table name).
+    origin:
+        Where the nominal came from, e.g. ``"nominal 'data.root:h_pt'"`` (used in messages).
+    """
+
+    measurement: Measurement
+    binning: Binning
+    quantity: Quantity = field(default_factory=Quantity)
+    title: str = ""
+    origin: str = ""
+
+    def __post_init__(self) -> None:
+        n = len(self.measurement.estimate_names)
+        if self.binning.n_bins != n:
+            raise InvalidMeasurement(
+                f"{self.measurement._where()}: {n} estimates but the binning has "
+                f"{self.binning.n_bins} bins"
+            )
+
+    @property
+    def name(self) -> str | None:
+        """The measurement's name."""
+        return self.measurement.name
+
+    @property
+    def n_bins(self) -> int:
+        """Number of bins (= estimates)."""
+        return self.binning.n_bins
+
+    @property
+    def bin_names(self) -> tuple[str, ...]:
+        """The estimate name of each bin (``measurement.estimate_names``)."""
+        return self.measurement.estimate_names
+
+    @property
+    def edges(self) -> NDArray[np.float64] | None:
+        """The ``n + 1`` bin edges; ``None`` when the bins are only numbered or have gaps."""
+        b = self.binning
+        return None if b.is_index or not b.is_contiguous else b.edges
+
+    @property
+    def centers(self) -> NDArray[np.float64]:
+        """x of each bin (a graph's points; else the middle of each bin)."""
+        return self.binning.bin_centers
+
+    @property
+    def axis_name(self) -> str:
+        """Name of the x axis."""
+        return self.binning.name
+
+    @property
+    def axis_label(self) -> str:
+        """Label (title) of the x axis."""
+        return self.binning.label
+
+    def __repr__(self) -> str:
+        return (
+            f"DifferentialMeasurement(name={self.name!r}, bins={self.n_bins}, "
+            f"sources={len(self.measurement.source_names)}, origin={self.origin!r})"
+        )

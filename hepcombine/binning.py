@@ -1,0 +1,291 @@
+"""The binning of a differential combination: bins, the axis they live on, and the quantity.
+
+A :class:`Binning` travels from every input form (histograms, graphs, HEPData tables, Convino
+and YAML files) through the combination to every output (ROOT, ``hist``, HEPData, JSON,
+plots), so that a combined spectrum keeps its edges, axis name, label and units. Bins are
+``[low, high)`` intervals in increasing order; they need not be contiguous (real records skip
+ranges, e.g. a gap at 1.4 < |η| < 1.6). Where nothing but the bin order is known, the binning is
+the bin numbers (:meth:`Binning.index`) and says so (``is_index``).
+
+This module knows nothing about files or fits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .exceptions import InvalidMeasurement
+
+__all__ = ["Binning", "Quantity"]
+
+FloatArray = NDArray[np.float64]
+
+
+def _readonly(values: ArrayLike, what: str, n: int | None = None) -> FloatArray:
+    try:
+        a = np.array(values, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidMeasurement(f"binning: {what} must be numbers, got {values!r}") from None
+    if a.ndim != 1 or (n is not None and a.shape != (n,)):
+        expected = f"({n},)" if n is not None else "one-dimensional"
+        raise InvalidMeasurement(f"binning: {what} has shape {a.shape}, expected {expected}")
+    if not np.all(np.isfinite(a)):
+        bad = np.flatnonzero(~np.isfinite(a))[:5].tolist()
+        raise InvalidMeasurement(f"binning: {what} has NaN or infinite entries at {bad}")
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """What the combined values are: a label for axes and tables, and its unit.
+
+    ``Quantity(r"$d\\sigma/dp_{T}$", "pb/GeV")``; both may be empty (unknown).
+    """
+
+    label: str = ""
+    unit: str = ""
+
+    @property
+    def title(self) -> str:
+        """``"label [unit]"``, ``"label"`` or ``""``."""
+        return _title(self.label, self.unit)
+
+
+def _title(label: str, unit: str) -> str:
+    if label and unit:
+        return f"{label} [{unit}]"
+    return label or (f"[{unit}]" if unit else "")
+
+
+@dataclass(frozen=True, eq=False)
+class Binning:
+    """The bins of a differential distribution, in order.
+
+    Attributes
+    ----------
+    low, high:
+        Lower and upper edge of each bin, shape ``(n,)``; ``low < high``, increasing, and a bin
+        never overlaps the next (gaps are allowed).
+    name:
+        Axis name, an identifier (``"pt"``; ROOT's ``TAxis::fName``, hist's ``name``).
+    label:
+        Axis label for plots and tables (``"$p_{T}^{t}$"``; ROOT's axis title).
+    unit:
+        Unit of the axis (``"GeV"``), or ``""``.
+    is_index:
+        True when only the bin numbers are known (edges ``0, 1, …, n``).
+    centers:
+        A representative x per bin when the input gives one (a graph's points, a HEPData
+        bin-centre variable); by default the middle of each bin.
+    """
+
+    low: FloatArray
+    high: FloatArray
+    name: str = "x"
+    label: str = ""
+    unit: str = ""
+    is_index: bool = False
+    centers: FloatArray | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        low = _readonly(self.low, "low edges")
+        high = _readonly(self.high, "high edges", len(low))
+        if len(low) == 0:
+            raise InvalidMeasurement("binning: at least one bin is needed")
+        bad = np.flatnonzero(~(high > low))
+        if bad.size:
+            i = int(bad[0])
+            raise InvalidMeasurement(
+                f"binning: bin {i} has low edge {low[i]:g} not below its high edge {high[i]:g}"
+            )
+        overlap = np.flatnonzero(low[1:] < high[:-1] - 1e-12 * np.maximum(1.0, np.abs(high[:-1])))
+        if overlap.size:
+            i = int(overlap[0])
+            raise InvalidMeasurement(
+                f"binning: bins {i} [{low[i]:g}, {high[i]:g}) and {i + 1} "
+                f"[{low[i + 1]:g}, {high[i + 1]:g}) overlap or are not in increasing order"
+            )
+        object.__setattr__(self, "low", low)
+        object.__setattr__(self, "high", high)
+        if self.centers is not None:
+            object.__setattr__(self, "centers", _readonly(self.centers, "centres", len(low)))
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_edges(cls, edges: ArrayLike, **axis: Any) -> Binning:
+        """Contiguous bins from ``n + 1`` edges; ``axis`` are the other fields."""
+        e = _readonly(edges, "edges")
+        if len(e) < 2:
+            raise InvalidMeasurement(f"binning: {len(e)} edge(s) make no bin; give n + 1 edges")
+        return cls(e[:-1], e[1:], **axis)
+
+    @classmethod
+    def index(cls, n: int, name: str = "bin", label: str = "bin") -> Binning:
+        """The bin numbers ``0, 1, …, n`` as edges, for inputs that know nothing better."""
+        return cls.from_edges(np.arange(n + 1, dtype=float), name=name, label=label, is_index=True)
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def n_bins(self) -> int:
+        """Number of bins."""
+        return len(self.low)
+
+    def __len__(self) -> int:
+        return self.n_bins
+
+    @property
+    def is_contiguous(self) -> bool:
+        """Whether every bin starts where the previous one ends."""
+        return bool(np.allclose(self.low[1:], self.high[:-1], rtol=1e-12, atol=0.0))
+
+    @property
+    def edges(self) -> FloatArray:
+        """The ``n + 1`` edges of contiguous bins.
+
+        Raises :class:`~hepcombine.InvalidMeasurement` for bins with gaps: use
+        :meth:`filled_edges` (the gaps as extra bins) or ``low``/``high``.
+        """
+        if not self.is_contiguous:
+            gaps = [
+                f"[{self.high[i]:g}, {self.low[i + 1]:g})"
+                for i in range(self.n_bins - 1)
+                if self.low[i + 1] != self.high[i]
+            ]
+            raise InvalidMeasurement(
+                f"binning {self.name!r} has gaps at {', '.join(gaps[:3])}; its bins have no "
+                "single set of edges (use filled_edges() or low/high)"
+            )
+        e = np.append(self.low, self.high[-1])
+        e.setflags(write=False)
+        return e
+
+    def filled_edges(self) -> tuple[FloatArray, NDArray[np.intp]]:
+        """Edges with every gap filled by an extra bin, and the position of each real bin in
+        them (for outputs such as TH1D that need contiguous bins: the gap bins stay empty)."""
+        edges = [float(self.low[0])]
+        where = []
+        for i in range(self.n_bins):
+            if i and self.low[i] != self.high[i - 1]:
+                edges.append(float(self.low[i]))
+            where.append(len(edges) - 1)
+            edges.append(float(self.high[i]))
+        return np.array(edges), np.array(where, dtype=np.intp)
+
+    @property
+    def widths(self) -> FloatArray:
+        """``high − low`` per bin."""
+        return self.high - self.low
+
+    @property
+    def bin_centers(self) -> FloatArray:
+        """The given centres, else the middle of each bin."""
+        if self.centers is not None:
+            return self.centers
+        return 0.5 * (self.low + self.high)
+
+    @property
+    def title(self) -> str:
+        """Axis title, ``"label [unit]"`` (the name when there is no label)."""
+        return _title(self.label or self.name, self.unit)
+
+    def bin_label(self, i: int) -> str:
+        """``"bin 3 [20, 30) GeV"`` (``"bin 3"`` for index binnings), for messages and tables."""
+        if self.is_index:
+            return f"bin {i}"
+        unit = f" {self.unit}" if self.unit else ""
+        return f"bin {i} [{self.low[i]:g}, {self.high[i]:g}){unit}"
+
+    def same_bins(self, other: Binning, rtol: float = 1e-9) -> bool:
+        """Whether both have the same bins (edges equal to ``rtol`` of the axis range)."""
+        if self.n_bins != other.n_bins:
+            return False
+        scale = rtol * max(1.0, float(np.max(np.abs(self.high))), float(np.max(np.abs(self.low))))
+        return bool(
+            np.all(np.abs(self.low - other.low) <= scale)
+            and np.all(np.abs(self.high - other.high) <= scale)
+        )
+
+    def describe(self, limit: int = 6) -> str:
+        """A short description of the bins for messages: ``"5 bins [0, 10, 20, …, 100)"``."""
+        if self.is_contiguous:
+            e = self.edges
+            shown = ", ".join(f"{v:g}" for v in e[:limit])
+            more = f", …, {e[-1]:g}" if len(e) > limit else ""
+            return f"{self.n_bins} bins with edges [{shown}{more}]"
+        pairs = ", ".join(
+            f"[{a:g}, {b:g})" for a, b in zip(self.low[:limit], self.high[:limit], strict=True)
+        )
+        return f"{self.n_bins} bins {pairs}{', …' if self.n_bins > limit else ''}"
+
+    def select(self, indices: Sequence[int]) -> Binning:
+        """The binning of the bins ``indices`` (in increasing order), e.g. after dropping bins."""
+        idx = np.asarray(indices, dtype=np.intp)
+        if idx.size == 0 or np.any(np.diff(idx) <= 0) or idx[0] < 0 or idx[-1] >= self.n_bins:
+            raise InvalidMeasurement(
+                f"binning: select() needs increasing bin indices in 0…{self.n_bins - 1}, got "
+                f"{list(indices)[:8]}"
+            )
+        return Binning(
+            self.low[idx],
+            self.high[idx],
+            self.name,
+            self.label,
+            self.unit,
+            self.is_index,
+            None if self.centers is None else self.centers[idx],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (``from_dict`` reads it back)."""
+        out: dict[str, Any] = {
+            "low": self.low.tolist(),
+            "high": self.high.tolist(),
+            "name": self.name,
+            "label": self.label,
+            "unit": self.unit,
+            "is_index": self.is_index,
+        }
+        if self.centers is not None:
+            out["centers"] = self.centers.tolist()
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Binning:
+        """The inverse of :meth:`to_dict`."""
+        return cls(
+            data["low"],
+            data["high"],
+            data.get("name", "x"),
+            data.get("label", ""),
+            data.get("unit", ""),
+            bool(data.get("is_index", False)),
+            data.get("centers"),
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Binning):
+            return NotImplemented
+        same_centers = (self.centers is None and other.centers is None) or (
+            self.centers is not None
+            and other.centers is not None
+            and np.array_equal(self.centers, other.centers)
+        )
+        return (
+            np.array_equal(self.low, other.low)
+            and np.array_equal(self.high, other.high)
+            and (self.name, self.label, self.unit, self.is_index)
+            == (other.name, other.label, other.unit, other.is_index)
+            and same_centers
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        what = "bin numbers" if self.is_index else self.describe(4)
+        return f"Binning({self.name!r}, {what}, unit={self.unit!r})"

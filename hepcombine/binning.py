@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .exceptions import InvalidMeasurement
 
-__all__ = ["Binning", "Quantity"]
+__all__ = ["Binning", "Qualifier", "Quantity"]
 
 FloatArray = NDArray[np.float64]
 
@@ -41,15 +41,31 @@ def _readonly(values: ArrayLike, what: str, n: int | None = None) -> FloatArray:
     return a
 
 
+class Qualifier(NamedTuple):
+    """A condition of a measured quantity, as HEPData records it:
+    ``Qualifier("SQRT(S)", "8000.0", "GeV")``."""
+
+    name: str
+    value: str
+    unit: str = ""
+
+
 @dataclass(frozen=True)
 class Quantity:
-    """What the combined values are: a label for axes and tables, and its unit.
+    """What the combined values are: a label for axes and tables, its unit, and the conditions
+    it was measured under (√s, phase space; :class:`Qualifier`).
 
-    ``Quantity(r"$d\\sigma/dp_{T}$", "pb/GeV")``; both may be empty (unknown).
+    ``Quantity(r"$d\\sigma/dp_{T}$", "pb/GeV")``; label and unit may be empty (unknown).
+    ``qualifiers`` also accepts ``(name, value)`` or ``(name, value, unit)`` tuples.
     """
 
     label: str = ""
     unit: str = ""
+    qualifiers: tuple[Qualifier, ...] = ()
+
+    def __post_init__(self) -> None:
+        quals = tuple(Qualifier(*(str(part) for part in q)) for q in self.qualifiers)
+        object.__setattr__(self, "qualifiers", quals)
 
     @property
     def title(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "FitError",
+    "HEPDataError",
     "HepCombineError",
     "IntervalError",
     "InvalidCorrelation",
@@ -48,3 +49,8 @@ class IntervalError(HepCombineError, RuntimeError):
 
 class ConfigError(HepCombineError, ValueError):
     """A configuration or input file is malformed; the message names file, line and block."""
+
+
+class HEPDataError(ConfigError):
+    """A HEPData record is malformed or ambiguous, or does not hold what was asked for; the
+    message names file, table, variable and bin."""

@@ -1,0 +1,1 @@
+"""Readers of measurement inputs (HEPData records, ...)."""

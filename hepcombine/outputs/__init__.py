@@ -1,0 +1,1 @@
+"""Writers of combination results (HEPData submissions, ...)."""

@@ -861,3 +861,7 @@ def differential_observables(
         f"{prefix}{i}": [f"{m.name}:{m.bin_names[i]}" for m in measurements]
         for i in range(ref.n_bins)
     }
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

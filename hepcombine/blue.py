@@ -1208,3 +1208,7 @@ def blue_from_csv(table: str | Path, correlations: str | Path | None = None, **k
                 )
             pairs[s][key] = rho
     return Blue(data, pairs, results_column="value", **kwargs)
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

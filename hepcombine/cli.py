@@ -845,3 +845,7 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -474,3 +474,7 @@ class Combiner:
 
 def _signed_sqrt(var: NDArray) -> NDArray:
     return np.sign(var) * np.sqrt(np.abs(var))
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

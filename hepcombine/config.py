@@ -681,3 +681,7 @@ def read_yaml(path: str | Path) -> CombinationSpec:
         chi2=data.get("chi2"),
         source=str(path),
     )
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -869,3 +869,7 @@ def write_convino(
     base = directory / base_name
     base.write_text("\n".join(out))
     return base
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

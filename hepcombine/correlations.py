@@ -168,3 +168,7 @@ def factorize_correlations(
             eta_names.extend(f"{names[idx[0]]}~{names[idx[-1]]}#{m}" for m in range(k))
         col += k
     return CorrelationFactor(tuple(names), L, L_pinv, tuple(components), tuple(eta_names), repaired)
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -565,3 +565,7 @@ def combine_differential(
         first.title,
         None if first.edges is not None else first.centers,
     )
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -48,3 +48,7 @@ class IntervalError(HepCombineError, RuntimeError):
 
 class ConfigError(HepCombineError, ValueError):
     """A configuration or input file is malformed; the message names file, line and block."""
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

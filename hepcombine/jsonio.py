@@ -132,3 +132,7 @@ def load_schema() -> dict[str, Any]:
 
     text = resources.files("hepcombine").joinpath("schemas/result.json").read_text()
     return json.loads(text)  # type: ignore[no-any-return]
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

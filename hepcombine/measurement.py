@@ -572,3 +572,7 @@ class DifferentialMeasurement:
             f"DifferentialMeasurement(name={self.name!r}, bins={self.n_bins}, "
             f"sources={len(self.measurement.source_names)}, origin={self.origin!r})"
         )
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

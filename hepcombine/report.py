@@ -315,3 +315,7 @@ def format_result(
             lines.append(f"  {a} ~ {bb}: {assumed:+.4f} → {used:+.4f}")
     lines.append("")
     return "\n".join(lines)
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

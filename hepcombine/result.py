@@ -266,3 +266,7 @@ class CombinationResult:
             + "".join(rows)
             + "</table>"
         )
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

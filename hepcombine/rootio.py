@@ -612,3 +612,7 @@ def write_root(
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

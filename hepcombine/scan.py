@@ -456,3 +456,7 @@ def scan_all(
     total = sum(g.n_points if n_points is None else int(n_points) for g in groups)
     scanner = _Scanner(combiner, nominal, intervals, total)
     return [scanner.scan(g, n_points, progress) for g in groups]
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -351,3 +351,7 @@ def plot_spectrum(
         else:
             ax.set_xlabel(axis_label)
     return fig
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -162,3 +162,16 @@ def test_import_is_light():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_version_is_written_once():
+    """The installed distribution's version is read from ``hepcombine.__version__`` (hatch's
+    ``[tool.hatch.version]``), not written a second time in pyproject.toml."""
+    import importlib.metadata
+    import tomllib
+    from pathlib import Path
+
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert "version" not in pyproject["project"]
+    assert pyproject["project"]["dynamic"] == ["version"]
+    assert importlib.metadata.version("hepcombine") == hepcombine.__version__

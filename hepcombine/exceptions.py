@@ -12,8 +12,10 @@ __all__ = [
     "FitError",
     "HepCombineError",
     "IntervalError",
+    "InvalidArgument",
     "InvalidCorrelation",
     "InvalidMeasurement",
+    "OutputError",
     "UnknownName",
 ]
 
@@ -48,6 +50,18 @@ class IntervalError(HepCombineError, RuntimeError):
 
 class ConfigError(HepCombineError, ValueError):
     """A configuration or input file is malformed; the message names file, line and block."""
+
+
+class InvalidArgument(HepCombineError, ValueError, TypeError):
+    """An argument or option has a value or type hepcombine does not accept (an unknown χ²
+    definition, too few scan points, an object of the wrong kind). It is a ``ValueError`` and a
+    ``TypeError``, so code written against the builtin exceptions keeps working."""
+
+
+class OutputError(HepCombineError, ValueError):
+    """An output cannot be written as asked: an object the format cannot hold, an invalid or
+    repeated output name. Nothing is written then. (Failures of the file system itself are
+    ``OSError``.)"""
 
 
 def __dir__() -> list[str]:

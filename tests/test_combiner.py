@@ -324,7 +324,7 @@ def test_bad_inputs_are_clear_errors():
     ms = [simple("a"), simple("b")]
     with pytest.raises(UnknownName, match="ambiguous.*a:s.*b:s"):
         Combiner(ms, correlations={("s", "b:s"): 0.5})
-    with pytest.raises(UnknownName, match="'nope' is not defined"):
+    with pytest.raises(UnknownName, match="unknown source 'nope'"):
         Combiner(ms, correlations={("nope", "b:s"): 0.5})
     with pytest.raises(UnknownName, match="estimate 'z'"):
         Combiner(ms, observables={"X": ["a:x", "z"]})

@@ -17,16 +17,15 @@ import pytest
 import uproot
 
 from hepcombine import Measurement
-from hepcombine.adapters import Systematic, measurement_from_graph, measurement_from_histograms
 from hepcombine.combiner import Combiner
-from hepcombine.differential import (
-    DifferentialResult,
-    combine_differential,
-    normalise,
-    root_key,
+from hepcombine.differential import DifferentialResult, combine_differential, normalise
+from hepcombine.exceptions import IntervalError, InvalidMeasurement, OutputError, UnknownName
+from hepcombine.inputs.histograms import (
+    Systematic,
+    measurement_from_graph,
+    measurement_from_histograms,
 )
-from hepcombine.exceptions import IntervalError, InvalidMeasurement, UnknownName
-from hepcombine.rootio import GraphAsymmErrors, write_root
+from hepcombine.outputs.root import GraphAsymmErrors, root_key, write_root
 
 EDGES = np.array([0.0, 1.0, 3.0, 7.0, 15.0])  # variable bin widths
 CENTERS = 0.5 * (EDGES[1:] + EDGES[:-1])
@@ -474,11 +473,11 @@ def test_failed_write_leaves_existing_file_untouched(pearson, tmp_path):
     before = path.read_bytes()
     with pytest.raises(IntervalError):
         res.write_root(path)  # profile intervals were not computed
-    with pytest.raises(InvalidMeasurement, match="not a valid ROOT name"):
+    with pytest.raises(OutputError, match="not a valid ROOT name"):
         res.write_root(path, directory="bad;name", graph_errors="symmetric")
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["out.root"]
-    with pytest.raises(InvalidMeasurement):
+    with pytest.raises(OutputError):
         res.write_root(tmp_path / "new.root", directory="", graph_errors="symmetric")
     assert os.listdir(tmp_path) == ["out.root"]
 

@@ -17,7 +17,9 @@ import hepcombine
 
 PUBLIC_API: dict[str, list[str]] = {
     "hepcombine": [
+        "Binning",
         "Blue",
+        "BlueResult",
         "CombinationResult",
         "CombinationSpec",
         "Combiner",
@@ -31,11 +33,14 @@ PUBLIC_API: dict[str, list[str]] = {
         "GraphErrors",
         "HepCombineError",
         "IntervalError",
+        "InvalidArgument",
         "InvalidCorrelation",
         "InvalidMeasurement",
         "Measurement",
         "NamedMatrix",
         "NormalisedDistribution",
+        "OutputError",
+        "Quantity",
         "ScanGroup",
         "ScanResult",
         "Systematic",
@@ -65,9 +70,23 @@ PUBLIC_API: dict[str, list[str]] = {
         "measurement_from_histograms",
     ],
     "hepcombine.binning": ["Binning", "Quantity"],
-    "hepcombine.blue": ["Blue", "Compatibility", "CorrelationScan", "blue_from_csv"],
+    "hepcombine.blue": [
+        "Blue",
+        "BlueInputs",
+        "BlueResult",
+        "Compatibility",
+        "CorrelationScan",
+        "blue_from_csv",
+    ],
+    "hepcombine.blue.inputs": ["BlueInputs", "Scaling"],
+    "hepcombine.blue.method": ["Blue", "Compatibility", "CorrelationScan", "blue_from_csv"],
+    "hepcombine.blue.result": ["BlueResult"],
     "hepcombine.chi2": ["CombinedChi2", "MeasurementBlock"],
-    "hepcombine.cli": ["main"],
+    "hepcombine.cli": ["COMMANDS", "build_parser", "main"],
+    "hepcombine.cli.blue": ["register", "run"],
+    "hepcombine.cli.combine": ["register", "run"],
+    "hepcombine.cli.plot": ["register", "run"],
+    "hepcombine.cli.scan": ["register", "run"],
     "hepcombine.combiner": ["Combiner"],
     "hepcombine.config": ["CombinationSpec", "ScanGroup", "load_config", "read_yaml"],
     "hepcombine.convino": ["read_convino", "read_measurement_file", "write_convino"],
@@ -81,25 +100,69 @@ PUBLIC_API: dict[str, list[str]] = {
         "NormalisedDistribution",
         "combine_differential",
         "normalise",
-        "root_key",
     ],
     "hepcombine.exceptions": [
         "ConfigError",
         "FitError",
         "HepCombineError",
         "IntervalError",
+        "InvalidArgument",
         "InvalidCorrelation",
         "InvalidMeasurement",
+        "OutputError",
         "UnknownName",
     ],
-    "hepcombine.jsonio": [
+    "hepcombine.inputs": ["load_config"],
+    "hepcombine.inputs.convino": ["read_convino", "read_measurement_file"],
+    "hepcombine.inputs.csv": ["read_blue_csv"],
+    "hepcombine.inputs.histograms": [
+        "Systematic",
+        "differential_observables",
+        "differential_spec",
+        "measurement_from_graph",
+        "measurement_from_histograms",
+    ],
+    "hepcombine.inputs.yaml": ["read_yaml"],
+    "hepcombine.measurement": ["DifferentialMeasurement", "Measurement"],
+    "hepcombine.names": ["Names", "Ref"],
+    "hepcombine.outputs": [],
+    "hepcombine.outputs.atomic": ["OutputSet", "atomic_write_text", "output_set"],
+    "hepcombine.outputs.combination": ["normalised", "root_objects"],
+    "hepcombine.outputs.convino": ["write_convino"],
+    "hepcombine.outputs.hist": [
+        "distribution_hist",
+        "is_uniform",
+        "matrix_hist",
+        "regular_or_variable_axis",
+        "result_hist",
+        "result_matrix_hist",
+    ],
+    "hepcombine.outputs.json": [
         "SCHEMA_VERSION",
+        "blue_to_dict",
         "dumps",
         "finite_or_none",
         "load_schema",
         "result_to_dict",
+        "scans_to_dict",
     ],
-    "hepcombine.measurement": ["DifferentialMeasurement", "Measurement"],
+    "hepcombine.outputs.root": [
+        "GraphAsymmErrors",
+        "GraphErrors",
+        "TESTED_UPROOT_VERSIONS",
+        "differential_objects",
+        "result_objects",
+        "root_key",
+        "write_root",
+    ],
+    "hepcombine.outputs.text": [
+        "MAX_MATRIX",
+        "PAIR_THRESHOLD",
+        "format_blue",
+        "format_result",
+        "is_quadratic",
+        "normalised_arrays",
+    ],
     "hepcombine.plots": [],
     "hepcombine.plots.blue": [
         "plot_correlation_scan",
@@ -107,6 +170,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "plot_summary",
         "plot_summary_values",
     ],
+    "hepcombine.plots.combination": ["MAX_SUMMARY_PLOTS", "combination_figures", "file_stem"],
     "hepcombine.plots.result": [
         "inputs_for",
         "plot_correlation",
@@ -115,16 +179,24 @@ PUBLIC_API: dict[str, list[str]] = {
         "plot_summary",
     ],
     "hepcombine.plots.scan": ["plot_scan"],
-    "hepcombine.report": ["MAX_MATRIX", "PAIR_THRESHOLD", "format_result", "normalised_arrays"],
     "hepcombine.result": ["CombinationResult", "NamedMatrix", "Table"],
     "hepcombine.rootio": [
-        "TESTED_UPROOT_VERSIONS",
         "GraphAsymmErrors",
         "GraphErrors",
+        "TESTED_UPROOT_VERSIONS",
         "write_root",
     ],
     "hepcombine.scan": ["ScanResult", "scan_all", "scan_correlations"],
-    "hepcombine.solver": ["TOLERANCE", "Solution", "make_minuit", "minimise", "profile_intervals"],
+    "hepcombine.solver": ["Solution", "TOLERANCE", "make_minuit", "minimise", "profile_intervals"],
+    "hepcombine.spec": ["CombinationSpec", "FORMATS", "ScanGroup"],
+}
+
+#: Old module paths of 0.1, kept for one release as thin re-exports that warn on import.
+DEPRECATED = {
+    "hepcombine.adapters": "hepcombine.inputs.histograms",
+    "hepcombine.config": "hepcombine.spec",
+    "hepcombine.convino": "hepcombine.inputs.convino",
+    "hepcombine.rootio": "hepcombine.outputs.root",
 }
 
 #: The engine modules (rewritten in parallel) pin their ``__all__`` only; they define no
@@ -144,6 +216,7 @@ def test_every_public_module_is_pinned():
     assert _public_modules() == sorted(PUBLIC_API)
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.parametrize("module", sorted(PUBLIC_API))
 def test_public_module_api(module):
     mod = importlib.import_module(module)
@@ -153,6 +226,25 @@ def test_public_module_api(module):
         assert dir(mod) == expected
     for name in mod.__all__:
         assert getattr(mod, name) is not None, name
+
+
+@pytest.mark.parametrize("module", sorted(DEPRECATED))
+def test_deprecated_paths_warn_and_reexport(module):
+    """Each old path warns once on import and re-exports the very same objects."""
+    code = (
+        "import importlib, warnings\n"
+        "with warnings.catch_warnings(record=True) as w:\n"
+        "    warnings.simplefilter('always')\n"
+        f"    old = importlib.import_module({module!r})\n"
+        "print(sum(issubclass(x.category, DeprecationWarning) for x in w))\n"
+        "import hepcombine\n"
+        "print(all(getattr(old, n) is getattr(hepcombine, n) for n in old.__all__ "
+        "if n in hepcombine.__all__))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["1", "True"]
 
 
 def test_import_is_light():

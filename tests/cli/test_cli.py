@@ -29,10 +29,10 @@ from scipy.optimize import brentq, minimize
 
 from hepcombine.cli import main
 from hepcombine.combiner import Combiner
-from hepcombine.config import load_config
-from hepcombine.jsonio import load_schema
+from hepcombine.inputs import load_config
+from hepcombine.outputs.json import load_schema
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "data"
 
 
@@ -251,7 +251,8 @@ def test_combine_convino_matches_api_and_direct_minimisation(
     # the Python API on the same inputs
     spec = load_config(base)
     groups = {"lumi": ["a:lumiA", "b:lumiB"], "jes": ["a:jesA", "c:jesC"]}
-    api = Combiner(**{**spec.combiner_arguments(), "chi2": chi2}, groups=groups).combine()
+    assert spec.groups() == groups  # the file's impact groups, without the stat-only group
+    api = spec.combiner(chi2=chi2, groups=groups).combine()
     c = data["combined"]["x0"]
     assert c["value"] == pytest.approx(api.values["x0"], rel=1e-12)
     assert c["error"] == pytest.approx(api.errors["x0"], rel=1e-12)
@@ -712,7 +713,8 @@ def test_scan_writes_table_json_and_plots(tmp_path, capsys):
     spec = load_config(base)
     for i, rho in enumerate((0.0, 0.5, 1.0)):
         corr = {("d1:jes1", "d2:jes2"): rho}
-        api = Combiner(**{**spec.combiner_arguments(), "correlations": corr}).combine()
+        args = {**spec.combiner_arguments(chi2="neyman"), "correlations": corr}
+        api = Combiner(**args).combine()
         assert scan["observables"]["bin1"]["value"][i] == pytest.approx(
             api.values["bin1"], rel=1e-9
         )
@@ -736,7 +738,7 @@ def test_scan_without_scan_groups_is_an_error(tmp_path, capsys):
 def test_progress_bar_only_on_a_terminal():
     import io
 
-    from hepcombine.cli import _Progress
+    from hepcombine.cli._common import Progress as _Progress
 
     class Tty(io.StringIO):
         def isatty(self) -> bool:
@@ -753,7 +755,7 @@ def test_progress_bar_only_on_a_terminal():
 
 
 def test_atomic_output_set(tmp_path):
-    from hepcombine._io import atomic_write_text, output_set
+    from hepcombine.outputs.atomic import atomic_write_text, output_set
 
     target = tmp_path / "new" / "sub" / "a.txt"
     with pytest.raises(RuntimeError), output_set() as out:

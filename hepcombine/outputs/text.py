@@ -1,6 +1,6 @@
-"""The plain-text report of a combination (the content of Convino's ``result.txt``).
+"""Plain-text reports: the content of Convino's ``result.txt`` and the BLUE summary.
 
-:func:`format_result` turns a :class:`~hepcombine.result.CombinationResult` into fixed-width
+:func:`format_blue` is the text of a BLUE result (``hepcombine blue``). :func:`format_result` turns a :class:`~hepcombine.result.CombinationResult` into fixed-width
 text. Every row and column is labelled by name. Sections, in order:
 
 1. header (version, χ² definition, method, configuration file and measurements if a
@@ -16,8 +16,10 @@ text. Every row and column is labelled by name. Sections, in order:
 7. post-fit correlations of the sources: the matrix for at most :data:`MAX_MATRIX` sources,
    otherwise the pairs with ``|ρ| ≥`` :data:`PAIR_THRESHOLD` (largest first);
 8. pulls and constraints of the sources;
-9. the uncertainty breakdown, whose components add up in quadrature to the total (the report
-   prints the quadrature sum as a check);
+9. the uncertainty breakdown, whose components add up in quadrature to the total exactly for a
+   quadratic χ² (Neyman, absolute symmetric sources; see :func:`is_quadratic`) and
+   approximately otherwise (the decomposition of the χ² linearised at the minimum); the report
+   prints the quadrature sum next to the total and says which case it is;
 10. Convino's impacts, a separate table that does not add up;
 11. the weights of the inputs (for at most :data:`MAX_MATRIX` observables; all of them are in
     the JSON output);
@@ -31,11 +33,21 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from .config import CombinationSpec
-    from .result import CombinationResult
+from ..exceptions import InvalidArgument
 
-__all__ = ["MAX_MATRIX", "PAIR_THRESHOLD", "format_result", "normalised_arrays"]
+if TYPE_CHECKING:
+    from ..blue.result import BlueResult
+    from ..result import CombinationResult
+    from ..spec import CombinationSpec
+
+__all__ = [
+    "MAX_MATRIX",
+    "PAIR_THRESHOLD",
+    "format_blue",
+    "format_result",
+    "is_quadratic",
+    "normalised_arrays",
+]
 
 #: Largest number of rows/columns printed as a matrix; larger sets are printed as pairs.
 MAX_MATRIX = 12
@@ -137,18 +149,23 @@ def normalised_arrays(
     else:
         matrix = [[float(x) for x in row] for row in cov]
     if len(vals) != len(names) or len(matrix) != len(names):
-        raise ValueError(
+        raise InvalidArgument(
             f"normalised values/covariance have {len(vals)}/{len(matrix)} entries for "
             f"{len(names)} observables"
         )
     return vals, matrix
 
 
+def is_quadratic(result: CombinationResult) -> bool:
+    """Whether ``result`` comes from a quadratic χ² (Neyman with absolute symmetric sources),
+    i.e. its profile intervals are exact (``interval_status`` ``"exact"`` everywhere): only then
+    does the breakdown add up in quadrature exactly."""
+    return all(s == "exact" for s in result.interval_status.values())
+
+
 def _stat_label(spec: CombinationSpec | None) -> str:
     """``stat`` or, when the configuration names a stat-only impacts group, ``stat [group]``."""
-    if spec is None:
-        return "stat"
-    named = [g for g, members in spec.impacts.items() if list(members) == ["stat"]]
+    named = [] if spec is None else spec.stat_groups()
     return f"stat [{', '.join(named)}]" if named else "stat"
 
 
@@ -164,7 +181,7 @@ def format_result(
     statistical component with the name of a stat-only impacts group. ``normalised`` is
     ``(values, covariance)`` of the normalised distribution (see :func:`normalised_arrays`).
     """
-    from . import __version__
+    from .. import __version__
 
     obs = list(result.observables)
     lines = [_RULE, f"hepcombine {__version__}: result of the combination", _RULE]
@@ -255,7 +272,16 @@ def format_result(
     b = result.breakdown
     stat_label = _stat_label(spec)
     rows = [stat_label if r == "stat" else r for r in b.rows]
-    lines += _section("Uncertainty breakdown (σ per component; adds up in quadrature to the total)")
+    quadratic = is_quadratic(result)
+    lines += _section(
+        "Uncertainty breakdown (σ per component; "
+        + (
+            "adds up in quadrature to the total: quadratic χ²)"
+            if quadratic
+            else "adds up in quadrature only approximately: χ² not quadratic, linearised at "
+            "the minimum)"
+        )
+    )
     bm = b.matrix
     quad = [
         math.sqrt(max(sum(math.copysign(x * x, x) for x in bm[:, j]), 0.0))
@@ -315,6 +341,28 @@ def format_result(
             lines.append(f"  {a} ~ {bb}: {assumed:+.4f} → {used:+.4f}")
     lines.append("")
     return "\n".join(lines)
+
+
+def format_blue(result: BlueResult) -> str:
+    """The text of a BLUE result: per observable its value ± error, the uncertainty per
+    source and the weights; then χ²/ndf and the p-value."""
+    lines = []
+    for o in result.observables:
+        lines.append(f"{o} = {result.values[o]:.8g} ± {result.errors[o]:.6g}")
+        bd = result.breakdown.column(o)
+        w = max(len(s) for s in bd) if bd else 0
+        lines.append("  uncertainty breakdown:")
+        lines += [f"    {s:<{w}}  {v:10.5g}" for s, v in bd.items()]
+        wt = result.weights[o]
+        w = max(len(m) for m in wt)
+        lines.append("  weights:")
+        lines += [f"    {m:<{w}}  {v:+.5f}" for m, v in wt.items()]
+    p = result.pvalue
+    lines.append(
+        f"chi2/ndf = {result.chi2:.5g}/{result.ndf}, p = "
+        + ("n/a" if not math.isfinite(p) else f"{p:.4g}")
+    )
+    return "\n".join(lines) + "\n"
 
 
 def __dir__() -> list[str]:

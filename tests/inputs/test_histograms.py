@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 import uproot
 
-from hepcombine.adapters import (
+from hepcombine.exceptions import InvalidMeasurement, UnknownName
+from hepcombine.inputs.histograms import (
     Systematic,
     differential_observables,
     measurement_from_graph,
     measurement_from_histograms,
 )
-from hepcombine.exceptions import InvalidMeasurement, UnknownName
 
 EDGES = np.array([0.0, 1.0, 3.0, 7.0, 15.0])  # variable bin widths
 VALUES = np.array([10.0, 0.0, 5.0, 2.0])  # bin 1 is empty but has a stat error
@@ -86,7 +86,7 @@ def stat_info(cov):
 
 # ---------------------------------------------------------------------- nominal and stat
 def test_nominal_from_file_path(rootfile, caplog):
-    with caplog.at_level(logging.WARNING, logger="hepcombine.adapters"):
+    with caplog.at_level(logging.WARNING, logger="hepcombine.inputs.histograms"):
         d = measurement_from_histograms("nominal", name="atlas", file=rootfile)
     m = d.measurement
     assert m.name == "atlas"
@@ -380,7 +380,7 @@ def test_pyroot_histograms(caplog):
     nominal = FakeTH1("h_nom", VALUES, sigma, EDGES, flow=(0.0, 2.0))
     up = FakeTH1("h_up", VALUES + JES_UP, np.zeros(4), EDGES)
     down = FakeTH1("h_down", VALUES + JES_DOWN, np.zeros(4), EDGES)
-    with caplog.at_level(logging.WARNING, logger="hepcombine.adapters"):
+    with caplog.at_level(logging.WARNING, logger="hepcombine.inputs.histograms"):
         d = measurement_from_histograms(nominal, name="cms", systematics={"jes": (up, down)})
     assert "h_nom" in caplog.text and "overflow 2" in caplog.text
     m = d.measurement
@@ -440,7 +440,7 @@ def asymm_graph(y=VALUES, x=CENTERS, exl=HALF, exh=HALF, eyl=EYL, eyh=EYH):
 
 
 def test_graph_errors_as_stat(caplog):
-    with caplog.at_level(logging.INFO, logger="hepcombine.adapters"):
+    with caplog.at_level(logging.INFO, logger="hepcombine.inputs.histograms"):
         d = measurement_from_graph(asymm_graph(), name="g")
     m = d.measurement
     np.testing.assert_array_equal(m.estimates, VALUES)

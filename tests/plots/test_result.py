@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from hepcombine import Combiner, Measurement
-from hepcombine.config import CombinationSpec, ScanGroup
 from hepcombine.exceptions import UnknownName
 from hepcombine.scan import scan_correlations
+from hepcombine.spec import CombinationSpec, ScanGroup
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")

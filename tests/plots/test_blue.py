@@ -23,7 +23,7 @@ from hepcombine.plots.blue import (  # noqa: E402
     plot_summary_values,
 )
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,10 @@ import jsonschema
 import numpy as np
 import pytest
 
-from hepcombine.config import CombinationSpec, ScanGroup, load_config, read_yaml
 from hepcombine.exceptions import ConfigError
+from hepcombine.inputs import load_config
+from hepcombine.inputs.yaml import read_yaml
+from hepcombine.spec import CombinationSpec, ScanGroup
 
 
 def write(path: Path, text: str) -> Path:

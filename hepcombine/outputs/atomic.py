@@ -1,5 +1,8 @@
 """Atomic file output: every file is written completely or not at all.
 
+This is the one place where hepcombine writes files: every writer (text, JSON, ROOT, Convino,
+figures) stages its files through :class:`OutputSet`.
+
 :func:`atomic_write_text` writes one text file through a temporary file in the same directory
 that is flushed, synced and then renamed onto the target (``os.replace`` is atomic on POSIX and
 Windows within one file system). :class:`OutputSet` does the same for several files: each file
@@ -21,6 +24,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+from ..exceptions import OutputError
 
 __all__ = ["OutputSet", "atomic_write_text", "output_set"]
 
@@ -60,7 +65,10 @@ class OutputSet:
         target = Path(path)
         resolved = target.resolve()
         if resolved in self._targets:
-            raise ValueError(f"{target} is written twice in one output set")
+            raise OutputError(
+                f"{target} is written twice in one output set (two outputs name the same file); "
+                "give each output its own file name"
+            )
         if target.is_dir():
             raise IsADirectoryError(21, "Is a directory", str(target))
         self._make_parent(target.parent)
@@ -110,6 +118,10 @@ class OutputSet:
 
         return self.stage(path, write)
 
+    def save_figure(self, path: str | os.PathLike[str], figure: Any, **savefig: Any) -> Path:
+        """Stage a matplotlib figure (the format follows the suffix of ``path``)."""
+        return self.stage(path, lambda tmp: figure.savefig(tmp, **savefig))
+
     # ------------------------------------------------------------------ end
     @property
     def targets(self) -> list[Path]:
@@ -146,3 +158,7 @@ def output_set() -> Iterator[OutputSet]:
     except BaseException:
         out._abort()
         raise
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

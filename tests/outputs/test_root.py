@@ -7,8 +7,8 @@ import os
 import numpy as np
 import pytest
 
-from hepcombine.exceptions import HepCombineError, InvalidMeasurement
-from hepcombine.rootio import GraphAsymmErrors, GraphErrors, write_root
+from hepcombine.exceptions import HepCombineError, OutputError
+from hepcombine.outputs.root import GraphAsymmErrors, GraphErrors, write_root
 
 uproot = pytest.importorskip("uproot")
 hist = pytest.importorskip("hist")
@@ -122,7 +122,7 @@ def test_empty_graphs(tmp_path):
     ],
 )
 def test_graph_rejects_bad_points(arrays, message):
-    with pytest.raises(InvalidMeasurement, match=message):
+    with pytest.raises(OutputError, match=message):
         GraphAsymmErrors(*arrays, title="bad")
 
 
@@ -208,7 +208,7 @@ def test_histogram_with_three_axes_is_rejected(tmp_path):
     h = hist.Hist(
         hist.axis.Regular(2, 0, 1), hist.axis.Regular(2, 0, 1), hist.axis.Regular(2, 0, 1)
     )
-    with pytest.raises(InvalidMeasurement, match=r"'h3'.*1D and 2D"):
+    with pytest.raises(OutputError, match=r"'h3'.*1D and 2D"):
         write_root(tmp_path / "h.root", {"h3": h})
     assert os.listdir(tmp_path) == []
 
@@ -242,15 +242,15 @@ def test_empty_directory_is_created(tmp_path):
 
 @pytest.mark.parametrize("name", ["", "a//b", "/a", "a/", "a;1"])
 def test_invalid_names(tmp_path, name):
-    with pytest.raises(InvalidMeasurement, match="not a valid ROOT name"):
+    with pytest.raises(OutputError, match="not a valid ROOT name"):
         write_root(tmp_path / "x.root", {name: _asymm()})
-    with pytest.raises(InvalidMeasurement, match="not a valid ROOT name"):
+    with pytest.raises(OutputError, match="not a valid ROOT name"):
         write_root(tmp_path / "x.root", {"g": _asymm()}, directory=name)
     assert os.listdir(tmp_path) == []
 
 
 def test_object_cannot_be_a_directory(tmp_path):
-    with pytest.raises(InvalidMeasurement, match="'a' is an object, not a directory"):
+    with pytest.raises(OutputError, match="'a' is an object, not a directory"):
         write_root(tmp_path / "x.root", {"a": _asymm(), "a/b": _asymm()})
 
 
@@ -265,7 +265,7 @@ def _existing_file(tmp_path):
 
 def test_unsupported_object_names_it_and_writes_nothing(tmp_path):
     path, before = _existing_file(tmp_path)
-    with pytest.raises(InvalidMeasurement, match=r"'dir/weird'.*dict") as err:
+    with pytest.raises(OutputError, match=r"'dir/weird'.*dict") as err:
         write_root(path, {"ok": _asymm(), "weird": {"a": 1}}, directory="dir")
     assert isinstance(err.value, HepCombineError)
     assert path.read_bytes() == before

@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hepcombine.config import CombinationSpec, ScanGroup
-from hepcombine.convino import read_convino, read_measurement_file, write_convino
 from hepcombine.exceptions import ConfigError
+from hepcombine.inputs.convino import read_convino, read_measurement_file
+from hepcombine.outputs.convino import write_convino
+from hepcombine.spec import CombinationSpec, ScanGroup
 
 
 def write(path: Path, text: str) -> Path:
@@ -823,8 +824,6 @@ def test_convino_config_combines_like_a_directly_minimised_chi2(tmp_path):
     written out from the numbers in the files and minimised with scipy."""
     from scipy.optimize import minimize
 
-    from hepcombine.combiner import Combiner
-
     orthogonal(
         tmp_path / "a.txt",
         {"a0": 10.0, "a1": 20.0},
@@ -855,7 +854,7 @@ def test_convino_config_combines_like_a_directly_minimised_chi2(tmp_path):
         """,
     )
     spec = read_convino(base)
-    result = Combiner(**spec.combiner_arguments()).combine()
+    result = spec.combiner(chi2="neyman").combine()
 
     x_hat = np.array([10.0, 20.0, 11.0, 19.0, 5.0])
     sigma = np.array([1.0, 2.0, 1.5, 2.5, 1.0])

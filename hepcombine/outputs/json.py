@@ -23,12 +23,23 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .result import CombinationResult
+    from ..blue.result import BlueResult
+    from ..result import CombinationResult
+    from ..scan import ScanResult
 
-__all__ = ["SCHEMA_VERSION", "dumps", "finite_or_none", "load_schema", "result_to_dict"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "blue_to_dict",
+    "dumps",
+    "finite_or_none",
+    "load_schema",
+    "result_to_dict",
+    "scans_to_dict",
+]
 
 #: Version of the layout documented in ``schemas/result.json``.
 SCHEMA_VERSION = "1"
@@ -61,14 +72,17 @@ def finite_or_none(obj: Any) -> Any:
     return obj
 
 
-def result_to_dict(result: CombinationResult, *, normalised: Any = None) -> dict[str, Any]:
+def result_to_dict(
+    result: CombinationResult, *, normalised: Any = None, config: str | None = None
+) -> dict[str, Any]:
     """The JSON-ready content of ``result`` (layout in the module docstring and the schema).
 
     ``normalised``: ``(values, covariance)`` of the normalised distribution, as for
-    :func:`hepcombine.report.format_result`.
+    :func:`hepcombine.outputs.text.format_result`; ``config``: the configuration file, recorded
+    as ``"config"``.
     """
-    from . import __version__
-    from .report import normalised_arrays
+    from .. import __version__
+    from .text import normalised_arrays
 
     combined = {}
     for o in result.observables:
@@ -82,6 +96,7 @@ def result_to_dict(result: CombinationResult, *, normalised: Any = None) -> dict
     out: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "hepcombine_version": __version__,
+        **({} if config is None else {"config": str(config)}),
         "chi2_definition": result.chi2_definition,
         "method": result.method,
         "combined": combined,
@@ -116,6 +131,43 @@ def result_to_dict(result: CombinationResult, *, normalised: Any = None) -> dict
             "errors": {n: math.sqrt(max(cov[i][i], 0.0)) for i, n in enumerate(names)},
             "covariance": {"names": names, "matrix": cov},
         }
+    return finite_or_none(out)  # type: ignore[no-any-return]
+
+
+def scans_to_dict(
+    scans: Sequence[ScanResult], chi2_definition: str, *, config: str | None = None
+) -> dict[str, Any]:
+    """The JSON-ready content of correlation scans (each :meth:`ScanResult.to_dict
+    <hepcombine.scan.ScanResult.to_dict>`)."""
+    from .. import __version__
+
+    out: dict[str, Any] = {"hepcombine_version": __version__}
+    if config is not None:
+        out["config"] = str(config)
+    out["chi2_definition"] = chi2_definition
+    out["scans"] = [s.to_dict() for s in scans]
+    return finite_or_none(out)  # type: ignore[no-any-return]
+
+
+def blue_to_dict(result: BlueResult, **extra: Any) -> dict[str, Any]:
+    """The JSON-ready content of a BLUE result (by name; NaN as ``None``); ``extra`` entries
+    (e.g. the input files) are added at the top level."""
+    from .. import __version__
+
+    obs = list(result.observables)
+    out: dict[str, Any] = {
+        "hepcombine_version": __version__,
+        "method": result.method,
+        "combined": {o: {"value": result.values[o], "error": result.errors[o]} for o in obs},
+        "breakdown": {o: result.breakdown.column(o) for o in obs},
+        "weights": result.weights.to_dict(),
+        "chi2": result.chi2,
+        "ndf": result.ndf,
+        "pvalue": result.pvalue,
+        "correlation": result.correlation.to_dict(),
+        "covariance": result.covariance.to_dict(),
+        **extra,
+    }
     return finite_or_none(out)  # type: ignore[no-any-return]
 
 

@@ -16,10 +16,11 @@ The interface is the one of the ATLAS–CMS 8 TeV tt̄ combination notebook::
     comb = Blue(df, correlations)
     comb.combined_result, comb.combined_uncertainties, comb.weights, comb.chi2_ndf
 
-``data`` is a table with one row per measurement: a pandas ``DataFrame`` (pandas is optional
-and never imported here), a mapping ``measurement -> row mapping``, a mapping of columns, or a
-2-d array. ``correlations`` maps each source to a scalar (the same correlation for every pair
-of inputs), a full n×n matrix, its upper triangle, or a mapping ``(a, b) -> rho``.
+The table forms ``data`` and ``correlations`` can take are those of
+:class:`~hepcombine.blue.inputs.BlueInputs`. :attr:`Blue.result` is the frozen
+:class:`~hepcombine.blue.result.BlueResult`, keyed by name (``values``, ``errors``,
+``covariance``, ``breakdown``, ``weights``, ``chi2``, ``ndf``, ``pvalue``), the vocabulary of the
+χ² method's :class:`~hepcombine.result.CombinationResult`.
 
 Iterative BLUE for uncertainties that scale with the true value: pass ``iterative=True``; each
 σ_ik is re-evaluated at the current combined value of its observable (``"sqrt"`` for
@@ -30,7 +31,6 @@ than ``tolerance`` times its uncertainty.
 
 from __future__ import annotations
 
-import csv
 import html
 import logging
 import math
@@ -41,13 +41,10 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .exceptions import (
-    ConfigError,
-    FitError,
-    InvalidCorrelation,
-    InvalidMeasurement,
-    UnknownName,
-)
+from ..exceptions import FitError, InvalidCorrelation, InvalidMeasurement, UnknownName
+from ..result import NamedMatrix, Table
+from .inputs import BlueInputs, Scaling
+from .result import BlueResult
 
 __all__ = [
     "Blue",
@@ -59,11 +56,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 FloatArray = NDArray[np.float64]
-Scaling = str | tuple[float, float, float] | Mapping[str, tuple[float, float, float]]
-
-_VALUE_COLUMNS = ("value", "Value")
-_SCALINGS = ("absolute", "linear", "sqrt")
-_RHO_SLACK = 1e-9
 
 
 class Compatibility(NamedTuple):
@@ -100,191 +92,6 @@ class CorrelationScan(NamedTuple):
     """``uncertainties`` minus the nominal combined uncertainties."""
     valid: NDArray[np.bool_]
     """False where the scaled total covariance is not positive definite."""
-
-
-# --------------------------------------------------------------------------------------------
-# input parsing
-# --------------------------------------------------------------------------------------------
-
-
-def _is_dataframe(obj: Any) -> bool:
-    return hasattr(obj, "columns") and hasattr(obj, "index") and hasattr(obj, "to_numpy")
-
-
-def _to_float(value: Any, measurement: str, column: str) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise InvalidMeasurement(
-            f"measurement {measurement!r}, column {column!r}: {value!r} is not a number"
-        ) from None
-    if not math.isfinite(out):
-        raise InvalidMeasurement(
-            f"measurement {measurement!r}, column {column!r}: value is {out!r}; "
-            "every value and uncertainty must be a finite number"
-        )
-    return out
-
-
-def _table_columns(
-    data: Any, measurements: Sequence[str] | None, columns: Sequence[str] | None
-) -> tuple[list[str], dict[str, list[Any]]]:
-    """Reduce every accepted table form to (measurement names, column name -> list)."""
-    if _is_dataframe(data):
-        table = {str(c): list(data[c].tolist()) for c in data.columns}
-        if "measurement" in table:
-            names = [str(v) for v in table.pop("measurement")]
-        else:
-            names = [str(i) for i in data.index]
-        return names, table
-    if isinstance(data, Mapping):
-        if not data:
-            raise InvalidMeasurement("the data table is empty")
-        first = next(iter(data.values()))
-        if isinstance(first, Mapping):  # measurement -> row
-            names = [str(k) for k in data]
-            cols: list[str] = []
-            for row in data.values():
-                if not isinstance(row, Mapping):
-                    raise InvalidMeasurement(
-                        "data: mixes rows given as mappings with other entries"
-                    )
-                cols.extend(str(c) for c in row if str(c) not in cols)
-            table = {}
-            for c in cols:
-                table[c] = []
-                for name, row in data.items():
-                    row = {str(k): v for k, v in row.items()}
-                    if c not in row:
-                        raise InvalidMeasurement(f"measurement {name!r} has no column {c!r}")
-                    table[c].append(row[c])
-            return names, table
-        # column -> values
-        table = {}
-        for c, v in data.items():
-            arr = np.atleast_1d(np.asarray(v, dtype=object))
-            if arr.ndim != 1:
-                raise InvalidMeasurement(f"data column {c!r} is not one-dimensional")
-            table[str(c)] = list(arr)
-        lengths = {c: len(v) for c, v in table.items()}
-        if len(set(lengths.values())) != 1:
-            raise InvalidMeasurement(f"data columns have different lengths: {lengths}")
-        n = next(iter(lengths.values()))
-        if "measurement" in table:
-            names = [str(v) for v in table.pop("measurement")]
-        elif measurements is not None:
-            names = [str(m) for m in measurements]
-        else:
-            names = [f"m{i}" for i in range(n)]
-        if len(names) != n:
-            raise InvalidMeasurement(f"{len(names)} measurement names for {n} rows")
-        return names, table
-    # array: first column values, then one column per source
-    arr = np.asarray(data, dtype=float)
-    if arr.ndim != 2 or arr.shape[1] < 1:
-        raise InvalidMeasurement(
-            f"data array has shape {arr.shape}; expected (measurements, 1 + sources)"
-        )
-    n, c = arr.shape
-    names = [str(m) for m in measurements] if measurements is not None else None
-    if names is None:
-        names = [f"m{i}" for i in range(n)]
-    if len(names) != n:
-        raise InvalidMeasurement(f"{len(names)} measurement names for {n} rows of data")
-    if columns is None:
-        raise InvalidMeasurement("an array needs column names: pass columns=[value, sources...]")
-    if len(columns) != c:
-        raise InvalidMeasurement(f"{len(columns)} column names for {c} columns of data")
-    return names, {str(col): list(arr[:, j]) for j, col in enumerate(columns)}
-
-
-def _correlation_matrix(spec: Any, source: str, names: Sequence[str]) -> FloatArray:
-    """One source's n×n correlation matrix from a scalar, matrix, upper triangle or pair map."""
-    n = len(names)
-    where = f"correlation of source {source!r}"
-    if isinstance(spec, Mapping):
-        rho = np.eye(n)
-        index = {m: i for i, m in enumerate(names)}
-        for key, value in spec.items():
-            if not (isinstance(key, tuple) and len(key) == 2):
-                raise InvalidCorrelation(
-                    f"{where}: keys must be pairs of measurement names, got {key!r}"
-                )
-            a, b = (str(k) for k in key)
-            for x in (a, b):
-                if x not in index:
-                    raise UnknownName(f"{where}: unknown measurement {x!r}")
-            r = _to_rho(value, where, a, b)
-            if a == b and r != 1.0:
-                raise InvalidCorrelation(f"{where}: ({a}, {a}) must be 1, got {r}")
-            rho[index[a], index[b]] = rho[index[b], index[a]] = r
-        return rho
-    if _is_dataframe(spec):  # a labelled matrix: put it in the order of the measurements
-        spec = spec.rename(index=str, columns=str)
-        if set(spec.index) == set(names) and set(spec.columns) == set(names):
-            spec = spec.loc[list(names), list(names)]
-        spec = spec.to_numpy()
-    try:
-        arr = np.asarray(spec, dtype=float)
-    except (TypeError, ValueError):
-        raise InvalidCorrelation(f"{where}: {spec!r} is not a number or matrix") from None
-    if not np.all(np.isfinite(arr)):
-        raise InvalidCorrelation(f"{where}: contains NaN or infinite entries")
-    if arr.ndim == 0:
-        r = _to_rho(float(arr), where, "all", "pairs")
-        rho = np.full((n, n), r)
-        np.fill_diagonal(rho, 1.0)
-        return rho
-    if arr.ndim == 1:
-        iu = np.triu_indices(n, 1)
-        if arr.size == len(iu[0]):
-            rho = np.eye(n)
-            rho[iu] = arr
-        elif arr.size == n * (n + 1) // 2:
-            rho = np.zeros((n, n))
-            rho[np.triu_indices(n)] = arr
-        else:
-            raise InvalidCorrelation(
-                f"{where}: a flat upper triangle for {n} measurements has "
-                f"{n * (n - 1) // 2} (without diagonal) or {n * (n + 1) // 2} entries, "
-                f"got {arr.size}"
-            )
-        arr = rho
-    if arr.shape != (n, n):
-        raise InvalidCorrelation(f"{where}: shape {arr.shape}, expected ({n}, {n})")
-    if not np.allclose(arr, arr.T, atol=1e-12):
-        if np.all(np.tril(arr, -1) == 0.0):  # upper triangle given as a matrix
-            arr = np.triu(arr) + np.triu(arr, 1).T
-        else:
-            i, j = np.unravel_index(np.argmax(np.abs(arr - arr.T)), arr.shape)
-            raise InvalidCorrelation(
-                f"{where}: matrix is neither symmetric nor upper triangular "
-                f"({names[i]}, {names[j]}) = {arr[i, j]:g} but "
-                f"({names[j]}, {names[i]}) = {arr[j, i]:g}"
-            )
-    diag = np.diag(arr)
-    if not np.allclose(diag, 1.0, atol=1e-12):
-        i = int(np.argmax(np.abs(diag - 1.0)))
-        raise InvalidCorrelation(f"{where}: diagonal entry of {names[i]!r} is {diag[i]:g}, not 1")
-    bad = np.argwhere(np.abs(arr) > 1.0 + _RHO_SLACK)
-    if bad.size:
-        i, j = bad[0]
-        raise InvalidCorrelation(
-            f"{where}: ({names[i]}, {names[j]}) = {arr[i, j]:g} is outside [-1, 1]"
-        )
-    out = 0.5 * (arr + arr.T)
-    np.fill_diagonal(out, 1.0)
-    return out
-
-
-def _to_rho(value: Any, where: str, a: str, b: str) -> float:
-    try:
-        r = float(value)
-    except (TypeError, ValueError):
-        raise InvalidCorrelation(f"{where} ({a}, {b}): {value!r} is not a number") from None
-    if not math.isfinite(r) or abs(r) > 1.0 + _RHO_SLACK:
-        raise InvalidCorrelation(f"{where} ({a}, {b}): {r!r} is outside [-1, 1]")
-    return max(-1.0, min(1.0, r))
 
 
 def _solve(
@@ -401,79 +208,28 @@ class Blue:
         tolerance: float = 1e-8,
         max_iterations: int = 100,
     ) -> None:
-        names, table = _table_columns(data, measurements, columns)
-        if len(set(names)) != len(names):
-            dupes = sorted({m for m in names if names.count(m) > 1})
-            raise InvalidMeasurement(f"measurement names are not unique: {dupes}")
-        if not names:
-            raise InvalidMeasurement("the data table has no measurements")
-        corr = _correlation_mapping(correlations)
-
-        obs_column = table.pop("observable", None)
-        if results_column is None:
-            results_column = _guess_value_column(table, corr)
-        if results_column not in table:
-            raise UnknownName(
-                f"value column {results_column!r} not in the data (columns: {list(table)})"
-            )
-        raw_values = table.pop(results_column)
-        values = np.array(
-            [_to_float(v, m, results_column) for v, m in zip(raw_values, names, strict=True)]
-        )
-        sources = list(table)
-        missing = [s for s in sources if s not in corr]
-        if missing:
-            raise InvalidCorrelation(
-                f"no correlation assumption for source(s) {missing}; give 0 for uncorrelated"
-            )
-        extra = [s for s in corr if s not in table]
-        if extra:
-            raise UnknownName(
-                f"correlations given for source(s) {extra} that are not columns of the data "
-                f"(sources: {sources})"
-            )
-        sigma = np.array(
-            [[_to_float(table[s][i], names[i], s) for s in sources] for i in range(len(names))],
-            dtype=float,
-        ).reshape(len(names), len(sources))
-        rho = np.array([_correlation_matrix(corr[s], s, names) for s in sources]).reshape(
-            len(sources), len(names), len(names)
-        )
-
-        if observables is not None:
-            obs_names, obs_of = _observable_map(observables, names)
-        elif obs_column is not None:
-            obs_of = [str(o) for o in obs_column]
-            obs_names = list(dict.fromkeys(obs_of))
-        else:
-            obs_names = [results_column]
-            obs_of = [results_column] * len(names)
-
-        stat = (
-            {s for s in sources if s.lower().startswith("stat")}
-            if statistical is None
-            else {str(s) for s in statistical}
-        )
-        unknown = sorted((stat | set(scaling or {})) - set(sources))
-        if unknown:
-            raise UnknownName(f"scaling/statistical given for unknown source(s) {unknown}")
-        modes: dict[str, Any] = {}
-        for s in sources:
-            spec = (scaling or {}).get(s, "sqrt" if s in stat else "linear")
-            modes[s] = _check_scaling(spec, s, names)
-
-        self._setup(
-            statistical=frozenset(stat),
-            names=tuple(names),
-            sources=tuple(sources),
-            observables=tuple(obs_names),
-            observable_of=tuple(obs_of),
-            values=values,
-            sigma=sigma,
-            rho=rho,
+        inputs = BlueInputs.from_table(
+            data,
+            correlations,
+            observables=observables,
             results_column=results_column,
-            iterative=bool(iterative or scaling is not None),
-            modes=modes,
+            measurements=measurements,
+            columns=columns,
+            scaling=scaling,
+            statistical=statistical,
+        )
+        self._setup(
+            statistical=inputs.statistical,
+            names=inputs.names,
+            sources=inputs.sources,
+            observables=inputs.observables,
+            observable_of=inputs.observable_of,
+            values=inputs.values,
+            sigma=inputs.sigma,
+            rho=inputs.rho,
+            results_column=inputs.results_column,
+            iterative=bool(iterative or inputs.iterative),
+            modes=dict(inputs.modes),
             tolerance=float(tolerance),
             max_iterations=int(max_iterations),
         )
@@ -567,12 +323,41 @@ class Blue:
         self._x = x
         self._Vk = np.einsum("ia,kij,jb->kab", Lam, self._covs(sig), Lam)
 
+        self._result = self._make_result()
         neg = self.negative_weights
         if neg and not quiet:
             log.warning(
                 "negative BLUE weights: %s",
                 ", ".join(f"{mm} -> {o}: {w:.4g}" for o, mm, w in neg),
             )
+
+    def _make_result(self) -> BlueResult:
+        obs, names, sources = self._observables, self._names, self._sources
+        err = np.sqrt(np.diag(self._V))
+        chi2, ndf = self.chi2_ndf
+        diag = np.diagonal(self._Vk, axis1=1, axis2=2)  # (k, m)
+        return BlueResult(
+            observables=obs,
+            measurements=names,
+            sources=sources,
+            values={o: float(self._x[j]) for j, o in enumerate(obs)},
+            errors={o: float(err[j]) for j, o in enumerate(obs)},
+            covariance=NamedMatrix(obs, self._V.copy()),
+            correlation=NamedMatrix(obs, self._V / np.outer(err, err)),
+            breakdown=Table(sources, obs, np.sign(diag) * np.sqrt(np.abs(diag))),
+            weights=Table(obs, names, self._Lam.T.copy()),
+            chi2=chi2,
+            ndf=ndf,
+            pvalue=_pvalue(chi2, ndf),
+            method="iterative blue" if self._iterative else "blue",
+            iterations=self._iterations,
+        )
+
+    @property
+    def result(self) -> BlueResult:
+        """The frozen result, keyed by name (values, errors, covariance, breakdown, weights,
+        χ², ndf, p-value)."""
+        return self._result
 
     def _covs(self, sigma: FloatArray) -> FloatArray:
         return self._rho * np.einsum("ik,jk->kij", sigma, sigma)
@@ -797,11 +582,9 @@ class Blue:
 
     @property
     def p_value(self) -> float:
-        """χ² probability of :attr:`chi2_ndf` (1 for ndf = 0)."""
-        from scipy.stats import chi2 as chi2_dist
-
-        c, ndf = self.chi2_ndf
-        return 1.0 if ndf == 0 else float(chi2_dist.sf(c, ndf))
+        """χ² probability of :attr:`chi2_ndf` (NaN for ndf = 0, as the χ² method's
+        ``pvalue``: with no degree of freedom there is nothing to test)."""
+        return self._result.pvalue
 
     @property
     def total_covariance(self) -> FloatArray:
@@ -1039,174 +822,24 @@ class Blue:
         )
 
 
-# --------------------------------------------------------------------------------------------
-# helpers of the constructor
-# --------------------------------------------------------------------------------------------
+def _pvalue(chi2: float, ndf: int) -> float:
+    if ndf <= 0:
+        return math.nan
+    from scipy.special import chdtrc
 
-
-def _correlation_mapping(correlations: Any) -> dict[str, Any]:
-    if hasattr(correlations, "items"):
-        return {str(k): v for k, v in correlations.items()}
-    raise InvalidCorrelation(
-        f"correlations must map each source to its correlation, got {type(correlations).__name__}"
-    )
-
-
-def _guess_value_column(table: Mapping[str, Any], corr: Mapping[str, Any]) -> str:
-    for c in _VALUE_COLUMNS:
-        if c in table and c not in corr:
-            return c
-    rest = [c for c in table if c not in corr]
-    if len(rest) == 1:
-        return rest[0]
-    raise InvalidMeasurement(
-        "cannot tell which column holds the measured values: "
-        + (f"candidates {rest}" if rest else "every column is a source in the correlations")
-        + "; pass results_column="
-    )
-
-
-def _observable_map(
-    observables: Mapping[str, Iterable[str]], names: Sequence[str]
-) -> tuple[list[str], list[str]]:
-    of: dict[str, str] = {}
-    for o, members in observables.items():
-        if isinstance(members, str):
-            members = [members]
-        for mm in members:
-            mm = str(mm)
-            if mm not in names:
-                raise UnknownName(f"observable {o!r}: unknown measurement {mm!r}")
-            if mm in of:
-                raise InvalidMeasurement(
-                    f"measurement {mm!r} is mapped to both {of[mm]!r} and {o!r}"
-                )
-            of[mm] = str(o)
-    unmapped = [mm for mm in names if mm not in of]
-    if unmapped:
-        raise InvalidMeasurement(f"measurement(s) {unmapped} are not mapped to an observable")
-    return [str(o) for o in observables if any(v == str(o) for v in of.values())], [
-        of[mm] for mm in names
-    ]
-
-
-def _check_scaling(spec: Any, source: str, names: Sequence[str]) -> Any:
-    if isinstance(spec, str):
-        if spec not in _SCALINGS:
-            raise InvalidMeasurement(
-                f"source {source!r}: scaling {spec!r} is not one of {_SCALINGS} or (a0, a1, a2)"
-            )
-        return spec
-    if isinstance(spec, Mapping):
-        unknown = [m for m in spec if m not in names]
-        if unknown:
-            raise UnknownName(f"source {source!r}: scaling for unknown measurement(s) {unknown}")
-        missing = [m for m in names if m not in spec]
-        if missing:
-            raise InvalidMeasurement(
-                f"source {source!r}: scaling coefficients missing for measurement(s) {missing}"
-            )
-        return [_coefficients(spec[m], source) for m in names]
-    c = _coefficients(spec, source)
-    return [c] * len(names)
-
-
-def _coefficients(spec: Any, source: str) -> tuple[float, float, float]:
-    try:
-        a = tuple(float(v) for v in spec)
-    except (TypeError, ValueError):
-        raise InvalidMeasurement(
-            f"source {source!r}: scaling {spec!r} is not a name or (a0, a1, a2)"
-        ) from None
-    if len(a) != 3 or not all(math.isfinite(v) for v in a):
-        raise InvalidMeasurement(f"source {source!r}: scaling needs three finite (a0, a1, a2)")
-    return a  # type: ignore[return-value]
-
-
-# --------------------------------------------------------------------------------------------
-# CSV input (used by the command line)
-# --------------------------------------------------------------------------------------------
-
-
-def _read_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
-    try:
-        with path.open(newline="") as fh:
-            reader = csv.DictReader(fh)
-            rows = [(reader.line_num, row) for row in reader]
-            header = reader.fieldnames
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
-    if not header:
-        raise ConfigError(f"{path}: empty file")
-    for line, row in rows:
-        if None in row or any(v is None for v in row.values()):
-            raise ConfigError(f"{path}:{line}: wrong number of fields")
-    return rows
+    return float(chdtrc(ndf, chi2))
 
 
 def blue_from_csv(table: str | Path, correlations: str | Path | None = None, **kwargs: Any) -> Blue:
-    """Build a :class:`Blue` from the CSV files of ``data/``.
+    """Build a :class:`Blue` from the CSV files of ``data/`` (read by
+    :func:`hepcombine.inputs.csv.read_blue_csv`: ``table`` has one row per measurement with
+    columns ``measurement``, optionally ``observable``, ``value``, then one column per source;
+    ``correlations`` the long form ``source, measurement_a, measurement_b, rho``; pairs and
+    sources not listed are uncorrelated). Further keyword arguments go to :class:`Blue`
+    (``iterative=``, ``scaling=``, ...)."""
+    from ..inputs.csv import read_blue_csv
 
-    ``table``: one row per measurement with columns ``measurement``, optionally
-    ``observable``, ``value``, then one column per source (absolute uncertainties).
-    ``correlations``: long form with columns ``source, measurement_a, measurement_b, rho``;
-    pairs (and sources) not listed are uncorrelated. Without it every source is uncorrelated.
-    Further keyword arguments go to :class:`Blue` (``iterative=``, ``scaling=``, ...).
-    """
-    table, rows = Path(table), _read_csv(Path(table))
-    header = list(rows[0][1]) if rows else []
-    if "measurement" not in header or "value" not in header:
-        raise ConfigError(f"{table}: header must contain 'measurement' and 'value', got {header}")
-    data: dict[str, dict[str, Any]] = {}
-    for line, row in rows:
-        name = row["measurement"].strip()
-        if name in data:
-            raise ConfigError(f"{table}:{line}: measurement {name!r} appears twice")
-        entry: dict[str, Any] = {}
-        for col, text in row.items():
-            if col == "measurement":
-                continue
-            if col == "observable":
-                entry[col] = text.strip()
-                continue
-            try:
-                entry[col] = float(text)
-            except ValueError:
-                raise ConfigError(
-                    f"{table}:{line}: measurement {name!r}, column {col!r}: "
-                    f"{text!r} is not a number"
-                ) from None
-        data[name] = entry
-    sources = [c for c in header if c not in ("measurement", "observable", "value")]
-    names = list(data)
-    pairs: dict[str, dict[tuple[str, str], float]] = {s: {} for s in sources}
-    if correlations is not None:
-        cpath = Path(correlations)
-        crows = _read_csv(cpath)
-        need = ["source", "measurement_a", "measurement_b", "rho"]
-        if crows and any(c not in crows[0][1] for c in need):
-            raise ConfigError(f"{cpath}: header must be {need}, got {list(crows[0][1])}")
-        for line, row in crows:
-            s, a, b = (row[c].strip() for c in need[:3])
-            if s not in pairs:
-                raise UnknownName(f"{cpath}:{line}: source {s!r} is not a column of {table}")
-            for x in (a, b):
-                if x not in data:
-                    raise UnknownName(f"{cpath}:{line}: measurement {x!r} is not a row of {table}")
-            try:
-                rho = float(row["rho"])
-            except ValueError:
-                raise ConfigError(f"{cpath}:{line}: rho {row['rho']!r} is not a number") from None
-            if not math.isfinite(rho) or abs(rho) > 1.0:
-                raise InvalidCorrelation(
-                    f"{cpath}:{line}: source {s!r} ({a}, {b}): rho = {rho} is outside [-1, 1]"
-                )
-            key = (a, b) if names.index(a) <= names.index(b) else (b, a)
-            if key in pairs[s] and pairs[s][key] != rho:
-                raise ConfigError(
-                    f"{cpath}:{line}: source {s!r} ({a}, {b}) given twice with different rho"
-                )
-            pairs[s][key] = rho
+    data, pairs = read_blue_csv(table, correlations)
     return Blue(data, pairs, results_column="value", **kwargs)
 
 

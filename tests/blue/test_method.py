@@ -25,7 +25,7 @@ from hepcombine.exceptions import (
     UnknownName,
 )
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 TABLE = DATA / "lhc_ttbar_xsec_emu_8tev.csv"
 CORR = DATA / "lhc_ttbar_xsec_emu_8tev_corr.csv"
 

@@ -19,12 +19,12 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import jsonschema
 import numpy as np
 import pytest
+from conftest import write
 from scipy.optimize import brentq, minimize
 
 from hepcombine.cli import main
@@ -34,12 +34,6 @@ from hepcombine.outputs.json import load_schema
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "data"
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip("\n"))
-    return path
 
 
 def run(argv: list[str], capsys) -> tuple[int, str, str]:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import partial
 
 import hist
 import numpy as np
 import pytest
 import uproot
+from conftest import hist2d, weighted_hist
 
 from hepcombine.exceptions import InvalidMeasurement, UnknownName
 from hepcombine.inputs.histograms import (
@@ -24,6 +26,10 @@ from hepcombine.inputs.histograms import (
 )
 
 EDGES = np.array([0.0, 1.0, 3.0, 7.0, 15.0])  # variable bin widths
+
+# the shared builders (tests/conftest.py) on this file's bins
+weighted_hist = partial(weighted_hist, edges=EDGES)
+hist2d = partial(hist2d, edges=EDGES)
 VALUES = np.array([10.0, 0.0, 5.0, 2.0])  # bin 1 is empty but has a stat error
 VARIANCES = np.array([4.0, 1.0, 2.25, 1.0])
 UNDER, OVER = 3.0, 7.0
@@ -38,23 +44,6 @@ COV = np.array(
         [0.0, 0.1, 0.4, 1.0],
     ]
 )
-
-
-def weighted_hist(values, variances, edges=EDGES, flow=(0.0, 0.0), name="pt"):
-    h = hist.Hist(
-        hist.axis.Variable(edges, name=name, label="p_{T} [GeV]"),
-        storage=hist.storage.Weight(),
-    )
-    view = h.view(flow=True)
-    view.value = [flow[0], *values, flow[1]]
-    view.variance = [0.0, *variances, 0.0]
-    return h
-
-
-def hist2d(matrix, edges=EDGES):
-    h = hist.Hist(hist.axis.Variable(edges), hist.axis.Variable(edges))
-    h[...] = matrix
-    return h
 
 
 @pytest.fixture(scope="module")

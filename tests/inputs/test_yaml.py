@@ -7,62 +7,19 @@ same specification, measurement arrays included.
 from __future__ import annotations
 
 import json
-import textwrap
 from importlib import resources
 from pathlib import Path
 
 import jsonschema
 import numpy as np
 import pytest
+from conftest import assert_same_spec, line_of, write
 
 from hepcombine.exceptions import ConfigError
 from hepcombine.inputs import load_config
 from hepcombine.inputs.yaml import read_yaml
-from hepcombine.spec import CombinationSpec, ScanGroup
+from hepcombine.spec import ScanGroup
 
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip("\n"))
-    return path
-
-
-def line_of(path: Path, needle: str) -> int:
-    hits = [i for i, line in enumerate(path.read_text().splitlines(), 1) if needle in line]
-    assert len(hits) == 1, hits
-    return hits[0]
-
-
-def assert_same_measurement(a, b):
-    assert a.name == b.name
-    assert a.estimate_names == b.estimate_names
-    assert a.source_names == b.source_names
-    assert a.relative == b.relative
-    for field in (
-        "estimates",
-        "stat_information",
-        "shifts_up",
-        "shifts_down",
-        "source_information",
-        "nuisance_values",
-    ):
-        x, y = getattr(a, field), getattr(b, field)
-        scale = max(np.max(np.abs(x), initial=0.0), 1e-300)
-        np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12 * scale, err_msg=field)
-
-
-def assert_same_spec(a: CombinationSpec, b: CombinationSpec):
-    assert list(a.measurements) == list(b.measurements)
-    for name in a.measurements:
-        assert_same_measurement(a.measurements[name], b.measurements[name])
-    assert a.observables == b.observables
-    assert a.correlations == b.correlations
-    assert a.scans == b.scans
-    assert a.impacts == b.impacts
-    assert (a.differential, a.normalise) == (b.differential, b.normalise)
-
-
-# Hessian of (x, jes, lumi) of the "fit" measurement and correlation matrix of "corr".
 HESSIAN = np.array([[0.5, -0.3, 0.2], [-0.3, 2.0, 0.1], [0.2, 0.1, 1.5]])
 RHO = np.array([[1.0, 0.4, -0.2], [0.4, 1.0, 0.1], [-0.2, 0.1, 1.0]])
 SIGMA = [2.5, 0.8, 0.6]

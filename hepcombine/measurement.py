@@ -48,6 +48,21 @@ def _finite(name: str, array: NDArray[np.float64], where: str) -> NDArray[np.flo
     return array
 
 
+def _numbers(
+    values: Mapping[str, Any], names: Sequence[str], what: str, where: str
+) -> NDArray[np.float64]:
+    """``values[n]`` for each name as floats; a value that is not a number names itself."""
+    out = np.empty(len(names))
+    for i, n in enumerate(names):
+        try:
+            out[i] = float(values[n])
+        except (TypeError, ValueError):
+            raise InvalidMeasurement(
+                f"{where}: {what} of {n!r} is {values[n]!r}, not a number"
+            ) from None
+    return out
+
+
 def _unique(names: Sequence[str], what: str, where: str) -> tuple[str, ...]:
     names = tuple(str(n) for n in names)
     seen: set[str] = set()
@@ -217,7 +232,7 @@ class Measurement:
                     involved,
                     w[0],
                 )
-        x = np.array([float(estimates[n]) for n in est_names])
+        x = _numbers(estimates, est_names, "the estimate", where)
         lam = cls._nuisance_vector(nuisance_values, src_names, where)
         return cls(
             est_names, x, src_names, m, u, -u.copy(), d, lam, frozenset(relative), name, "hessian"
@@ -254,7 +269,7 @@ class Measurement:
             missing = [n for n in names if n not in constraints]
             if missing:
                 raise InvalidMeasurement(f"{where}: no constraint given for {missing}")
-            sigma = np.array([float(constraints[n]) for n in names])
+            sigma = _numbers(constraints, names, "the constraint", where)
         else:
             sigma = np.asarray(constraints, dtype=float)
             if sigma.shape != (len(names),):
@@ -305,7 +320,7 @@ class Measurement:
         """
         where = f"measurement {name!r}" if name else "measurement"
         est_names = _unique(list(estimates), "estimate", where)
-        x = np.array([float(estimates[n]) for n in est_names])
+        x = _numbers(estimates, est_names, "the estimate", where)
         _finite("the estimates", x, where)
         missing = [n for n in est_names if n not in stat]
         extra = [n for n in stat if n not in estimates]
@@ -314,7 +329,7 @@ class Measurement:
                 f"{where}: statistical uncertainties must be given for exactly the estimates; "
                 f"missing {missing}, unknown {extra}"
             )
-        sigma = np.array([float(stat[n]) for n in est_names])
+        sigma = _numbers(stat, est_names, "the statistical uncertainty", where)
         _finite("the statistical uncertainties", sigma, where)
         if np.any(sigma <= 0):
             bad = [n for n, s in zip(est_names, sigma, strict=True) if not s > 0]
@@ -385,15 +400,20 @@ class Measurement:
                     raise InvalidMeasurement(
                         f"{where}: source {src!r} names unknown estimate {est!r}; estimates are {list(self.estimate_names)}"
                     )
-                if isinstance(value, tuple | list | np.ndarray):
-                    if len(value) != 2:
-                        raise InvalidMeasurement(
-                            f"{where}: source {src!r}, estimate {est!r}: an asymmetric shift is (up, down), got {value!r}"
-                        )
-                    u, d = float(value[0]), float(value[1])
-                else:
-                    u = float(value)
-                    d = -u
+                if isinstance(value, tuple | list | np.ndarray) and len(value) != 2:
+                    raise InvalidMeasurement(
+                        f"{where}: source {src!r}, estimate {est!r}: an asymmetric shift is (up, down), got {value!r}"
+                    )
+                try:
+                    if isinstance(value, tuple | list | np.ndarray):
+                        u, d = float(value[0]), float(value[1])
+                    else:
+                        u = float(value)
+                        d = -u
+                except (TypeError, ValueError):
+                    raise InvalidMeasurement(
+                        f"{where}: source {src!r}, estimate {est!r}: shift {value!r} is not a number"
+                    ) from None
                 if not (np.isfinite(u) and np.isfinite(d)):
                     raise InvalidMeasurement(
                         f"{where}: source {src!r}, estimate {est!r}: shift is NaN or infinite"

@@ -748,18 +748,16 @@ def test_progress_bar_only_on_a_terminal():
     assert "[##########] 4/4" in tty.getvalue() and tty.getvalue().endswith("\n")
 
 
-def test_atomic_output_set(tmp_path):
-    from hepcombine.outputs.atomic import atomic_write_text, output_set
-
-    target = tmp_path / "new" / "sub" / "a.txt"
-    with pytest.raises(RuntimeError), output_set() as out:
-        out.write_text(target, "first")
-        raise RuntimeError("fail after staging")
-    assert not (tmp_path / "new").exists()  # created directories are removed again
-    (tmp_path / "b.txt").write_text("old")
-    atomic_write_text(tmp_path / "b.txt", "new")
-    assert (tmp_path / "b.txt").read_text() == "new"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.txt"]
+def test_two_outputs_naming_one_file_are_an_error(tmp_path, capsys):
+    """``--json result.txt`` names the report's file: a one-line error, exit 1, nothing written
+    (was "internal error")."""
+    base = convino_files(tmp_path / "in")
+    out = tmp_path / "out"
+    code, _, err = run(["combine", base, "--output-dir", out, "--json", out / "result.txt"], capsys)
+    assert code == 1
+    assert err.startswith("hepcombine: error: ") and err.count("\n") == 1
+    assert "written twice" in err and "internal error" not in err
+    assert not out.exists()
 
 
 def test_plot_subcommand_writes_only_plots(tmp_path, capsys):

@@ -159,7 +159,7 @@ class Combiner:
                     )
                 param[i] = k
         spectators = []
-        for i in np.flatnonzero(param < 0):
+        for i in map(int, np.flatnonzero(param < 0)):
             m, e = names.estimates[i]
             spectators.append(f"{m}:{e}")
             param[i] = len(obs) + len(spectators) - 1

@@ -93,7 +93,7 @@ def _cholesky_or_raise(
     so that parameters of very different size do not matter)."""
     diag = np.diag(matrix)
     if np.any(diag <= 0):
-        bad = [names[i] for i in np.flatnonzero(diag <= 0)]
+        bad = [names[int(i)] for i in np.flatnonzero(diag <= 0)]
         raise InvalidMeasurement(
             f"{where}: {what} is not positive definite: non-positive diagonal entries for {bad}"
         )
@@ -218,7 +218,7 @@ class Measurement:
         m = h[np.ix_(ie, ie)]
         h_xl = h[np.ix_(ie, is_)]
         h_ll = h[np.ix_(is_, is_)]
-        u = -np.linalg.solve(m, h_xl)
+        u = np.asarray(-np.linalg.solve(m, h_xl), dtype=np.float64)
         s = h_ll - h_xl.T @ np.linalg.solve(m, h_xl)
         d = 0.5 * (s + s.T) - np.eye(len(src_names))
         if len(src_names):
@@ -455,12 +455,13 @@ class Measurement:
     @property
     def shifts(self) -> NDArray[np.float64]:
         """Symmetrised shifts (up − down)/2 per estimate and source."""
-        return 0.5 * (self.shifts_up - self.shifts_down)
+        out: NDArray[np.float64] = 0.5 * (self.shifts_up - self.shifts_down)
+        return out
 
     @property
     def stat_covariance(self) -> NDArray[np.float64]:
         """Statistical covariance of the estimates, M⁻¹."""
-        return np.linalg.inv(self.stat_information)
+        return np.asarray(np.linalg.inv(self.stat_information), dtype=np.float64)
 
     @property
     def covariance(self) -> NDArray[np.float64]:

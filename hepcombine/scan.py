@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 
 from .combiner import Combiner
 from .exceptions import ConfigError, FitError, InvalidArgument, InvalidCorrelation
+from .names import Ref
 from .spec import CombinationSpec, ScanGroup
 
 __all__ = ["ScanResult", "scan_all", "scan_correlations"]
@@ -259,7 +260,7 @@ def _index_pairs(
 
 def _as_references(
     combiner: Combiner, pairs: Mapping[tuple[int, int], float]
-) -> dict[tuple[str, str], float]:
+) -> dict[tuple[Ref, Ref], float]:
     names = combiner.sources
     return {(names[i], names[j]): rho for (i, j), rho in pairs.items()}
 

@@ -229,9 +229,9 @@ def _table_columns(
             f"data array has shape {arr.shape}; expected (measurements, 1 + sources)"
         )
     n, c = arr.shape
-    names = [str(m) for m in measurements] if measurements is not None else None
-    if names is None:
-        names = [f"m{i}" for i in range(n)]
+    names = (
+        [str(m) for m in measurements] if measurements is not None else [f"m{i}" for i in range(n)]
+    )
     if len(names) != n:
         raise InvalidMeasurement(f"{len(names)} measurement names for {n} rows of data")
     if columns is None:
@@ -299,7 +299,7 @@ def _correlation_matrix(spec: Any, source: str, names: Sequence[str]) -> FloatAr
         if np.all(np.tril(arr, -1) == 0.0):  # upper triangle given as a matrix
             arr = np.triu(arr) + np.triu(arr, 1).T
         else:
-            i, j = np.unravel_index(np.argmax(np.abs(arr - arr.T)), arr.shape)
+            i, j = (int(k) for k in np.unravel_index(np.argmax(np.abs(arr - arr.T)), arr.shape))
             raise InvalidCorrelation(
                 f"{where}: matrix is neither symmetric nor upper triangular "
                 f"({names[i]}, {names[j]}) = {arr[i, j]:g} but "
@@ -406,7 +406,7 @@ def _coefficients(spec: Any, source: str) -> tuple[float, float, float]:
         ) from None
     if len(a) != 3 or not all(math.isfinite(v) for v in a):
         raise InvalidMeasurement(f"source {source!r}: scaling needs three finite (a0, a1, a2)")
-    return a  # type: ignore[return-value]
+    return (a[0], a[1], a[2])
 
 
 def __dir__() -> list[str]:

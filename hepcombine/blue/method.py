@@ -736,7 +736,7 @@ class Blue:
         m = len(self._observables)
         vals = np.full((len(f), m), np.nan)
         errs = np.full((len(f), m), np.nan)
-        for a, fac in enumerate(f):
+        for point, fac in enumerate(f):
             rho = self._rho.copy()
             for k in ks:
                 rho[k][mask] *= fac
@@ -745,8 +745,8 @@ class Blue:
             except InvalidCorrelation as exc:
                 log.warning("correlation scan: factor %g skipped: %s", fac, exc)
                 continue
-            vals[a] = sub._x
-            errs[a] = np.sqrt(np.diag(sub._V))
+            vals[point] = sub._x
+            errs[point] = np.sqrt(np.diag(sub._V))
         err0 = np.sqrt(np.diag(self._V))
         return CorrelationScan(
             source=source,

@@ -454,13 +454,13 @@ def read_measurement_file(path: str | Path, name: str | None = None) -> Measurem
     nuisance: dict[str, float] = {}
     nv_block = blocks.get("nuisancevalues")
     if nv_block is not None:
-        for key, (value, line) in _key_values(nv_block).items():
+        for key, (text, line) in _key_values(nv_block).items():
             if key not in all_sources:
                 nv_block.fail(
                     f"{key!r} is not a systematic of this measurement (systematics: {all_sources})",
                     line,
                 )
-            nuisance[key] = _number(value, nv_block, line, f"the nuisance value of {key!r}")
+            nuisance[key] = _number(text, nv_block, line, f"the nuisance value of {key!r}")
 
     try:
         return assemble_measurement(

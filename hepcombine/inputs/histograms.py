@@ -357,8 +357,7 @@ def _read_matrix(obj: Any, role: str, ref: _Hist1D, file: Any, fname: str) -> ND
 
 
 def _positive_stat(sigma: NDArray[np.float64], nominal: _Hist1D, source: str) -> None:
-    for i in np.flatnonzero(~(sigma > 0)):
-        i = int(i)
+    for i in map(int, np.flatnonzero(~(sigma > 0))):
         where = f"{nominal.where(i)} of {nominal.desc}"
         if sigma[i] < 0:
             raise InvalidMeasurement(
@@ -616,15 +615,17 @@ def _read_graph(obj: Any, role: str, file: Any, fname: str) -> _Graph:
     if hasattr(obj, "GetN"):  # PyROOT: TGraphErrors also answers GetErrorYlow/GetErrorYhigh
         n = int(obj.GetN())
         idx = range(n)
+        px: list[Any]
+        py: list[Any]
         if hasattr(obj, "GetPointX"):
-            x = [obj.GetPointX(i) for i in idx]
-            y = [obj.GetPointY(i) for i in idx]
+            px = [obj.GetPointX(i) for i in idx]
+            py = [obj.GetPointY(i) for i in idx]
         else:
             xs, ys = obj.GetX(), obj.GetY()
-            x, y = [xs[i] for i in idx], [ys[i] for i in idx]
-        arrays = [
-            x,
-            y,
+            px, py = [xs[i] for i in idx], [ys[i] for i in idx]
+        arrays: list[Any] = [
+            px,
+            py,
             [obj.GetErrorXlow(i) for i in idx],
             [obj.GetErrorXhigh(i) for i in idx],
             [obj.GetErrorYlow(i) for i in idx],

@@ -63,7 +63,7 @@ _YamlLoader.add_implicit_resolver(
 
 def _schema() -> dict[str, Any]:
     text = resources.files("hepcombine").joinpath("schemas/config.json").read_text()
-    return json.loads(text)  # type: ignore[no-any-return]
+    return json.loads(text)
 
 
 def _node_line(root: yaml.Node | None, path: Sequence[Any]) -> int | None:

@@ -59,7 +59,7 @@ def distribution_hist(
     h = hist.Hist(
         regular_or_variable_axis(edges, name, label), storage=hist.storage.Weight(), label=title
     )
-    view = h.view()
+    view: Any = h.view()
     view.value = values
     view.variance = variances
     return h
@@ -70,7 +70,7 @@ def matrix_hist(edges: ArrayLike, matrix: ArrayLike, *, name: str, label: str, t
     import hist
 
     name = name or "x"
-    h = hist.Hist(
+    h: Any = hist.Hist(
         regular_or_variable_axis(edges, f"{name}_1", label),
         regular_or_variable_axis(edges, f"{name}_2", label),
         label=title,

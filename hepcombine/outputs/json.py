@@ -131,7 +131,7 @@ def result_to_dict(
             "errors": {n: math.sqrt(max(cov[i][i], 0.0)) for i, n in enumerate(names)},
             "covariance": {"names": names, "matrix": cov},
         }
-    return finite_or_none(out)  # type: ignore[no-any-return]
+    return finite_or_none(out)
 
 
 def scans_to_dict(
@@ -146,7 +146,7 @@ def scans_to_dict(
         out["config"] = str(config)
     out["chi2_definition"] = chi2_definition
     out["scans"] = [s.to_dict() for s in scans]
-    return finite_or_none(out)  # type: ignore[no-any-return]
+    return finite_or_none(out)
 
 
 def blue_to_dict(result: BlueResult, **extra: Any) -> dict[str, Any]:
@@ -168,7 +168,7 @@ def blue_to_dict(result: BlueResult, **extra: Any) -> dict[str, Any]:
         "covariance": result.covariance.to_dict(),
         **extra,
     }
-    return finite_or_none(out)  # type: ignore[no-any-return]
+    return finite_or_none(out)
 
 
 def dumps(data: Any, *, indent: int | None = 2) -> str:
@@ -183,7 +183,7 @@ def load_schema() -> dict[str, Any]:
     from importlib import resources
 
     text = resources.files("hepcombine").joinpath("schemas/result.json").read_text()
-    return json.loads(text)  # type: ignore[no-any-return]
+    return json.loads(text)
 
 
 def __dir__() -> list[str]:

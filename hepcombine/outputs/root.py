@@ -231,7 +231,7 @@ def _write_object_any(out: list, model, flags: int) -> None:
 
 
 @functools.cache
-def _graph_models() -> dict[str, type]:
+def _graph_models() -> dict[str, Any]:
     """Writable subclasses of uproot's graph models (created on first use: uproot is imported
     lazily). Their class names are uproot's, so that ``classname`` and ``class_version`` (which
     uproot derives from the Python class name) are ``TGraph`` v4 etc."""
@@ -473,12 +473,14 @@ def _hist_to_model(key: str, name: str, h):
     values = np.asarray(h.values(), dtype=np.float64)
     variances = h.variances()
     variances = None if variances is None else np.asarray(variances, dtype=np.float64)
+    values_flow: Any
+    variances_flow: Any
     if bh is not None:
         values_flow = np.asarray(h.values(flow=True), dtype=np.float64)
         variances_flow = None if variances is None else h.variances(flow=True)
         weighted = h.storage_type in (bh.storage.Weight, bh.storage.Unlimited)
     else:
-        values_flow = variances_flow = None
+        values_flow = variances_flow = None  # no flow bins known
         weighted = False
     weighted = variances is not None and (weighted or not np.array_equal(variances, values))
 
@@ -499,7 +501,7 @@ def _hist_to_model(key: str, name: str, h):
         "fSumw2": None if sumw2 is None else sumw2.T.reshape(-1),
         "fEntries": float(data.sum()),  # as uproot writes histograms: sum of contents
         "fTsumw": float(values.sum()),
-        "fTsumw2": float((variances if weighted else values).sum()),
+        "fTsumw2": float((variances if weighted and variances is not None else values).sum()),
         "fXaxis": axes[0][0],
     }
     if ndim == 1:
@@ -583,7 +585,7 @@ def write_root(
         written to ``path`` in that case, nor on any other error (e.g. ``OSError``).
     """
     prefix = [] if directory is None else _check_path("directory", directory)
-    keys: dict[str, object] = {}
+    keys: dict[str, tuple[str, object]] = {}
     for name, obj in objects.items():
         parts = prefix + _check_path("object name", name)
         keys["/".join(parts)] = (parts[-1], obj)

@@ -125,7 +125,7 @@ def plot_summary(
     rows: Mapping[str, tuple[float, float]] = {}
     if inputs:
         first = next(iter(inputs.values()))
-        rows = inputs.get(obs, {}) if isinstance(first, Mapping) else inputs  # type: ignore[assignment]
+        rows = inputs.get(obs, {}) if isinstance(first, Mapping) else inputs
     names = list(rows)
     values = np.array([float(rows[n][0]) for n in names])
     errors = np.array([float(rows[n][1]) for n in names])

@@ -5,7 +5,8 @@ with ``name=``). An estimate or a source is referred to as ``"measurement:name"`
 name where that is unique among all measurements of the combination; a tuple
 ``("measurement", "name")`` works as well. Sources are always distinct parameters per
 measurement, even when two measurements use the same name: say how they are related with a
-correlation (``{("ATLAS:lumi", "CMS:lumi"): 1.0}``).
+correlation (``{("ATLAS:lumi", "CMS:lumi"): 1.0}``). References are resolved by
+:class:`hepcombine.names.Names`, the resolver the readers use too.
 """
 
 from __future__ import annotations

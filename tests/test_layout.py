@@ -114,14 +114,25 @@ def test_readers_know_nothing_of_fits_or_outputs(graph, reader):
     assert not [m for m in graph[reader] if m.startswith(later)]
 
 
-def test_reading_a_convino_file_loads_no_yaml():
+@pytest.mark.parametrize(
+    ("code", "absent"),
+    [
+        # the Convino reader and the scans need neither PyYAML nor jsonschema
+        (
+            "import hepcombine.inputs.convino, hepcombine.scan",
+            ("yaml", "jsonschema", "matplotlib", "uproot"),
+        ),
+        # the command line's parser (hepcombine --help) imports nothing heavy
+        (
+            "from hepcombine.cli import build_parser; build_parser()",
+            ("numpy", "scipy", "yaml", "matplotlib", "uproot", "iminuit"),
+        ),
+    ],
+)
+def test_heavy_imports_happen_where_they_are_used(code, absent):
     import subprocess
     import sys
 
-    code = (
-        "import sys, hepcombine.inputs.convino, hepcombine.spec\n"
-        "print(sorted(m for m in ('yaml', 'jsonschema', 'scipy', 'iminuit', 'uproot') "
-        "if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    check = f"import sys\n{code}\nprint(sorted(m for m in {absent!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

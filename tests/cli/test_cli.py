@@ -24,8 +24,7 @@ from pathlib import Path
 import jsonschema
 import numpy as np
 import pytest
-from conftest import write
-from scipy.optimize import brentq, minimize
+from conftest import minimise_chi2, profile_interval, write
 
 from hepcombine.cli import main
 from hepcombine.combiner import Combiner
@@ -178,8 +177,7 @@ def direct_chi2(pearson: bool):
 
 def direct_fit(pearson: bool) -> dict[str, float]:
     f = direct_chi2(pearson)
-    best = minimize(f, np.array([100.0, 50.0, 0.1, 0.1, 0.1, 0.1]), method="BFGS", tol=1e-12)
-    best = minimize(f, best.x, method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-12})
+    best = minimise_chi2(f, [100.0, 50.0, 0.1, 0.1, 0.1, 0.1])
     p = best.x
     # symmetric error of x0 from the curvature (central differences, step small against |λ_jesA|)
     h = 1e-3
@@ -192,16 +190,8 @@ def direct_fit(pearson: bool) -> dict[str, float]:
                 f(p + e_i + e_j) - f(p + e_i - e_j) - f(p - e_i + e_j) + f(p - e_i - e_j)
             ) / (4 * h * h)
     cov = 2.0 * np.linalg.inv(hess)
-
-    def profile(x0: float) -> float:
-        g = lambda q: f(np.concatenate([[x0], q]))  # noqa: E731
-        r = minimize(g, p[1:], method="BFGS", tol=1e-12)
-        r = minimize(g, r.x, method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-12})
-        return r.fun - best.fun - 1.0
-
     err = float(np.sqrt(cov[0, 0]))
-    low = brentq(profile, p[0] - 3 * err, p[0], xtol=1e-8)
-    high = brentq(profile, p[0], p[0] + 3 * err, xtol=1e-8)
+    low, high = profile_interval(f, best, 0, 3 * err)
     return {
         "x0": p[0],
         "xa1": p[1],

@@ -116,3 +116,37 @@ def test_histograms_api_paths_agree():
     vinv = np.linalg.inv(v)
     x = np.linalg.solve(a.T @ vinv @ a, a.T @ vinv @ np.array([10.0, 20.0, 11.0, 19.0]))
     np.testing.assert_allclose(res.values, x, rtol=1e-10)
+
+
+def test_convino_scan(tmp_path):
+    """``hepcombine scan`` and ``scan_all(spec)`` on the same file: the same JSON."""
+    from hepcombine import scan_all
+    from hepcombine.outputs.json import scans_to_dict
+
+    config = DATA / "convino_example" / "combination.txt"
+    out = tmp_path / "out"
+    code = main(
+        [
+            "scan",
+            str(config),
+            "--points",
+            "3",
+            "--no-plots",
+            "--output-dir",
+            str(out),
+            "--json",
+            str(out / "s.json"),
+        ]
+    )
+    assert code == 0
+    spec = load_config(config)
+    api = scan_all(spec, n_points=3)
+    data = json.loads((out / "s.json").read_text())
+    assert data == scans_to_dict(api, spec.chi2_definition(), config=str(config))
+    # each valid point is the combination with that assumption, done afresh
+    (scan,) = api
+    a, b, _, _ = scan.pairs[0]
+    for i, rho in enumerate(scan.rho[:, 0]):
+        if scan.valid[i]:
+            fresh = spec.combiner().with_correlations({**spec.correlations, (a, b): rho}).combine()
+            assert scan.values["xsec"][i] == pytest.approx(fresh.values["xsec"], rel=1e-10)

@@ -330,6 +330,17 @@ class Blue:
                 "negative BLUE weights: %s",
                 ", ".join(f"{mm} -> {o}: {w:.4g}" for o, mm, w in neg),
             )
+        for a in (self._values, self._sigma0, self._rho, self._sigma, self._C, self._V):
+            a.setflags(write=False)
+        self._frozen = True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if getattr(self, "_frozen", False):
+            raise AttributeError(
+                f"Blue is immutable: cannot set {name!r}; build a new Blue, use "
+                "blue[[...]] for a subset or scan_correlations for other assumptions"
+            )
+        object.__setattr__(self, name, value)
 
     def _make_result(self) -> BlueResult:
         obs, names, sources = self._observables, self._names, self._sources

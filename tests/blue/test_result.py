@@ -61,3 +61,12 @@ def test_several_observables_are_keyed_by_name_not_float_or_dict():
     assert r.correlation["A", "B"] == pytest.approx(v[0, 1] / math.sqrt(v[0, 0] * v[1, 1]))
     assert r.weights["B"]["a1"] != 0.0  # an input of A carries weight for B
     assert r.ndf == 1
+
+
+def test_blue_itself_is_immutable(seed):
+    with pytest.raises(AttributeError, match="immutable"):
+        seed._x = np.zeros(1)
+    with pytest.raises(ValueError, match="read-only"):
+        seed._C[0, 0] = 0.0  # the arrays behind the properties cannot change either
+    sub = seed[["ATLAS"]]  # derived combinations are new objects
+    assert sub.combined_result == pytest.approx(242.4)  # the ATLAS input alone

@@ -431,8 +431,9 @@ def scan_all(
     """Scan every group; the nominal combination is done once.
 
     ``spec_or_combiner``: a :class:`~hepcombine.spec.CombinationSpec` (the combiner is
-    ``spec.combiner(**combiner_options)``, e.g. ``{"chi2": "pearson"}``, with the format's
-    defaults as for a combination; ``scans`` default to ``spec.scans`` — a specification without
+    ``spec.combiner(**combiner_options)``, e.g. ``{"chi2": "pearson"}`` (an option given as
+    ``None`` keeps the specification's default), with the format's defaults as for a
+    combination; ``scans`` default to ``spec.scans`` — a specification without
     any is a :class:`~hepcombine.exceptions.ConfigError` — and ``nominal`` to
     ``spec.correlations``) or a :class:`~hepcombine.combiner.Combiner` (``scans`` required).
     ``n_points`` overrides every group's number of points; ``progress(done, total)`` counts

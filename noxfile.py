@@ -1,8 +1,8 @@
-"""nox sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s benchmarks``."""
+"""nox sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s typecheck``, ``nox -s benchmarks``."""
 
 import nox
 
-nox.options.sessions = ["lint", "tests"]
+nox.options.sessions = ["lint", "typecheck", "tests"]
 
 
 @nox.session
@@ -18,6 +18,13 @@ def lint(session: nox.Session) -> None:
     session.install("ruff")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """Static type checks with mypy (configuration in pyproject.toml)."""
+    session.install(".[typecheck]")
+    session.run("mypy", *session.posargs)
 
 
 @nox.session

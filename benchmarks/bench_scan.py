@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import synthetic_hessian_measurement, synthetic_table
 
 from hepcombine import Combiner
-from hepcombine.config import ScanGroup
 from hepcombine.scan import scan_correlations
+from hepcombine.spec import ScanGroup
 
 
 def _best(fn, repeat):

@@ -7,9 +7,14 @@ Two methods:
   uncertainties, with exact ±1 correlations and profile-likelihood intervals;
 * BLUE (:class:`Blue`) with weights, per-source breakdown and information weights.
 
-Inputs: :class:`Measurement` (Hessian, correlation matrix, orthogonal table), Convino text
-files and YAML configs (:func:`load_config`), histograms and graphs from ROOT files or
-``hist`` (:func:`measurement_from_histograms`, :func:`measurement_from_graph`).
+The pipeline, one subpackage or module per stage: input forms (:mod:`hepcombine.inputs`:
+Convino text files and YAML configs via :func:`load_config`, histograms and graphs via
+:func:`measurement_from_histograms` and :func:`measurement_from_graph`, BLUE tables) → one
+specification (:class:`CombinationSpec`, :mod:`hepcombine.spec`) → canonical measurements
+(:class:`Measurement`) → combined χ² (:mod:`hepcombine.chi2`) → solver
+(:mod:`hepcombine.solver`) → result (:class:`CombinationResult`) → outputs
+(:mod:`hepcombine.outputs`: text, JSON, ROOT, hist, Convino) and plots
+(:mod:`hepcombine.plots`); :mod:`hepcombine.cli` only parses and calls the library.
 
 Submodules are imported on first use, so ``import hepcombine`` stays light.
 """
@@ -23,31 +28,38 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
-    # the χ² engine
+    # the canonical measurement and its binning
     "Measurement": "measurement",
+    "DifferentialMeasurement": "measurement",
+    "Binning": "binning",
+    "Quantity": "binning",
+    "Qualifier": "binning",
+    # the specification every input form produces
+    "CombinationSpec": "spec",
+    "ScanGroup": "spec",
+    # the χ² method
     "Combiner": "combiner",
     "CombinationResult": "result",
     "NamedMatrix": "result",
     "Table": "result",
     # BLUE
     "Blue": "blue",
+    "BlueResult": "blue",
     "blue_from_csv": "blue",
     "CorrelationScan": "blue",
     "Compatibility": "blue",
-    # configuration and text formats
-    "CombinationSpec": "config",
-    "ScanGroup": "config",
-    "load_config": "config",
-    "read_yaml": "config",
-    "read_convino": "convino",
-    "read_measurement_file": "convino",
-    "write_convino": "convino",
-    # differential inputs
-    "DifferentialMeasurement": "adapters",
-    "Systematic": "adapters",
-    "differential_observables": "adapters",
-    "measurement_from_graph": "adapters",
-    "measurement_from_histograms": "adapters",
+    # input forms
+    "load_config": "inputs",
+    "read_yaml": "inputs.yaml",
+    "read_convino": "inputs.convino",
+    "read_measurement_file": "inputs.convino",
+    "Systematic": "inputs.histograms",
+    "differential_observables": "inputs.histograms",
+    "measurement_from_graph": "inputs.histograms",
+    "measurement_from_histograms": "inputs.histograms",
+    "read_hepdata": "inputs.hepdata",
+    "HEPDataMatrix": "inputs.hepdata",
+    "HEPDataBreakdown": "inputs.hepdata",
     # correlation scans
     "ScanResult": "scan",
     "scan_all": "scan",
@@ -57,22 +69,29 @@ _EXPORTS: dict[str, str] = {
     "NormalisedDistribution": "differential",
     "combine_differential": "differential",
     "normalise": "differential",
-    # ROOT output
-    "write_root": "rootio",
-    "GraphAsymmErrors": "rootio",
-    "GraphErrors": "rootio",
+    # outputs
+    "write_convino": "outputs.convino",
+    "write_root": "outputs.root",
+    "write_hepdata": "outputs.hepdata",
+    "GraphAsymmErrors": "outputs.root",
+    "GraphErrors": "outputs.root",
     # errors
     "HepCombineError": "exceptions",
     "ConfigError": "exceptions",
     "FitError": "exceptions",
+    "HEPDataError": "exceptions",
     "IntervalError": "exceptions",
+    "InvalidArgument": "exceptions",
     "InvalidCorrelation": "exceptions",
     "InvalidMeasurement": "exceptions",
+    "OutputError": "exceptions",
     "UnknownName": "exceptions",
 }
 
 __all__ = [
+    "Binning",
     "Blue",
+    "BlueResult",
     "CombinationResult",
     "CombinationSpec",
     "Combiner",
@@ -84,13 +103,20 @@ __all__ = [
     "FitError",
     "GraphAsymmErrors",
     "GraphErrors",
+    "HEPDataBreakdown",
+    "HEPDataError",
+    "HEPDataMatrix",
     "HepCombineError",
     "IntervalError",
+    "InvalidArgument",
     "InvalidCorrelation",
     "InvalidMeasurement",
     "Measurement",
     "NamedMatrix",
     "NormalisedDistribution",
+    "OutputError",
+    "Qualifier",
+    "Quantity",
     "ScanGroup",
     "ScanResult",
     "Systematic",
@@ -105,11 +131,13 @@ __all__ = [
     "measurement_from_histograms",
     "normalise",
     "read_convino",
+    "read_hepdata",
     "read_measurement_file",
     "read_yaml",
     "scan_all",
     "scan_correlations",
     "write_convino",
+    "write_hepdata",
     "write_root",
 ]
 
@@ -124,21 +152,13 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return __all__
+    return list(__all__)
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
-    from .adapters import (
-        DifferentialMeasurement,
-        Systematic,
-        differential_observables,
-        measurement_from_graph,
-        measurement_from_histograms,
-    )
-    from .blue import Blue, Compatibility, CorrelationScan, blue_from_csv
+    from .binning import Binning, Qualifier, Quantity
+    from .blue import Blue, BlueResult, Compatibility, CorrelationScan, blue_from_csv
     from .combiner import Combiner
-    from .config import CombinationSpec, ScanGroup, load_config, read_yaml
-    from .convino import read_convino, read_measurement_file, write_convino
     from .differential import (
         DifferentialResult,
         NormalisedDistribution,
@@ -149,12 +169,28 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         ConfigError,
         FitError,
         HepCombineError,
+        HEPDataError,
         IntervalError,
+        InvalidArgument,
         InvalidCorrelation,
         InvalidMeasurement,
+        OutputError,
         UnknownName,
     )
-    from .measurement import Measurement
+    from .inputs import load_config
+    from .inputs.convino import read_convino, read_measurement_file
+    from .inputs.hepdata import HEPDataBreakdown, HEPDataMatrix, read_hepdata
+    from .inputs.histograms import (
+        Systematic,
+        differential_observables,
+        measurement_from_graph,
+        measurement_from_histograms,
+    )
+    from .inputs.yaml import read_yaml
+    from .measurement import DifferentialMeasurement, Measurement
+    from .outputs.convino import write_convino
+    from .outputs.hepdata import write_hepdata
+    from .outputs.root import GraphAsymmErrors, GraphErrors, write_root
     from .result import CombinationResult, NamedMatrix, Table
-    from .rootio import GraphAsymmErrors, GraphErrors, write_root
     from .scan import ScanResult, scan_all, scan_correlations
+    from .spec import CombinationSpec, ScanGroup

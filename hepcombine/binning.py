@@ -305,3 +305,7 @@ class Binning:
     def __repr__(self) -> str:
         what = "bin numbers" if self.is_index else self.describe(4)
         return f"Binning({self.name!r}, {what}, unit={self.unit!r})"
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

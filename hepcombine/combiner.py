@@ -5,7 +5,8 @@ with ``name=``). An estimate or a source is referred to as ``"measurement:name"`
 name where that is unique among all measurements of the combination; a tuple
 ``("measurement", "name")`` works as well. Sources are always distinct parameters per
 measurement, even when two measurements use the same name: say how they are related with a
-correlation (``{("ATLAS:lumi", "CMS:lumi"): 1.0}``).
+correlation (``{("ATLAS:lumi", "CMS:lumi"): 1.0}``). References are resolved by
+:class:`hepcombine.names.Names`, the resolver the readers use too.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from numpy.typing import NDArray
 
 from .chi2 import CombinedChi2, MeasurementBlock
 from .correlations import CorrelationFactor, factorize_correlations
-from .exceptions import InvalidCorrelation, InvalidMeasurement, UnknownName
+from .exceptions import InvalidArgument, InvalidCorrelation, InvalidMeasurement
 from .measurement import Measurement
+from .names import Names, Ref
 from .result import CombinationResult, NamedMatrix, Table
 from .solver import make_minuit, minimise, profile_intervals
 
@@ -29,49 +31,8 @@ __all__ = ["Combiner"]
 
 log = logging.getLogger(__name__)
 
-Ref = str | tuple[str, str]
 STAT = "stat"
 CROSS = "correlations between groups"
-
-
-class _Names:
-    """Resolves references to estimates and sources of a set of named measurements."""
-
-    def __init__(self, measurements: Mapping[str, Measurement]) -> None:
-        self.measurements = measurements
-        self.estimates = [(m, e) for m, meas in measurements.items() for e in meas.estimate_names]
-        self.sources = [(m, s) for m, meas in measurements.items() for s in meas.source_names]
-        self.estimate_index = {k: i for i, k in enumerate(self.estimates)}
-        self.source_index = {k: i for i, k in enumerate(self.sources)}
-
-    def _resolve(self, ref: Ref, pool: dict[tuple[str, str], int], what: str) -> int:
-        if isinstance(ref, tuple):
-            if ref in pool:
-                return pool[ref]
-            raise UnknownName(f"{what} {ref!r} is not defined; {self._known(pool, what)}")
-        ref = str(ref)
-        if ":" in ref:
-            m, _, n = ref.partition(":")
-            if (m, n) in pool:
-                return pool[(m, n)]
-        hits = [k for k in pool if k[1] == ref]
-        if len(hits) == 1:
-            return pool[hits[0]]
-        if len(hits) > 1:
-            options = [f"{m}:{n}" for m, n in hits]
-            raise UnknownName(f"{what} name {ref!r} is ambiguous; qualify it as one of {options}")
-        raise UnknownName(f"{what} {ref!r} is not defined; {self._known(pool, what)}")
-
-    def _known(self, pool: dict[tuple[str, str], int], what: str) -> str:
-        names = [f"{m}:{n}" for m, n in pool]
-        shown = ", ".join(names[:12]) + (", …" if len(names) > 12 else "")
-        return f"known {what}s are {shown}" if names else f"no {what}s are defined"
-
-    def estimate(self, ref: Ref) -> int:
-        return self._resolve(ref, self.estimate_index, "estimate")
-
-    def source(self, ref: Ref) -> int:
-        return self._resolve(ref, self.source_index, "source")
 
 
 class Combiner:
@@ -117,13 +78,13 @@ class Combiner:
     ) -> None:
         self.measurements = self._named(measurements)
         if chi2 not in ("neyman", "pearson"):
-            raise ValueError(f"chi2 must be 'neyman' or 'pearson', not {chi2!r}")
+            raise InvalidArgument(f"chi2 must be 'neyman' or 'pearson', not {chi2!r}")
         if asymmetry not in ("convino", "smooth"):
-            raise ValueError(f"asymmetry must be 'convino' or 'smooth', not {asymmetry!r}")
+            raise InvalidArgument(f"asymmetry must be 'convino' or 'smooth', not {asymmetry!r}")
         self.chi2 = chi2
         self.asymmetry = asymmetry
         self.repair = repair
-        self._names = _Names(self.measurements)
+        self._names = Names(self.measurements)
         self.observables, self._param_of_estimate, self.spectators = self._map_observables(
             observables
         )
@@ -199,7 +160,7 @@ class Combiner:
                     )
                 param[i] = k
         spectators = []
-        for i in np.flatnonzero(param < 0):
+        for i in map(int, np.flatnonzero(param < 0)):
             m, e = names.estimates[i]
             spectators.append(f"{m}:{e}")
             param[i] = len(obs) + len(spectators) - 1
@@ -474,3 +435,7 @@ class Combiner:
 
 def _signed_sqrt(var: NDArray) -> NDArray:
     return np.sign(var) * np.sqrt(np.abs(var))
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

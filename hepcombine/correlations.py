@@ -73,7 +73,7 @@ def nearest_correlation_matrix(
         ds = x - r
         y_new = x.copy()
         np.fill_diagonal(y_new, 1.0)
-        if np.linalg.norm(y_new - y) <= tol * max(1.0, np.linalg.norm(y)):
+        if np.linalg.norm(y_new - y) <= tol * max(1.0, float(np.linalg.norm(y))):
             y = y_new
             break
         y = y_new
@@ -152,19 +152,23 @@ def factorize_correlations(
         keep = w > _EIG_TOL * len(idx)
         blocks.append((idx, v[:, keep] * np.sqrt(w[keep])))
 
-    rank = sum(b.shape[1] for _, b in blocks)
+    rank = int(sum(b.shape[1] for _, b in blocks))
     L = np.zeros((n, rank))
     L_pinv = np.zeros((rank, n))
     eta_names: list[str] = []
     col = 0
-    for idx, b in blocks:
-        k = b.shape[1]
-        L[np.ix_(idx, np.arange(col, col + k))] = b
-        # columns of b are orthogonal: pinv(b) = diag(1/|b_j|²) bᵀ
-        L_pinv[np.ix_(np.arange(col, col + k), idx)] = b.T / np.sum(b * b, axis=0)[:, None]
+    for idx, blk in blocks:
+        k = blk.shape[1]
+        L[np.ix_(idx, np.arange(col, col + k))] = blk
+        # columns of blk are orthogonal: pinv(blk) = diag(1/|b_j|²) bᵀ
+        L_pinv[np.ix_(np.arange(col, col + k), idx)] = blk.T / np.sum(blk * blk, axis=0)[:, None]
         if len(idx) == 1:
             eta_names.append(names[idx[0]])
         else:
             eta_names.extend(f"{names[idx[0]]}~{names[idx[-1]]}#{m}" for m in range(k))
         col += k
     return CorrelationFactor(tuple(names), L, L_pinv, tuple(components), tuple(eta_names), repaired)
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -1,16 +1,15 @@
-"""Combined differential distributions: bins in order, with their binning, and back to
-histograms and ROOT files.
+"""Combined differential distributions: the bins of a result in order, with their binning.
 
 A differential combination is an ordinary :class:`~hepcombine.CombinationResult` whose
 observables are the bins of one distribution. :class:`DifferentialResult` adds the order of the
-bins and the binning (edges, axis name and label, title), and turns the result into
+bins and their :class:`~hepcombine.binning.Binning` (edges, axis name, label and unit) and gives
 
 * arrays in bin order (values, symmetric errors, profile intervals, covariance, correlation),
-* a ``hist.Hist`` (:meth:`DifferentialResult.to_hist`), and
-* one ROOT file (:meth:`DifferentialResult.write_root`).
+* a ``hist.Hist`` (:meth:`DifferentialResult.to_hist`, written by :mod:`hepcombine.outputs.hist`),
+* one ROOT file (:meth:`DifferentialResult.write_root`, written by :mod:`hepcombine.outputs.root`).
 
-:func:`combine_differential` builds it from :class:`~hepcombine.adapters.DifferentialMeasurement`
-inputs (histograms and graphs read by :mod:`hepcombine.adapters`);
+:func:`combine_differential` builds it from :class:`~hepcombine.measurement.DifferentialMeasurement`
+inputs (histograms and graphs read by :mod:`hepcombine.inputs.histograms`);
 :meth:`DifferentialResult.from_result` wraps any result (e.g. of a Convino configuration with
 ``isDifferential = true``). :func:`normalise` gives the shape: values divided by their sum with
 the exactly propagated (singular) covariance.
@@ -21,7 +20,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
@@ -29,12 +27,14 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .exceptions import IntervalError, InvalidMeasurement, UnknownName
+from .binning import Binning
+from .exceptions import IntervalError, InvalidArgument, InvalidMeasurement, UnknownName
 
 if TYPE_CHECKING:
     import hist
 
-    from .adapters import DifferentialMeasurement
+    from .measurement import DifferentialMeasurement
+    from .names import Ref
     from .result import CombinationResult
 
 __all__ = [
@@ -42,7 +42,6 @@ __all__ = [
     "NormalisedDistribution",
     "combine_differential",
     "normalise",
-    "root_key",
 ]
 
 log = logging.getLogger(__name__)
@@ -130,32 +129,6 @@ def normalise(
     return NormalisedDistribution(norm, out)
 
 
-# ---------------------------------------------------------------------- names in ROOT files
-def root_key(name: str) -> str:
-    """The ROOT key used for ``name``: every run of characters other than ``A–Z a–z 0–9 _``
-    becomes one ``_``, leading/trailing ``_`` are dropped (``"correlations between groups"`` →
-    ``"correlations_between_groups"``, ``"JES/flavour"`` → ``"JES_flavour"``); an empty result
-    becomes ``"unnamed"``. Such keys are safe in ``TBrowser``, ``TFile::Get`` paths and PyROOT
-    attribute access."""
-    key = re.sub(r"[^A-Za-z0-9_]+", "_", str(name)).strip("_")
-    return key or "unnamed"
-
-
-def _unique_keys(names: Sequence[str], prefix: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    used: set[str] = set()
-    for name in names:
-        base = f"{prefix}{root_key(name)}"
-        key, k = base, 2
-        while key in used:
-            key, k = f"{base}_{k}", k + 1
-        if key != base:
-            log.warning("component %r is written as %r: %r was taken", name, key, base)
-        used.add(key)
-        out[name] = key
-    return out
-
-
 # ---------------------------------------------------------------------- the result
 def _check_edges(edges: Any, n: int) -> NDArray[np.float64]:
     try:
@@ -172,15 +145,6 @@ def _check_edges(edges: Any, n: int) -> NDArray[np.float64]:
     return e
 
 
-def _is_uniform(edges: NDArray[np.float64]) -> bool:
-    d = np.diff(edges)
-    span = edges[-1] - edges[0]
-    regular = edges[0] + span * np.arange(len(edges)) / (len(edges) - 1)
-    return bool(np.allclose(d, d[0], rtol=1e-12, atol=0)) and bool(
-        np.allclose(edges, regular, rtol=0, atol=1e-12 * abs(span))
-    )
-
-
 @dataclass(frozen=True, eq=False)
 class DifferentialResult:
     """A combination whose observables are the bins of one distribution.
@@ -191,25 +155,18 @@ class DifferentialResult:
         The combination (everything else — pulls, χ², weights, impacts — is there).
     observables:
         The combined observables that are the bins, in bin order.
-    edges:
-        Bin edges, shape ``(n + 1,)``, or ``None`` when only points are known (then
-        histograms are written with the bin numbers ``0, 1, ..., n`` as edges and graphs at
-        :attr:`centers`).
-    axis_name, axis_label:
-        Name and label (title) of the x axis.
+    binning:
+        The bins (:class:`~hepcombine.binning.Binning`): edges, axis name, label and unit;
+        :meth:`Binning.index <hepcombine.binning.Binning.index>` when only the bin order is
+        known (then histograms are written with the bin numbers ``0, 1, ..., n`` as edges).
     title:
         Title of the distribution (histogram titles in the output).
-    centers:
-        x of each bin for graphs; default: the middle of each bin (or ``i + 0.5``).
     """
 
     result: CombinationResult
     observables: tuple[str, ...]
-    edges: NDArray[np.float64] | None
-    axis_name: str = "x"
-    axis_label: str = ""
+    binning: Binning
     title: str = ""
-    centers: NDArray[np.float64] | None = None
 
     def __post_init__(self) -> None:
         obs = tuple(str(o) for o in self.observables)
@@ -223,17 +180,16 @@ class DifferentialResult:
             )
         if len(set(obs)) != len(obs):
             raise InvalidMeasurement(f"a bin is listed twice in {list(obs)}")
+        if not isinstance(self.binning, Binning):
+            raise InvalidArgument(
+                f"binning must be a Binning, not {type(self.binning).__name__} (use "
+                "DifferentialResult.from_result(result, edges=...) for plain edges)"
+            )
+        if self.binning.n_bins != len(obs):
+            raise InvalidMeasurement(
+                f"{len(obs)} bins but the binning has {self.binning.n_bins} bins"
+            )
         object.__setattr__(self, "observables", obs)
-        if self.edges is not None:
-            object.__setattr__(self, "edges", _check_edges(self.edges, len(obs)))
-        if self.centers is not None:
-            c = np.array(self.centers, dtype=float)
-            if c.shape != (len(obs),):
-                raise InvalidMeasurement(
-                    f"{len(obs)} bins need {len(obs)} centres, got shape {c.shape}"
-                )
-            c.setflags(write=False)
-            object.__setattr__(self, "centers", c)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -245,17 +201,51 @@ class DifferentialResult:
         axis_name: str = "x",
         axis_label: str = "",
         title: str = "",
+        *,
+        binning: Binning | None = None,
     ) -> DifferentialResult:
         """Wrap a result that did not come from histograms, e.g. of a Convino configuration
-        with ``isDifferential = true``.
+        with ``isDifferential = true`` (its specification's ``binning``).
 
         ``observables``: the bins in order (default: all observables of the result, in their
-        order); ``edges``: default ``0, 1, ..., n`` (the bin numbers).
+        order). ``binning``, or ``edges`` (default ``0, 1, ..., n``, the bin numbers) with
+        ``axis_name`` and ``axis_label``.
         """
         obs = tuple(result.observables if observables is None else observables)
-        if edges is None:
-            edges = np.arange(len(obs) + 1, dtype=float)
-        return cls(result, obs, edges, axis_name, axis_label, title)
+        if binning is None:
+            axis = {"name": axis_name, "label": axis_label}
+            if edges is None:
+                binning = Binning.from_edges(np.arange(len(obs) + 1.0), is_index=True, **axis)
+            else:
+                binning = Binning.from_edges(_check_edges(edges, len(obs)), **axis)
+        elif edges is not None:
+            raise InvalidArgument("give binning= or edges=, not both")
+        return cls(result, obs, binning, title)
+
+    # ------------------------------------------------------------------ the bins
+    @property
+    def edges(self) -> NDArray[np.float64] | None:
+        """The ``n + 1`` bin edges; ``None`` when the bins have gaps or only points are known
+        (graphs whose x errors are not contiguous bins)."""
+        b = self.binning
+        if not b.is_contiguous or (b.is_index and b.centers is not None):
+            return None
+        return b.edges
+
+    @property
+    def axis_name(self) -> str:
+        """Name of the x axis."""
+        return self.binning.name
+
+    @property
+    def axis_label(self) -> str:
+        """Label (title) of the x axis."""
+        return self.binning.label
+
+    @property
+    def centers(self) -> NDArray[np.float64] | None:
+        """The points' x when only points are known (see :attr:`edges`), else ``None``."""
+        return self.binning.centers if self.edges is None else None
 
     # ------------------------------------------------------------------ arrays in bin order
     @property
@@ -298,7 +288,8 @@ class DifferentialResult:
         """Upper end of the 68 % profile interval of each bin; NaN where it is not valid."""
         return self._interval_array(1)
 
-    def _invalid_intervals(self) -> dict[str, str]:
+    def invalid_intervals(self) -> dict[str, str]:
+        """``{bin: interval status}`` of the bins without a valid profile interval."""
         status = self.result.interval_status
         return {o: status[o] for o in self.observables if not self.result.has_interval(o)}
 
@@ -312,8 +303,8 @@ class DifferentialResult:
         up for them.
         """
         if invalid not in ("raise", "nan"):
-            raise ValueError(f"invalid must be 'raise' or 'nan', not {invalid!r}")
-        bad = self._invalid_intervals()
+            raise InvalidArgument(f"invalid must be 'raise' or 'nan', not {invalid!r}")
+        bad = self.invalid_intervals()
         if bad and invalid == "raise":
             raise IntervalError(_interval_message(bad))
         v = self.values
@@ -339,7 +330,10 @@ class DifferentialResult:
 
     def breakdown_keys(self) -> dict[str, str]:
         """``{component: ROOT key}`` of the ``breakdown_<name>`` histograms written by
-        :meth:`write_root` (names made safe by :func:`root_key`; a clash gets ``_2``, ...)."""
+        :meth:`write_root` (names made safe by :func:`~hepcombine.outputs.root.root_key`; a
+        clash gets ``_2``, ...)."""
+        from .outputs.root import _unique_keys
+
         return _unique_keys(self.result.breakdown.rows, "breakdown_")
 
     def normalised(self, *, per_width: bool = False) -> NormalisedDistribution:
@@ -349,58 +343,43 @@ class DifferentialResult:
         covariance is singular (rank n − 1). Profile intervals are not propagated."""
         widths = None
         if per_width:
-            widths = np.diff(self._edges_or_index())
+            widths = self.binning.widths
         return normalise(self.values, self.covariance, widths=widths)
 
     # ------------------------------------------------------------------ histograms
-    def _edges_or_index(self) -> NDArray[np.float64]:
+    def histogram_edges(self) -> NDArray[np.float64]:
+        """The edges histograms are written with: :attr:`edges`, else the bin numbers."""
         if self.edges is not None:
             return self.edges
         return np.arange(self.n_bins + 1, dtype=float)
 
-    def _centers(self) -> NDArray[np.float64]:
+    def graph_x(self) -> NDArray[np.float64]:
+        """x of each bin in graphs: the points' x, else the middle of each bin."""
         if self.centers is not None:
             return np.array(self.centers)
-        e = self._edges_or_index()
+        e = self.histogram_edges()
         return 0.5 * (e[1:] + e[:-1])
-
-    def _axis(self, name: str | None = None):
-        import hist
-
-        edges = self._edges_or_index()
-        name = self.axis_name if name is None else name
-        if _is_uniform(edges):
-            return hist.axis.Regular(
-                len(edges) - 1, float(edges[0]), float(edges[-1]), name=name, label=self.axis_label
-            )
-        return hist.axis.Variable(edges, name=name, label=self.axis_label)
-
-    def _hist1d(self, values: NDArray, variances: NDArray, label: str) -> hist.Hist:
-        import hist
-
-        h = hist.Hist(self._axis(), storage=hist.storage.Weight(), label=label)
-        view = h.view()
-        view.value = values
-        view.variance = variances
-        return h
-
-    def _hist2d(self, matrix: NDArray, label: str) -> hist.Hist:
-        import hist
-
-        name = self.axis_name or "x"
-        h = hist.Hist(self._axis(f"{name}_1"), self._axis(f"{name}_2"), label=label)
-        h[...] = matrix
-        return h
 
     def to_hist(self, normalised: bool = False) -> hist.Hist:
         """A 1-d ``hist.Hist`` with ``Weight`` storage: value and variance = error² (Hesse) of
         each bin, the axis name, label and edges of the distribution (``Regular`` if the bins
         are uniform, else ``Variable``) and the title as label. ``normalised=True``: the shape
         from :meth:`normalised` (sum normalisation)."""
+        from .outputs.hist import distribution_hist
+
         if normalised:
             shape = self.normalised()
-            return self._hist1d(shape.values, shape.errors**2, self.title)
-        return self._hist1d(self.values, self.errors**2, self.title)
+            values, variances = shape.values, shape.errors**2
+        else:
+            values, variances = self.values, self.errors**2
+        return distribution_hist(
+            self.histogram_edges(),
+            values,
+            variances,
+            name=self.axis_name,
+            label=self.axis_label,
+            title=self.title,
+        )
 
     # ------------------------------------------------------------------ ROOT output
     def root_objects(
@@ -410,57 +389,9 @@ class DifferentialResult:
         graph_errors: Literal["profile", "symmetric"] = "profile",
     ) -> dict[str, Any]:
         """The objects :meth:`write_root` writes, ``{key: hist.Hist | GraphAsymmErrors}``."""
-        from .rootio import GraphAsymmErrors
+        from .outputs.root import differential_objects
 
-        if graph_errors not in ("profile", "symmetric"):
-            raise ValueError(f"graph_errors must be 'profile' or 'symmetric', not {graph_errors!r}")
-        values, errors = self.values, self.errors
-        if graph_errors == "profile":
-            bad = self._invalid_intervals()
-            if bad:
-                raise IntervalError(
-                    _interval_message(bad)
-                    + "; write the graph with the symmetric errors instead with "
-                    "graph_errors='symmetric'"
-                )
-            low, high = self.asymmetric_errors()
-        else:
-            low = high = errors
-        centers = self._centers()
-        if self.edges is not None:
-            xlow, xhigh = centers - self.edges[:-1], self.edges[1:] - centers
-        else:
-            xlow = xhigh = np.zeros(self.n_bins)
-        title = self.title or "combination"
-        objects: dict[str, Any] = {
-            "combined": self._hist1d(values, errors**2, title),
-            "combined_profile": GraphAsymmErrors(
-                centers,
-                values,
-                xlow,
-                xhigh,
-                low,
-                high,
-                title=title,
-                x_title=self.axis_label,
-            ),
-            "covariance": self._hist2d(self.covariance, f"covariance: {title}"),
-            "correlation": self._hist2d(self.correlation, f"correlation: {title}"),
-        }
-        keys = self.breakdown_keys()
-        for component, sigma in self.breakdown().items():
-            objects[keys[component]] = self._hist1d(
-                sigma, np.zeros(self.n_bins), f"uncertainty from {component}: {title}"
-            )
-        if normalised:
-            shape = self.normalised()
-            objects["normalised"] = self._hist1d(
-                shape.values, shape.errors**2, f"normalised: {title}"
-            )
-            objects["normalised_covariance"] = self._hist2d(
-                shape.covariance, f"covariance, normalised: {title}"
-            )
-        return objects
+        return differential_objects(self, normalised=normalised, graph_errors=graph_errors)
 
     def write_root(
         self,
@@ -482,14 +413,14 @@ class DifferentialResult:
         * ``covariance``, ``correlation``: TH2D with the bin edges on both axes;
         * ``breakdown_<component>``: TH1D per row of the result's breakdown, content = the
           (signed) σ of that component, bin errors 0; ``<component>`` made ROOT-safe by
-          :func:`root_key` (see :meth:`breakdown_keys`);
+          :func:`~hepcombine.outputs.root.root_key` (see :meth:`breakdown_keys`);
         * with ``normalised=True``: ``normalised`` (TH1D, sum normalisation, errors from the
           propagated covariance) and ``normalised_covariance`` (TH2D, singular, rank n − 1).
 
         An existing file at ``path`` is replaced only once the new one is complete; on any
         error nothing is written.
         """
-        from .rootio import write_root
+        from .outputs.root import write_root
 
         objects = self.root_objects(normalised=normalised, graph_errors=graph_errors)
         write_root(path, objects, directory=directory)
@@ -498,7 +429,7 @@ class DifferentialResult:
     def __repr__(self) -> str:
         return (
             f"DifferentialResult(bins={self.n_bins}, axis={self.axis_name!r}, "
-            f"title={self.title!r}, edges={None if self.edges is None else self.edges.tolist()})"
+            f"title={self.title!r}, binning={self.binning!r})"
         )
 
 
@@ -511,7 +442,7 @@ def _interval_message(bad: Mapping[str, str]) -> str:
 # ---------------------------------------------------------------------- combining
 def combine_differential(
     measurements: Sequence[DifferentialMeasurement],
-    correlations: Mapping[tuple[Any, Any], float] | None = None,
+    correlations: Mapping[tuple[Ref, Ref], float] | None = None,
     chi2: Literal["neyman", "pearson"] = "neyman",
     *,
     intervals: bool = True,
@@ -519,49 +450,22 @@ def combine_differential(
 ) -> DifferentialResult:
     """Combine measurements of the same binned distribution, bin by bin.
 
-    The bins are matched with :func:`~hepcombine.adapters.differential_observables` (an error
-    names two measurements whose binning differs) and called ``bin0, bin1, ...``; the
-    measurements are named by their ``.name`` (refer to sources as ``"name:source"`` in
-    ``correlations``). ``combiner_kwargs`` (``groups``, ``asymmetry``, ``repair``) go to
-    :class:`~hepcombine.Combiner`; ``intervals`` to its ``combine``. The edges, axis name,
-    label and title are those of the first measurement.
+    The specification is :func:`~hepcombine.inputs.histograms.differential_spec` (bins matched
+    by their binning — an error names two measurements whose binning differs — and called
+    ``bin0, bin1, ...``; the measurements named by their ``.name``, so refer to sources as
+    ``"name:source"`` in ``correlations``), combined by its
+    :meth:`~hepcombine.spec.CombinationSpec.combiner`. ``combiner_kwargs`` (``groups``,
+    ``asymmetry``, ``repair``) go to the combiner; ``intervals`` to its ``combine``. The
+    binning and title are those of the first measurement.
     """
-    from .adapters import DifferentialMeasurement, differential_observables
-    from .combiner import Combiner
+    from .inputs.histograms import differential_spec
 
     measurements = list(measurements)
-    for i, m in enumerate(measurements):
-        if not isinstance(m, DifferentialMeasurement):
-            raise InvalidMeasurement(
-                f"combine_differential: input {i} is a {type(m).__name__}, not a "
-                f"DifferentialMeasurement (build it with measurement_from_histograms or "
-                f"measurement_from_graph)"
-            )
-    observables = differential_observables(*measurements)
-    first = measurements[0]
-    for m in measurements[1:]:
-        if m.axis_label != first.axis_label:
-            log.info(
-                "axis labels differ (%r of %r, %r of %r); the first one is used",
-                m.axis_label,
-                m.name,
-                first.axis_label,
-                first.name,
-            )
-    combiner = Combiner(
-        {m.name: m.measurement for m in measurements},
-        observables,
-        correlations,
-        chi2,
-        **combiner_kwargs,
-    )
-    result = combiner.combine(intervals=intervals)
-    return DifferentialResult(
-        result,
-        tuple(observables),
-        first.edges,
-        first.axis_name or "x",
-        first.axis_label,
-        first.title,
-        None if first.edges is not None else first.centers,
-    )
+    spec = differential_spec(measurements, correlations, chi2=chi2)
+    result = spec.combiner(**combiner_kwargs).combine(intervals=intervals)
+    assert spec.binning is not None
+    return DifferentialResult(result, tuple(spec.observables), spec.binning, measurements[0].title)
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -13,8 +13,10 @@ __all__ = [
     "HEPDataError",
     "HepCombineError",
     "IntervalError",
+    "InvalidArgument",
     "InvalidCorrelation",
     "InvalidMeasurement",
+    "OutputError",
     "UnknownName",
 ]
 
@@ -54,3 +56,19 @@ class ConfigError(HepCombineError, ValueError):
 class HEPDataError(ConfigError):
     """A HEPData record is malformed or ambiguous, or does not hold what was asked for; the
     message names file, table, variable and bin."""
+
+
+class InvalidArgument(HepCombineError, ValueError, TypeError):
+    """An argument or option has a value or type hepcombine does not accept (an unknown χ²
+    definition, too few scan points, an object of the wrong kind). It is a ``ValueError`` and a
+    ``TypeError``, so code written against the builtin exceptions keeps working."""
+
+
+class OutputError(HepCombineError, ValueError):
+    """An output cannot be written as asked: an object the format cannot hold, an invalid or
+    repeated output name. Nothing is written then. (Failures of the file system itself are
+    ``OSError``.)"""
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

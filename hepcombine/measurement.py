@@ -48,6 +48,21 @@ def _finite(name: str, array: NDArray[np.float64], where: str) -> NDArray[np.flo
     return array
 
 
+def _numbers(
+    values: Mapping[str, Any], names: Sequence[str], what: str, where: str
+) -> NDArray[np.float64]:
+    """``values[n]`` for each name as floats; a value that is not a number names itself."""
+    out = np.empty(len(names))
+    for i, n in enumerate(names):
+        try:
+            out[i] = float(values[n])
+        except (TypeError, ValueError):
+            raise InvalidMeasurement(
+                f"{where}: {what} of {n!r} is {values[n]!r}, not a number"
+            ) from None
+    return out
+
+
 def _unique(names: Sequence[str], what: str, where: str) -> tuple[str, ...]:
     names = tuple(str(n) for n in names)
     seen: set[str] = set()
@@ -78,7 +93,7 @@ def _cholesky_or_raise(
     so that parameters of very different size do not matter)."""
     diag = np.diag(matrix)
     if np.any(diag <= 0):
-        bad = [names[i] for i in np.flatnonzero(diag <= 0)]
+        bad = [names[int(i)] for i in np.flatnonzero(diag <= 0)]
         raise InvalidMeasurement(
             f"{where}: {what} is not positive definite: non-positive diagonal entries for {bad}"
         )
@@ -203,7 +218,7 @@ class Measurement:
         m = h[np.ix_(ie, ie)]
         h_xl = h[np.ix_(ie, is_)]
         h_ll = h[np.ix_(is_, is_)]
-        u = -np.linalg.solve(m, h_xl)
+        u = np.asarray(-np.linalg.solve(m, h_xl), dtype=np.float64)
         s = h_ll - h_xl.T @ np.linalg.solve(m, h_xl)
         d = 0.5 * (s + s.T) - np.eye(len(src_names))
         if len(src_names):
@@ -217,7 +232,7 @@ class Measurement:
                     involved,
                     w[0],
                 )
-        x = np.array([float(estimates[n]) for n in est_names])
+        x = _numbers(estimates, est_names, "the estimate", where)
         lam = cls._nuisance_vector(nuisance_values, src_names, where)
         return cls(
             est_names, x, src_names, m, u, -u.copy(), d, lam, frozenset(relative), name, "hessian"
@@ -254,7 +269,7 @@ class Measurement:
             missing = [n for n in names if n not in constraints]
             if missing:
                 raise InvalidMeasurement(f"{where}: no constraint given for {missing}")
-            sigma = np.array([float(constraints[n]) for n in names])
+            sigma = _numbers(constraints, names, "the constraint", where)
         else:
             sigma = np.asarray(constraints, dtype=float)
             if sigma.shape != (len(names),):
@@ -305,7 +320,7 @@ class Measurement:
         """
         where = f"measurement {name!r}" if name else "measurement"
         est_names = _unique(list(estimates), "estimate", where)
-        x = np.array([float(estimates[n]) for n in est_names])
+        x = _numbers(estimates, est_names, "the estimate", where)
         _finite("the estimates", x, where)
         missing = [n for n in est_names if n not in stat]
         extra = [n for n in stat if n not in estimates]
@@ -314,7 +329,7 @@ class Measurement:
                 f"{where}: statistical uncertainties must be given for exactly the estimates; "
                 f"missing {missing}, unknown {extra}"
             )
-        sigma = np.array([float(stat[n]) for n in est_names])
+        sigma = _numbers(stat, est_names, "the statistical uncertainty", where)
         _finite("the statistical uncertainties", sigma, where)
         if np.any(sigma <= 0):
             bad = [n for n, s in zip(est_names, sigma, strict=True) if not s > 0]
@@ -385,15 +400,20 @@ class Measurement:
                     raise InvalidMeasurement(
                         f"{where}: source {src!r} names unknown estimate {est!r}; estimates are {list(self.estimate_names)}"
                     )
-                if isinstance(value, tuple | list | np.ndarray):
-                    if len(value) != 2:
-                        raise InvalidMeasurement(
-                            f"{where}: source {src!r}, estimate {est!r}: an asymmetric shift is (up, down), got {value!r}"
-                        )
-                    u, d = float(value[0]), float(value[1])
-                else:
-                    u = float(value)
-                    d = -u
+                if isinstance(value, tuple | list | np.ndarray) and len(value) != 2:
+                    raise InvalidMeasurement(
+                        f"{where}: source {src!r}, estimate {est!r}: an asymmetric shift is (up, down), got {value!r}"
+                    )
+                try:
+                    if isinstance(value, tuple | list | np.ndarray):
+                        u, d = float(value[0]), float(value[1])
+                    else:
+                        u = float(value)
+                        d = -u
+                except (TypeError, ValueError):
+                    raise InvalidMeasurement(
+                        f"{where}: source {src!r}, estimate {est!r}: shift {value!r} is not a number"
+                    ) from None
                 if not (np.isfinite(u) and np.isfinite(d)):
                     raise InvalidMeasurement(
                         f"{where}: source {src!r}, estimate {est!r}: shift is NaN or infinite"
@@ -435,12 +455,13 @@ class Measurement:
     @property
     def shifts(self) -> NDArray[np.float64]:
         """Symmetrised shifts (up − down)/2 per estimate and source."""
-        return 0.5 * (self.shifts_up - self.shifts_down)
+        out: NDArray[np.float64] = 0.5 * (self.shifts_up - self.shifts_down)
+        return out
 
     @property
     def stat_covariance(self) -> NDArray[np.float64]:
         """Statistical covariance of the estimates, M⁻¹."""
-        return np.linalg.inv(self.stat_information)
+        return np.asarray(np.linalg.inv(self.stat_information), dtype=np.float64)
 
     @property
     def covariance(self) -> NDArray[np.float64]:
@@ -572,3 +593,7 @@ class DifferentialMeasurement:
             f"DifferentialMeasurement(name={self.name!r}, bins={self.n_bins}, "
             f"sources={len(self.measurement.source_names)}, origin={self.origin!r})"
         )
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import html
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from .exceptions import IntervalError, UnknownName
+from .exceptions import IntervalError, InvalidArgument, UnknownName
 
 if TYPE_CHECKING:
     from iminuit import Minuit
@@ -18,6 +19,16 @@ if TYPE_CHECKING:
 __all__ = ["CombinationResult", "NamedMatrix", "Table"]
 
 _VALID_INTERVALS = ("exact", "minos", "profile")
+_MAPPINGS = (
+    "values",
+    "errors",
+    "intervals",
+    "interval_status",
+    "spectators",
+    "pulls",
+    "constraints",
+    "correlation_repairs",
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,7 +86,10 @@ class Table(Mapping[str, Mapping[str, float]]):
         self.matrix = np.asarray(matrix, dtype=float)
         self.matrix.setflags(write=False)
         if self.matrix.shape != (len(self.rows), len(self.columns)):
-            raise ValueError(f"table shape {self.matrix.shape} does not match its labels")
+            raise InvalidArgument(
+                f"table shape {self.matrix.shape} does not match its labels "
+                f"({len(self.rows)} rows, {len(self.columns)} columns)"
+            )
         self._row = {r: i for i, r in enumerate(self.rows)}
         self._col = {c: i for i, c in enumerate(self.columns)}
 
@@ -93,7 +107,9 @@ class Table(Mapping[str, Mapping[str, float]]):
         try:
             return self._row[r]
         except KeyError:
-            raise KeyError(r) from None
+            raise UnknownName(
+                f"{r!r} is not a row of this table; rows are {list(self.rows)[:10]}"
+            ) from None
 
     def __contains__(self, key: object) -> bool:
         return key in self._row
@@ -118,7 +134,8 @@ class Table(Mapping[str, Mapping[str, float]]):
 
 @dataclass(frozen=True, eq=False, repr=False)
 class CombinationResult:
-    """What a combination reports (method.md §3). All mappings are keyed by name.
+    """What a combination reports (method.md §3). All mappings are keyed by name and read-only
+    (``types.MappingProxyType``); matrices and tables are read-only arrays.
 
     Attributes
     ----------
@@ -140,8 +157,9 @@ class CombinationResult:
     chi2, ndf, pvalue: χ²_min, number of estimates − number of fitted values, its p-value.
     breakdown: :class:`Table` ``{component: {observable: σ}}`` — statistical (``"stat"``, the data of all
         measurements), one entry per source group and, when sources of different groups are
-        assumed correlated, a signed ``"correlations between groups"`` term; the entries add
-        up in quadrature to ``errors`` exactly for a quadratic χ². Otherwise it is the
+        assumed correlated, a signed ``"correlations between groups"`` term. The entries add
+        up in quadrature to ``errors`` exactly for a quadratic χ² only (Neyman with absolute,
+        symmetric sources; then every ``interval_status`` is ``"exact"``). Otherwise it is the
         decomposition of the χ² linearised at the minimum and adds up only approximately (the
         curvature terms of a Pearson/relative/asymmetric χ² are not attributed; e.g. 3.432 vs
         3.449 in a Pearson case with relative and asymmetric sources).
@@ -184,7 +202,11 @@ class CombinationResult:
     correlation_repairs: Mapping[tuple[str, str], tuple[float, float]]
     correlation_assumptions: NamedMatrix
     _minuit_factory: Callable[[], Minuit] = field(repr=False)
-    _minuit_cache: list = field(default_factory=list, repr=False)
+    _minuit_cache: list[Minuit] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:  # the mappings are read-only, as documented
+        for name in _MAPPINGS:
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
 
     # ------------------------------------------------------------------ access
     def interval(self, name: str) -> tuple[float, float]:
@@ -231,7 +253,7 @@ class CombinationResult:
             status = self.interval_status[n]
             asym = (
                 f"  (−{v - lo:.6g} +{hi - v:.6g})"
-                if status in ("exact", "minos")
+                if status in _VALID_INTERVALS
                 else f"  (interval: {status})"
             )
             lines.append(f"  {n:<{width}} = {v:.6g} ± {self.errors[n]:.6g}{asym}")
@@ -266,3 +288,7 @@ class CombinationResult:
             + "".join(rows)
             + "</table>"
         )
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

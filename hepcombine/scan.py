@@ -1,6 +1,6 @@
 """Scans of correlation assumptions: the combination repeated along a line of assumptions.
 
-A :class:`~hepcombine.config.ScanGroup` names pairs of sources whose assumed correlation is
+A :class:`~hepcombine.spec.ScanGroup` names pairs of sources whose assumed correlation is
 varied together (one line of a Convino ``[correlations]`` block with ``& from : to`` ranges).
 At point ``i`` of ``n`` every pair of the group is set to ``start + i (stop − start)/(n − 1)``
 on top of the nominal assumptions, and the combination is redone. A point whose assumptions
@@ -27,8 +27,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .combiner import Combiner
-from .config import CombinationSpec, ScanGroup
-from .exceptions import FitError, InvalidCorrelation
+from .exceptions import ConfigError, FitError, InvalidArgument, InvalidCorrelation
+from .names import Ref
+from .spec import CombinationSpec, ScanGroup
 
 __all__ = ["ScanResult", "scan_all", "scan_correlations"]
 
@@ -259,7 +260,7 @@ def _index_pairs(
 
 def _as_references(
     combiner: Combiner, pairs: Mapping[tuple[int, int], float]
-) -> dict[tuple[str, str], float]:
+) -> dict[tuple[Ref, Ref], float]:
     names = combiner.sources
     return {(names[i], names[j]): rho for (i, j), rho in pairs.items()}
 
@@ -292,7 +293,9 @@ class _Scanner:
         comb = self.combiner
         n = group.n_points if n_points is None else int(n_points)
         if n < 2:
-            raise ValueError(f"scan group {group.name!r}: n_points must be at least 2, not {n}")
+            raise InvalidArgument(
+                f"scan group {group.name!r}: n_points must be at least 2, not {n}"
+            )
         if not group.pairs:
             raise InvalidCorrelation(f"scan group {group.name!r} has no pairs to scan")
         keys = []
@@ -427,27 +430,36 @@ def scan_all(
 ) -> list[ScanResult]:
     """Scan every group; the nominal combination is done once.
 
-    ``spec_or_combiner``: a :class:`~hepcombine.config.CombinationSpec` (the combiner is built
-    from ``spec.combiner_arguments()`` plus ``combiner_options``, e.g. ``{"chi2": "pearson"}``;
-    ``scans`` default to ``spec.scans`` and ``nominal`` to ``spec.correlations``) or a
-    :class:`~hepcombine.combiner.Combiner` (``scans`` required). ``n_points`` overrides every
-    group's number of points; ``progress(done, total)`` counts points over all groups.
+    ``spec_or_combiner``: a :class:`~hepcombine.spec.CombinationSpec` (the combiner is
+    ``spec.combiner(**combiner_options)``, e.g. ``{"chi2": "pearson"}`` (an option given as
+    ``None`` keeps the specification's default), with the format's defaults as for a
+    combination; ``scans`` default to ``spec.scans`` — a specification without
+    any is a :class:`~hepcombine.exceptions.ConfigError` — and ``nominal`` to
+    ``spec.correlations``) or a :class:`~hepcombine.combiner.Combiner` (``scans`` required).
+    ``n_points`` overrides every group's number of points; ``progress(done, total)`` counts
+    points over all groups.
     """
     if isinstance(spec_or_combiner, CombinationSpec):
         spec = spec_or_combiner
-        kwargs = spec.combiner_arguments()
-        kwargs.update(combiner_options or {})
-        combiner = Combiner(**kwargs)
-        scans = spec.scans if scans is None else scans
+        options = {k: v for k, v in (combiner_options or {}).items() if v is not None}
+        combiner = spec.combiner(**options)
+        if scans is None:
+            if not spec.scans:
+                raise ConfigError(
+                    f"{spec.source or 'the specification'}: the configuration defines no scan; "
+                    "give ranges as '(nominal & from : to) source' in [correlations] (YAML: "
+                    "'scan: [from, to]')"
+                )
+            scans = spec.scans
         nominal = spec.correlations if nominal is None else nominal
     elif isinstance(spec_or_combiner, Combiner):
         if combiner_options:
-            raise TypeError("combiner_options only apply when a CombinationSpec is given")
+            raise InvalidArgument("combiner_options only apply when a CombinationSpec is given")
         combiner = spec_or_combiner
         if scans is None:
-            raise TypeError("scan_all(combiner, scans): give the scan groups")
+            raise InvalidArgument("scan_all(combiner, scans): give the scan groups")
     else:
-        raise TypeError(
+        raise InvalidArgument(
             f"scan_all needs a CombinationSpec or a Combiner, not {type(spec_or_combiner).__name__}"
         )
     groups = list(scans)
@@ -456,3 +468,7 @@ def scan_all(
     total = sum(g.n_points if n_points is None else int(n_points) for g in groups)
     scanner = _Scanner(combiner, nominal, intervals, total)
     return [scanner.scan(g, n_points, progress) for g in groups]
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -4,8 +4,8 @@ import math
 
 import numpy as np
 import pytest
+from conftest import minimise_chi2, profile_interval
 from iminuit import Minuit
-from scipy.optimize import minimize
 
 from hepcombine import (
     Combiner,
@@ -166,23 +166,11 @@ def direct_chi2(inputs, corr, pearson):
 
 
 def written_minimum_and_interval(inputs, corr, pearson, start, reach):
-    """Minimum of the written χ² (Nelder–Mead) and the Δχ² = 1 crossings of its profile."""
-    from scipy.optimize import brentq
-
+    """Minimum of the written χ² and the Δχ² = 1 crossings of its profile (scipy, conftest)."""
     chi2, names = direct_chi2(inputs, corr, pearson)
-    opts = {"xatol": 1e-10, "fatol": 1e-13, "maxiter": 40000, "maxfev": 40000}
-    best = minimize(
-        chi2, np.concatenate([[start], np.zeros(len(names))]), method="Nelder-Mead", options=opts
-    )
-
-    def profile(x):
-        r = minimize(
-            lambda l: chi2(np.concatenate([[x], l])), best.x[1:], method="Nelder-Mead", options=opts
-        )
-        return r.fun - best.fun - 1.0
-
-    x0 = best.x[0]
-    return best, brentq(profile, x0 - reach, x0), brentq(profile, x0, x0 + reach)
+    best = minimise_chi2(chi2, np.concatenate([[start], np.zeros(len(names))]))
+    lo, hi = profile_interval(chi2, best, 0, reach)
+    return best, lo, hi
 
 
 @pytest.mark.parametrize("pearson", [False, True])
@@ -324,7 +312,7 @@ def test_bad_inputs_are_clear_errors():
     ms = [simple("a"), simple("b")]
     with pytest.raises(UnknownName, match="ambiguous.*a:s.*b:s"):
         Combiner(ms, correlations={("s", "b:s"): 0.5})
-    with pytest.raises(UnknownName, match="'nope' is not defined"):
+    with pytest.raises(UnknownName, match="unknown source 'nope'"):
         Combiner(ms, correlations={("nope", "b:s"): 0.5})
     with pytest.raises(UnknownName, match="estimate 'z'"):
         Combiner(ms, observables={"X": ["a:x", "z"]})

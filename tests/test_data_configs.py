@@ -1,18 +1,15 @@
 """The configurations shipped in data/ run and give their published numbers."""
 
-from pathlib import Path
-
 import pytest
+from conftest import DATA, minimise_chi2, profile_interval
 
-from hepcombine import Combiner, ConfigError, load_config, write_convino
-
-DATA = Path(__file__).parent.parent / "data"
+from hepcombine import ConfigError, load_config, write_convino
 
 
 def test_ttbar_yaml_reproduces_the_seed_combination():
     """Reference: data/README — BLUE with these inputs 241.46454 pb, χ² 0.05403 (1 dof)."""
     spec = load_config(DATA / "ttbar_8tev_emu.yaml")
-    res = Combiner(**spec.combiner_arguments()).combine()
+    res = spec.combiner().combine()
     assert res.values["sigma_tt"] == pytest.approx(241.46454, rel=1e-7)
     assert res.errors["sigma_tt"] == pytest.approx(8.5325, abs=5e-4)
     assert res.chi2 == pytest.approx(0.05403, abs=5e-6)
@@ -70,9 +67,6 @@ def example_chi2():
 def test_convino_example_runs_unchanged_and_matches_the_written_chi2(tmp_path):
     import json
 
-    import numpy as np
-    from scipy.optimize import brentq, minimize
-
     from hepcombine.cli import main
 
     code = main(
@@ -89,25 +83,10 @@ def test_convino_example_runs_unchanged_and_matches_the_written_chi2(tmp_path):
     out = json.loads((tmp_path / "r.json").read_text())
     assert out["chi2_definition"] == "pearson"  # Convino files default to Pearson, as convino
     chi2 = example_chi2()
-    opts = {"xatol": 1e-10, "fatol": 1e-13, "maxiter": 40000, "maxfev": 40000}
-    best = minimize(chi2, [239.0, 0, 0, 0, 0], method="Nelder-Mead", options=opts)
+    best = minimise_chi2(chi2, [239.0, 0, 0, 0, 0])
     comb = out["combined"]["xsec"]
     assert out["chi2"] == pytest.approx(best.fun, abs=1e-6)
     assert comb["value"] == pytest.approx(best.x[0], abs=1e-4)
-
-    def profile(x):
-        return (
-            minimize(
-                lambda l: chi2(np.concatenate([[x], l])),
-                best.x[1:],
-                method="Nelder-Mead",
-                options=opts,
-            ).fun
-            - best.fun
-            - 1
-        )
-
-    lo = brentq(profile, best.x[0] - 15, best.x[0])
-    hi = brentq(profile, best.x[0], best.x[0] + 15)
+    lo, hi = profile_interval(chi2, best, 0, 15.0)
     assert comb["interval"] == pytest.approx([lo, hi], abs=2e-3)
     assert (tmp_path / "result.txt").exists()

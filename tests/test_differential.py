@@ -10,52 +10,35 @@ from __future__ import annotations
 
 import os
 import re
+from functools import partial
 
 import hist
 import numpy as np
 import pytest
 import uproot
+from conftest import gls, hist2d, weighted_hist
 
 from hepcombine import Measurement
-from hepcombine.adapters import Systematic, measurement_from_graph, measurement_from_histograms
 from hepcombine.combiner import Combiner
-from hepcombine.differential import (
-    DifferentialResult,
-    combine_differential,
-    normalise,
-    root_key,
+from hepcombine.differential import DifferentialResult, combine_differential, normalise
+from hepcombine.exceptions import IntervalError, InvalidMeasurement, OutputError, UnknownName
+from hepcombine.inputs.histograms import (
+    Systematic,
+    measurement_from_graph,
+    measurement_from_histograms,
 )
-from hepcombine.exceptions import IntervalError, InvalidMeasurement, UnknownName
-from hepcombine.rootio import GraphAsymmErrors, write_root
+from hepcombine.outputs.root import GraphAsymmErrors, root_key, write_root
 
 EDGES = np.array([0.0, 1.0, 3.0, 7.0, 15.0])  # variable bin widths
+
+# the shared builders (tests/conftest.py) on this file's bins
+weighted_hist = partial(weighted_hist, edges=EDGES)
+hist2d = partial(hist2d, edges=EDGES)
 CENTERS = 0.5 * (EDGES[1:] + EDGES[:-1])
 N = 4
 
 
 # ---------------------------------------------------------------------- helpers
-def weighted_hist(values, variances, edges=EDGES, flow=(0.0, 0.0), name="pt", label="p_{T} [GeV]"):
-    h = hist.Hist(hist.axis.Variable(edges, name=name, label=label), storage=hist.storage.Weight())
-    view = h.view(flow=True)
-    view.value = [flow[0], *values, flow[1]]
-    view.variance = [0.0, *variances, 0.0]
-    return h
-
-
-def hist2d(matrix, edges=EDGES):
-    h = hist.Hist(hist.axis.Variable(edges), hist.axis.Variable(edges))
-    h[...] = matrix
-    return h
-
-
-def gls(y, design, v):
-    """Closed-form GLS: x = (AᵀV⁻¹A)⁻¹AᵀV⁻¹y, its covariance and the weights Λ (x = Λᵀy)."""
-    vinv = np.linalg.inv(v)
-    cov = np.linalg.inv(design.T @ vinv @ design)
-    lam = vinv @ design @ cov
-    return lam.T @ y, cov, lam
-
-
 def numpy_measurement(name, values, stat_cov, syst):
     bins = [f"{name}_bin{i}" for i in range(len(values))]
     sigma = np.sqrt(np.diag(stat_cov))
@@ -474,11 +457,11 @@ def test_failed_write_leaves_existing_file_untouched(pearson, tmp_path):
     before = path.read_bytes()
     with pytest.raises(IntervalError):
         res.write_root(path)  # profile intervals were not computed
-    with pytest.raises(InvalidMeasurement, match="not a valid ROOT name"):
+    with pytest.raises(OutputError, match="not a valid ROOT name"):
         res.write_root(path, directory="bad;name", graph_errors="symmetric")
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["out.root"]
-    with pytest.raises(InvalidMeasurement):
+    with pytest.raises(OutputError):
         res.write_root(tmp_path / "new.root", directory="", graph_errors="symmetric")
     assert os.listdir(tmp_path) == ["out.root"]
 

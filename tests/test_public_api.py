@@ -1,60 +1,267 @@
-"""The public API is pinned: a change to it is a visible diff here (as in pyhf)."""
+"""The public API is pinned: a change to it is a visible diff here (as in pyhf).
 
+``dir()`` of every public module is listed below; each module defines ``__dir__`` to return its
+``__all__``. A module that is added, removed or renamed, and a name that is added to or dropped
+from a module, fails :func:`test_public_module_api` or :func:`test_every_public_module_is_pinned`
+until this file says so.
+"""
+
+import importlib
+import pkgutil
 import subprocess
 import sys
 
+import pytest
+
 import hepcombine
 
-EXPECTED = {
-    "Blue",
-    "CombinationResult",
-    "CombinationSpec",
-    "Combiner",
-    "Compatibility",
-    "ConfigError",
-    "CorrelationScan",
-    "DifferentialMeasurement",
-    "DifferentialResult",
-    "NormalisedDistribution",
-    "combine_differential",
-    "normalise",
-    "FitError",
-    "GraphAsymmErrors",
-    "GraphErrors",
-    "HepCombineError",
-    "IntervalError",
-    "InvalidCorrelation",
-    "InvalidMeasurement",
-    "Measurement",
-    "NamedMatrix",
-    "ScanGroup",
-    "ScanResult",
-    "scan_all",
-    "scan_correlations",
-    "Systematic",
-    "Table",
-    "UnknownName",
-    "__version__",
-    "blue_from_csv",
-    "differential_observables",
-    "load_config",
-    "measurement_from_graph",
-    "measurement_from_histograms",
-    "read_convino",
-    "read_measurement_file",
-    "read_yaml",
-    "write_convino",
-    "write_root",
+PUBLIC_API: dict[str, list[str]] = {
+    "hepcombine": [
+        "Binning",
+        "Blue",
+        "BlueResult",
+        "CombinationResult",
+        "CombinationSpec",
+        "Combiner",
+        "Compatibility",
+        "ConfigError",
+        "CorrelationScan",
+        "DifferentialMeasurement",
+        "DifferentialResult",
+        "FitError",
+        "GraphAsymmErrors",
+        "GraphErrors",
+        "HEPDataBreakdown",
+        "HEPDataError",
+        "HEPDataMatrix",
+        "HepCombineError",
+        "IntervalError",
+        "InvalidArgument",
+        "InvalidCorrelation",
+        "InvalidMeasurement",
+        "Measurement",
+        "NamedMatrix",
+        "NormalisedDistribution",
+        "OutputError",
+        "Qualifier",
+        "Quantity",
+        "ScanGroup",
+        "ScanResult",
+        "Systematic",
+        "Table",
+        "UnknownName",
+        "__version__",
+        "blue_from_csv",
+        "combine_differential",
+        "differential_observables",
+        "load_config",
+        "measurement_from_graph",
+        "measurement_from_histograms",
+        "normalise",
+        "read_convino",
+        "read_hepdata",
+        "read_measurement_file",
+        "read_yaml",
+        "scan_all",
+        "scan_correlations",
+        "write_convino",
+        "write_hepdata",
+        "write_root",
+    ],
+    "hepcombine.adapters": [
+        "DifferentialMeasurement",
+        "Systematic",
+        "differential_observables",
+        "measurement_from_graph",
+        "measurement_from_histograms",
+    ],
+    "hepcombine.binning": ["Binning", "Qualifier", "Quantity"],
+    "hepcombine.blue": [
+        "Blue",
+        "BlueInputs",
+        "BlueResult",
+        "Compatibility",
+        "CorrelationScan",
+        "blue_from_csv",
+    ],
+    "hepcombine.blue.inputs": ["BlueInputs", "Scaling"],
+    "hepcombine.blue.method": ["Blue", "Compatibility", "CorrelationScan", "blue_from_csv"],
+    "hepcombine.blue.result": ["BlueResult"],
+    "hepcombine.chi2": ["CombinedChi2", "MeasurementBlock"],
+    "hepcombine.cli": ["COMMANDS", "build_parser", "main"],
+    "hepcombine.cli.blue": ["register", "run"],
+    "hepcombine.cli.combine": ["register", "run"],
+    "hepcombine.cli.plot": ["register", "run"],
+    "hepcombine.cli.scan": ["register", "run"],
+    "hepcombine.combiner": ["Combiner"],
+    "hepcombine.config": ["CombinationSpec", "ScanGroup", "load_config", "read_yaml"],
+    "hepcombine.convino": ["read_convino", "read_measurement_file", "write_convino"],
+    "hepcombine.correlations": [
+        "CorrelationFactor",
+        "factorize_correlations",
+        "nearest_correlation_matrix",
+    ],
+    "hepcombine.differential": [
+        "DifferentialResult",
+        "NormalisedDistribution",
+        "combine_differential",
+        "normalise",
+    ],
+    "hepcombine.exceptions": [
+        "ConfigError",
+        "FitError",
+        "HEPDataError",
+        "HepCombineError",
+        "IntervalError",
+        "InvalidArgument",
+        "InvalidCorrelation",
+        "InvalidMeasurement",
+        "OutputError",
+        "UnknownName",
+    ],
+    "hepcombine.inputs": ["load_config"],
+    "hepcombine.inputs.hepdata": [
+        "HEPDataBreakdown",
+        "HEPDataMatrix",
+        "HEPDataVariable",
+        "hepdata_tables",
+        "read_hepdata",
+        "read_hepdata_matrix",
+        "read_hepdata_table",
+    ],
+    "hepcombine.inputs.convino": ["read_convino", "read_measurement_file"],
+    "hepcombine.inputs.csv": ["read_blue_csv"],
+    "hepcombine.inputs.histograms": [
+        "Systematic",
+        "differential_observables",
+        "differential_spec",
+        "measurement_from_graph",
+        "measurement_from_histograms",
+    ],
+    "hepcombine.inputs.yaml": ["read_yaml"],
+    "hepcombine.measurement": ["DifferentialMeasurement", "Measurement"],
+    "hepcombine.names": ["Names", "Ref"],
+    "hepcombine.outputs": [],
+    "hepcombine.outputs.atomic": ["OutputSet", "atomic_write_text", "output_set"],
+    "hepcombine.outputs.combination": ["normalised", "root_objects"],
+    "hepcombine.outputs.convino": ["write_convino"],
+    "hepcombine.outputs.hepdata": ["HEPDataSubmission", "write_hepdata"],
+    "hepcombine.outputs.hist": [
+        "distribution_hist",
+        "is_uniform",
+        "matrix_hist",
+        "regular_or_variable_axis",
+        "result_hist",
+        "result_matrix_hist",
+    ],
+    "hepcombine.outputs.json": [
+        "SCHEMA_VERSION",
+        "blue_to_dict",
+        "dumps",
+        "finite_or_none",
+        "load_schema",
+        "result_to_dict",
+        "scans_to_dict",
+    ],
+    "hepcombine.outputs.root": [
+        "GraphAsymmErrors",
+        "GraphErrors",
+        "TESTED_UPROOT_VERSIONS",
+        "differential_objects",
+        "result_objects",
+        "root_key",
+        "write_root",
+    ],
+    "hepcombine.outputs.text": [
+        "MAX_MATRIX",
+        "PAIR_THRESHOLD",
+        "format_blue",
+        "format_result",
+        "is_quadratic",
+        "normalised_arrays",
+    ],
+    "hepcombine.plots": [],
+    "hepcombine.plots.blue": [
+        "plot_correlation_scan",
+        "plot_correlation_scan_values",
+        "plot_summary",
+        "plot_summary_values",
+    ],
+    "hepcombine.plots.combination": ["MAX_SUMMARY_PLOTS", "combination_figures", "file_stem"],
+    "hepcombine.plots.result": [
+        "inputs_for",
+        "plot_correlation",
+        "plot_pulls",
+        "plot_spectrum",
+        "plot_summary",
+    ],
+    "hepcombine.plots.scan": ["plot_scan"],
+    "hepcombine.result": ["CombinationResult", "NamedMatrix", "Table"],
+    "hepcombine.rootio": [
+        "GraphAsymmErrors",
+        "GraphErrors",
+        "TESTED_UPROOT_VERSIONS",
+        "write_root",
+    ],
+    "hepcombine.scan": ["ScanResult", "scan_all", "scan_correlations"],
+    "hepcombine.solver": ["Solution", "TOLERANCE", "make_minuit", "minimise", "profile_intervals"],
+    "hepcombine.spec": ["CombinationSpec", "FORMATS", "ScanGroup"],
 }
 
+#: Old module paths of 0.1, kept for one release as thin re-exports that warn on import.
+DEPRECATED = {
+    "hepcombine.adapters": "hepcombine.inputs.histograms",
+    "hepcombine.config": "hepcombine.spec",
+    "hepcombine.convino": "hepcombine.inputs.convino",
+    "hepcombine.rootio": "hepcombine.outputs.root",
+}
 
-def test_all_is_pinned():
-    assert set(hepcombine.__all__) == EXPECTED
+#: The engine modules (rewritten in parallel) pin their ``__all__`` only; they define no
+#: ``__dir__`` yet.
+ALL_ONLY = {"hepcombine.chi2", "hepcombine.solver"}
 
 
-def test_every_export_resolves():
-    for name in hepcombine.__all__:
-        assert getattr(hepcombine, name) is not None
+def _public_modules() -> list[str]:
+    names = ["hepcombine"]
+    for info in pkgutil.walk_packages(hepcombine.__path__, "hepcombine."):
+        if not any(part.startswith("_") for part in info.name.split(".")):
+            names.append(info.name)
+    return sorted(names)
+
+
+def test_every_public_module_is_pinned():
+    assert _public_modules() == sorted(PUBLIC_API)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("module", sorted(PUBLIC_API))
+def test_public_module_api(module):
+    mod = importlib.import_module(module)
+    expected = sorted(PUBLIC_API[module])
+    assert sorted(mod.__all__) == expected
+    if module not in ALL_ONLY:
+        assert dir(mod) == expected
+    for name in mod.__all__:
+        assert getattr(mod, name) is not None, name
+
+
+@pytest.mark.parametrize("module", sorted(DEPRECATED))
+def test_deprecated_paths_warn_and_reexport(module):
+    """Each old path warns once on import and re-exports the very same objects."""
+    code = (
+        "import importlib, warnings\n"
+        "with warnings.catch_warnings(record=True) as w:\n"
+        "    warnings.simplefilter('always')\n"
+        f"    old = importlib.import_module({module!r})\n"
+        "print(sum(issubclass(x.category, DeprecationWarning) for x in w))\n"
+        "import hepcombine\n"
+        "print(all(getattr(old, n) is getattr(hepcombine, n) for n in old.__all__ "
+        "if n in hepcombine.__all__))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["1", "True"]
 
 
 def test_import_is_light():
@@ -64,3 +271,16 @@ def test_import_is_light():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_version_is_written_once():
+    """The installed distribution's version is read from ``hepcombine.__version__`` (hatch's
+    ``[tool.hatch.version]``), not written a second time in pyproject.toml."""
+    import importlib.metadata
+    import tomllib
+    from pathlib import Path
+
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert "version" not in pyproject["project"]
+    assert pyproject["project"]["dynamic"] == ["version"]
+    assert importlib.metadata.version("hepcombine") == hepcombine.__version__

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from hepcombine import Combiner, Measurement
-from hepcombine.config import CombinationSpec, ScanGroup
 from hepcombine.exceptions import InvalidCorrelation, UnknownName
 from hepcombine.scan import ScanResult, scan_all, scan_correlations
+from hepcombine.spec import CombinationSpec, ScanGroup
 
 # two measurements of one quantity, statistical and one systematic source each
 Y = np.array([10.0, 12.0])

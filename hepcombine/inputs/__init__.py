@@ -1,1 +1,44 @@
-"""Readers of measurement inputs (HEPData records, ...)."""
+"""Input forms → :class:`~hepcombine.spec.CombinationSpec` (or measurements).
+
+* :mod:`~hepcombine.inputs.convino`: the C++ Convino program's text files;
+* :mod:`~hepcombine.inputs.yaml`: hepcombine's YAML configuration;
+* :mod:`~hepcombine.inputs.histograms`: histograms and graphs (uproot, ``hist``, PyROOT);
+* :mod:`~hepcombine.inputs.csv`: BLUE tables;
+* :mod:`~hepcombine.inputs.hepdata`: HEPData records (submissions, table files, JSON exports).
+
+:func:`load_config` picks the configuration reader from the file name. The readers are
+imported when used, so reading a Convino file loads neither PyYAML nor jsonschema.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from ..spec import CombinationSpec
+
+__all__ = ["load_config"]
+
+
+def load_config(path: str | os.PathLike[str]) -> CombinationSpec:
+    """Read a combination: ``.yaml``/``.yml`` as hepcombine YAML, anything else as a Convino
+    base file."""
+    path = Path(path)
+    if not path.is_file():
+        what = "is a directory" if path.is_dir() else "does not exist"
+        raise ConfigError(f"{path}: the configuration file {what}")
+    if path.suffix.lower() in (".yaml", ".yml"):
+        from .yaml import read_yaml
+
+        return read_yaml(path)
+    from .convino import read_convino
+
+    return read_convino(path)
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -1673,3 +1673,7 @@ def read_hepdata(
         f", {var.record}" if var.record else ""
     )
     return DifferentialMeasurement(measurement, binning, quantity, var.table, origin)
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -488,3 +488,7 @@ def _commit(staged_dir: Path, target: Path, staged_archive: Path, archive: Path)
         else:
             with contextlib.suppress(OSError):
                 backup.unlink()
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -225,3 +225,7 @@ def plot_correlation_scan(scan: CorrelationScan) -> Figure:
         labels=scan.observables,
         title=f"correlation scan: {what}",
     )
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..exceptions import UnknownName
+from ..exceptions import InvalidArgument, UnknownName
 from ._style import COMBINED, INPUT, draw_summary, style
 
 if TYPE_CHECKING:
@@ -35,29 +35,6 @@ Inputs = Mapping[str, Mapping[str, tuple[float, float]]]
 
 
 # ---------------------------------------------------------------------- inputs
-def _estimate_refs(measurements: Mapping[str, Measurement]) -> dict[str, tuple[str, str]]:
-    return {f"{m}:{e}": (m, e) for m, meas in measurements.items() for e in meas.estimate_names}
-
-
-def _resolve(ref: Any, measurements: Mapping[str, Measurement]) -> tuple[str, str]:
-    if isinstance(ref, tuple):
-        m, e = ref
-        if m in measurements and e in measurements[m].estimate_names:
-            return str(m), str(e)
-        raise UnknownName(f"estimate {ref!r} is not defined")
-    ref = str(ref)
-    if ":" in ref:
-        m, _, e = ref.partition(":")
-        if m in measurements and e in measurements[m].estimate_names:
-            return m, e
-    hits = [(m, e) for m, meas in measurements.items() for e in meas.estimate_names if e == ref]
-    if len(hits) == 1:
-        return hits[0]
-    if hits:
-        raise UnknownName(f"estimate name {ref!r} is ambiguous: {[f'{m}:{e}' for m, e in hits]}")
-    raise UnknownName(f"estimate {ref!r} is not defined")
-
-
 def inputs_for(
     combiner_or_measurements: Any,
     result: CombinationResult | None = None,
@@ -68,14 +45,15 @@ def inputs_for(
     for :func:`plot_summary`.
 
     ``combiner_or_measurements``: a :class:`~hepcombine.combiner.Combiner`, a
-    :class:`~hepcombine.config.CombinationSpec`, or ``{name: Measurement}`` (then
+    :class:`~hepcombine.spec.CombinationSpec`, or ``{name: Measurement}`` (then
     ``observables`` maps observables to estimate references; without it estimates of the same
     name form one observable, as in the combiner). The error is the estimate's total
     (symmetrised) uncertainty, :attr:`Measurement.errors`. With ``result`` only its observables
     are kept, in its order.
     """
     from ..combiner import Combiner
-    from ..config import CombinationSpec
+    from ..names import Names
+    from ..spec import CombinationSpec
 
     obj = combiner_or_measurements
     mapping: dict[str, list[tuple[str, str]]] = {}
@@ -94,13 +72,14 @@ def inputs_for(
         elif isinstance(obj, Mapping):
             measurements = obj
         else:
-            raise TypeError(
+            raise InvalidArgument(
                 "inputs_for needs a Combiner, a CombinationSpec or {name: Measurement}, "
                 f"not {type(obj).__name__}"
             )
         if observables:
+            names = Names(measurements)
             for o, rs in observables.items():
-                mapping[str(o)] = [_resolve(r, measurements) for r in rs]
+                mapping[str(o)] = [names.estimates[names.estimate(r)] for r in rs]
         else:
             for m, meas in measurements.items():
                 for e in meas.estimate_names:
@@ -146,7 +125,7 @@ def plot_summary(
     rows: Mapping[str, tuple[float, float]] = {}
     if inputs:
         first = next(iter(inputs.values()))
-        rows = inputs.get(obs, {}) if isinstance(first, Mapping) else inputs  # type: ignore[assignment]
+        rows = inputs.get(obs, {}) if isinstance(first, Mapping) else inputs
     names = list(rows)
     values = np.array([float(rows[n][0]) for n in names])
     errors = np.array([float(rows[n][1]) for n in names])
@@ -267,13 +246,13 @@ def plot_spectrum(
     cv, clo, chi = (np.asarray(a, dtype=float).reshape(-1) for a in combined)
     for what, arr in (("combined values", cv), ("lower errors", clo), ("upper errors", chi)):
         if arr.shape != (nb,):
-            raise ValueError(f"{what}: {arr.shape[0]} entries for {nb} bins")
+            raise InvalidArgument(f"{what}: {arr.shape[0]} entries for {nb} bins")
     ins = {}
     for name, (vals, errs) in inputs.items():
         v = np.asarray(vals, dtype=float).reshape(-1)
         er = np.asarray(errs, dtype=float).reshape(-1)
         if v.shape != (nb,) or er.shape != (nb,):
-            raise ValueError(f"input {name!r}: values and errors need {nb} entries")
+            raise InvalidArgument(f"input {name!r}: values and errors need {nb} entries")
         ins[name] = (v, er)
     centres = 0.5 * (e[1:] + e[:-1])
     widths = np.diff(e)
@@ -351,3 +330,7 @@ def plot_spectrum(
         else:
             ax.set_xlabel(axis_label)
     return fig
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -124,3 +124,7 @@ def plot_scan(scan: ScanResult, observable: str) -> Figure:
             )
         top.legend(loc="upper left", fontsize="small")
     return fig
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -1,0 +1,205 @@
+"""Shared pieces of the subcommands: argument groups, loading, the combiner, output names,
+the progress bar. Nothing heavy is imported at the top level (``hepcombine --help`` stays
+fast)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+
+if TYPE_CHECKING:
+    from ..combiner import Combiner
+    from ..outputs.atomic import OutputSet
+    from ..spec import CombinationSpec
+
+PROG = "hepcombine"
+FORMATTER = argparse.RawDescriptionHelpFormatter
+
+
+class UsageError(Exception):
+    """Wrong command-line usage (exit status 2)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are :class:`UsageError` (one line, exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+# --------------------------------------------------------------------------- argument groups
+def points(text: str) -> int:
+    """``--points N``: an integer ≥ 2."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if n < 2:
+        raise argparse.ArgumentTypeError(f"a scan needs at least 2 points, got {n}")
+    return n
+
+
+def add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "config", metavar="CONFIG", type=Path, help="Convino base file or YAML config"
+    )
+
+
+def add_debug(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show debug messages and the full traceback of an error",
+    )
+
+
+def add_chi2(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--neyman",
+        dest="chi2",
+        action="store_const",
+        const="neyman",
+        help="Neyman chi2 (statistical uncertainties fixed)",
+    )
+    group.add_argument(
+        "--pearson",
+        dest="chi2",
+        action="store_const",
+        const="pearson",
+        help="Pearson chi2 (statistical uncertainties scale with the prediction); the default "
+        "for Convino base files",
+    )
+
+
+def add_output(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--prefix",
+        metavar="P",
+        default="",
+        help="prefix of the file names written to the output directory (P_result.txt, ...)",
+    )
+    parser.add_argument(
+        "--output-dir",
+        metavar="DIR",
+        default=".",
+        type=Path,
+        help="directory for result.txt / scan_result.txt and the plots (default: the current "
+        "directory; created if missing)",
+    )
+
+
+def add_combiner(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--asymmetry",
+        choices=("convino", "smooth"),
+        default="convino",
+        help="interpolation of asymmetric uncertainties: 'convino' (piecewise linear, as the "
+        "original program; default) or 'smooth' (quadratic inside |lambda| <= 1)",
+    )
+    parser.add_argument(
+        "--repair-correlations",
+        action="store_true",
+        help="replace an indefinite correlation assumption by the nearest valid one (the "
+        "changes are reported) instead of stopping with an error",
+    )
+
+
+# --------------------------------------------------------------------------- library calls
+def load(args: argparse.Namespace) -> CombinationSpec:
+    """The specification of ``args.config``."""
+    from ..inputs import load_config
+
+    return load_config(args.config)
+
+
+def combiner_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options of :meth:`CombinationSpec.combiner <hepcombine.spec.CombinationSpec.combiner>`
+    given on the command line."""
+    return {"chi2": args.chi2, "asymmetry": args.asymmetry, "repair": args.repair_correlations}
+
+
+def combiner(args: argparse.Namespace, spec: CombinationSpec) -> Combiner:
+    return spec.combiner(**combiner_options(args))
+
+
+def out_name(args: argparse.Namespace, name: str) -> Path:
+    """``DIR/[P_]name``."""
+    prefix = f"{args.prefix}_" if args.prefix else ""
+    return Path(args.output_dir) / f"{prefix}{name}"
+
+
+def quiet_matplotlib() -> None:
+    """Use Agg unless MPLBACKEND says otherwise; hide matplotlib's font fallback warnings."""
+    import matplotlib
+
+    if "MPLBACKEND" not in os.environ:
+        matplotlib.use("Agg")
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
+
+
+def figures(spec: CombinationSpec, combiner: Combiner, result: Any) -> dict[str, Any]:
+    """The plots of a combination (:func:`hepcombine.plots.combination.combination_figures`)."""
+    quiet_matplotlib()
+    from ..plots.combination import combination_figures
+
+    binning = spec.binning if spec.differential else None
+    return combination_figures(combiner, result, binning=binning)
+
+
+def stage_figures(
+    out: OutputSet, args: argparse.Namespace, figs: dict[str, Any], written: list[Path]
+) -> None:
+    """Stage each figure as ``DIR/[P_]<stem>.png`` and ``.pdf``; the figures are closed."""
+    if not figs:
+        return
+    import matplotlib.pyplot as plt
+
+    try:
+        for name, fig in figs.items():
+            for ext in ("png", "pdf"):
+                written.append(out.save_figure(out_name(args, f"{name}.{ext}"), fig))
+    finally:
+        for fig in figs.values():
+            plt.close(fig)
+
+
+def report_written(paths: list[Path]) -> None:
+    for p in paths:
+        print(f"wrote {p}")
+
+
+# --------------------------------------------------------------------------- progress bar
+class Progress:
+    """A one-line progress bar on ``stream``, drawn only when it is a terminal."""
+
+    def __init__(self, label: str, stream: TextIO | None = None, width: int = 30) -> None:
+        self.stream = sys.stderr if stream is None else stream
+        self.label = label
+        self.width = width
+        isatty = getattr(self.stream, "isatty", None)
+        self.enabled = bool(isatty and isatty())
+        self._drawn = False
+        self._start = time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total <= 0:
+            return
+        filled = int(self.width * done / total)
+        bar = "#" * filled + "." * (self.width - filled)
+        elapsed = time.monotonic() - self._start
+        self.stream.write(f"\r{self.label} [{bar}] {done}/{total} {elapsed:5.1f} s")
+        self.stream.flush()
+        self._drawn = True
+
+    def close(self) -> None:
+        if self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._drawn = False

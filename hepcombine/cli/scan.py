@@ -1,0 +1,108 @@
+"""``hepcombine scan``: scan the correlation assumptions of a configuration."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from . import _common as c
+
+__all__ = ["register", "run"]
+
+HELP = "scan the correlation assumptions of a config; write scan_result.txt and plots"
+
+DESCRIPTION = """\
+Scan the correlation assumptions of CONFIG: every scan group (a [correlations] line with
+'(nominal & from : to)' ranges, or YAML correlations with 'scan:') is varied over its range and
+the combination redone at each point.
+
+Outputs (all or none): DIR/[P_]scan_result.txt, the table of value, symmetric error, profile
+interval and chi2_min per point, per group and observable; DIR/[P_]scan_<group>_<observable>.png
+and .pdf, each combined value against the scanned correlation; --json FILE with every scan.
+A progress bar is shown on stderr when stderr is a terminal.
+"""
+
+EPILOG = """\
+examples:
+  hepcombine scan base.txt                         # 6 points per group (as convino -s)
+  hepcombine scan base.txt --points 11 --neyman --output-dir scans --json scans.json
+  hepcombine scan base.txt --intervals             # with profile intervals at every point
+"""
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "scan", help=HELP, description=DESCRIPTION, epilog=EPILOG, formatter_class=c.FORMATTER
+    )
+    c.add_config(p)
+    p.add_argument(
+        "--points",
+        metavar="N",
+        type=c.points,
+        default=None,
+        help="points per scan group (default: the config's, 6 for Convino files)",
+    )
+    c.add_chi2(p)
+    c.add_output(p)
+    p.add_argument("--json", metavar="FILE", type=Path, help="write the scans as JSON to FILE")
+    p.add_argument(
+        "--no-plots", action="store_true", help="write only the table (and --json), no plots"
+    )
+    p.add_argument(
+        "--intervals",
+        action="store_true",
+        help="compute the profile-likelihood (Minos) interval at every point of a non-quadratic "
+        "chi2 (slow; for a quadratic chi2 they are exact and always reported)",
+    )
+    c.add_combiner(p)
+    c.add_debug(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..outputs.atomic import output_set
+    from ..outputs.json import dumps, scans_to_dict
+    from ..scan import scan_all
+
+    spec = c.load(args)
+    progress = c.Progress("scanning")
+    try:
+        scans = scan_all(
+            spec,
+            n_points=args.points,
+            progress=progress,
+            intervals=args.intervals,
+            combiner_options=c.combiner_options(args),
+        )
+    finally:
+        progress.close()
+
+    table = "\n\n".join(s.to_table() for s in scans) + "\n"
+    json_text = None
+    if args.json is not None:
+        chi2 = spec.chi2_definition(args.chi2)
+        json_text = dumps(scans_to_dict(scans, chi2, config=str(args.config)))
+    figs: dict[str, Any] = {}
+    if not args.no_plots:
+        c.quiet_matplotlib()
+        from ..plots.combination import file_stem
+        from ..plots.scan import plot_scan
+
+        for s in scans:
+            for o in s.observables:
+                figs[f"scan_{file_stem(s.name)}_{file_stem(o)}"] = plot_scan(s, o)
+
+    written: list[Path] = []
+    with output_set() as out:
+        written.append(out.write_text(c.out_name(args, "scan_result.txt"), table))
+        if json_text is not None:
+            written.append(out.write_text(args.json, json_text))
+        c.stage_figures(out, args, figs, written)
+    print(table, end="")
+    c.report_written(written)
+    return 0
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -1,0 +1,920 @@
+"""Histograms and graphs → differential measurements, and their :class:`~hepcombine.spec.CombinationSpec`.
+
+A differential measurement is one estimate per bin. The functions here read the bins of
+
+* uproot objects (``uproot.open(path)["name"]``: TH1, TH2, TGraphAsymmErrors, TGraphErrors),
+* ``hist.Hist`` / boost-histogram / any UHI-plottable histogram,
+* PyROOT ``TH1``/``TH2``/``TGraph*`` objects (duck-typed: ``GetNbinsX``, ``GetBinContent``,
+  ``GetBinError``, ``GetXaxis().GetBinLowEdge``, ... ; ROOT itself is never imported),
+* object names (strings) looked up in ``file=`` (a path or an open uproot file),
+
+and return a :class:`~hepcombine.measurement.DifferentialMeasurement`: the canonical
+:class:`~hepcombine.measurement.Measurement` plus the binning it came from.
+:func:`differential_spec` turns several measurements of one distribution into the
+specification of their bin-by-bin combination.
+
+Conventions
+-----------
+* Bin ``i`` counts from 0 (ROOT bin number ``i + 1``); its estimate is named
+  ``f"{bin_prefix}{i}"`` with ``bin_prefix = f"{name}_bin"`` unless given.
+* Under- and overflow bins are ignored; non-zero under/overflow content is logged as a warning.
+* All histograms of one call must have the nominal's bin edges (an error names both histograms).
+  Plain numpy arrays are accepted for statistical uncertainties, matrices and systematics; only
+  their length/shape is checked.
+* Shifts follow :mod:`hepcombine.measurement`: ``u`` = the result had the analysis assumed the
+  +1σ variation, minus the nominal result; asymmetric sources are ``(up, down)`` signed shifts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..binning import Binning
+from ..exceptions import InvalidMeasurement, UnknownName
+from ..measurement import DifferentialMeasurement, Measurement
+from ..names import Ref
+from ..spec import CombinationSpec
+
+__all__ = [
+    "Systematic",
+    "differential_observables",
+    "differential_spec",
+    "measurement_from_graph",
+    "measurement_from_histograms",
+]
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["variation", "shift", "fraction", "percent"]
+_KINDS = ("variation", "shift", "fraction", "percent")
+
+
+# ---------------------------------------------------------------------- public containers
+@dataclass(frozen=True)
+class Systematic:
+    """One systematic source of a histogram measurement, when the defaults do not fit.
+
+    ``up`` and ``down`` are histogram-likes (or object names, or arrays); ``down=None`` means a
+    symmetric source (down shift = −up shift). ``kind`` overrides the ``kind`` given to
+    :func:`measurement_from_histograms` for this source.
+    """
+
+    up: Any
+    down: Any = None
+    kind: Kind | None = None
+
+
+# ---------------------------------------------------------------------- internal readers
+@dataclass(frozen=True)
+class _Hist1D:
+    desc: str  # role and name, for messages: "nominal 'f.root:h'"
+    values: NDArray[np.float64]
+    variances: NDArray[np.float64] | None
+    edges: NDArray[np.float64] | None
+    flow: tuple[float, float] = (0.0, 0.0)
+    axis_name: str = ""
+    axis_label: str = ""
+    title: str = ""
+
+    def where(self, i: int) -> str:
+        if self.edges is not None:
+            return f"bin {i} [{self.edges[i]:g}, {self.edges[i + 1]:g})"
+        return f"bin {i}"
+
+
+@dataclass(frozen=True)
+class _Graph:
+    desc: str
+    x: NDArray[np.float64]
+    y: NDArray[np.float64]
+    exl: NDArray[np.float64]
+    exh: NDArray[np.float64]
+    eyl: NDArray[np.float64]
+    eyh: NDArray[np.float64]
+    axis_label: str = ""
+    title: str = ""
+
+
+@contextmanager
+def _opened(file: Any) -> Iterator[tuple[Any, str]]:
+    """Yield (directory, file name) for ``file``: None, a path, or an open uproot directory."""
+    if file is None:
+        yield None, ""
+    elif isinstance(file, str | os.PathLike):
+        import uproot
+
+        try:
+            handle = uproot.open(file)
+        except (OSError, ValueError) as exc:
+            raise InvalidMeasurement(f"cannot open ROOT file {os.fspath(file)!r}: {exc}") from exc
+        with handle:
+            yield handle, os.path.basename(os.fspath(file))
+    else:
+        path = getattr(getattr(file, "file", None), "file_path", None)
+        yield file, os.path.basename(path) if path else "file"
+
+
+def _label(obj: Any) -> str:
+    for getter in ("GetName", "name"):
+        attr = getattr(obj, getter, None)
+        try:
+            value = attr() if callable(attr) else attr
+        except Exception:  # a stand-in with an odd signature: fall back to the type
+            value = None
+        if value:
+            return str(value)
+    classname = getattr(obj, "classname", None)  # uproot models: "TH1D", "TGraphErrors", ...
+    return f"unnamed {classname if isinstance(classname, str) else type(obj).__name__}"
+
+
+def _resolve(obj: Any, role: str, file: Any, fname: str) -> tuple[Any, str]:
+    """Look ``obj`` up in ``file`` if it is a name; return the object and its description."""
+    if isinstance(obj, str):
+        if file is None:
+            raise InvalidMeasurement(
+                f"{role}: {obj!r} is an object name, but no file= was given to look it up in"
+            )
+        try:
+            found = file[obj]
+        except KeyError:
+            keys = sorted({k.split(";")[0] for k in file.keys()})  # noqa: SIM118 (uproot API)
+            more = ", ..." if len(keys) > 30 else ""
+            raise UnknownName(
+                f"{role}: no object {obj!r} in {fname}; it contains {keys[:30]}{more}"
+            ) from None
+        return found, f"{role} '{fname}:{obj}'"
+    return obj, f"{role} {_label(obj)!r}"
+
+
+def _float_array(values: Any, desc: str) -> NDArray[np.float64]:
+    try:
+        return np.array(values, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InvalidMeasurement(f"{desc}: cannot read numbers from it ({exc})") from exc
+
+
+def _axis_edges(axis: Any, desc: str) -> NDArray[np.float64]:
+    edges = getattr(axis, "edges", None)
+    if callable(edges):  # uproot TAxis: a method; hist/boost: a property
+        edges = edges()
+    if edges is None:  # generic UHI axis: axis[i] is (low, high)
+        try:
+            pairs = [axis[i] for i in range(len(axis))]
+            edges = [float(p[0]) for p in pairs] + [float(pairs[-1][1])]
+        except (TypeError, IndexError, ValueError) as exc:
+            raise InvalidMeasurement(f"{desc}: its axis has no numeric bin edges ({exc})") from exc
+    edges = _float_array(edges, desc)
+    if edges.ndim != 1 or len(edges) < 2 or not np.all(np.diff(edges) > 0):
+        raise InvalidMeasurement(f"{desc}: bin edges must increase, got {edges.tolist()}")
+    return edges
+
+
+def _axis_text(axis: Any) -> tuple[str, str]:
+    if hasattr(axis, "GetTitle"):  # PyROOT TAxis
+        return str(axis.GetName()) if hasattr(axis, "GetName") else "", str(axis.GetTitle())
+    if hasattr(axis, "member"):  # uproot TAxis
+        return str(axis.member("fName") or ""), str(axis.member("fTitle") or "")
+    return str(getattr(axis, "name", "") or ""), str(getattr(axis, "label", "") or "")
+
+
+def _title(obj: Any) -> str:
+    if hasattr(obj, "GetTitle"):
+        return str(obj.GetTitle())
+    if hasattr(obj, "member"):
+        try:
+            return str(obj.member("fTitle") or "")
+        except Exception:
+            return ""
+    return str(getattr(obj, "label", "") or "")
+
+
+def _pyroot_dimension(obj: Any) -> int:
+    if hasattr(obj, "GetDimension"):
+        return int(obj.GetDimension())
+    return 2 if hasattr(obj, "GetNbinsY") else 1
+
+
+def _pyroot_edges(axis: Any, n: int) -> NDArray[np.float64]:
+    low = [axis.GetBinLowEdge(i) for i in range(1, n + 1)]
+    return np.array([*low, axis.GetBinUpEdge(n)], dtype=float)
+
+
+def _read_1d(obj: Any, role: str, file: Any, fname: str, *, allow_array: bool) -> _Hist1D:
+    obj, desc = _resolve(obj, role, file, fname)
+    if hasattr(obj, "GetNbinsX"):  # PyROOT TH1
+        if _pyroot_dimension(obj) != 1:
+            raise InvalidMeasurement(f"{desc}: expected a one-dimensional histogram (TH1)")
+        n = int(obj.GetNbinsX())
+        values = np.array([obj.GetBinContent(i) for i in range(1, n + 1)], dtype=float)
+        errors = np.array([obj.GetBinError(i) for i in range(1, n + 1)], dtype=float)
+        flow = (float(obj.GetBinContent(0)), float(obj.GetBinContent(n + 1)))
+        axis = obj.GetXaxis()
+        name, label = _axis_text(axis)
+        return _Hist1D(
+            desc, values, errors**2, _pyroot_edges(axis, n), flow, name, label, _title(obj)
+        )
+    if hasattr(obj, "values") and hasattr(obj, "axes"):  # UHI: uproot, hist, boost-histogram
+        axes = list(obj.axes)
+        if len(axes) != 1:
+            raise InvalidMeasurement(
+                f"{desc}: has {len(axes)} axes; a distribution must be one-dimensional"
+            )
+        values = _float_array(obj.values(), desc)
+        variances = obj.variances() if hasattr(obj, "variances") else None
+        variances = None if variances is None else _float_array(variances, desc)
+        edges = _axis_edges(axes[0], desc)
+        if len(edges) != len(values) + 1:
+            raise InvalidMeasurement(f"{desc}: {len(values)} values but {len(edges)} bin edges")
+        under = over = 0.0
+        try:
+            full = _float_array(obj.values(flow=True), desc)
+        except TypeError:  # a plottable without flow support
+            full = values
+        extra = len(full) - len(values)
+        if extra:
+            traits = getattr(axes[0], "traits", None)
+            has_under = extra == 2 or bool(getattr(traits, "underflow", False))
+            under = float(full[0]) if has_under else 0.0
+            over = float(full[-1]) if extra == 2 or not has_under else 0.0
+        name, label = _axis_text(axes[0])
+        return _Hist1D(desc, values, variances, edges, (under, over), name, label, _title(obj))
+    if allow_array and not isinstance(obj, str | bytes):
+        values = _float_array(obj, desc)
+        if values.ndim == 1:
+            return _Hist1D(desc.replace("unnamed ndarray", "array"), values, None, None)
+    raise InvalidMeasurement(
+        f"{desc}: not a histogram (expected a uproot/PyROOT TH1, a hist.Hist or another "
+        f"UHI-plottable histogram{', or a 1-d array' if allow_array else ''}), "
+        f"got {type(obj).__name__}"
+    )
+
+
+def _check_finite(values: NDArray[np.float64], what: str, h: _Hist1D) -> None:
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        i = int(bad[0])
+        raise InvalidMeasurement(
+            f"{h.desc}: {what} of {h.where(i)} is {values[i]} (NaN or infinite); "
+            f"{bad.size} bin(s) affected: {bad[:10].tolist()}"
+        )
+
+
+def _warn_flow(h: _Hist1D) -> None:
+    if any(v != 0 for v in h.flow):
+        log.warning(
+            "%s: underflow %g and overflow %g are ignored (only the %d regular bins are used)",
+            h.desc,
+            h.flow[0],
+            h.flow[1],
+            len(h.values),
+        )
+
+
+def _same_edges(a: NDArray[np.float64], b: NDArray[np.float64]) -> bool:
+    if a.shape != b.shape:
+        return False
+    span = max(abs(a[-1] - a[0]), abs(b[-1] - b[0]))
+    return bool(np.allclose(a, b, rtol=1e-6, atol=1e-9 * span))
+
+
+def _fmt_edges(edges: NDArray[np.float64]) -> str:
+    shown = ", ".join(f"{e:g}" for e in edges[:8])
+    return f"[{shown}{', ...' if len(edges) > 8 else ''}]"
+
+
+def _check_binning(ref: _Hist1D, h: _Hist1D) -> None:
+    n_ref, n = len(ref.values), len(h.values)
+    if ref.edges is not None and h.edges is not None:
+        if not _same_edges(ref.edges, h.edges):
+            raise InvalidMeasurement(
+                f"binning of {h.desc} ({n} bins, edges {_fmt_edges(h.edges)}) differs from "
+                f"{ref.desc} ({n_ref} bins, edges {_fmt_edges(ref.edges)}); rebin them to "
+                f"common edges before building the measurement"
+            )
+    elif n != n_ref:
+        raise InvalidMeasurement(f"{h.desc} has {n} bins but {ref.desc} has {n_ref}")
+
+
+def _read_matrix(obj: Any, role: str, ref: _Hist1D, file: Any, fname: str) -> NDArray[np.float64]:
+    n = len(ref.values)
+    if isinstance(obj, np.ndarray | list | tuple):
+        desc = f"{role} (array)"
+        matrix = _float_array(obj, desc)
+        edges: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
+    else:
+        obj, desc = _resolve(obj, role, file, fname)
+        if hasattr(obj, "GetNbinsX"):  # PyROOT TH2
+            if _pyroot_dimension(obj) != 2:
+                raise InvalidMeasurement(f"{desc}: expected a two-dimensional histogram (TH2)")
+            nx, ny = int(obj.GetNbinsX()), int(obj.GetNbinsY())
+            matrix = np.array(
+                [[obj.GetBinContent(i, j) for j in range(1, ny + 1)] for i in range(1, nx + 1)],
+                dtype=float,
+            )
+            edges = (_pyroot_edges(obj.GetXaxis(), nx), _pyroot_edges(obj.GetYaxis(), ny))
+        elif hasattr(obj, "values") and hasattr(obj, "axes"):
+            axes = list(obj.axes)
+            if len(axes) != 2:
+                raise InvalidMeasurement(
+                    f"{desc}: has {len(axes)} axes; a covariance or correlation histogram "
+                    f"must be two-dimensional (TH2)"
+                )
+            matrix = _float_array(obj.values(), desc)
+            edges = (_axis_edges(axes[0], desc), _axis_edges(axes[1], desc))
+        else:
+            raise InvalidMeasurement(
+                f"{desc}: expected a TH2, a 2-d hist.Hist or an (n, n) array, "
+                f"got {type(obj).__name__}"
+            )
+    if matrix.shape != (n, n):
+        raise InvalidMeasurement(
+            f"{desc} has shape {matrix.shape}, but {ref.desc} has {n} bins: expected ({n}, {n})"
+        )
+    if edges is not None and ref.edges is not None:
+        for axis, e in zip("xy", edges, strict=True):
+            if not _same_edges(e, ref.edges):
+                raise InvalidMeasurement(
+                    f"binning of the {axis} axis of {desc} (edges {_fmt_edges(e)}) differs from "
+                    f"{ref.desc} (edges {_fmt_edges(ref.edges)}); if the matrix is binned by bin "
+                    f"number, pass its contents as an array, e.g. {role.replace(' ', '_')}="
+                    f"h.values()"
+                )
+    bad = np.argwhere(~np.isfinite(matrix))
+    if bad.size:
+        i, j = (int(k) for k in bad[0])
+        raise InvalidMeasurement(
+            f"{desc}: entry for bins ({i}, {j}) is {matrix[i, j]} (NaN or infinite)"
+        )
+    return matrix
+
+
+def _positive_stat(sigma: NDArray[np.float64], nominal: _Hist1D, source: str) -> None:
+    for i in map(int, np.flatnonzero(~(sigma > 0))):
+        where = f"{nominal.where(i)} of {nominal.desc}"
+        if sigma[i] < 0:
+            raise InvalidMeasurement(
+                f"{where}: negative statistical uncertainty {sigma[i]:g} (from {source})"
+            )
+        if nominal.values[i] == 0:
+            raise InvalidMeasurement(
+                f"{where} has zero content and zero statistical uncertainty (from {source}): it "
+                f"carries no information and cannot be combined. Remove the bin (rebin, or slice "
+                f"the histogram, e.g. h[1:] for hist.Hist) or give its uncertainty via stat="
+            )
+        raise InvalidMeasurement(
+            f"{where} has content {nominal.values[i]:g} but zero statistical uncertainty (from "
+            f"{source}); give the statistical uncertainties via stat= or stat_covariance="
+        )
+
+
+def _check_correlation(rho: NDArray[np.float64], role: str) -> None:
+    diag = np.diag(rho)
+    if np.allclose(diag, 100.0):
+        raise InvalidMeasurement(
+            f"{role}: the diagonal is 100, the correlation seems to be given in percent; "
+            f"pass it as an array divided by 100, e.g. stat_correlation=h.values() / 100"
+        )
+    if not np.allclose(diag, 1.0, atol=1e-6):
+        i = int(np.argmax(np.abs(diag - 1)))
+        raise InvalidMeasurement(
+            f"{role}: a correlation matrix has 1 on its diagonal, but entry ({i}, {i}) is "
+            f"{diag[i]:g}; for a covariance use stat_covariance="
+        )
+
+
+# ---------------------------------------------------------------------- histograms
+def _shift(
+    spec: Any, side: str, kind: str, nominal: _Hist1D, source: str, file: Any, fname: str
+) -> NDArray[np.float64]:
+    h = _read_1d(spec, f"systematic {source!r} ({side})", file, fname, allow_array=True)
+    _check_binning(nominal, h)
+    _check_finite(h.values, "the content", h)
+    _warn_flow(h)
+    if kind == "variation":
+        empty = (h.values == 0) & (nominal.values != 0)
+        if np.any(empty):
+            log.warning(
+                "%s: bins %s are empty where the nominal is not; their shift is -nominal",
+                h.desc,
+                np.flatnonzero(empty).tolist(),
+            )
+        return h.values - nominal.values
+    if kind == "shift":
+        return h.values
+    if kind == "fraction":
+        return h.values * nominal.values
+    return h.values / 100.0 * nominal.values  # percent
+
+
+def _systematic_shifts(
+    systematics: Mapping[str, Any],
+    kind: str,
+    nominal: _Hist1D,
+    file: Any,
+    fname: str,
+) -> dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]]:
+    out = {}
+    for source, spec in systematics.items():
+        if isinstance(spec, Systematic):
+            up, down, k = spec.up, spec.down, spec.kind or kind
+        elif isinstance(spec, tuple):
+            if len(spec) != 2:
+                raise InvalidMeasurement(
+                    f"systematic {source!r}: give up, (up, down) or "
+                    f"Systematic(up, down, kind=...), got a tuple of {len(spec)}"
+                )
+            up, down, k = spec[0], spec[1], kind
+        else:
+            up, down, k = spec, None, kind
+        if k not in _KINDS:
+            raise InvalidMeasurement(
+                f"systematic {source!r}: kind must be one of {_KINDS}, not {k!r}"
+            )
+        u = _shift(up, "up", k, nominal, source, file, fname)
+        d = -u if down is None else _shift(down, "down", k, nominal, source, file, fname)
+        out[str(source)] = (u, d)
+    return out
+
+
+def _build(
+    nominal: _Hist1D,
+    name: str,
+    sigma: NDArray[np.float64],
+    rho: NDArray[np.float64] | None,
+    shifts: Mapping[str, tuple[NDArray[np.float64], NDArray[np.float64]]],
+    relative: Iterable[str],
+    bin_prefix: str | None,
+    centers: NDArray[np.float64] | None = None,
+) -> DifferentialMeasurement:
+    relative = tuple(relative)
+    unknown = [r for r in relative if r not in shifts]
+    if unknown:
+        raise InvalidMeasurement(
+            f"measurement {name!r}: relative sources {unknown} are not among its systematics "
+            f"{list(shifts)}"
+        )
+    prefix = f"{name}_bin" if bin_prefix is None else bin_prefix
+    bins = tuple(f"{prefix}{i}" for i in range(len(nominal.values)))
+    syst = {
+        src: {b: (float(u[i]), float(d[i])) for i, b in enumerate(bins)}
+        for src, (u, d) in shifts.items()
+    }
+    measurement = Measurement.from_uncertainties(
+        dict(zip(bins, nominal.values.tolist(), strict=True)),
+        dict(zip(bins, sigma.tolist(), strict=True)),
+        syst,
+        stat_correlation=rho,
+        relative=relative,
+        name=name,
+    )
+    axis = {"name": nominal.axis_name or "x", "label": nominal.axis_label}
+    if nominal.edges is not None:
+        binning = Binning.from_edges(nominal.edges, centers=centers, **axis)
+    else:  # points without contiguous bins: the bin numbers, with the points' x as centres
+        binning = Binning.from_edges(
+            np.arange(len(bins) + 1.0), centers=centers, is_index=True, **axis
+        )
+    return DifferentialMeasurement(measurement, binning, title=nominal.title, origin=nominal.desc)
+
+
+def measurement_from_histograms(
+    nominal: Any,
+    *,
+    name: str,
+    stat: Any = None,
+    stat_covariance: Any = None,
+    stat_correlation: Any = None,
+    systematics: Mapping[str, Any] | None = None,
+    relative: Iterable[str] = (),
+    kind: Kind = "variation",
+    bin_prefix: str | None = None,
+    file: Any = None,
+) -> DifferentialMeasurement:
+    """A measurement of a binned distribution from histograms, one estimate per bin.
+
+    Every histogram argument may be a uproot TH1/TH2, a ``hist.Hist`` (or another UHI-plottable
+    histogram), a PyROOT TH1/TH2, or the name of an object in ``file``. All must have the
+    nominal's bin edges.
+
+    Parameters
+    ----------
+    nominal:
+        The measured distribution (TH1). Bin ``i`` (from 0) becomes estimate
+        ``f"{bin_prefix}{i}"``. Under/overflow is ignored (a warning is logged if non-zero).
+    name:
+        The measurement's name.
+    stat:
+        The statistical uncertainty per bin: ``None``/``"errors"`` (default) takes the
+        nominal's own bin errors (√variances); a histogram gives it as its bin *contents*
+        (absolute, like HEPData's ``..._e1`` histograms); an array gives it directly.
+    stat_covariance:
+        Statistical covariance of the bins: a TH2 (both axes binned like the nominal) or an
+        ``(n, n)`` array. Replaces ``stat``.
+    stat_correlation:
+        Statistical correlation of the bins (TH2 or array, 1 on the diagonal), combined with
+        the uncertainties from ``stat``.
+    systematics:
+        ``{source: spec}`` with ``spec`` one of ``up`` (symmetric: the down shift is minus the
+        up shift), ``(up, down)`` (a tuple) or :class:`Systematic` ``(up, down, kind=...)``.
+    kind:
+        What the systematic histograms contain (per source overridable via
+        :class:`Systematic`):
+
+        * ``"variation"``: the distribution measured with the ±1σ variation; shift =
+          ``up - nominal`` (``down - nominal``);
+        * ``"shift"``: the signed shift itself (down histograms hold negative numbers for a
+          variation that lowers the result, e.g. HEPData's ``..._minus``);
+        * ``"fraction"``: the signed shift relative to the nominal (0.03 = +3 %);
+        * ``"percent"``: the same in percent (3 = +3 %).
+    relative:
+        Sources whose shifts scale with the *combined* value (independent of ``kind``, which
+        only says how the file stores the numbers).
+    bin_prefix:
+        Prefix of the estimate names (default ``f"{name}_bin"``).
+    file:
+        A path or an open uproot file in which string arguments are looked up.
+
+    Raises
+    ------
+    InvalidMeasurement
+        Mismatched binning (names both histograms), NaN/infinite content (names histogram and
+        bin), a non-positive statistical uncertainty (names the bin; a bin with zero content
+        and zero error carries no information and has to be removed).
+    UnknownName
+        An object name that is not in ``file``.
+    """
+    if kind not in _KINDS:
+        raise InvalidMeasurement(
+            f"measurement {name!r}: kind must be one of {_KINDS}, not {kind!r}"
+        )
+    if stat_covariance is not None and (stat is not None or stat_correlation is not None):
+        raise InvalidMeasurement(
+            f"measurement {name!r}: stat_covariance already contains the statistical "
+            f"uncertainties; do not give stat= or stat_correlation= with it"
+        )
+    with _opened(file) as (f, fname):
+        nom = _read_1d(nominal, "nominal", f, fname, allow_array=False)
+        _check_finite(nom.values, "the content", nom)
+        _warn_flow(nom)
+        rho = None
+        if stat_covariance is not None:
+            cov = _read_matrix(stat_covariance, "stat covariance", nom, f, fname)
+            diag = np.diag(cov).copy()
+            _positive_stat(diag, nom, "the diagonal of stat_covariance")
+            sigma = np.sqrt(diag)
+            rho = cov / np.outer(sigma, sigma)
+        elif stat is None or (isinstance(stat, str) and stat == "errors"):
+            if nom.variances is None:
+                raise InvalidMeasurement(
+                    f"{nom.desc} carries no variances (a histogram storage without them); "
+                    f"give stat= or use a Weight() storage"
+                )
+            _check_finite(nom.variances, "the variance", nom)
+            var = nom.variances
+            for i in np.flatnonzero(var < 0):
+                raise InvalidMeasurement(f"{nom.desc}: {nom.where(int(i))} has negative variance")
+            sigma = np.sqrt(var)
+            _positive_stat(sigma, nom, "the nominal's bin errors")
+        else:
+            h = _read_1d(stat, "stat uncertainty", f, fname, allow_array=True)
+            _check_binning(nom, h)
+            _check_finite(h.values, "the content", h)
+            sigma = h.values
+            _positive_stat(sigma, nom, h.desc)
+        if stat_correlation is not None:
+            rho = _read_matrix(stat_correlation, "stat correlation", nom, f, fname)
+            _check_correlation(rho, "stat correlation")
+        shifts = _systematic_shifts(systematics or {}, kind, nom, f, fname)
+    return _build(nom, name, sigma, rho, shifts, relative, bin_prefix)
+
+
+# ---------------------------------------------------------------------- graphs
+def _is_graph(obj: Any) -> bool:
+    if hasattr(obj, "GetN"):  # PyROOT TGraph*
+        return True
+    classname = getattr(obj, "classname", None)
+    if isinstance(classname, str):
+        return classname.startswith("TGraph")
+    return callable(getattr(obj, "errors", None)) and not hasattr(obj, "axes")
+
+
+def _read_graph(obj: Any, role: str, file: Any, fname: str) -> _Graph:
+    obj, desc = _resolve(obj, role, file, fname)
+    if not _is_graph(obj):
+        raise InvalidMeasurement(
+            f"{desc}: expected a TGraphAsymmErrors or TGraphErrors, got {type(obj).__name__}"
+        )
+    if hasattr(obj, "GetN"):  # PyROOT: TGraphErrors also answers GetErrorYlow/GetErrorYhigh
+        n = int(obj.GetN())
+        idx = range(n)
+        px: list[Any]
+        py: list[Any]
+        if hasattr(obj, "GetPointX"):
+            px = [obj.GetPointX(i) for i in idx]
+            py = [obj.GetPointY(i) for i in idx]
+        else:
+            xs, ys = obj.GetX(), obj.GetY()
+            px, py = [xs[i] for i in idx], [ys[i] for i in idx]
+        arrays: list[Any] = [
+            px,
+            py,
+            [obj.GetErrorXlow(i) for i in idx],
+            [obj.GetErrorXhigh(i) for i in idx],
+            [obj.GetErrorYlow(i) for i in idx],
+            [obj.GetErrorYhigh(i) for i in idx],
+        ]
+        axis_label = str(obj.GetXaxis().GetTitle()) if hasattr(obj, "GetXaxis") else ""
+    elif callable(getattr(obj, "errors", None)):  # uproot TGraphAsymmErrors (or alike)
+        arrays = [
+            obj.values(axis="x"),
+            obj.values(axis="y"),
+            obj.errors("low", axis="x"),
+            obj.errors("high", axis="x"),
+            obj.errors("low", axis="y"),
+            obj.errors("high", axis="y"),
+        ]
+        axis_label = ""
+    else:  # uproot TGraphErrors has no behaviour methods: read its members
+        try:
+            ex, ey = obj.member("fEX"), obj.member("fEY")
+        except Exception as exc:
+            raise InvalidMeasurement(
+                f"{desc}: a graph without y errors ({getattr(obj, 'classname', '')}); the "
+                f"statistical uncertainty cannot be taken from it"
+            ) from exc
+        arrays = [obj.member("fX"), obj.member("fY"), ex, ex, ey, ey]
+        axis_label = ""
+    if not axis_label and hasattr(obj, "member"):  # uproot: "title;x label;y label"
+        parts = str(obj.member("fTitle") or "").split(";")
+        axis_label = parts[1] if len(parts) > 1 else ""
+    x, y, exl, exh, eyl, eyh = (_float_array(a, desc) for a in arrays)
+    title = _title(obj).split(";")[0]
+    graph = _Graph(desc, x, y, exl, exh, eyl, eyh, axis_label, title)
+    for what, values in (("x", x), ("y", y), ("low y error", eyl), ("high y error", eyh)):
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            raise InvalidMeasurement(
+                f"{desc}: the {what} of point {int(bad[0])} is {values[bad[0]]} (NaN or infinite)"
+            )
+        if what.endswith("error") and np.any(values < 0):
+            i = int(np.flatnonzero(values < 0)[0])
+            raise InvalidMeasurement(
+                f"{desc}: the {what} of point {i} is negative ({values[i]:g}); a graph without "
+                f"errors (ROOT returns -1) cannot give uncertainties"
+            )
+    return graph
+
+
+def _graph_edges(g: _Graph) -> NDArray[np.float64] | None:
+    low, high = g.x - g.exl, g.x + g.exh
+    span = float(high.max() - low.min()) if len(low) else 0.0
+    contiguous = (
+        len(low) > 0
+        and np.all(high > low)
+        and np.allclose(high[:-1], low[1:], rtol=1e-6, atol=1e-9 * span)
+    )
+    if not contiguous:
+        log.info(
+            "%s: the x errors do not describe contiguous bins; only the points' x values are kept",
+            g.desc,
+        )
+        return None
+    return np.concatenate([low, high[-1:]])
+
+
+def measurement_from_graph(
+    graph: Any,
+    *,
+    name: str,
+    errors: Literal["stat", "total", "syst"] = "stat",
+    stat: Any = None,
+    stat_correlation: Any = None,
+    error_source: str | None = None,
+    error_source_correlated: bool = True,
+    systematics: Mapping[str, Any] | None = None,
+    relative: Iterable[str] = (),
+    kind: Kind = "variation",
+    bin_prefix: str | None = None,
+    file: Any = None,
+) -> DifferentialMeasurement:
+    """A measurement of a binned distribution from a TGraphAsymmErrors or TGraphErrors.
+
+    Each point ``i`` (from 0) becomes estimate ``f"{bin_prefix}{i}"``. If the x errors describe
+    contiguous bins (``x_i + exhigh_i = x_{i+1} - exlow_{i+1}``, as in HEPData's graphs) they
+    give the bin edges; otherwise only the points' x values are kept (``edges=None``).
+
+    How the graph's y errors enter (``errors``):
+
+    * ``"stat"`` (default): they are the statistical uncertainty. An asymmetric one is
+      symmetrised as (low + high)/2 (the statistical part of the χ² is Gaussian); ``stat``
+      must not be given.
+    * ``"total"``: they are the total uncertainty; ``stat`` gives the statistical part, and
+      what remains in quadrature, √(high² − stat²) up and √(low² − stat²) down, becomes one
+      asymmetric orthogonal source ``error_source`` with shifts ``(+up, −down)``.
+    * ``"syst"``: they are the systematic part only and form that source directly;
+      ``stat`` gives the statistical uncertainty.
+
+    ``error_source`` defaults to ``f"{name}_syst"``. With ``error_source_correlated=True``
+    (default) it is one source for all bins, i.e. 100 % correlated between bins (all bins move
+    up together); with ``False`` each bin gets its own source ``f"{error_source}_bin{i}"``
+    (uncorrelated between bins). The graph does not say which is right; choose consciously.
+
+    ``stat`` may be an array, a histogram (its bin *contents*), or a graph (its y errors,
+    symmetrised). ``stat_correlation``, ``systematics``, ``kind``, ``relative``, ``bin_prefix``
+    and ``file`` are as in :func:`measurement_from_histograms`; systematic histograms must have
+    the graph's bin edges (arrays: the number of points).
+    """
+    if errors not in ("stat", "total", "syst"):
+        raise InvalidMeasurement(
+            f"measurement {name!r}: errors must be 'stat', 'total' or 'syst', not {errors!r}"
+        )
+    if kind not in _KINDS:
+        raise InvalidMeasurement(
+            f"measurement {name!r}: kind must be one of {_KINDS}, not {kind!r}"
+        )
+    if errors == "stat" and stat is not None:
+        raise InvalidMeasurement(
+            f"measurement {name!r}: with errors='stat' the graph's errors are the statistical "
+            f"uncertainty; give stat= only with errors='total' or errors='syst'"
+        )
+    if errors != "stat" and stat is None:
+        raise InvalidMeasurement(
+            f"measurement {name!r}: with errors={errors!r} the statistical uncertainty must be "
+            f"given via stat="
+        )
+    with _opened(file) as (f, fname):
+        g = _read_graph(graph, "graph", f, fname)
+        edges = _graph_edges(g)
+        nom = _Hist1D(g.desc, g.y, None, edges, (0.0, 0.0), "", g.axis_label, g.title)
+        if errors == "stat":
+            sigma = 0.5 * (g.eyl + g.eyh)
+            if not np.allclose(g.eyl, g.eyh, rtol=1e-9, atol=0):
+                worst = int(np.argmax(np.abs(g.eyh - g.eyl)))
+                log.info(
+                    "%s: asymmetric statistical errors are symmetrised as (low + high)/2; "
+                    "largest asymmetry at point %d: -%g/+%g",
+                    g.desc,
+                    worst,
+                    g.eyl[worst],
+                    g.eyh[worst],
+                )
+            _positive_stat(sigma, nom, "the graph's y errors")
+        else:
+            obj, desc = stat, "stat uncertainty"
+            if isinstance(obj, str) and f is not None:
+                obj, desc = _resolve(obj, desc, f, fname)
+            if _is_graph(obj):
+                sg = _read_graph(obj, "stat uncertainty", f, fname)
+                if len(sg.y) != len(g.y):
+                    raise InvalidMeasurement(
+                        f"{sg.desc} has {len(sg.y)} points but {g.desc} has {len(g.y)}"
+                    )
+                sigma = 0.5 * (sg.eyl + sg.eyh)
+            else:
+                h = _read_1d(obj, desc, f, fname, allow_array=True)
+                _check_binning(nom, h)
+                _check_finite(h.values, "the content", h)
+                sigma = h.values
+            _positive_stat(sigma, nom, "stat=")
+        rho = None
+        if stat_correlation is not None:
+            rho = _read_matrix(stat_correlation, "stat correlation", nom, f, fname)
+            _check_correlation(rho, "stat correlation")
+        shifts = {}
+        if errors != "stat":
+            up, down = g.eyh, g.eyl
+            if errors == "total":
+                tol = 1e-9 * np.maximum(sigma, 1e-300)
+                for side, e in (("high", g.eyh), ("low", g.eyl)):
+                    too_big = np.flatnonzero(sigma > e + tol)
+                    if too_big.size:
+                        i = int(too_big[0])
+                        raise InvalidMeasurement(
+                            f"{g.desc}: point {i}: the statistical uncertainty {sigma[i]:g} "
+                            f"exceeds the graph's total {side} error {e[i]:g}; are the graph's "
+                            f"errors the systematic part only (errors='syst')?"
+                        )
+                up = np.sqrt(np.clip(g.eyh**2 - sigma**2, 0.0, None))
+                down = np.sqrt(np.clip(g.eyl**2 - sigma**2, 0.0, None))
+            source = error_source or f"{name}_syst"
+            if error_source_correlated:
+                shifts[source] = (up, -down)
+            else:
+                for i in range(len(g.y)):
+                    mask = np.arange(len(g.y)) == i
+                    shifts[f"{source}_bin{i}"] = (
+                        np.where(mask, up, 0.0),
+                        np.where(mask, -down, 0.0),
+                    )
+        extra = _systematic_shifts(systematics or {}, kind, nom, f, fname)
+        clash = set(extra) & set(shifts)
+        if clash:
+            raise InvalidMeasurement(
+                f"measurement {name!r}: systematics {sorted(clash)} clash with the source made "
+                f"from the graph's errors; choose another error_source="
+            )
+        shifts.update(extra)
+    return _build(nom, name, sigma, rho, shifts, relative, bin_prefix, centers=g.x.copy())
+
+
+# ---------------------------------------------------------------------- several measurements
+def differential_observables(
+    *measurements: DifferentialMeasurement, prefix: str = "bin"
+) -> dict[str, list[str]]:
+    """The observables mapping for several measurements of the same binned distribution.
+
+    Returns ``{f"{prefix}{i}": [f"{m.name}:{m.bin_names[i]}", ...]}``: bin ``i`` of every
+    measurement is mapped to combined quantity ``f"{prefix}{i}"``.
+
+    Raises
+    ------
+    InvalidMeasurement
+        If the binnings differ (the message names both histograms) or a measurement has no
+        name or a name used twice.
+    """
+    if not measurements:
+        raise InvalidMeasurement("differential_observables needs at least one measurement")
+    names = [m.name for m in measurements]
+    if any(not n for n in names) or len(set(names)) != len(names):
+        raise InvalidMeasurement(
+            f"differential_observables: every measurement needs its own name, got {names}"
+        )
+    ref = measurements[0]
+    for m in measurements[1:]:
+        if m.edges is not None and ref.edges is not None:
+            same = _same_edges(m.edges, ref.edges)
+            what = "edges", m.edges, ref.edges
+        else:
+            same = m.centers.shape == ref.centers.shape and _same_edges(m.centers, ref.centers)
+            what = "bin centres", m.centers, ref.centers
+        if not same:
+            raise InvalidMeasurement(
+                f"measurements {m.name!r} ({m.origin}) and {ref.name!r} ({ref.origin}) have "
+                f"different binning: {m.n_bins} bins with {what[0]} {_fmt_edges(what[1])} vs "
+                f"{ref.n_bins} bins with {_fmt_edges(what[2])}; map the bins with an explicit "
+                f"observables mapping or rebin"
+            )
+    return {
+        f"{prefix}{i}": [f"{m.name}:{m.bin_names[i]}" for m in measurements]
+        for i in range(ref.n_bins)
+    }
+
+
+def differential_spec(
+    measurements: Sequence[DifferentialMeasurement],
+    correlations: Mapping[tuple[Ref, Ref], float] | None = None,
+    *,
+    chi2: Literal["neyman", "pearson"] | None = None,
+    impacts: Mapping[str, Sequence[str]] | None = None,
+    normalise: bool = False,
+) -> CombinationSpec:
+    """The specification of the bin-by-bin combination of measurements of one distribution.
+
+    The bins are matched with :func:`differential_observables` (an error names two measurements
+    whose binning differs) and called ``bin0, bin1, ...``; the measurements are named by their
+    ``.name`` (refer to sources as ``"name:source"`` in ``correlations``). The binning is the
+    first measurement's. ``impacts`` are source groups for the breakdown, as in
+    :attr:`CombinationSpec.impacts <hepcombine.spec.CombinationSpec.impacts>`.
+    """
+    measurements = list(measurements)
+    for i, m in enumerate(measurements):
+        if not isinstance(m, DifferentialMeasurement):
+            raise InvalidMeasurement(
+                f"input {i} is a {type(m).__name__}, not a DifferentialMeasurement (build it "
+                f"with measurement_from_histograms or measurement_from_graph)"
+            )
+    observables = differential_observables(*measurements)
+    first = measurements[0]
+    for m in measurements[1:]:
+        if m.axis_label != first.axis_label:
+            log.info(
+                "axis labels differ (%r of %r, %r of %r); the first one is used",
+                m.axis_label,
+                m.name,
+                first.axis_label,
+                first.name,
+            )
+    return CombinationSpec(
+        measurements={str(m.name): m.measurement for m in measurements},
+        observables=observables,
+        correlations=dict(correlations or {}),  # type: ignore[arg-type]
+        impacts={g: list(refs) for g, refs in (impacts or {}).items()},
+        differential=True,
+        normalise=normalise,
+        chi2=chi2,
+        source=", ".join(m.origin or str(m.name) for m in measurements),
+        binning=first.binning,
+        format="histograms",
+    )
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

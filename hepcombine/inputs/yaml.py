@@ -1,0 +1,414 @@
+"""Read hepcombine's YAML configuration (validated against ``schemas/config.json``) into a
+:class:`~hepcombine.spec.CombinationSpec`.
+
+Bare names are resolved with :class:`hepcombine.names.Names` (the combiner's resolver); every
+problem raises :class:`~hepcombine.exceptions.ConfigError` naming the file, the line and the key
+path. See :func:`read_yaml` for the format.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any, NoReturn
+
+import jsonschema
+import numpy as np
+import yaml
+from numpy.typing import NDArray
+
+from ..binning import Binning
+from ..exceptions import ConfigError, UnknownName
+from ..measurement import Measurement, Shift
+from ..names import Names
+from ..spec import CombinationSpec, Pair, ScanGroup
+from ._build import BuildError, ReaderError, add_correlation, assemble_measurement
+
+__all__ = ["read_yaml"]
+
+log = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------- YAML
+class _YamlLoader(yaml.SafeLoader):
+    """Safe loader that rejects duplicate keys and reads ``1e-3`` as a number."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise ConfigError(
+                    f"{self.name}, line {line}: key {key!r} is given twice in this mapping "
+                    f"(first at line {seen[key]})"
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+_YamlLoader.yaml_implicit_resolvers = {
+    k: list(v) for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$"),
+    list("-+0123456789."),
+)
+
+
+def _schema() -> dict[str, Any]:
+    text = resources.files("hepcombine").joinpath("schemas/config.json").read_text()
+    return json.loads(text)
+
+
+def _node_line(root: yaml.Node | None, path: Sequence[Any]) -> int | None:
+    """Line (1-based) of the YAML node at a JSON path, or of its closest existing parent."""
+    node = root
+    line = node.start_mark.line + 1 if node is not None else None
+    for step in path:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if k.value == str(step):
+                    node = v
+                    line = k.start_mark.line + 1  # the key's line: "hessian:" rather than its body
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
+            if step >= len(node.value):
+                return line
+            node = node.value[step]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+class _Yaml:
+    """Error context for one YAML file: ``fail(path, message)`` names file, line and key path."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        try:
+            self.root = yaml.compose(text, Loader=_YamlLoader)
+        except yaml.YAMLError:
+            self.root = None
+
+    def fail(self, where: Sequence[Any], message: str) -> NoReturn:
+        line = _node_line(self.root, where)
+        at = f", line {line}" if line is not None else ""
+        key = "/".join(str(w) for w in where) or "(top level)"
+        raise ConfigError(f"{self.path}{at}, at {key}: {message}")
+
+
+def _matrix_rows(value: Any, base: Path, y: _Yaml, where: list[Any]) -> list[list[float]]:
+    if not isinstance(value, str):
+        return [[float(v) for v in row] for row in value]
+    path = base / value
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        y.fail(where, f"cannot read the matrix file {path}: {exc.strerror or exc}")
+    rows = []
+    for number, raw in enumerate(text.splitlines(), 1):
+        content = raw.split("#", 1)[0].replace(",", " ").split()
+        if not content:
+            continue
+        try:
+            rows.append([float(v) for v in content])
+        except ValueError:
+            y.fail(where, f"{path}, line {number}: expected numbers, got {raw.strip()!r}")
+    if not rows:
+        y.fail(where, f"the matrix file {path} is empty")
+    return rows
+
+
+def _square(rows: list[list[float]], n: int, y: _Yaml, where: list[Any]) -> NDArray[np.float64]:
+    """A full square or lower-triangle matrix of size n (the triangle is mirrored)."""
+    if len(rows) != n:
+        y.fail(where, f"the matrix has {len(rows)} rows, expected {n} (one per name)")
+    if all(len(r) == n for r in rows):
+        return np.array(rows, dtype=float)
+    if all(len(r) == i + 1 for i, r in enumerate(rows)):
+        m = np.zeros((n, n))
+        for i, r in enumerate(rows):
+            m[i, : i + 1] = r
+        return np.tril(m) + np.tril(m, -1).T
+    lengths = [len(r) for r in rows]
+    y.fail(where, f"rows have {lengths} entries; expected {n} each (square) or 1…{n} (triangle)")
+
+
+def _yaml_measurement(name: str, spec: Mapping[str, Any], base: Path, y: _Yaml) -> Measurement:
+    where: list[Any] = ["measurements", name]
+    estimates = {str(k): float(v) for k, v in spec["estimates"].items()}
+    single = next(iter(estimates)) if len(estimates) == 1 else None
+    fitted = (
+        "hessian"
+        if "hessian" in spec
+        else "correlation_matrix"
+        if "correlation_matrix" in spec
+        else None
+    )
+    hessian = correlation = None
+    if fitted is not None:
+        part = spec[fitted]
+        names = [str(n) for n in part["names"]]
+        if len(set(names)) != len(names):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            y.fail([*where, fitted, "names"], f"names {dupes} are given twice")
+        missing = [e for e in estimates if e not in names]
+        if missing:
+            y.fail([*where, fitted, "names"], f"the estimates {missing} are not among the names")
+        matrix = _square(
+            _matrix_rows(part["matrix"], base, y, [*where, fitted, "matrix"]),
+            len(names),
+            y,
+            [*where, fitted, "matrix"],
+        )
+        if fitted == "hessian":
+            hessian = (names, matrix)
+        else:
+            c = part["constraints"]
+            if isinstance(c, Mapping):
+                unknown = [k for k in c if k not in names]
+                lacking = [n for n in names if n not in c]
+                if unknown or lacking:
+                    y.fail(
+                        [*where, fitted, "constraints"],
+                        f"constraints must be given for exactly the names; missing {lacking}, "
+                        f"unknown {unknown}",
+                    )
+                constraints = [float(c[n]) for n in names]
+            else:
+                if len(c) != len(names):
+                    y.fail(
+                        [*where, fitted, "constraints"],
+                        f"{len(c)} constraints for {len(names)} names",
+                    )
+                constraints = [float(v) for v in c]
+            correlation = (names, constraints, matrix)
+        for key in ("stat", "stat_correlation"):
+            if key in spec:
+                y.fail(
+                    [*where, key],
+                    f"'{key}' cannot be combined with '{fitted}', which already gives the "
+                    "statistical uncertainties",
+                )
+    stat: dict[str, float] = {}
+    stat_corr = None
+    if fitted is None:
+        if "stat" not in spec:
+            y.fail(where, "needs 'hessian', 'correlation_matrix' or 'stat' (with 'uncertainties')")
+        s = spec["stat"]
+        if isinstance(s, Mapping):
+            stat = {str(k): float(v) for k, v in s.items()}
+        elif single is not None:
+            stat = {single: float(s)}
+        else:
+            y.fail([*where, "stat"], "a single number is allowed only for a single estimate")
+        if "stat_correlation" in spec:
+            w = [*where, "stat_correlation"]
+            stat_corr = _square(
+                _matrix_rows(spec["stat_correlation"], base, y, w), len(estimates), y, w
+            )
+    systematics: dict[str, dict[str, Shift]] = {}
+    for source, entries in (spec.get("uncertainties") or {}).items():
+        if isinstance(entries, Mapping):
+            systematics[source] = {
+                str(e): (tuple(v) if isinstance(v, list) else v) for e, v in entries.items()
+            }
+        elif single is not None:
+            systematics[source] = {single: tuple(entries) if isinstance(entries, list) else entries}
+        else:
+            y.fail(
+                [*where, "uncertainties", source],
+                "give {estimate: shift}; a bare shift is allowed only for a single estimate",
+            )
+    all_sources = [n for n in (hessian or correlation or ([],))[0] if n not in estimates]
+    all_sources += list(systematics)
+    for r in spec.get("relative", []):
+        if r not in all_sources:
+            y.fail(
+                [*where, "relative"], f"{r!r} is not a source of the measurement ({all_sources})"
+            )
+    try:
+        return assemble_measurement(
+            name,
+            estimates,
+            hessian=hessian,
+            correlation=correlation,
+            stat=stat,
+            stat_correlation=stat_corr,
+            systematics=systematics,
+            relative=spec.get("relative", []),
+            nuisance_values=spec.get("nuisance_values"),
+        )
+    except BuildError as exc:
+        key = {
+            "fitted": fitted or "stat",
+            "orthogonal": "uncertainties" if fitted else "stat",
+            "nuisance": "nuisance_values",
+        }[exc.stage]
+        y.fail([*where, key] if key in spec else where, str(exc))
+
+
+def read_yaml(path: str | Path) -> CombinationSpec:
+    """Read a hepcombine YAML configuration (validated against ``schemas/config.json``).
+
+    Example::
+
+        measurements:
+          atlas:
+            estimates: {xs: 101.5}
+            stat: 3.1
+            uncertainties:
+              lumi: 2.0
+              pdf: [1.2, -0.8]      # [up, down]
+          cms:
+            estimates: {xs: 99.0, xs_aux: 20.0}
+            hessian:
+              names: [xs, xs_aux, lumi]
+              matrix: cms_hessian.csv     # or inline rows (square or lower triangle)
+            nuisance_values: {lumi: 0.2}
+        observables:
+          xs: [atlas:xs, cms:xs]
+        correlations:
+          - {a: atlas:lumi, b: cms:lumi, rho: 1.0}
+          - {a: pdf, b: cms:lumi, rho: 0.0, scan: [0, 0.5], group: pdf}
+        impacts: {luminosity: [atlas:lumi, cms:lumi], statistics: [stat]}
+        chi2: neyman
+
+    Without ``observables`` every estimate name becomes one combined quantity of all estimates
+    of that name. Correlation entries with ``scan`` are scanned; entries with the same
+    ``group`` are scanned together (an entry without ``group`` is a group of its own named
+    ``"a, b"``). ``shared_names: true`` correlates same-named sources with +1, as
+    ``sharedNames`` does for Convino files.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    y = _Yaml(path, text)
+    try:
+        loader = _YamlLoader(text)
+        loader.name = str(path)
+        try:
+            data = loader.get_single_data()
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f", line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}{at}: not valid YAML: {problem}") from None
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    validator = jsonschema.Draft202012Validator(_schema())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if error is not None:
+        where = list(error.absolute_path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
+            allowed = error.schema.get("properties", {})
+            extra = [k for k in error.instance if k not in allowed]
+            if extra:
+                where.append(extra[0])
+        y.fail(
+            where,
+            f"{error.message} (schema: {'/'.join(map(str, error.absolute_schema_path))})",
+        )
+
+    base = path.parent
+    measurements = {
+        str(n): _yaml_measurement(str(n), m, base, y) for n, m in data["measurements"].items()
+    }
+    names = Names(measurements)
+    shared = bool(data.get("shared_names", False))
+
+    if "observables" in data:
+        observables: dict[str, list[str]] = {}
+        used: dict[str, str] = {}
+        for combined, refs in data["observables"].items():
+            resolved = []
+            for i, ref in enumerate(refs):
+                try:
+                    r = names.qualified_estimate(str(ref).strip())
+                except UnknownName as exc:
+                    y.fail(["observables", combined, i], str(exc))
+                if r in used:
+                    y.fail(
+                        ["observables", combined, i],
+                        f"estimate {r!r} is already mapped to {used[r]!r}",
+                    )
+                used[r] = str(combined)
+                resolved.append(r)
+            observables[str(combined)] = resolved
+    else:
+        observables = {}
+        for mname, m in measurements.items():
+            for e in m.estimate_names:
+                observables.setdefault(e, []).append(f"{mname}:{e}")
+
+    correlations: dict[tuple[str, str], float] = {}
+    origin: dict[frozenset[str], str] = {}
+    if shared:
+        for refs in names.shared_sources().values():
+            for i, a in enumerate(refs):
+                for b in refs[i + 1 :]:
+                    add_correlation(correlations, origin, a, b, 1.0, "by shared_names")
+    n_points = int(data.get("scan_points", 6))
+    groups: dict[str, list[Pair]] = {}
+    for i, entry in enumerate(data.get("correlations", [])):
+        where = ["correlations", i]
+        try:
+            left = names.qualified_sources(str(entry["a"]).strip(), shared)
+            right = names.qualified_sources(str(entry["b"]).strip(), shared)
+            for a in left:
+                for b in right:
+                    add_correlation(correlations, origin, a, b, float(entry["rho"]), f"entry {i}")
+                    if "scan" in entry:
+                        group = entry.get("group", f"{entry['a']}, {entry['b']}")
+                        start, stop = (float(v) for v in entry["scan"])
+                        groups.setdefault(group, []).append((a, b, start, stop))
+        except (UnknownName, ReaderError) as exc:
+            y.fail(where, str(exc))
+        if "group" in entry and "scan" not in entry:
+            y.fail([*where, "group"], "'group' needs a 'scan' range")
+    scans = [ScanGroup(name, pairs, n_points) for name, pairs in groups.items()]
+
+    impacts: dict[str, list[str]] = {}
+    for group, refs in (data.get("impacts") or {}).items():
+        members: list[str] = []
+        for i, ref in enumerate(refs):
+            if ref == "stat":
+                members.append("stat")
+                continue
+            try:
+                members.extend(names.qualified_sources(str(ref).strip(), shared))
+            except UnknownName as exc:
+                y.fail(["impacts", group, i], str(exc))
+        impacts[str(group)] = members
+
+    differential = bool(data.get("differential", False))
+    return CombinationSpec(
+        measurements=measurements,
+        observables=observables,
+        correlations=correlations,
+        scans=scans,
+        impacts=impacts,
+        differential=differential,
+        normalise=bool(data.get("normalise", False)),
+        chi2=data.get("chi2"),
+        source=str(path),
+        binning=Binning.index(len(observables)) if differential else None,
+        format="yaml",
+    )
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -1,0 +1,110 @@
+"""``hist`` output: combined distributions and combinations as ``hist.Hist`` objects.
+
+:func:`binning_axis` is the ``hist`` axis of a :class:`~hepcombine.binning.Binning`
+(``Regular`` for uniform bins, else ``Variable``; the axis name and label kept);
+:func:`distribution_hist` and :func:`matrix_hist` fill 1-d (``Weight`` storage) and 2-d
+histograms on it; :func:`result_hist` and :func:`result_matrix_hist` give one labelled bin
+per observable of any combination. ``hist`` is imported when a histogram is made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+if TYPE_CHECKING:
+    import hist
+
+    from ..result import CombinationResult
+
+__all__ = [
+    "distribution_hist",
+    "is_uniform",
+    "matrix_hist",
+    "regular_or_variable_axis",
+    "result_hist",
+    "result_matrix_hist",
+]
+
+
+def is_uniform(edges: NDArray[np.float64]) -> bool:
+    """Whether ``edges`` are equally spaced (to rounding)."""
+    d = np.diff(edges)
+    span = edges[-1] - edges[0]
+    regular = edges[0] + span * np.arange(len(edges)) / (len(edges) - 1)
+    return bool(np.allclose(d, d[0], rtol=1e-12, atol=0)) and bool(
+        np.allclose(edges, regular, rtol=0, atol=1e-12 * abs(span))
+    )
+
+
+def regular_or_variable_axis(edges: ArrayLike, name: str, label: str) -> Any:
+    """A ``hist.axis.Regular`` for uniform ``edges``, else a ``hist.axis.Variable``."""
+    import hist
+
+    e = np.asarray(edges, dtype=float)
+    if is_uniform(e):
+        return hist.axis.Regular(len(e) - 1, float(e[0]), float(e[-1]), name=name, label=label)
+    return hist.axis.Variable(e, name=name, label=label)
+
+
+def distribution_hist(
+    edges: ArrayLike, values: ArrayLike, variances: ArrayLike, *, name: str, label: str, title: str
+) -> hist.Hist:
+    """A 1-d ``Weight`` histogram: ``values`` with ``variances`` on the bins ``edges``."""
+    import hist
+
+    h = hist.Hist(
+        regular_or_variable_axis(edges, name, label), storage=hist.storage.Weight(), label=title
+    )
+    view: Any = h.view()
+    view.value = values
+    view.variance = variances
+    return h
+
+
+def matrix_hist(edges: ArrayLike, matrix: ArrayLike, *, name: str, label: str, title: str) -> Any:
+    """A 2-d histogram of a bin × bin ``matrix`` (axes ``<name>_1`` and ``<name>_2``)."""
+    import hist
+
+    name = name or "x"
+    h: Any = hist.Hist(
+        regular_or_variable_axis(edges, f"{name}_1", label),
+        regular_or_variable_axis(edges, f"{name}_2", label),
+        label=title,
+    )
+    h[...] = matrix
+    return h
+
+
+def _category_hist(names: Sequence[str], *axes: str, label: str) -> Any:
+    import hist
+
+    cats = [hist.axis.StrCategory(list(names), name=a, label="observable") for a in axes]
+    return hist.Hist(*cats, storage=hist.storage.Weight(), label=label)
+
+
+def result_hist(result: CombinationResult) -> Any:
+    """One bin per observable (category axis ``observable``, labels = names): the combined
+    values with variance = error² (Hesse)."""
+    names = list(result.observables)
+    h = _category_hist(names, "observable", label="combined")
+    h.view().value = [result.values[n] for n in names]
+    h.view().variance = [result.errors[n] ** 2 for n in names]
+    return h
+
+
+def result_matrix_hist(result: CombinationResult, which: str) -> Any:
+    """The ``"covariance"`` or ``"correlation"`` of the observables as a 2-d category
+    histogram (axes ``x`` and ``y``)."""
+    matrix = {"covariance": result.covariance, "correlation": result.correlation}[which]
+    h = _category_hist(list(result.observables), "x", "y", label=which)
+    h.view().value = matrix.matrix
+    h.view().variance = 0.0
+    return h
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

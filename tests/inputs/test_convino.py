@@ -1,0 +1,587 @@
+"""Tests of the Convino text-format reader and writer (hepcombine.convino).
+
+Reference values are computed here from the covariance the test starts from, with the Gaussian
+conditioning formulas (independent of the Hessian algebra in hepcombine.measurement):
+for θ = (x, λ) with covariance V,
+
+* the shift of x when λ is fixed: U = V_xλ V_λλ⁻¹,
+* the statistical information: M = (V_xx − V_xλ V_λλ⁻¹ V_λx)⁻¹,
+* what the fit knows about λ beyond the prior: D = V_λλ⁻¹ − 1.
+"""
+
+from __future__ import annotations
+
+import logging
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import line_of, write
+from convino_files import COV, NAMES, combination_files, orthogonal, shared_setup
+
+from hepcombine.exceptions import ConfigError
+from hepcombine.inputs.convino import read_convino, read_measurement_file
+from hepcombine.spec import CombinationSpec
+
+
+def conditional(cov: np.ndarray, n_x: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(M, U, D) for a covariance whose first n_x parameters are the estimates."""
+    vxx, vxl, vll = cov[:n_x, :n_x], cov[:n_x, n_x:], cov[n_x:, n_x:]
+    u = vxl @ np.linalg.inv(vll)
+    m = np.linalg.inv(vxx - u @ vxl.T)
+    d = np.linalg.inv(vll) - np.eye(len(vll))
+    return m, u, d
+
+
+def lower_triangle(names: list[str], matrix: np.ndarray) -> str:
+    return "\n".join(
+        f"  {name} " + " ".join(repr(float(v)) for v in matrix[i, : i + 1])
+        for i, name in enumerate(names)
+    )
+
+
+def hessian_file(path: Path, order: list[int], extra: str = "") -> Path:
+    """A measurement file with the Hessian of COV, rows in the given order of NAMES."""
+    h = np.linalg.inv(COV)
+    names = [NAMES[i] for i in order]
+    h = h[np.ix_(order, order)]
+    return write(
+        path,
+        f"""
+        Header text outside blocks is ignored.
+        [hessian]
+        {textwrap.indent(lower_triangle(names, h), "        ").lstrip()}
+        [end hessian]
+        [estimates]
+          n_estimates = 2
+          name_0 = xs0
+          value_0 = 101.5
+          name_1 = xs1   # a comment
+          value_1 = 55.0;
+        [end estimates]
+        {extra}
+        """,
+    )
+
+
+# --------------------------------------------------------------------------- measurement files
+def test_hessian_lower_triangle_matches_conditional_gaussian(tmp_path):
+    # rows in mixed order: systematics and estimates interleaved
+    path = hessian_file(tmp_path / "meas.txt", [2, 0, 3, 1])
+    m = read_measurement_file(path)
+    assert m.name == "meas"
+    # estimate order follows the Hessian rows, sources too
+    assert m.estimate_names == ("xs0", "xs1")
+    assert m.source_names == ("jes", "lumi")
+    np.testing.assert_allclose(m.estimates, [101.5, 55.0])
+    ref_m, ref_u, ref_d = conditional(COV, 2)
+    np.testing.assert_allclose(m.stat_information, ref_m, rtol=1e-10)
+    np.testing.assert_allclose(m.shifts_up, ref_u, rtol=1e-10)
+    np.testing.assert_allclose(m.shifts_down, -ref_u, rtol=1e-10)
+    np.testing.assert_allclose(m.source_information, ref_d, rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(m.nuisance_values, [0.0, 0.0])
+    # total covariance of the estimates is the x-block of COV
+    np.testing.assert_allclose(m.covariance, COV[:2, :2], rtol=1e-10)
+
+
+def test_hessian_full_square_equals_lower_triangle(tmp_path):
+    h = np.linalg.inv(COV)
+    rows = "\n".join(
+        f"  {n} " + " ".join(repr(float(v)) for v in h[i]) for i, n in enumerate(NAMES)
+    )
+    square = write(
+        tmp_path / "square.txt",
+        "[hessian]\n"
+        + rows
+        + "\n[end hessian]\n[estimates]\nn_estimates = 2\nname_0 = xs0\nvalue_0 = 1\n"
+        "name_1 = xs1\nvalue_1 = 2\n[end estimates]\n",
+    )
+    m = read_measurement_file(square)
+    ref_m, ref_u, _ = conditional(COV, 2)
+    np.testing.assert_allclose(m.stat_information, ref_m, rtol=1e-10)
+    np.testing.assert_allclose(m.shifts_up, ref_u, rtol=1e-10)
+
+
+def test_correlation_matrix_with_constraints(tmp_path):
+    sigma = np.sqrt(np.diag(COV))
+    rho = COV / np.outer(sigma, sigma)
+    order = [2, 3, 0, 1]
+    lines = []
+    for i, k in enumerate(order):
+        entries = " ".join(repr(float(rho[k, order[j]])) for j in range(i + 1))
+        lines.append(f"  {NAMES[k]} ({float(sigma[k])!r}) {entries}")
+    path = write(
+        tmp_path / "corr.txt",
+        "[correlation matrix]\n" + "\n".join(lines) + "\n[end correlation matrix]\n"
+        "[estimates]\nn_estimates = 2\nname_0 = xs0\nvalue_0 = 10\nname_1 = xs1\nvalue_1 = 20\n"
+        "[end estimates]\n",
+    )
+    m = read_measurement_file(path)
+    assert m.source_names == ("jes", "lumi")
+    ref_m, ref_u, ref_d = conditional(COV, 2)
+    np.testing.assert_allclose(m.stat_information, ref_m, rtol=1e-10)
+    np.testing.assert_allclose(m.shifts_up, ref_u, rtol=1e-10)
+    np.testing.assert_allclose(m.source_information, ref_d, rtol=1e-10, atol=1e-12)
+
+
+def test_not_fitted_orthogonal_with_asymmetric_and_relative(tmp_path):
+    path = write(
+        tmp_path / "orth.txt",
+        """
+        [not fitted]
+                   scale   pdf           stat   shape
+          xs_bin0  4.0     (+2-1.5)      3.1    ( -0.5 +0.25 )
+          xs_bin1  2.2     1.0           2.4    0
+        [end not fitted]
+        [systematics]
+          pdf = relative
+          scale = absolute
+        [end systematics]
+        [estimates]
+          n_estimates = 2
+          name_0 = xs_bin0
+          value_0 = 101.5
+          name_1 = xs_bin1
+          value_1 = 55.0
+        [end estimates]
+        """,
+    )
+    m = read_measurement_file(path)
+    assert m.estimate_names == ("xs_bin0", "xs_bin1")
+    assert m.source_names == ("scale", "pdf", "shape")
+    np.testing.assert_allclose(m.stat_information, np.diag([1 / 3.1**2, 1 / 2.4**2]))
+    # (+X-Y): +X for λ=+1 and -Y for λ=-1, signs kept as written, also for (-X+Y)
+    np.testing.assert_array_equal(m.shifts_up, [[4.0, 2.0, -0.5], [2.2, 1.0, 0.0]])
+    np.testing.assert_array_equal(m.shifts_down, [[-4.0, -1.5, 0.25], [-2.2, -1.0, 0.0]])
+    np.testing.assert_array_equal(m.source_information, np.zeros((3, 3)))
+    assert m.relative == frozenset({"pdf"})
+
+
+def test_hessian_plus_not_fitted_ignores_stat_with_warning(tmp_path, caplog):
+    extra = """
+        [not fitted]
+          extra  stat
+          xs1    0.7   99
+        [end not fitted]
+        [nuisance values]
+          jes = 0.25
+          extra = -0.5
+        [end nuisance values]
+    """
+    path = hessian_file(tmp_path / "mixed.txt", [0, 1, 2, 3], textwrap.dedent(extra))
+    with caplog.at_level(logging.WARNING, logger="hepcombine.convino"):
+        m = read_measurement_file(path)
+    assert any("stat column" in r.getMessage() for r in caplog.records)
+    assert m.source_names == ("jes", "lumi", "extra")
+    ref_m, ref_u, ref_d = conditional(COV, 2)
+    # the stat column (99) is ignored: M comes from the Hessian
+    np.testing.assert_allclose(m.stat_information, ref_m, rtol=1e-10)
+    np.testing.assert_allclose(m.shifts_up[:, :2], ref_u, rtol=1e-10)
+    np.testing.assert_array_equal(m.shifts_up[:, 2], [0.0, 0.7])
+    # the orthogonal source knows nothing beyond its prior and is uncorrelated with the rest
+    np.testing.assert_allclose(m.source_information[:2, :2], ref_d, rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(m.source_information[2], 0.0)
+    np.testing.assert_array_equal(m.source_information[:, 2], 0.0)
+    np.testing.assert_array_equal(m.nuisance_values, [0.25, 0.0, -0.5])
+
+
+def test_include_relative_to_including_file(tmp_path):
+    h = np.linalg.inv(COV)
+    write(
+        tmp_path / "parts" / "rows.txt",
+        lower_triangle(NAMES[:2], h[:2, :2]) + "\n#!FILE = more.txt\n",
+    )
+    write(tmp_path / "parts" / "more.txt", lower_triangle(NAMES, h).split("\n", 2)[2] + "\n")
+    path = write(
+        tmp_path / "inc.txt",
+        """
+        [hessian]
+        #!FILE = parts/rows.txt
+        [end hessian]
+        [estimates]
+        n_estimates = 2
+        name_0 = xs0
+        value_0 = 1
+        name_1 = xs1
+        value_1 = 2
+        [end estimates]
+        """,
+    )
+    m = read_measurement_file(path)
+    ref_m, ref_u, _ = conditional(COV, 2)
+    np.testing.assert_allclose(m.stat_information, ref_m, rtol=1e-10)
+    np.testing.assert_allclose(m.shifts_up, ref_u, rtol=1e-10)
+
+
+def test_marker_whitespace_and_case_is_ignored(tmp_path):
+    path = write(
+        tmp_path / "ws.txt",
+        """
+        [ not   fitted ]
+          a  stat
+          x  1.0  2.0
+        [ end not fitted ]   # closing
+        [estimates]
+          n_estimates = 1
+          name_0 = x
+          value_0 = 3
+        [end estimates]
+        """,
+    )
+    m = read_measurement_file(path)
+    assert m.source_names == ("a",)
+    np.testing.assert_allclose(m.stat_information, [[0.25]])
+
+
+# --------------------------------------------------------------------------- base file
+@pytest.fixture
+def combination(tmp_path) -> Path:
+    return combination_files(tmp_path)
+
+
+def test_base_file(combination):
+    spec = read_convino(combination, scan_points=5)
+    assert isinstance(spec, CombinationSpec)
+    assert list(spec.measurements) == ["atlas", "cms"]
+    assert spec.measurements["cms"].estimate_names == ("c0", "c1", "c_extra")
+    # qualified references; c_extra is a spectator and appears in no observable
+    assert spec.observables == {"bin0": ["atlas:a0", "cms:c0"], "bin1": ["atlas:a1", "cms:c1"]}
+    assert spec.correlations == {
+        ("atlas:jes_a", "cms:jes_c"): 0.5,
+        ("atlas:lumi_a", "cms:lumi_c"): 1.0,
+    }
+    assert len(spec.scans) == 1
+    group = spec.scans[0]
+    assert group.name == "jes_a"
+    assert group.pairs == [("atlas:jes_a", "cms:jes_c", 0.0, 1.0)]
+    assert group.n_points == 5
+    assert [p[("atlas:jes_a", "cms:jes_c")] for p in group.points()] == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert spec.impacts == {"lumi": ["atlas:lumi_a", "cms:lumi_c"], "statistics": ["stat"]}
+    assert spec.differential is True
+    assert spec.normalise is False
+    assert spec.chi2 is None
+    assert spec.source == str(combination)
+    np.testing.assert_array_equal(spec.measurements["atlas"].shifts_down[:, 0], [-0.5, -0.6])
+
+
+def test_scan_group_takes_all_ranged_pairs_of_a_line(tmp_path):
+    for name in ("m1", "m2", "m3"):
+        orthogonal(
+            tmp_path / f"{name}.txt",
+            {f"x_{name}": 1.0},
+            {"stat": {f"x_{name}": "1"}, f"s_{name}": {f"x_{name}": "0.1"}},
+        )
+    base = write(
+        tmp_path / "base.txt",
+        """
+        [global]
+        [end global]
+        [inputs]
+        nFiles = 3
+        file0 = m1.txt
+        file1 = m2.txt
+        file2 = m3.txt
+        [end inputs]
+        [observables]
+        x = x_m1 + x_m2 + x_m3
+        [end observables]
+        [correlations]
+        s_m1 = (0.2 & -0.5 : 0.5) s_m2 + (0.3) s_m3
+        s_m2 = (0.1 & 0 : 1) s_m3
+        [end correlations]
+        """,
+    )
+    spec = read_convino(base)
+    assert [g.name for g in spec.scans] == ["s_m1", "s_m2"]
+    assert spec.scans[0].pairs == [("m1:s_m1", "m2:s_m2", -0.5, 0.5)]
+    assert spec.scans[0].n_points == 6
+    assert spec.correlations[("m1:s_m1", "m3:s_m3")] == 0.3
+    assert spec.observables == {"x": ["m1:x_m1", "m2:x_m2", "m3:x_m3"]}
+
+
+def test_repeated_systematic_name_is_an_error_naming_both_files(tmp_path):
+    base = shared_setup(tmp_path, "")
+    with pytest.raises(ConfigError) as info:
+        read_convino(base)
+    msg = str(info.value)
+    assert "'lumi'" in msg and "m1.txt" in msg and "m2.txt" in msg and "sharedNames" in msg
+
+
+def test_shared_names_correlates_same_named_sources(tmp_path):
+    spec = read_convino(shared_setup(tmp_path, "sharedNames = true"))
+    assert spec.correlations == {
+        ("m1:lumi", "m2:lumi"): 1.0,
+        ("m1:a", "m1:lumi"): 0.5,
+        ("m1:a", "m2:lumi"): 0.5,
+    }
+    assert spec.impacts == {"lumi": ["m1:lumi", "m2:lumi"]}
+
+
+# --------------------------------------------------------------------------- malformed input
+EST = "[estimates]\nn_estimates = 1\nname_0 = x\nvalue_0 = 1\n[end estimates]\n"
+NF = "[not fitted]\n a stat\n x 1 2\n[end not fitted]\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "needle", "block", "expected"),
+    [
+        (EST + "[hessian]\n x 1\n", "[hessian]", "hessian", "missing [end hessian]"),
+        (
+            "[hessian]\n x 1\n[systematics]\n[end hessian]\n" + EST,
+            "[systematics]",
+            "hessian",
+            "expected [end hessian]",
+        ),
+        (
+            NF
+            + "[estimates]\nn_estimates = 1\nname_0 = x\nvalue_0 = 1\nname_0 = y\n[end estimates]\n",
+            "name_0 = y",
+            "estimates",
+            "given twice",
+        ),
+        (
+            "[hessian]\n x 1\n a 0.1 abc\n[end hessian]\n" + EST,
+            "abc",
+            "hessian",
+            "expected a number",
+        ),
+        ("[hessian]\n x 1\n a 0.1\n[end hessian]\n" + EST, "a 0.1", "hessian", "expected 2"),
+        (
+            "[hessian]\n x 1 2\n a 2 3\n[end hessian]\n" + EST,
+            "[hessian]",
+            "hessian",
+            "positive definite",
+        ),
+        (
+            "[correlation matrix]\n x 1\n[end correlation matrix]\n" + EST,
+            "x 1",
+            "correlation matrix",
+            "constraint",
+        ),
+        (
+            NF + "[systematics]\n a = lognormal\n[end systematics]\n" + EST,
+            "lognormal",
+            "systematics",
+            "not supported yet",
+        ),
+        (
+            NF + "[systematics]\n a = gamma\n[end systematics]\n" + EST,
+            "gamma",
+            "systematics",
+            "expected absolute",
+        ),
+        (
+            "[not fitted]\n a b\n x 1 2\n[end not fitted]\n" + EST,
+            " a b",
+            "not fitted",
+            "stat column is required",
+        ),
+        (
+            "[not fitted]\n a stat\n x 1 0\n[end not fitted]\n" + EST,
+            "x 1 0",
+            "not fitted",
+            "positive",
+        ),
+        (
+            "[not fitted]\n a stat\n x (+1*2) 1\n[end not fitted]\n" + EST,
+            "(+1*2)",
+            "not fitted",
+            "asymmetric",
+        ),
+        (
+            "[not fitted]\n a stat\n x 1 2 3\n[end not fitted]\n" + EST,
+            "x 1 2 3",
+            "not fitted",
+            "expected 2",
+        ),
+        ("[not fitted]\n a stat\n y 1 2\n[end not fitted]\n" + EST, "y 1 2", "not fitted", "'y'"),
+        (
+            NF + "[nuisance values]\n b = 1\n[end nuisance values]\n" + EST,
+            "b = 1",
+            "nuisance values",
+            "'b'",
+        ),
+        (
+            NF + "[nuisance values]\n a = one\n[end nuisance values]\n" + EST,
+            "a = one",
+            "nuisance values",
+            "number",
+        ),
+        (
+            NF + "[estimates]\nn_estimates = 2\nname_0 = x\nvalue_0 = 1\n[end estimates]\n",
+            "n_estimates",
+            "estimates",
+            "name_1",
+        ),
+        (NF + NF + EST, "[not fitted]", "not fitted", "given twice"),
+    ],
+)
+def test_malformed_measurement_names_file_line_block(tmp_path, text, needle, block, expected):
+    path = write(tmp_path / "bad.txt", text)
+    number = [i for i, line in enumerate(text.splitlines(), 1) if needle in line][-1]
+    with pytest.raises(ConfigError) as info:
+        read_measurement_file(path)
+    msg = str(info.value)
+    assert str(path) in msg
+    assert f"line {number}," in msg
+    assert f"block [{block}]" in msg
+    assert expected in msg
+
+
+def test_malformed_include_names_the_included_file(tmp_path):
+    inc = write(tmp_path / "rows.txt", " x 1\n a 0.1 zz\n")
+    path = write(tmp_path / "m.txt", "[hessian]\n#!FILE = rows.txt\n[end hessian]\n" + EST)
+    with pytest.raises(ConfigError, match=rf"{inc}, line 2, block \[hessian\]: .*'zz'"):
+        read_measurement_file(path)
+
+
+BASE = """
+[global]
+{glob}
+[end global]
+[inputs]
+nFiles = 2
+file0 = m1.txt
+file1 = m2.txt
+[end inputs]
+[observables]
+{obs}
+[end observables]
+[correlations]
+{corr}
+[end correlations]
+"""
+
+
+@pytest.mark.parametrize(
+    ("glob", "obs", "corr", "needle", "block", "expected"),
+    [
+        ("", "x = x1 + nope", "", "nope", "observables", "unknown estimate 'nope'"),
+        ("", "x = x1\ny = x1", "", "y = x1", "observables", "already mapped"),
+        ("", "x = x1 + x2", "a = (0.5) nope", "nope", "correlations", "unknown source 'nope'"),
+        ("", "x = x1 + x2", "a = (1.5) b", "(1.5)", "correlations", "outside [-1, 1]"),
+        (
+            "",
+            "x = x1 + x2",
+            "a = (0.5 & 0 : 2) b",
+            "(0.5 & 0 : 2)",
+            "correlations",
+            "outside [-1, 1]",
+        ),
+        ("", "x = x1 + x2", "a = (0.5 & 0) b", "(0.5 & 0)", "correlations", "scan range"),
+        ("", "x = x1 + x2", "a = 0.5 b", "0.5 b", "correlations", "expected '(nominal) source'"),
+        (
+            "",
+            "x = x1 + x2",
+            "a = (0.5) b\nb = (0.5) a",
+            "b = (0.5) a",
+            "correlations",
+            "given twice",
+        ),
+        ("", "x = x1 + x2", "a = (x) b", "(x)", "correlations", "expected a number"),
+        ("isDifferential = yes", "x = x1", "", "yes", "global", "true or false"),
+    ],
+)
+def test_malformed_base_names_file_line_block(tmp_path, glob, obs, corr, needle, block, expected):
+    orthogonal(tmp_path / "m1.txt", {"x1": 1.0}, {"stat": {"x1": "1"}, "a": {"x1": "0.2"}})
+    orthogonal(tmp_path / "m2.txt", {"x2": 1.0}, {"stat": {"x2": "1"}, "b": {"x2": "0.2"}})
+    text = BASE.format(glob=glob, obs=obs, corr=corr)
+    path = write(tmp_path / "base.txt", text)
+    number = line_of(path, needle)
+    with pytest.raises(ConfigError) as info:
+        read_convino(path)
+    msg = str(info.value)
+    assert str(path) in msg
+    assert f"line {number}," in msg
+    assert f"block [{block}]" in msg
+    assert expected in msg
+
+
+def test_missing_input_file_and_missing_block(tmp_path):
+    base = write(tmp_path / "base.txt", BASE.format(glob="", obs="", corr=""))
+    with pytest.raises(
+        ConfigError, match=rf"line {line_of(base, 'file0')}, block \[inputs\].*m1.txt"
+    ):
+        read_convino(base)
+    no_corr = write(
+        tmp_path / "b2.txt", BASE.format(glob="", obs="", corr="").split("[correlations]")[0]
+    )
+    with pytest.raises(ConfigError, match=r"missing the required block \[correlations\]"):
+        read_convino(no_corr)
+
+
+# --------------------------------------------------------------------------- end to end
+def test_convino_config_combines_like_a_directly_minimised_chi2(tmp_path):
+    """Read orthogonal Convino inputs and combine them; reference: the χ² of method.md §2
+    written out from the numbers in the files and minimised with scipy."""
+    from scipy.optimize import minimize
+
+    orthogonal(
+        tmp_path / "a.txt",
+        {"a0": 10.0, "a1": 20.0},
+        {"stat": {"a0": "1", "a1": "2"}, "jes_a": {"a0": "0.5", "a1": "0.8"}},
+    )
+    orthogonal(
+        tmp_path / "c.txt",
+        {"c0": 11.0, "c1": 19.0, "spec": 5.0},
+        {"stat": {"c0": "1.5", "c1": "2.5", "spec": "1"}, "jes_c": {"c0": "0.3", "c1": "-0.6"}},
+    )
+    base = write(
+        tmp_path / "base.txt",
+        """
+        [global]
+        [end global]
+        [inputs]
+        nFiles = 2
+        file0 = a.txt
+        file1 = c.txt
+        [end inputs]
+        [observables]
+        bin0 = a0 + c0
+        bin1 = a1 + c1
+        [end observables]
+        [correlations]
+        jes_a = (0.5) jes_c
+        [end correlations]
+        """,
+    )
+    spec = read_convino(base)
+    result = spec.combiner(chi2="neyman").combine()
+
+    x_hat = np.array([10.0, 20.0, 11.0, 19.0, 5.0])
+    sigma = np.array([1.0, 2.0, 1.5, 2.5, 1.0])
+    # parameters: bin0, bin1, spectator, λ_jes_a, λ_jes_c
+    design = np.array(
+        [
+            [1, 0, 0, 0.5, 0],
+            [0, 1, 0, 0.8, 0],
+            [1, 0, 0, 0, 0.3],
+            [0, 1, 0, 0, -0.6],
+            [0, 0, 1, 0, 0],
+        ]
+    )
+    c_inv = np.linalg.inv(np.array([[1.0, 0.5], [0.5, 1.0]]))
+
+    def chi2(p):
+        r = (x_hat - design @ p) / sigma
+        return r @ r + p[3:] @ c_inv @ p[3:]
+
+    best = minimize(chi2, np.zeros(5), method="BFGS", options={"gtol": 1e-10})
+    # χ² is quadratic: its Hessian by central differences is exact up to rounding
+    h, step = np.zeros((5, 5)), 1e-2
+    for i in range(5):
+        for j in range(5):
+            e_i, e_j = np.eye(5)[i] * step, np.eye(5)[j] * step
+            h[i, j] = (
+                chi2(best.x + e_i + e_j)
+                - chi2(best.x + e_i - e_j)
+                - chi2(best.x - e_i + e_j)
+                + chi2(best.x - e_i - e_j)
+            ) / (4 * step**2)
+    cov = 2 * np.linalg.inv(h)
+    for k, name in enumerate(["bin0", "bin1"]):
+        assert result.values[name] == pytest.approx(best.x[k], rel=1e-6)
+        assert result.errors[name] == pytest.approx(np.sqrt(cov[k, k]), rel=1e-6)
+    assert result.chi2 == pytest.approx(best.fun, rel=1e-6, abs=1e-9)
+    assert result.spectators["c:spec"][0] == pytest.approx(5.0)

@@ -1,0 +1,328 @@
+"""The HEPData writer: validated output, all-or-nothing writing, round trips through the reader,
+and an end-to-end combination of two real records checked against generalised least squares
+written out here."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from hepdata_validator.full_submission_validator import FullSubmissionValidator
+
+from hepcombine import Combiner, Measurement
+from hepcombine.binning import Binning, Quantity
+from hepcombine.exceptions import HEPDataError, IntervalError
+from hepcombine.inputs.hepdata import (
+    HEPDataMatrix,
+    read_hepdata,
+    read_hepdata_matrix,
+    read_hepdata_table,
+)
+from hepcombine.outputs import hepdata as writer
+from hepcombine.outputs.hepdata import write_hepdata
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "hepdata"
+LHCB = DATA / "lhcb_z_8tev_ee_mumu"
+
+BINS = Binning.from_edges([0.0, 20.0, 50.0, 100.0, 200.0], name="pt", label="$p_T$", unit="GeV")
+QUANTITY = Quantity(r"$d\sigma/dp_T$", "pb/GeV", (("SQRT(S)", "13", "TeV"),))
+
+
+def two_measurements(asymmetric: bool = False) -> tuple[Measurement, Measurement, dict]:
+    """Two 4-bin measurements with statistical correlations, a shared luminosity (ρ = 1) and
+    own shape systematics; every input also returned as plain arrays for the GLS below."""
+    rng = np.random.default_rng(7)
+    truth = np.array([10.0, 6.0, 2.0, 0.5])
+    out = {}
+    ms = []
+    for name, lumi in (("A", 0.02), ("B", 0.025)):
+        stat = truth * rng.uniform(0.02, 0.06, 4)
+        rho = np.eye(4) + 0.2 * (np.eye(4, k=1) + np.eye(4, k=-1))
+        x = truth * (1 + rng.normal(0, 0.03, 4))
+        shape = truth * rng.uniform(-0.04, 0.04, 4)
+        syst = {"lumi": lumi * x, "shape": shape}
+        est = [f"b{i}" for i in range(4)]
+        systematics = {s: dict(zip(est, u.tolist(), strict=True)) for s, u in syst.items()}
+        if asymmetric:
+            systematics["shape"] = {e: (u, -0.6 * u) for e, u in zip(est, shape, strict=True)}
+        ms.append(
+            Measurement.from_uncertainties(
+                dict(zip(est, x, strict=True)),
+                dict(zip(est, stat, strict=True)),
+                systematics,
+                stat_correlation=rho,
+                name=name,
+            )
+        )
+        out[name] = {"x": x, "stat": np.outer(stat, stat) * rho, **syst}
+    return ms[0], ms[1], out
+
+
+def gls(parts: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Generalised least squares of the two measurements of the same 4 values: lumi fully
+    correlated between A and B, everything else uncorrelated between them."""
+    a, b = parts["A"], parts["B"]
+    v_aa = a["stat"] + np.outer(a["lumi"], a["lumi"]) + np.outer(a["shape"], a["shape"])
+    v_bb = b["stat"] + np.outer(b["lumi"], b["lumi"]) + np.outer(b["shape"], b["shape"])
+    v_ab = np.outer(a["lumi"], b["lumi"])
+    v = np.block([[v_aa, v_ab], [v_ab.T, v_bb]])
+    design = np.vstack([np.eye(4), np.eye(4)])
+    y = np.concatenate([a["x"], b["x"]])
+    w = np.linalg.inv(v)
+    cov = np.linalg.inv(design.T @ w @ design)
+    return cov @ design.T @ w @ y, cov
+
+
+def combine(asymmetric: bool = False):
+    """The GLS combination, or (``asymmetric``) a non-quadratic one with a Pearson χ² and
+    asymmetric shifts, whose profile intervals are asymmetric."""
+    a, b, parts = two_measurements(asymmetric)
+    result = Combiner(
+        [a, b],
+        observables={f"b{i}": [f"A:b{i}", f"B:b{i}"] for i in range(4)},
+        correlations={("A:lumi", "B:lumi"): 1.0},
+        chi2="pearson" if asymmetric else "neyman",
+    ).combine()
+    return result, parts
+
+
+def test_combination_under_test_is_the_gls_one():
+    result, parts = combine()
+    x, cov = gls(parts)
+    names = [f"b{i}" for i in range(4)]
+    np.testing.assert_allclose([result.values[n] for n in names], x, rtol=1e-9)
+    np.testing.assert_allclose(result.covariance.sub(names).matrix, cov, rtol=1e-8)
+
+
+def test_written_submission_is_valid_and_complete(tmp_path, monkeypatch):
+    result, _ = combine()
+    monkeypatch.chdir(tmp_path)  # hepdata_lib's create_files would leave submission.tar.gz here
+    out = write_hepdata(result, tmp_path / "out" / "combined", binning=BINS, quantity=QUANTITY)
+    assert out.directory == tmp_path / "out" / "combined"
+    assert out.archive == tmp_path / "out" / "combined.tar.gz"
+    assert sorted(os.listdir(tmp_path)) == ["out"]
+    assert sorted(os.listdir(tmp_path / "out")) == ["combined", "combined.tar.gz"]
+    assert sorted(os.listdir(out.directory)) == [
+        "combination.yaml",
+        "combination_correlation.yaml",
+        "combination_covariance.yaml",
+        "submission.yaml",
+    ]
+    for kwargs in ({"directory": str(out.directory)}, {"archive": str(out.archive)}):
+        validator = FullSubmissionValidator()
+        assert validator.validate(**kwargs), validator.get_messages()
+    with tarfile.open(out.archive) as tar:
+        assert sorted(tar.getnames()) == sorted(os.listdir(out.directory))
+    with open(out.directory / "submission.yaml", encoding="utf-8") as fh:
+        docs = [d for d in yaml.safe_load_all(fh) if d]
+    assert [d.get("name") for d in docs[1:]] == list(out.tables)
+
+
+def test_round_trip_reproduces_values_errors_breakdown_covariance(tmp_path):
+    result, _ = combine(asymmetric=True)  # non-quadratic: profile intervals are asymmetric
+    names = list(result.observables)
+    out = write_hepdata(result, tmp_path / "sub", binning=BINS, quantity=QUANTITY)
+    values = np.array([result.values[n] for n in names])
+    lo = np.array([result.interval(n)[0] for n in names])
+    hi = np.array([result.interval(n)[1] for n in names])
+    assert np.all(np.abs((hi - values) + (lo - values)) > 1e-3 * (hi - lo))
+    total = read_hepdata_table(out.directory, "Combination", 0)
+    assert total.binning == BINS.select(range(4)) or total.binning.same_bins(BINS)
+    assert total.binning.unit == "GeV" and total.binning.label == "$p_T$"
+    assert total.quantity.unit == "pb/GeV" and ("SQRT(S)", "13", "TeV") in total.quantity.qualifiers
+    np.testing.assert_allclose(total.values, values, rtol=1e-6)
+    np.testing.assert_allclose(total.errors["total"][0], hi - values, rtol=1e-6)
+    np.testing.assert_allclose(total.errors["total"][1], lo - values, rtol=1e-6)
+    parts = read_hepdata_table(out.directory, "Combination", 1)
+    assert list(parts.errors) == list(result.breakdown.rows)
+    for comp in result.breakdown.rows:
+        want = [result.breakdown[comp][n] for n in names]
+        np.testing.assert_allclose(parts.errors[comp][0], want, rtol=1e-6)
+    cov = read_hepdata_matrix(out.directory, "Combination covariance", binning=total.binning)
+    np.testing.assert_allclose(cov, result.covariance.sub(names).matrix, rtol=1e-6)
+    corr = read_hepdata_matrix(out.directory, "Combination correlation", binning=total.binning)
+    np.testing.assert_allclose(corr, result.correlation.sub(names).matrix, rtol=1e-6, atol=1e-12)
+    # read back as a measurement (for a later combination): the published covariance exactly.
+    # Its statistical part is correlated between bins, so "total minus stat" is not a valid
+    # covariance (a named error); the whole matrix is taken as the measurement's covariance.
+    with pytest.raises(HEPDataError, match="probably correlated between bins"):
+        read_hepdata(
+            out.directory,
+            "Combination",
+            1,
+            matrices=[HEPDataMatrix("total", "covariance", "Combination covariance")],
+        )
+    again = read_hepdata(
+        out.directory,
+        "Combination",
+        1,
+        sources=dict.fromkeys(parts.errors),
+        stat=[],
+        matrices=[HEPDataMatrix("stat", "covariance", "Combination covariance")],
+    )
+    np.testing.assert_allclose(again.measurement.estimates, values, rtol=1e-6)
+    np.testing.assert_allclose(
+        again.measurement.covariance, result.covariance.sub(names).matrix, rtol=1e-6
+    )
+
+
+def test_digits_control_the_written_precision(tmp_path):
+    result, _ = combine()
+    names = list(result.observables)
+    values = np.array([result.values[n] for n in names])
+    errs = {}
+    for digits in (5, 10):
+        out = write_hepdata(result, tmp_path / f"d{digits}", binning=BINS, digits=digits)
+        back = read_hepdata_table(out.directory, 0, 0).values
+        errs[digits] = np.max(np.abs(back / values - 1))
+    assert 1e-8 < errs[5] < 1e-4  # hepdata_lib's default 5 digits loses precision
+    assert errs[10] < 1e-9
+
+
+def test_hesse_errors_and_subsets(tmp_path):
+    result, _ = combine()
+    out = write_hepdata(
+        result,
+        tmp_path / "s",
+        ["b2", "b0"],
+        errors="hesse",
+        breakdown=False,
+        correlation=False,
+        name="Two bins",
+    )
+    assert out.tables == ("Two bins", "Two bins covariance")
+    back = read_hepdata_table(out.directory, "Two bins")
+    assert back.binning.is_index is False and back.binning.low.tolist() == [0.0, 1.0]
+    np.testing.assert_allclose(back.values, [result.values["b2"], result.values["b0"]], rtol=1e-9)
+    np.testing.assert_allclose(
+        back.errors["total"][0], [result.errors["b2"], result.errors["b0"]], rtol=1e-9
+    )
+    cov = read_hepdata_matrix(out.directory, "Two bins covariance", binning=back.binning)
+    np.testing.assert_allclose(cov, result.covariance.sub(["b2", "b0"]).matrix, rtol=1e-9)
+
+
+def test_invalid_intervals_need_hesse(tmp_path):
+    a, b, _ = two_measurements(asymmetric=True)
+    mapping = {f"b{i}": [f"A:b{i}", f"B:b{i}"] for i in range(4)}
+    result = Combiner([a, b], observables=mapping).combine(intervals=False)
+    with pytest.raises(IntervalError, match="errors='hesse'"):
+        write_hepdata(result, tmp_path / "x", binning=BINS)
+    assert not (tmp_path / "x").exists()
+
+
+def test_bad_requests_write_nothing(tmp_path):
+    result, _ = combine()
+    with pytest.raises(HEPDataError, match="at most 64"):
+        write_hepdata(result, tmp_path / "a", name="x" * 60)  # "… covariance" is too long
+    with pytest.raises(HEPDataError, match="cannot be a file name"):
+        write_hepdata(result, tmp_path / "a", name="a/b")
+    with pytest.raises(HEPDataError, match="4 observables but the binning has 2"):
+        write_hepdata(result, tmp_path / "a", binning=Binning.from_edges([0, 1, 2]))
+    assert os.listdir(tmp_path) == []
+    first = write_hepdata(result, tmp_path / "a", binning=BINS)
+    before = (first.directory / "combination.yaml").read_text()
+    with pytest.raises(HEPDataError, match="exists; pass overwrite=True"):
+        write_hepdata(result, tmp_path / "a", binning=BINS, name="Other")
+    assert sorted(os.listdir(first.directory))[0] == "combination.yaml"
+    assert (first.directory / "combination.yaml").read_text() == before
+    again = write_hepdata(result, tmp_path / "a", binning=BINS, name="Other", overwrite=True)
+    assert "other.yaml" in os.listdir(again.directory) and "combination.yaml" not in os.listdir(
+        again.directory
+    )
+    assert sorted(os.listdir(tmp_path)) == ["a", "a.tar.gz"]  # no staging or backup left
+
+
+def test_commit_restores_the_old_output_when_a_rename_fails(tmp_path):
+    old = tmp_path / "sub"
+    old.mkdir()
+    (old / "keep.yaml").write_text("old")
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    (staged / "new.yaml").write_text("new")
+    with pytest.raises(OSError):
+        writer._commit(staged, old, tmp_path / "no-such-archive.tar.gz", tmp_path / "sub.tar.gz")
+    assert os.listdir(old) == ["keep.yaml"] and not (tmp_path / "sub.tar.gz").exists()
+
+
+def test_missing_hepdata_lib_is_a_one_line_error(tmp_path, monkeypatch):
+    result, _ = combine()
+    monkeypatch.setitem(sys.modules, "hepdata_lib", None)  # as if not installed
+    with pytest.raises(HEPDataError, match=r'pip install "hepcombine\[hepdata\]"'):
+        write_hepdata(result, tmp_path / "a")
+    assert not (tmp_path / "a").exists()
+
+
+# ---------------------------------------------------------------------- end to end
+def test_lhcb_ee_mumu_read_combined_written_read_back_equals_gls(tmp_path):
+    """LHCb 8 TeV Z rapidity, ee (dσ/dy) and μμ (σ per bin ÷ bin width), 17 common bins.
+
+    Assumed correlations: the luminosity fully correlated between the channels (one
+    luminosity for both data sets); every other source uncorrelated between the channels; within
+    a channel ``sys,uncorr`` is independent bin by bin, the other sources fully correlated
+    between bins, statistical uncertainties uncorrelated.
+    """
+    ee_path = LHCB / "ee_ins1347133" / "Table2.yaml"
+    mm_path = LHCB / "mumu_ins1406555" / "HEPData-ins1406555-v1-Table_2.yaml"
+    ee = read_hepdata(ee_path, variable=0, name="ee", uncorrelated=["sys,uncorr"])
+    mm = read_hepdata(mm_path, variable=0, name="mm", per_bin_width=True, drop_bins=[17])
+    assert ee.binning.same_bins(mm.binning)
+    result = Combiner(
+        {"ee": ee.measurement, "mm": mm.measurement},
+        observables={f"y{i}": [f"ee:bin{i}", f"mm:bin{i}"] for i in range(17)},
+        correlations={("ee:lumi", "mm:lumi"): 1.0},
+    ).combine()
+
+    # GLS from the YAML, read here independently
+    def columns(path):
+        with open(path, encoding="utf-8") as fh:
+            table = yaml.safe_load(fh)
+        dv, iv = table["dependent_variables"][0], table["independent_variables"][0]
+        width = np.array([v["high"] - v["low"] for v in iv["values"]])[:17]
+        x = np.array([v["value"] for v in dv["values"]])[:17]
+        errs = {}
+        for v in dv["values"][:17]:
+            for e in v["errors"]:
+                errs.setdefault(e["label"], []).append(e["symerror"])
+        return x, {k: np.array(u) for k, u in errs.items()}, width
+
+    x_ee, e_ee, _ = columns(ee_path)
+    x_mm, e_mm, w = columns(mm_path)
+    x_mm, e_mm = x_mm / w, {k: u / w for k, u in e_mm.items()}
+    v_ee = np.diag(e_ee["stat"] ** 2 + e_ee["sys,uncorr"] ** 2)
+    v_ee += np.outer(e_ee["sys,corr"], e_ee["sys,corr"]) + np.outer(
+        e_ee["sys,lumi"], e_ee["sys,lumi"]
+    )
+    v_mm = np.diag(e_mm["stat"] ** 2)
+    for k in ("sys", "sys,beam", "sys,lumi"):
+        v_mm += np.outer(e_mm[k], e_mm[k])
+    cross = np.outer(e_ee["sys,lumi"], e_mm["sys,lumi"])
+    v = np.block([[v_ee, cross], [cross.T, v_mm]])
+    design = np.vstack([np.eye(17), np.eye(17)])
+    wv = np.linalg.inv(v)
+    cov = np.linalg.inv(design.T @ wv @ design)
+    x = cov @ design.T @ wv @ np.concatenate([x_ee, x_mm])
+
+    names = [f"y{i}" for i in range(17)]
+    np.testing.assert_allclose([result.values[n] for n in names], x, rtol=1e-9)
+    np.testing.assert_allclose(result.covariance.sub(names).matrix, cov, rtol=1e-8)
+
+    out = write_hepdata(
+        result,
+        tmp_path / "lhcb",
+        names,
+        binning=ee.binning,
+        quantity=ee.quantity,
+        name="Z rapidity",
+    )
+    assert FullSubmissionValidator().validate(archive=str(out.archive))
+    back = read_hepdata_table(out.directory, "Z rapidity", 0)
+    assert back.binning.same_bins(ee.binning) and back.quantity.unit == "pb"
+    np.testing.assert_allclose(back.values, x, rtol=1e-6)
+    np.testing.assert_allclose(back.errors["total"][0], np.sqrt(np.diag(cov)), rtol=1e-6)
+    back_cov = read_hepdata_matrix(out.directory, "Z rapidity covariance", binning=back.binning)
+    np.testing.assert_allclose(back_cov, cov, rtol=1e-6)

@@ -1,0 +1,138 @@
+"""The layout shows the pipeline: input forms → spec → χ² → solver → result → outputs, and no
+module imports another that imports it back (imports inside functions count; only imports under
+``if TYPE_CHECKING:`` are for type checkers and do not)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "hepcombine"
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    return isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+
+
+def _imports(path: Path) -> set[str]:
+    """hepcombine modules imported by ``path`` (absolute names), outside TYPE_CHECKING."""
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and _is_type_checking(node):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                mod = ".".join(base + ([node.module] if node.module else []))
+            else:
+                mod = node.module or ""
+            if mod.startswith("hepcombine"):
+                out.add(mod)
+                for alias in node.names:  # "from . import spec" imports a module
+                    out.add(f"{mod}.{alias.name}")
+        elif isinstance(node, ast.Import):
+            out.update(a.name for a in node.names if a.name.startswith("hepcombine"))
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(path.read_text()))
+    return out
+
+
+@pytest.fixture(scope="module")
+def graph() -> dict[str, set[str]]:
+    modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    return {m: {i for i in _imports(p) if i in modules and i != m} for m, p in modules.items()}
+
+
+def _reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen: set[str] = set()
+    stack = list(graph[start])
+    while stack:
+        m = stack.pop()
+        if m not in seen:
+            seen.add(m)
+            stack.extend(graph.get(m, ()))
+    return seen
+
+
+def test_no_import_cycle(graph):
+    cycles = [m for m in graph if m in _reachable(graph, m) and m != "hepcombine"]
+    assert cycles == []
+
+
+@pytest.mark.parametrize(
+    ("lower", "upper"),
+    [
+        # the core knows nothing of files, specifications, outputs or the command line
+        (m, u)
+        for m in (
+            "hepcombine.binning",
+            "hepcombine.measurement",
+            "hepcombine.names",
+            "hepcombine.correlations",
+            "hepcombine.chi2",
+            "hepcombine.solver",
+            "hepcombine.result",
+            "hepcombine.combiner",
+        )
+        for u in ("hepcombine.spec", "hepcombine.inputs", "hepcombine.outputs", "hepcombine.cli")
+    ]
+    + [
+        ("hepcombine.spec", "hepcombine.cli"),
+        ("hepcombine.spec", "hepcombine.outputs"),
+        ("hepcombine.outputs.root", "hepcombine.cli"),
+        ("hepcombine.scan", "hepcombine.cli"),
+    ],
+)
+def test_stage_does_not_reach_a_later_one(graph, lower, upper):
+    reached = _reachable(graph, lower)
+    assert not any(r == upper or r.startswith(upper + ".") for r in reached), sorted(reached)
+
+
+@pytest.mark.parametrize(
+    "reader", ["hepcombine.inputs.convino", "hepcombine.inputs.yaml", "hepcombine.inputs.csv"]
+)
+def test_readers_know_nothing_of_fits_or_outputs(graph, reader):
+    """A reader produces a specification; only the specification builds a combiner."""
+    later = ("hepcombine.combiner", "hepcombine.chi2", "hepcombine.solver", "hepcombine.outputs")
+    assert not [m for m in graph[reader] if m.startswith(later)]
+
+
+@pytest.mark.parametrize(
+    ("code", "absent"),
+    [
+        # the Convino reader and the scans need neither PyYAML nor jsonschema
+        (
+            "import hepcombine.inputs.convino, hepcombine.scan",
+            ("yaml", "jsonschema", "matplotlib", "uproot"),
+        ),
+        # the command line's parser (hepcombine --help) imports nothing heavy
+        (
+            "from hepcombine.cli import build_parser; build_parser()",
+            ("numpy", "scipy", "yaml", "matplotlib", "uproot", "iminuit"),
+        ),
+    ],
+)
+def test_heavy_imports_happen_where_they_are_used(code, absent):
+    import subprocess
+    import sys
+
+    check = f"import sys\n{code}\nprint(sorted(m for m in {absent!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

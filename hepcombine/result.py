@@ -17,7 +17,13 @@ if TYPE_CHECKING:
 
 __all__ = ["CombinationResult", "NamedMatrix", "Table"]
 
-_VALID_INTERVALS = ("exact", "minos", "profile")
+_VALID_INTERVALS = ("exact", "minos", "profile", "profile scan")
+
+
+def _valid(status: str) -> bool:
+    """Whether an interval status is one of the valid kinds (``"profile scan"`` may carry the
+    reason in parentheses)."""
+    return status in _VALID_INTERVALS or status.startswith("profile scan (")
 
 
 @dataclass(frozen=True, eq=False)
@@ -191,14 +197,14 @@ class CombinationResult:
         """(low, high) endpoints of the 68 % profile-likelihood interval of ``name``."""
         self._check(name)
         status = self.interval_status[name]
-        if status not in _VALID_INTERVALS:
+        if not _valid(status):
             raise IntervalError(f"no valid profile interval for {name!r}: {status}")
         return self.intervals[name]
 
     def has_interval(self, name: str) -> bool:
         """Whether a valid profile interval exists for ``name`` (see ``interval_status``)."""
         self._check(name)
-        return self.interval_status[name] in _VALID_INTERVALS
+        return _valid(self.interval_status[name])
 
     def asymmetric_errors(self, name: str) -> tuple[float, float]:
         """(−low, +high) distances of the profile interval from the value (both ≥ 0)."""
@@ -252,7 +258,7 @@ class CombinationResult:
         for n in self.observables:
             lo, hi = self.intervals[n]
             v = self.values[n]
-            ok = self.interval_status[n] in _VALID_INTERVALS
+            ok = _valid(self.interval_status[n])
             interval = (
                 f"−{v - lo:.4g} / +{hi - v:.4g}" if ok else html.escape(self.interval_status[n])
             )

@@ -342,7 +342,7 @@ class CombinedChi2:
             if b.lin.size:
                 gd[b.lin] = -(b.U_lin.T @ t)
             if nl is not None:
-                s, s1, s2, absolute, mult, dmul, c = nl
+                _s, s1, _s2, absolute, mult, dmul, _c = nl
                 gnl = np.empty((b.nl.size, K))
                 if np.any(absolute):
                     gnl[absolute] = -np.einsum("ik,ijk->jk", t, s1[:, absolute])
@@ -400,7 +400,7 @@ class CombinedChi2:
             curv = None  # Σ_μ t_μ ∂²X_μ/∂δ∂δ (n_s, n_s)
             t = 2.0 * q if r1 is None else 2.0 * q * r1[:, 0]
             if nl is not None:
-                s, s1, s2, absolute, mult, dmul, c = nl
+                _s, s1, s2, absolute, mult, dmul, c = nl
                 Jnl = np.zeros((n_e, b.nl.size))
                 if np.any(absolute):
                     Jnl[:, absolute] = -s1[:, absolute, 0]

@@ -299,7 +299,7 @@ def _root_search(
     def profile(v: float) -> Minimum:
         near = min(cache, key=lambda e: abs(e[0] - v))
         start = near[1].theta + (v - near[0]) * path
-        held = {g: s for g, s in near[1].held.items()}
+        held = dict(near[1].held.items())
         m = _safe_minimise(model, start, kinks, sigma[:n_p], {c: v}, held)
         if not m.converged:
             m2 = _safe_minimise(model, theta0 + (v - v0) * path, kinks, sigma[:n_p], {c: v}, {})

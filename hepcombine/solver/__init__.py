@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 from ..chi2 import CombinedChi2
 from ..exceptions import FitError
-from . import _linalg as la
+from ._linalg import Factor, blas_threads, factor_or_raise, inverse, solve
 from .intervals import Endpoint, _root_search
 from .intervals import profile_intervals as _vm_intervals
 from .minuit import make_minuit, migrad, minos
@@ -45,7 +45,6 @@ log = logging.getLogger(__name__)
 
 Array = NDArray[np.float64]
 Minimiser = Literal["newton", "minuit"]
-blas_threads = la.blas_threads
 
 #: the linear solve of a quadratic χ² must reach this EDM (½ gᵀH⁻¹g)
 LINEAR_EDM_GOAL = 2e-9
@@ -72,14 +71,14 @@ class Solution:
     kinks: KinkGroups | None = field(default=None, repr=False)
 
 
-def _quadratic_start(model: CombinedChi2, names: Sequence[str]) -> tuple[Array, Array, la.Factor]:
+def _quadratic_start(model: CombinedChi2, names: Sequence[str]) -> tuple[Array, Array, Factor]:
     quad = model.linearised()
     start = quad.start()
     h = quad.hessian(start)  # constant: the quadratic χ² has one Hessian
-    f = la.factor_or_raise(h, names)
-    theta = start - la.solve(f, quad.grad(start))
+    f = factor_or_raise(h, names)
+    theta = start - solve(f, quad.grad(start))
     # one refinement step with the same factor guards against round-off
-    theta = theta - la.solve(f, quad.grad(theta))
+    theta = theta - solve(f, quad.grad(theta))
     return theta, h, f
 
 
@@ -89,9 +88,9 @@ def minimise(
     """Find the minimum of ``model``; see the module docstring."""
     theta0, h0, f0 = _quadratic_start(model, names)
     if model.is_quadratic:
-        cov = 2.0 * la.inverse(f0)
+        cov = 2.0 * inverse(f0)
         g = model.grad(theta0)
-        edm = 0.5 * float(g @ la.solve(f0, g))
+        edm = 0.5 * float(g @ solve(f0, g))
         if not edm < LINEAR_EDM_GOAL:
             raise FitError(
                 f"the linear solution of the quadratic χ² is numerically unreliable (EDM {edm:.3g} "
@@ -101,12 +100,12 @@ def minimise(
     if minimiser == "minuit":
         m = migrad(model, theta0, names)
         theta = np.array(m.values)
-        cov = 2.0 * la.inverse(la.factor_or_raise(model.hessian(theta), names))
+        cov = 2.0 * inverse(factor_or_raise(model.hessian(theta), names))
         return Solution(theta, cov, float(m.fval), "iminuit migrad", m, float(m.fmin.edm))
     if minimiser != "newton":
         raise ValueError(f"unknown minimiser {minimiser!r}")
     kinks = KinkGroups.of(model)
-    sigma = np.sqrt(np.clip(np.diag(la.inverse(f0)) * 2.0, 0.0, None))
+    sigma = np.sqrt(np.clip(np.diag(inverse(f0)) * 2.0, 0.0, None))
     best = global_minimise(model, theta0, kinks, sigma)
     if not best.converged:
         raise FitError(f"the minimisation did not converge: {best.message}")
@@ -125,7 +124,7 @@ def minimise(
             )
     hess = model.evaluate(best.theta, 2, sides)[2]
     assert hess is not None
-    cov = 2.0 * la.inverse(la.factor_or_raise(hess, names))
+    cov = 2.0 * inverse(factor_or_raise(hess, names))
     return Solution(
         best.theta,
         cov,

@@ -65,6 +65,55 @@ def damped_factor(h: Array) -> tuple[Factor, float]:
     raise FitError("the χ² Hessian could not be made positive definite by damping")
 
 
+class NewtonSystem:
+    """Solves H z = b for the Newton step when H may be indefinite.
+
+    ``kind`` is ``"cholesky"`` (H positive definite), ``"lu"`` (the plain Newton step of an
+    indefinite H, tried first because it is often still a good descent direction), or
+    ``"modified"`` (H with its eigenvalues replaced by their absolute values, floored, in the
+    coordinates scaled by ``scale``: always a descent direction).
+    """
+
+    def __init__(self, h: Array, scale: Array | None = None, *, modified: bool = False) -> None:
+        self.kind = "cholesky"
+        self._f: Any = None if modified else try_factor(h)
+        if self._f is not None:
+            return
+        if not modified:
+            from scipy.linalg import lu_factor
+
+            self.kind = "lu"
+            try:
+                with np.errstate(all="ignore"):
+                    self._f = lu_factor(h, check_finite=False)
+                if np.all(np.isfinite(self._f[0])) and np.all(np.abs(np.diag(self._f[0])) > 0):
+                    return
+            except (LinAlgError, ValueError):
+                pass
+        self.kind = "modified"
+        d = np.ones(len(h)) if scale is None else np.asarray(scale, dtype=float)
+        hs = h * np.outer(d, d)
+        w, v = np.linalg.eigh(0.5 * (hs + hs.T))
+        floor = 1e-8 * max(float(np.max(np.abs(w))), 1e-300)
+        self._f = (d, v, np.maximum(np.abs(w), floor))
+
+    @property
+    def positive_definite(self) -> bool:
+        return self.kind == "cholesky"
+
+    def solve(self, b: Array) -> Array:
+        if self.kind == "cholesky":
+            return cho_solve(self._f, b, check_finite=False)
+        if self.kind == "lu":
+            from scipy.linalg import lu_solve
+
+            return lu_solve(self._f, b, check_finite=False)
+        d, v, w = self._f
+        bs = b * (d if b.ndim == 1 else d[:, None])
+        z = v @ ((v.T @ bs) / (w if b.ndim == 1 else w[:, None]))
+        return z * (d if b.ndim == 1 else d[:, None])
+
+
 def solve(f: Factor, b: Array) -> Array:
     """``A⁻¹ b`` from the Cholesky factor of A."""
     return cho_solve(f, b, check_finite=False)

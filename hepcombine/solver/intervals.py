@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 
 from ..chi2 import CombinedChi2
 from ..exceptions import FitError
-from . import _linalg as la
+from ._linalg import Factor, solve, try_factor
 from .newton import KinkGroups, Minimum, global_minimise
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ CHI2_TOLERANCE = 1e-6
 STEP_TOLERANCE = 1e-6
 #: the chord iteration stops when no parameter moves by more than this (σ)
 CHORD_GOAL = 1e-10
-CHORD_ITERATIONS = 40
+CHORD_ITERATIONS = 12
 #: how far (in σ of the value) the root search looks for Δχ² = 1
 MAX_REACH = 50.0
 
@@ -82,7 +82,7 @@ def profile_intervals(
     n_obs = len(obs)
     cols = np.concatenate([obs, obs])  # the parameter of each endpoint
     side = np.concatenate([-np.ones(n_obs), np.ones(n_obs)])
-    factor = la.try_factor(hessian)
+    factor = try_factor(hessian)
     results: dict[int, list[Endpoint | None]] = {int(c): [None, None] for c in obs}
     pending: list[tuple[int, int, float, Array | None]] = []  # (param, side index, guess, θ)
     iterations = 0
@@ -91,7 +91,7 @@ def profile_intervals(
         w_cc = W[cols, np.arange(len(cols))]
         thetas = theta0[:, None] + side * covariance[:, cols] / np.sqrt(covariance[cols, cols])
         thetas, converged, iterations = _chord(
-            model, factor, thetas, cols, side, W, w_cc, target, sigma
+            model, factor, kinks, thetas, cols, side, W, w_cc, target, sigma
         )
         ok, reasons = _verify(
             model, factor, kinks, thetas, cols, side, W, w_cc, target, sigma, theta0
@@ -124,9 +124,36 @@ def profile_intervals(
     return out, iterations
 
 
+def _vm_steps(
+    f: Array,
+    G: Array,
+    Z: Array,
+    W: Array,
+    w_cc: Array,
+    cols: NDArray[np.intp],
+    side: Array,
+    target: float,
+) -> Array:
+    """Newton steps of the Venzon–Moolgavkar system for K endpoints (columns).
+
+    ``Z`` = H⁻¹∇χ² and ``W`` = H⁻¹e_c per endpoint. The inner step Δ = −H⁻¹(∇χ² − μ e_c) keeps
+    x_c and goes to the minimum over the others of the quadratic model; along W (which moves
+    x_c with the others at their conditional minimum) the model is m₀ + μ w_cc t + ½ w_cc t²,
+    and t is chosen where it reaches χ²_min + 1 on the endpoint's side.
+    """
+    idx = np.arange(len(cols))
+    mu = Z[cols, idx] / w_cc
+    inner = -Z + mu * W
+    m0 = f + 0.5 * np.einsum("ik,ik->k", G, inner)
+    disc = mu * mu + 2.0 * (target - m0) / w_cc
+    t = -mu + side * np.sqrt(np.clip(disc, 0.0, None))
+    return inner + t * W
+
+
 def _chord(
     model: CombinedChi2,
-    factor: la.Factor,
+    factor: Factor,
+    kinks: KinkGroups,
     thetas: Array,
     cols: NDArray[np.intp],
     side: Array,
@@ -135,45 +162,91 @@ def _chord(
     target: float,
     sigma: Array,
 ) -> tuple[Array, NDArray[np.bool_], int]:
-    """Chord-Newton iterations of the Venzon–Moolgavkar system for all endpoints at once."""
+    """Newton iterations of the Venzon–Moolgavkar system for all endpoints.
+
+    First for all endpoints at once with the Hessian at the minimum (chord method: one
+    factorisation, one batched evaluation per step). An endpoint whose chord steps are large
+    or shrink slowly (the Hessian changes much between the minimum and the endpoint) continues
+    with Newton steps that use the Hessian at its own current point, limited to 1 σ per step.
+    """
     K = thetas.shape[1]
     active = np.ones(K, dtype=bool)
     converged = np.zeros(K, dtype=bool)
+    refresh = np.zeros(K, dtype=bool)
     last = np.full(K, np.inf)
     it = 0
     for it in range(1, CHORD_ITERATIONS + 1):
         a = np.flatnonzero(active)
         f, G = model.values_and_gradients(thetas[:, a])
         assert G is not None
-        Z = la.solve(factor, G)
-        ca = cols[a]
-        mu = Z[ca, np.arange(len(a))] / w_cc[a]
-        inner = -Z + mu * W[:, a]
-        m0 = f + 0.5 * np.einsum("ik,ik->k", G, inner)
-        disc = mu * mu + 2.0 * (target - m0) / w_cc[a]
-        t = -mu + side[a] * np.sqrt(np.clip(disc, 0.0, None))
-        step = inner + t * W[:, a]
+        step = _vm_steps(f, G, solve(factor, G), W[:, a], w_cc[a], cols[a], side[a], target)
         bad = ~np.isfinite(step).all(axis=0)
-        size = np.max(np.abs(step) / sigma[:, None], axis=0)
-        step[:, bad] = 0.0
-        thetas[:, a] += step
-        done = (size < CHORD_GOAL) & ~bad
-        # the chord converges linearly when H₀ describes the χ² between the minimum and the
-        # endpoint; where it does not (strongly non-quadratic χ²) it is stopped early and the
-        # root search takes over
-        growing = (it > 1) & (size > 0.5 * last[a]) & (size > 1e-6)
-        diverging = bad | (size > 3.0) | growing & ((it > 6) | (size > last[a]))
+        size = np.where(bad, np.inf, np.max(np.abs(step) / sigma[:, None], axis=0))
+        big = size > 1.0
+        take = ~bad & ~big
+        thetas[:, a[take]] += step[:, take]
+        done = take & (size < CHORD_GOAL)
+        slow = take & ~done & (it > 1) & (size > 0.25 * last[a])
+        log.debug("chord iteration %d: step sizes %s, Δχ² − 1 %s", it, size, f - target)
         converged[a[done]] = True
-        active[a[done | diverging]] = False
+        refresh[a[(big | slow) & ~bad]] = True
+        active[a[done | big | slow | bad]] = False
         last[a] = size
         if not active.any():
             break
+    refresh |= active  # not converged within CHORD_ITERATIONS
+    n_p = model.npar
+    for k in np.flatnonzero(refresh):
+        c = int(cols[k])
+        theta = thetas[:, k].copy()
+        e = np.zeros(n_p)
+        e[c] = 1.0
+        projections = 0
+        for _ in range(2 * CHORD_ITERATIONS):
+            fv, g, H = model.evaluate(theta, 2)
+            assert g is not None and H is not None
+            fk = try_factor(H)
+            if fk is None:
+                if projections >= 6:
+                    break
+                # outside the valley of the χ² (Hessian not positive definite): first the
+                # minimum over all other parameters at this x_c, then Newton from there
+                m = global_minimise(model, theta, kinks, sigma, fixed={c: float(theta[c])})
+                if not m.converged:
+                    break
+                theta = m.theta.copy()
+                projections += 1
+                continue
+            w = solve(fk, e)
+            st = _vm_steps(
+                np.array([fv]),
+                g[:, None],
+                solve(fk, g)[:, None],
+                w[:, None],
+                np.array([w[c]]),
+                np.array([c]),
+                side[k : k + 1],
+                target,
+            )[:, 0]
+            if not np.all(np.isfinite(st)):
+                break
+            size = float(np.max(np.abs(st) / sigma))
+            log.debug(
+                "endpoint %d Newton: x %.10g Δχ² − 1 %.3g step %.3g", k, theta[c], fv - target, size
+            )
+            if size > 1.0:
+                st *= 1.0 / size
+            theta += st
+            if size < CHORD_GOAL:
+                converged[k] = True
+                break
+        thetas[:, k] = theta
     return thetas, converged, it
 
 
 def _verify(
     model: CombinedChi2,
-    factor: la.Factor,
+    factor: Factor,
     kinks: KinkGroups,
     thetas: Array,
     cols: NDArray[np.intp],
@@ -190,7 +263,7 @@ def _verify(
     idx = np.arange(K)
     f, G = model.values_and_gradients(thetas)
     assert G is not None
-    Z = la.solve(factor, G)
+    Z = solve(factor, G)
     mu = Z[cols, idx] / w_cc
     inner = -Z + mu * W
     move = np.max(np.abs(inner) / sigma[:, None], axis=0)
@@ -231,7 +304,7 @@ def _verify(
 
 def _conditional_chord(
     model: CombinedChi2,
-    factor: la.Factor,
+    factor: Factor,
     thetas: Array,
     cols: NDArray[np.intp],
     W: Array,
@@ -247,7 +320,7 @@ def _conditional_chord(
         f, G = model.values_and_gradients(thetas)
         assert G is not None
         best = np.minimum(best, np.where(np.isfinite(f), f, np.inf))
-        Z = la.solve(factor, G)
+        Z = solve(factor, G)
         mu = Z[cols, idx] / w_cc
         step = -Z + mu * W
         if not np.all(np.isfinite(step)):
@@ -292,7 +365,6 @@ def _root_search(
     target = minimum.chi2 + 1.0
     v0 = float(theta0[c])
     sc = float(sigma[c])
-    n_p = model.n_params
     path = covariance[:, c] / covariance[c, c]  # linear prediction of the profile path
     cache: list[tuple[float, Minimum]] = [(v0, minimum)]
 
@@ -300,9 +372,9 @@ def _root_search(
         near = min(cache, key=lambda e: abs(e[0] - v))
         start = near[1].theta + (v - near[0]) * path
         held = dict(near[1].held.items())
-        m = _safe_minimise(model, start, kinks, sigma[:n_p], {c: v}, held)
+        m = _safe_minimise(model, start, kinks, sigma, {c: v}, held)
         if not m.converged:
-            m2 = _safe_minimise(model, theta0 + (v - v0) * path, kinks, sigma[:n_p], {c: v}, {})
+            m2 = _safe_minimise(model, theta0 + (v - v0) * path, kinks, sigma, {c: v}, {})
             if m2.converged or m2.chi2 < m.chi2:
                 m = m2
         cache.append((v, m))

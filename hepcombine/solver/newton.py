@@ -33,7 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..chi2 import CombinedChi2
-from . import _linalg as la
+from ._linalg import NewtonSystem
 
 log = logging.getLogger(__name__)
 
@@ -169,12 +169,12 @@ def _constraints(
     return np.array(rows), np.array(values)
 
 
-def _kkt_step(f: la.Factor, g: Array, A: Array, residual: Array) -> tuple[Array, Array]:
-    """Solve H Δ + Aᵀν = −g, A Δ = residual (H given by its factor)."""
-    z = la.solve(f, g)
+def _kkt_step(system: NewtonSystem, g: Array, A: Array, residual: Array) -> tuple[Array, Array]:
+    """Solve H Δ + Aᵀν = −g, A Δ = residual."""
+    z = system.solve(g)
     if A.shape[0] == 0:
         return -z, np.zeros(0)
-    Y = la.solve(f, A.T)
+    Y = system.solve(A.T)
     S = A @ Y
     rhs = -(A @ z) - residual
     try:
@@ -196,7 +196,9 @@ def newton_minimise(
 ) -> Minimum:
     """Minimise ``model`` from ``theta0`` with the parameters ``fixed`` held at their values.
 
-    ``sigma``: a scale for each combined value (the step criterion is ``|Δx̄| < STEP_GOAL σ``);
+    ``sigma``: a scale for each parameter (e.g. its error in the quadratic approximation): the
+    step criterion is ``|Δx̄| < STEP_GOAL σ`` for the combined values, and the scaling of a
+    modified Newton step where the Hessian is indefinite;
     ``held``: kink groups to start on their hyperplane (``{group: side reached from}``).
     """
     fixed = dict(fixed or {})
@@ -210,18 +212,24 @@ def newton_minimise(
     forced: dict[int, float] = {}
     edm = np.inf
     steps_x_scale = np.where(sigma > 0, sigma, 1.0)
+    if len(steps_x_scale) < npar:
+        steps_x_scale = np.concatenate([steps_x_scale, np.ones(npar - len(steps_x_scale))])
     message = ""
     for it in range(1, max_iterations + 1):
         sides = kinks.sides(hold, forced)
         f0, g, H = model.evaluate(theta, 2, sides)
         assert g is not None and H is not None
         A, b = _constraints(kinks, fixed, hold, npar)
-        factor, tau = la.damped_factor(H)
-        step, nu = _kkt_step(factor, g, A, b - A @ theta)
+        system = NewtonSystem(H)
+        step, nu = _kkt_step(system, g, A, b - A @ theta)
+        if not system.positive_definite and not float(g @ step) < 0:
+            system = NewtonSystem(H, steps_x_scale, modified=True)
+            step, nu = _kkt_step(system, g, A, b - A @ theta)
         decrease = -float(g @ step)
         edm = 0.5 * max(decrease, 0.0)
         dx = np.abs(step[:n_p]) / steps_x_scale[:n_p] if n_p else np.zeros(0)
-        if tau == 0.0 and edm < EDM_GOAL and (dx.size == 0 or np.max(dx) < STEP_GOAL):
+        second_order = system.positive_definite or A.shape[0] > 0
+        if second_order and edm < EDM_GOAL and (dx.size == 0 or np.max(dx) < STEP_GOAL):
             release = _release(model, kinks, theta, hold, forced, nu[len(fixed) :], g)
             if release is None:
                 theta_new = kinks.project(theta + step, list(hold))
@@ -234,7 +242,13 @@ def newton_minimise(
             del hold[group]
             forced[group] = side
             continue
+        theta_old = theta
         theta, f_new, events = _line_search(model, kinks, theta, step, f0, g, hold, forced)
+        if system.kind == "lu" and not events and not f_new < f0:
+            # the plain Newton step of an indefinite Hessian did not descend: modified step
+            system = NewtonSystem(H, steps_x_scale, modified=True)
+            step, nu = _kkt_step(system, g, A, b - A @ theta_old)
+            theta, f_new, events = _line_search(model, kinks, theta_old, step, f0, g, hold, forced)
         for grp, (kind, side) in events.items():
             if kind == "hold":
                 forced.pop(grp, None)
@@ -249,7 +263,7 @@ def newton_minimise(
             for grp in list(forced):
                 if hv[grp] * forced[grp] > 0 and abs(hv[grp]) > 1e-12:
                     del forced[grp]
-        if f_new >= f0 and edm < 1e-9 and tau == 0.0:
+        if f_new >= f0 and edm < 1e-9 and second_order:
             # no representable decrease left: converged to the precision of the χ² itself
             multipliers = {i: float(nu[k]) for k, i in enumerate(fixed)}
             if _release(model, kinks, theta, hold, forced, nu[len(fixed) :], g) is None:
@@ -324,63 +338,95 @@ def _line_search(
     hold: Mapping[int, float],
     forced: Mapping[int, float],
 ) -> tuple[Array, float, dict[int, tuple[str, float]]]:
-    """Backtracking line search along ``step`` that stops at the first kink the step reaches
-    when the χ² is V-shaped there along the step. Returns the new θ, χ² and, per kink group
-    reached, ("hold", side reached from) or ("cross", new side)."""
+    """Line search along ``step`` on a piecewise-smooth χ².
+
+    Walks along the step from kink to kink: at each kink the step reaches it compares the
+    one-sided derivatives along the step; it stops there when the χ² is V-shaped (the group is
+    then held), passes through when the χ² keeps descending, and backtracks inside the current
+    smooth piece when the χ² already rises before the kink. Returns the new θ, χ² and, per kink
+    group reached, ("hold", side reached from) or ("cross", new side).
+    """
     slope = float(g @ step)
-    t_max = 1.0
-    first: list[int] = []
+    events: dict[int, tuple[str, float]] = {}
+    side_now: dict[int, float] = dict(forced)
+    crossings: list[tuple[float, int]] = []
     if len(kinks):
         h0 = kinks.h(theta)
         dh = kinks.normals @ step
-        t_kink = np.full(len(kinks), np.inf)
         for grp in range(len(kinks)):
-            if grp in hold or dh[grp] == 0.0:
+            if grp in hold or grp in side_now:
                 continue
-            side = forced.get(grp, np.sign(h0[grp]))
-            if side == 0:
-                continue
-            if side * dh[grp] < 0:  # moving towards (or, when forced, across) the kink
-                t_kink[grp] = 0.0 if grp in forced else -h0[grp] / dh[grp]
-        t_first = float(np.min(t_kink)) if len(t_kink) else np.inf
-        if t_first <= 1.0:
-            first = [int(i) for i in np.flatnonzero(t_kink <= t_first * (1 + 1e-12) + 1e-300)]
-            theta_k = theta + t_first * step
-            before = {grp: float(forced.get(grp, np.sign(h0[grp]))) for grp in first}
-            # one-sided derivatives along the step at the kink
-            sides = np.full((kinks.n_lambda, 2), np.nan)
-            base = kinks.sides(hold, forced)
-            if base is not None:
-                sides[:] = base[:, None]
-            for grp in first:
-                sides[kinks.members[grp], 0] = before[grp] * kinks.signs[grp]
-                sides[kinks.members[grp], 1] = -before[grp] * kinks.signs[grp]
-            fk, gk = model.values_and_gradients(
-                np.repeat(theta_k[:, None], 2, axis=1), gradient=True, sides=sides
-            )
-            assert gk is not None
-            d_before, d_after = float(gk[:, 0] @ step), float(gk[:, 1] @ step)
-            if d_before <= 0.0 and d_after >= 0.0 and fk[0] <= f0 + 1e-12 * abs(f0):
-                return theta_k, float(fk[0]), {grp: ("hold", before[grp]) for grp in first}
-            if d_before <= 0.0 and fk[0] <= f0:
-                # descending through the kink: continue on the far side next iteration
-                return theta_k, float(fk[0]), {grp: ("cross", -before[grp]) for grp in first}
-            t_max = max(t_first, 0.0)
-    # smooth stretch [0, t_max]: Armijo backtracking
-    sides = kinks.sides(hold, forced)
-    t = t_max
-    best = (theta, f0)
-    for _ in range(40):
-        if t <= 0.0:
-            break
-        cand = theta + t * step
-        fc = model.evaluate(cand, 0, sides)[0]
-        if np.isfinite(fc) and fc <= f0 + 1e-4 * t * slope:
-            return cand, fc, {}
-        if np.isfinite(fc) and fc < best[1]:
-            best = (cand, fc)
-        t *= 0.5
-    return best[0], best[1], {}
+            side_now[grp] = float(np.sign(h0[grp])) if h0[grp] != 0.0 else float(np.sign(dh[grp]))
+        for grp, side in side_now.items():
+            if side * dh[grp] < 0:  # moving towards (or, when on it, across) the kink
+                t = 0.0 if h0[grp] == 0.0 or grp in forced else float(-h0[grp] / dh[grp])
+                crossings.append((max(t, 0.0), grp))
+        crossings.sort()
+    t_prev, f_prev = 0.0, f0
+
+    def current_sides(extra: Mapping[int, float] | None = None) -> Array | None:
+        sides = dict(side_now)
+        if extra:
+            sides.update(extra)
+        return kinks.sides(hold, sides) if len(kinks) else None
+
+    def backtrack(t_hi: float) -> tuple[Array, float] | None:
+        """The first point from t_hi towards t_prev that decreases the χ² enough."""
+        sides = current_sides()
+        t = t_hi
+        for _ in range(40):
+            if t <= t_prev:
+                return None
+            cand = theta + t * step
+            fc = model.evaluate(cand, 0, sides)[0]
+            enough = fc <= f0 + 1e-4 * t * slope if t_prev == 0.0 else fc < f_prev
+            if np.isfinite(fc) and enough:
+                return cand, fc
+            t = t_prev + 0.5 * (t - t_prev)
+        return None
+
+    k = 0
+    while k < len(crossings) and crossings[k][0] <= 1.0:
+        t_b = crossings[k][0]
+        at = [grp for t, grp in crossings[k:] if t <= t_b * (1 + 1e-12) + 1e-300]
+        k += len(at)
+        theta_b = theta + t_b * step
+        before = {grp: side_now[grp] for grp in at}
+        s0 = current_sides()
+        s1 = current_sides({grp: -before[grp] for grp in at})
+        sides = np.full((kinks.n_lambda, 2), np.nan)
+        sides[:, 0] = np.nan if s0 is None else s0
+        sides[:, 1] = np.nan if s1 is None else s1
+        fk, gk = model.values_and_gradients(
+            np.repeat(theta_b[:, None], 2, axis=1), gradient=True, sides=sides
+        )
+        assert gk is not None
+        d_before, d_after = float(gk[:, 0] @ step), float(gk[:, 1] @ step)
+        f_b = float(fk[0])
+        if d_before > 0.0 or not f_b <= f_prev + 1e-12 * max(1.0, abs(f_prev)):
+            # the χ² rises before this kink: the best point is inside the current piece
+            found = backtrack(t_b)
+            if found is not None:
+                return found[0], found[1], events
+            if t_prev == 0.0:
+                return theta, f0, events
+            return theta + t_prev * step, f_prev, events
+        if d_after >= 0.0:
+            # V-shaped along the step: stop on the kink and hold the group(s)
+            for grp in at:
+                events[grp] = ("hold", before[grp])
+            return theta_b, f_b, events
+        # descending through the kink: carry on in the next piece
+        for grp in at:
+            side_now[grp] = -before[grp]
+            events[grp] = ("cross", -before[grp])
+        t_prev, f_prev = t_b, f_b
+    found = backtrack(1.0)
+    if found is not None:
+        return found[0], found[1], events
+    if t_prev == 0.0:
+        return theta, f0, events
+    return theta + t_prev * step, f_prev, events
 
 
 def global_minimise(

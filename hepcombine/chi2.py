@@ -4,20 +4,34 @@ Parameters θ = (x̄, η): the combined values (plus one free value per spectato
 decorrelated source parameters η, with the sources λ = L η (``correlations.py``) and the prior
 ηᵀη. For each measurement α with δ = λ_α − λ̂_α:
 
-    X_μ   = x̄_c(μ) · Π_rel (1 − s_μi(δ_i)/x̂_μ) − Σ_abs s_μi(δ_i)      (prediction of x̂_μ)
+    X_μ   = x̄_c(μ) · f_μ(δ) − Σ_abs s_μi(δ_i)                          (prediction of x̂_μ)
+    f_μ   = Π_rel (1 − s_μi(δ_i)/x̂_μ) · Π_lognormal exp(ℓ_μi(δ_i))
     r_μ   = X_μ − x̂_μ                      (Neyman)
           = √(x̂_μ/X_μ) (X_μ − x̂_μ)         (Pearson)
     χ²_α  = rᵀ M r + δᵀ D δ − 2 λ̂ᵀδ − λ̂ᵀλ̂
 
 where s_μi(δ) is the shift of estimate μ for source i: u·δ for symmetric sources, piecewise
-linear (Convino) or quadratic-inside/linear-outside (smooth) for asymmetric ones. With λ̂ = 0
-and Neyman this is exactly the paper's Eq. 1 (its k̂ = −u). This module knows nothing about
-names, files or the solver: it evaluates numbers.
+linear (Convino: slope u_up for δ > 0, −u_down for δ < 0) or quadratic-inside/linear-outside
+(smooth) for asymmetric ones. A log-normal source scales the prediction by
+exp(ℓ(δ)) with ℓ(±1) = −ln(1 + u_±/x̂): the analysis that assumed the ±1σ variation would
+have reported x̂ + u_±, so the truth is x̂ (1 + u/x̂)^λ and the prediction of x̂ is the inverse;
+to first order this is the relative form, and the prediction never changes sign. A symmetric
+log-normal source (u_down = −u_up) has one factor κ = 1 + u/x̂ for both sides, κ^(−δ), smooth
+at 0. With λ̂ = 0 and Neyman this is exactly the paper's Eq. 1 (its k̂ = −u).
+
+Sources that are absolute and symmetric enter linearly (``U δ``) and are evaluated with matrix
+products; only relative, asymmetric and log-normal sources are evaluated element by element.
+Values and gradients can be evaluated for a batch of points at once (columns of a matrix), which
+the profile-interval solver uses for all endpoints together.
+
+Kinks: Convino's piecewise-linear form has a kink at δ_i = 0. ``sides`` can force the slope of
+a kinked source (−1: the δ < 0 side, +1: the δ > 0 side, 0: their mean), which lets the solver
+hold a source on its kink and evaluate one-sided derivatives there. This module knows nothing about names, files or the solver.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -27,6 +41,10 @@ from scipy import sparse
 __all__ = ["CombinedChi2", "MeasurementBlock"]
 
 Array = NDArray[np.float64]
+IntArray = NDArray[np.intp]
+
+# kinds of the non-linear sources of a block
+_ABS, _REL, _LOGN = 0, 1, 2
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,7 +52,8 @@ class MeasurementBlock:
     """One measurement's canonical arrays, placed in the combination.
 
     ``param[μ]`` is the index of the combined parameter estimate μ measures, ``src[i]`` the
-    global index of source i (row of L).
+    global index of source i (row of L). ``rel`` and ``logn`` flag relative and log-normal
+    sources, ``asym`` the sources whose up and down shifts differ.
     """
 
     x_hat: Array
@@ -45,29 +64,65 @@ class MeasurementBlock:
     lam_hat: Array
     rel: NDArray[np.bool_]
     asym: NDArray[np.bool_]
-    param: NDArray[np.intp]
-    src: NDArray[np.intp]
+    param: IntArray
+    src: IntArray
+    logn: NDArray[np.bool_] | None = None
+    # derived (set in __post_init__)
+    lin: IntArray = field(init=False, repr=False)
+    nl: IntArray = field(init=False, repr=False)
+    kind: IntArray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        # structure flags, evaluated once (the χ² is evaluated thousands of times by Minos)
+        n_s = len(self.src)
+        logn = np.zeros(n_s, dtype=bool) if self.logn is None else np.asarray(self.logn, bool)
+        object.__setattr__(self, "logn", logn)
+        nonlinear = self.rel | self.asym | logn
+        object.__setattr__(self, "lin", np.flatnonzero(~nonlinear))
+        object.__setattr__(self, "nl", np.flatnonzero(nonlinear))
+        kind = np.where(logn, _LOGN, np.where(self.rel, _REL, _ABS))[self.nl]
+        object.__setattr__(self, "kind", kind)
         object.__setattr__(self, "has_D", bool(np.any(self.D != 0.0)))
-        object.__setattr__(self, "any_rel", bool(np.any(self.rel)))
-        object.__setattr__(self, "any_asym", bool(np.any(self.asym)))
         object.__setattr__(self, "injective", len(np.unique(self.param)) == len(self.param))
+        object.__setattr__(self, "U_lin", np.ascontiguousarray(self.up[:, self.lin]))
+        object.__setattr__(self, "MU_lin", self.M @ self.U_lin)
+        object.__setattr__(self, "UMU_lin", self.U_lin.T @ self.MU_lin)
+        # non-linear sources: the shift-like arrays whose interpolation gives s (absolute and
+        # relative) or ℓ (log-normal: ℓ(±1) = −ln(1 + u_±/x̂))
+        a_up = self.up[:, self.nl].copy()
+        a_down = self.down[:, self.nl].copy()
+        ln_cols = np.flatnonzero(self.kind == _LOGN)
+        if ln_cols.size:
+            xh = self.x_hat[:, None]
+            u_up, u_down = a_up[:, ln_cols], a_down[:, ln_cols]
+            symmetric = ~self.asym[self.nl][ln_cols]
+            l_up = -np.log1p(u_up / xh)
+            l_down = np.where(symmetric[None, :], -l_up, -np.log1p(u_down / xh))
+            a_up[:, ln_cols] = l_up
+            a_down[:, ln_cols] = l_down
+        object.__setattr__(self, "a_up", a_up)
+        object.__setattr__(self, "a_down", a_down)
+        object.__setattr__(self, "nl_asym", self.asym[self.nl])
+        object.__setattr__(self, "any_mult", bool(np.any(self.kind != _ABS)))
+
+    @property
+    def is_linear(self) -> bool:
+        """Whether every source enters linearly (absolute, symmetric)."""
+        return self.nl.size == 0
 
     def linearised(self) -> MeasurementBlock:
         """Neyman-equivalent block: symmetrised, all sources absolute."""
         u = 0.5 * (self.up - self.down)
         none = np.zeros_like(self.rel)
-        return replace(self, up=u, down=-u, rel=none, asym=none)
+        return replace(self, up=u, down=-u, rel=none, asym=none, logn=none.copy())
 
 
 class CombinedChi2:
     """χ²(θ) of a combination with analytic gradient and Hessian (of χ², not ½χ²).
 
     Calling the object evaluates χ²; :meth:`grad` and :meth:`hessian` have the signature
-    iminuit expects. The last evaluation is cached, so iminuit's separate calls of value,
-    gradient and Hessian at one point cost one evaluation.
+    iminuit expects (``errordef = 1``, ``ndata`` for ``Minuit.ndof``). The last evaluation is
+    cached, so iminuit's separate calls of value, gradient and Hessian at one point cost one
+    evaluation. :meth:`values_and_gradients` evaluates many points at once.
     """
 
     errordef = 1.0
@@ -83,11 +138,15 @@ class CombinedChi2:
     ) -> None:
         self.blocks = blocks
         self.n_params = n_params
-        self.L = L
+        self.L = np.ascontiguousarray(L)
         self.n_lambda, self.rank = L.shape
         self.pearson = pearson
         self.asymmetry = asymmetry
         self.npar = n_params + self.rank
+        self.n_estimates = sum(len(b.x_hat) for b in blocks)
+        #: number of "data" terms: the estimates plus the unit priors of the sources, so that
+        #: ``ndata − npar`` is the ndf of the combination
+        self.ndata = self.n_estimates + self.rank
         self._onehot = [
             sparse.csr_matrix(
                 (np.ones(len(b.param)), (np.arange(len(b.param)), b.param)),
@@ -95,20 +154,44 @@ class CombinedChi2:
             )
             for b in blocks
         ]
-        self._cache: tuple[bytes, int, tuple] | None = None
-        self.n_estimates = sum(len(b.x_hat) for b in blocks)
+        self._cache: tuple[bytes, bytes, int, tuple] | None = None
+        # kinks: every (block, non-linear column) of a kinked source, with its global source
+        kinks = []
+        for k, b in enumerate(blocks):
+            for j in np.flatnonzero(b.nl_asym):
+                kinks.append((k, int(j), int(b.src[b.nl[j]])))
+        self._kinks = kinks if asymmetry == "convino" else []
 
     # ------------------------------------------------------------------ structure
     @property
     def is_quadratic(self) -> bool:
         """Neyman, absolute and symmetric: χ² is exactly quadratic in θ."""
-        return not self.pearson and not any(b.any_rel or b.any_asym for b in self.blocks)
+        return not self.pearson and all(b.is_linear for b in self.blocks)
+
+    @property
+    def kinked_sources(self) -> NDArray[np.intp]:
+        """Global indices (rows of L) of the sources with a kink at δ = 0 (Convino form)."""
+        return np.array(sorted({s for _, _, s in self._kinks}), dtype=np.intp)
+
+    def kink_offsets(self) -> dict[int, Array]:
+        """Per kinked source, the λ at which its kinks sit (λ̂ of each measurement using it)."""
+        out: dict[int, list[float]] = {}
+        for k, j, s in self._kinks:
+            b = self.blocks[k]
+            out.setdefault(s, []).append(float(b.lam_hat[b.nl[j]]))
+        return {s: np.unique(v) for s, v in out.items()}
 
     def linearised(self) -> CombinedChi2:
         """The quadratic (Neyman, absolute, symmetrised) approximation of this χ²."""
         if self.is_quadratic:
             return self
         return CombinedChi2([b.linearised() for b in self.blocks], self.n_params, self.L)
+
+    def with_pearson(self, pearson: bool) -> CombinedChi2:
+        """The same χ² with the other statistical definition."""
+        return CombinedChi2(
+            self.blocks, self.n_params, self.L, pearson=pearson, asymmetry=self.asymmetry
+        )
 
     def start(self) -> Array:
         """A starting point: each combined value at the mean of its estimates, η = 0."""
@@ -124,149 +207,254 @@ class CombinedChi2:
         return self.evaluate(np.asarray(theta, dtype=float), 0)[0]
 
     def grad(self, theta: Array) -> Array:
-        return self.evaluate(np.asarray(theta, dtype=float), 1)[1]
+        out = self.evaluate(np.asarray(theta, dtype=float), 1)[1]
+        assert out is not None
+        return out
 
     def hessian(self, theta: Array) -> Array:
-        return self.evaluate(np.asarray(theta, dtype=float), 2)[2]
+        out = self.evaluate(np.asarray(theta, dtype=float), 2)[2]
+        assert out is not None
+        return out
 
-    # ------------------------------------------------------------------ evaluation
-    def _shift(self, b: MeasurementBlock, delta: Array) -> tuple[Array, Array, Array | None]:
-        """s, ds/dδ, d²s/dδ² for every (estimate, source) of a block."""
-        up, down = b.up, b.down
-        if not b.any_asym:
-            return up * delta, up, None
+    # ------------------------------------------------------------------ pieces
+    def _interpolate(
+        self, b: MeasurementBlock, d: Array, sides: Array | None
+    ) -> tuple[Array, Array, Array | None]:
+        """s (or ℓ), its first and second derivative for the non-linear sources of a block.
+
+        ``d``: δ of those sources, shape (n_nl, K); returns arrays of shape (n_e, n_nl, K).
+        """
+        up = b.a_up[:, :, None]
+        down = b.a_down[:, :, None]
+        dd = d[None, :, :]
+        asym = b.nl_asym[None, :, None]
         if self.asymmetry == "convino":
-            slope = np.where(delta > 0, up, np.where(delta < 0, -down, 0.5 * (up - down)))
-            return slope * delta, slope, None
+            mid = 0.5 * (up - down)
+            slope = np.where(dd > 0, up, np.where(dd < 0, -down, mid))
+            if sides is not None:
+                sd = sides[None, :, :]
+                forced = np.where(sd > 0, up, np.where(sd < 0, -down, mid))
+                slope = np.where(np.isnan(sd), slope, forced)
+            slope = np.where(asym, slope, up)
+            return slope * dd, slope, None
         a = 0.5 * (up - down)
         c = 0.5 * (up + down)
-        inside = np.abs(delta) <= 1.0
+        inside = np.abs(dd) <= 1.0
         s = np.where(
             inside,
-            a * delta + c * delta**2,
-            np.where(
-                delta > 0, up + (a + 2 * c) * (delta - 1.0), down + (a - 2 * c) * (delta + 1.0)
-            ),
+            a * dd + c * dd * dd,
+            np.where(dd > 0, up + (a + 2 * c) * (dd - 1.0), down + (a - 2 * c) * (dd + 1.0)),
         )
-        s1 = np.where(inside, a + 2 * c * delta, np.where(delta > 0, a + 2 * c, a - 2 * c))
+        s1 = np.where(inside, a + 2 * c * dd, np.where(dd > 0, a + 2 * c, a - 2 * c))
         s2 = np.where(inside, 2 * c, 0.0)
         return s, s1, s2
 
-    @staticmethod
-    def _scale(b: MeasurementBlock, s: Array) -> tuple[Array, Array | None]:
-        """f_μ = Π_rel (1 − s_μi/x̂_μ) and its factors g (None without relative sources)."""
-        if not b.any_rel:
-            return np.ones_like(b.x_hat), None
-        g = 1.0 - s[:, b.rel] / b.x_hat[:, None]
-        return np.prod(g, axis=1), g
+    def _residual(self, b: MeasurementBlock, X: Array) -> tuple[Array, Array | None, Array | None]:
+        """r(X), dr/dX, d²r/dX² (None for Neyman, where r = X − x̂)."""
+        x_hat = b.x_hat[:, None] if X.ndim == 2 else b.x_hat
+        if not self.pearson:
+            return X - x_hat, None, None
+        ratio = X / x_hat
+        # outside the physical region (prediction of opposite sign) continue the Neyman form
+        # so that the minimiser is pushed back instead of failing
+        bad = ratio <= 1e-6
+        Xs = np.where(bad, x_hat, X)
+        sq = np.sqrt(x_hat)  # the Combiner requires x̂ > 0 for Pearson
+        rs = np.sqrt(Xs)
+        r = np.where(bad, X - x_hat, sq * (rs - x_hat / rs))
+        r1 = np.where(bad, 1.0, sq * (0.5 / rs + 0.5 * x_hat / (Xs * rs)))
+        r2 = np.where(bad, 0.0, sq * (-0.25 / (Xs * rs) - 0.75 * x_hat / (Xs * Xs * rs)))
+        return r, r1, r2
 
-    @staticmethod
-    def _dX_ddelta(b: MeasurementBlock, y: Array, f: Array, g: Array | None, s1: Array) -> Array:
-        """∂X/∂δ: −s' for absolute sources, −y f s'/(x̂ g) for relative ones."""
-        E = -s1
-        if g is not None:
-            E = E.copy()
-            E[:, b.rel] = -(y * f)[:, None] * s1[:, b.rel] / (b.x_hat[:, None] * g)
-        return E
+    def _block_state(self, b: MeasurementBlock, y: Array, delta: Array, sides: Array | None):
+        """Prediction X and the pieces its derivatives need, for K points (columns)."""
+        X = -(b.U_lin @ delta[b.lin]) if b.lin.size else np.zeros_like(y)
+        f = None
+        nl = None
+        if b.nl.size:
+            s, s1, s2 = self._interpolate(b, delta[b.nl], None if sides is None else sides[b.nl])
+            kind = b.kind
+            absolute = kind == _ABS
+            if np.any(absolute):
+                X = X - s[:, absolute].sum(axis=1)
+            mult = ~absolute
+            dmul = c = None
+            if b.any_mult:
+                rel = kind[mult] == _REL
+                sm, s1m = s[:, mult], s1[:, mult]
+                logf = np.where(rel[None, :, None], 0.0, sm)
+                g = np.where(rel[None, :, None], 1.0 - sm / b.x_hat[:, None, None], 1.0)
+                f = np.prod(g, axis=1) * np.exp(logf.sum(axis=1))
+                gx = g * b.x_hat[:, None, None]
+                dmul = np.where(rel[None, :, None], -s1m / gx, s1m)
+                if s2 is None:
+                    c = np.where(rel[None, :, None], -dmul * dmul, 0.0)
+                else:
+                    s2m = s2[:, mult]
+                    c = np.where(rel[None, :, None], -s2m / gx - dmul * dmul, s2m)
+            nl = (s, s1, s2, absolute, mult, dmul, c)
+        yf = y if f is None else y * f
+        X = X + yf
+        return X, f, yf, nl
 
-    def evaluate(self, theta: Array, order: int) -> tuple[float, Array | None, Array | None]:
-        """χ² (order 0), plus gradient (1), plus Hessian (2) at θ."""
+    # ------------------------------------------------------------------ evaluation
+    def values_and_gradients(
+        self, thetas: Array, *, gradient: bool = True, sides: Array | None = None
+    ) -> tuple[Array, Array | None]:
+        """χ² and its gradient at K points at once: ``thetas`` has shape (npar, K).
+
+        ``sides`` (n_lambda,) or (n_lambda, K) forces the slope of kinked sources: NaN (the
+        default) takes it from the sign of δ (their mean exactly at δ = 0), −1 the δ < 0 side,
+        +1 the δ > 0 side, 0 the mean, whatever δ is; the solver uses it at kinks. Returns χ² of shape (K,) and the gradient (npar, K).
+        """
+        thetas = np.asarray(thetas, dtype=float)
+        n_p = self.n_params
+        K = thetas.shape[1]
+        x, eta = thetas[:n_p], thetas[n_p:]
+        lam = self.L @ eta
+        chi2 = np.einsum("ik,ik->k", eta, eta)
+        if gradient:
+            g_x = np.zeros((n_p, K))
+            g_l = np.zeros((self.n_lambda, K))
+        if sides is not None and sides.ndim == 1:
+            sides = np.broadcast_to(sides[:, None], (self.n_lambda, K))
+        for b, onehot in zip(self.blocks, self._onehot, strict=True):
+            delta = lam[b.src] - b.lam_hat[:, None]
+            sd = None if sides is None else sides[b.src]
+            y = x[b.param]
+            X, f, yf, nl = self._block_state(b, y, delta, sd)
+            r, r1, _ = self._residual(b, X)
+            q = b.M @ r
+            chi2 += np.einsum("ik,ik->k", r, q)
+            if b.has_D:
+                Dd = b.D @ delta
+                chi2 += np.einsum("ik,ik->k", delta, Dd)
+            chi2 -= 2.0 * (b.lam_hat @ delta) + float(b.lam_hat @ b.lam_hat)
+            if not gradient:
+                continue
+            t = 2.0 * q if r1 is None else 2.0 * q * r1
+            tf = t if f is None else t * f
+            if b.injective:
+                g_x[b.param] += tf
+            else:
+                g_x += onehot.T @ tf
+            gd = np.empty_like(delta)
+            if b.lin.size:
+                gd[b.lin] = -(b.U_lin.T @ t)
+            if nl is not None:
+                _s, s1, _s2, absolute, mult, dmul, _c = nl
+                gnl = np.empty((b.nl.size, K))
+                if np.any(absolute):
+                    gnl[absolute] = -np.einsum("ik,ijk->jk", t, s1[:, absolute])
+                if b.any_mult:
+                    gnl[mult] = np.einsum("ik,ijk->jk", t * yf, dmul)
+                gd[b.nl] = gnl
+            gd -= 2.0 * b.lam_hat[:, None]
+            if b.has_D:
+                gd += 2.0 * Dd
+            g_l[b.src] += gd
+        if not gradient:
+            return chi2, None
+        grad = np.concatenate([g_x, self.L.T @ g_l + 2.0 * eta])
+        return chi2, grad
+
+    def evaluate(
+        self, theta: Array, order: int, sides: Array | None = None
+    ) -> tuple[float, Array | None, Array | None]:
+        """χ² (order 0), plus gradient (1), plus Hessian (2) at one point θ."""
         key = theta.tobytes()
-        if self._cache is not None and self._cache[0] == key and self._cache[1] >= order:
-            return self._cache[2]
+        skey = b"" if sides is None else np.asarray(sides, dtype=float).tobytes()
+        c = self._cache
+        if c is not None and c[0] == key and c[1] == skey and c[2] >= order:
+            return c[3]
+        chi2, grad = self.values_and_gradients(theta[:, None], gradient=order >= 1, sides=sides)
+        g = None if grad is None else grad[:, 0]
+        hess = self._hessian(theta, sides) if order >= 2 else None
+        out = (float(chi2[0]), g, hess)
+        self._cache = (key, skey, order, out)
+        return out
+
+    def _hessian(self, theta: Array, sides: Array | None) -> Array:
         n_p = self.n_params
         x, eta = theta[:n_p], theta[n_p:]
         lam = self.L @ eta
-        chi2 = float(eta @ eta)
-        g_x = np.zeros(n_p) if order >= 1 else None
-        g_l = np.zeros(self.n_lambda) if order >= 1 else None
-        if order >= 2:
-            h_xx = np.zeros((n_p, n_p))
-            h_xl = np.zeros((n_p, self.n_lambda))
-            h_ll = np.zeros((self.n_lambda, self.n_lambda))
+        L = self.L
+        r_ = self.rank
+        h_xx = np.zeros((n_p, n_p))
+        h_xe = np.zeros((n_p, r_))
+        h_ee = np.zeros((r_, r_))
         for b, onehot in zip(self.blocks, self._onehot, strict=True):
-            x_hat = b.x_hat
-            delta = lam[b.src] - b.lam_hat
-            s, s1, s2 = self._shift(b, delta)
-            y = x[b.param]
-            rel = b.rel
-            any_rel = b.any_rel
-            f, g = self._scale(b, s)
-            absolute = s[:, ~rel].sum(axis=1) if any_rel else s.sum(axis=1)
-            X = y * f - absolute
-            if self.pearson:
-                ratio = X / x_hat
-                # outside the physical region (prediction of opposite sign) continue the
-                # Neyman form so that the minimiser is pushed back instead of failing
-                bad = ratio <= 1e-6
-                Xs = np.where(bad, x_hat, X)
-                sq = np.sqrt(x_hat)  # the Combiner requires x̂ > 0 for Pearson
-                r = np.where(bad, X - x_hat, sq * (np.sqrt(Xs) - x_hat / np.sqrt(Xs)))
-                r1 = np.where(bad, 1.0, sq * (0.5 / np.sqrt(Xs) + 0.5 * x_hat / Xs**1.5))
-                r2 = np.where(bad, 0.0, sq * (-0.25 / Xs**1.5 - 0.75 * x_hat / Xs**2.5))
+            delta = (lam[b.src] - b.lam_hat)[:, None]
+            sd = None if sides is None else np.asarray(sides)[b.src][:, None]
+            y = x[b.param][:, None]
+            X, f, yf, nl = self._block_state(b, y, delta, sd)
+            r, r1, r2 = self._residual(b, X)
+            q = (b.M @ r)[:, 0]
+            n_e, n_s = len(b.x_hat), len(b.src)
+            fv = np.ones(n_e) if f is None else f[:, 0]
+            # Jacobian of X with respect to δ (columns: sources of the block)
+            J = np.zeros((n_e, n_s))
+            if b.lin.size:
+                J[:, b.lin] = -b.U_lin
+            second_xd = None  # ∂²X/∂y∂δ (n_e, n_s), rows are estimates
+            curv = None  # Σ_μ t_μ ∂²X_μ/∂δ∂δ (n_s, n_s)
+            t = 2.0 * q if r1 is None else 2.0 * q * r1[:, 0]
+            if nl is not None:
+                _s, s1, s2, absolute, mult, dmul, c = nl
+                Jnl = np.zeros((n_e, b.nl.size))
+                if np.any(absolute):
+                    Jnl[:, absolute] = -s1[:, absolute, 0]
+                curv_nl = np.zeros((b.nl.size, b.nl.size))
+                if np.any(absolute) and s2 is not None:
+                    ia = np.flatnonzero(absolute)
+                    curv_nl[ia, ia] -= t @ s2[:, absolute, 0]
+                if b.any_mult:
+                    im = np.flatnonzero(mult)
+                    dm, cm = dmul[:, :, 0], c[:, :, 0]
+                    yfv = yf[:, 0]
+                    Jnl[:, im] = yfv[:, None] * dm
+                    w = t * yfv
+                    curv_nl[np.ix_(im, im)] += dm.T @ (w[:, None] * dm)
+                    curv_nl[im, im] += w @ cm
+                    second_xd = np.zeros((n_e, n_s))
+                    second_xd[:, b.nl[im]] = (t * fv)[:, None] * dm
+                J[:, b.nl] = Jnl
+                curv = np.zeros((n_s, n_s))
+                curv[np.ix_(b.nl, b.nl)] = curv_nl
+            # Gauss–Newton weight W = r1 M r1 + diag(q r2)
+            if r1 is None:
+                WJ = b.M @ J if nl is not None or not b.lin.size else None
+                if WJ is None:  # linear block, Neyman: cached products
+                    WJ = -b.MU_lin
+                    JWJ = b.UMU_lin
+                else:
+                    JWJ = J.T @ WJ
+                Wf = b.M * fv[None, :] * fv[:, None]
             else:
-                r = X - x_hat
-                r1 = None
-                r2 = None
-            q = b.M @ r
-            chi2 += float(r @ q)
-            Dd = b.D @ delta if b.has_D else None
-            if Dd is not None:
-                chi2 += float(delta @ Dd)
-            chi2 -= float(2.0 * b.lam_hat @ delta + b.lam_hat @ b.lam_hat)
-            if order < 1:
-                continue
-            E = self._dX_ddelta(b, y, f, g, s1)
-            qr1 = q if r1 is None else q * r1
-            t = 2.0 * qr1
-            g_x += np.bincount(b.param, weights=t * f, minlength=n_p)
-            gd = E.T @ t - 2.0 * b.lam_hat
-            if Dd is not None:
-                gd += 2.0 * Dd
-            g_l[b.src] += gd
-            if order < 2:
-                continue
-            W = b.M if r1 is None else r1[:, None] * b.M * r1[None, :] + np.diag(q * r2)
-            WE = W @ E
-            K = f[:, None] * W * f[None, :]
-            if b.injective:
-                h_xx[np.ix_(b.param, b.param)] += K
-            else:
-                h_xx += (onehot.T @ (onehot.T @ K).T).T
-            cross = f[:, None] * WE  # rows: estimates; summed into combined values below
-            hdd = E.T @ WE
+                r1v = r1[:, 0]
+                W = r1v[:, None] * b.M * r1v[None, :] + np.diag(q * r2[:, 0])
+                WJ = W @ J
+                JWJ = J.T @ WJ
+                Wf = W * fv[None, :] * fv[:, None]
+            hyd = fv[:, None] * WJ  # (n_e, n_s): ∂²/∂y∂δ of ½·(2 rᵀMr)
+            hdd = JWJ.copy()
             if b.has_D:
                 hdd += b.D
-            curv_diag = np.zeros(len(b.src))
-            if s2 is not None:
-                curv_diag[~rel] -= (qr1[:, None] * s2[:, ~rel]).sum(axis=0)
-            if any_rel:
-                # R = s'/(x̂ g) on relative sources; mixed x̄–δ term ∂f/∂δ = −f R
-                R = np.zeros_like(s1)
-                R[:, rel] = s1[:, rel] / (x_hat[:, None] * g)
-                cross -= (qr1 * f)[:, None] * R
-                yf = qr1 * y * f
-                hdd += R.T @ (yf[:, None] * R)
-                curv_diag -= (yf[:, None] * R * R).sum(axis=0)
-                if s2 is not None:
-                    curv_diag[rel] -= (yf[:, None] * s2[:, rel] / (x_hat[:, None] * g)).sum(axis=0)
-            hdd[np.diag_indices_from(hdd)] += curv_diag
+            if curv is not None:
+                hdd += 0.5 * curv
+            if second_xd is not None:
+                hyd += 0.5 * second_xd
+            Lb = L[b.src]
             if b.injective:
-                h_xl[np.ix_(b.param, b.src)] += cross
+                h_xx[np.ix_(b.param, b.param)] += Wf
+                h_xe[b.param] += hyd @ Lb
             else:
-                h_xl[:, b.src] += onehot.T @ cross
-            h_ll[np.ix_(b.src, b.src)] += hdd
-        grad = hess = None
-        if order >= 1:
-            grad = np.concatenate([g_x, self.L.T @ g_l + 2.0 * eta])
-        if order >= 2:
-            h_xe = h_xl @ self.L
-            h_ee = self.L.T @ h_ll @ self.L + np.eye(self.rank)
-            hess = 2.0 * np.block([[h_xx, h_xe], [h_xe.T, h_ee]])
-            hess = 0.5 * (hess + hess.T)
-        out = (chi2, grad, hess)
-        self._cache = (key, order, out)
-        return out
+                h_xx += (onehot.T @ (onehot.T @ Wf).T).T
+                h_xe += onehot.T @ (hyd @ Lb)
+            h_ee += Lb.T @ hdd @ Lb
+        h_ee[np.diag_indices_from(h_ee)] += 1.0
+        hess = 2.0 * np.block([[h_xx, h_xe], [h_xe.T, h_ee]])
+        return 0.5 * (hess + hess.T)
 
     # ------------------------------------------------------------------ decomposition
     def linear_parts(self, theta: Array) -> list[tuple[Array, Array]]:
@@ -277,8 +465,24 @@ class CombinedChi2:
         x = theta[:n_p]
         out = []
         for b in self.blocks:
-            delta = lam[b.src] - b.lam_hat
-            s, s1, _ = self._shift(b, delta)
-            f, g = self._scale(b, s)
-            out.append((f, self._dX_ddelta(b, x[b.param], f, g, s1)))
+            delta = (lam[b.src] - b.lam_hat)[:, None]
+            y = x[b.param][:, None]
+            _, f, yf, nl = self._block_state(b, y, delta, None)
+            n_e = len(b.x_hat)
+            E = np.zeros((n_e, len(b.src)))
+            if b.lin.size:
+                E[:, b.lin] = -b.U_lin
+            if nl is not None:
+                _, s1, _, absolute, mult, dmul, _ = nl
+                Enl = np.zeros((n_e, b.nl.size))
+                if np.any(absolute):
+                    Enl[:, absolute] = -s1[:, absolute, 0]
+                if b.any_mult:
+                    Enl[:, mult] = yf[:, 0][:, None] * dmul[:, :, 0]
+                E[:, b.nl] = Enl
+            out.append((np.ones(n_e) if f is None else f[:, 0], E))
         return out
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CombinationResult", "NamedMatrix", "Table"]
 
-_VALID_INTERVALS = ("exact", "minos", "profile")
+_VALID_INTERVALS = ("exact", "minos", "profile", "profile scan")
 _MAPPINGS = (
     "values",
     "errors",
@@ -29,6 +29,12 @@ _MAPPINGS = (
     "constraints",
     "correlation_repairs",
 )
+
+
+def _valid(status: str) -> bool:
+    """Whether an interval status is one of the valid kinds (``"profile scan"`` may carry the
+    reason in parentheses)."""
+    return status in _VALID_INTERVALS or status.startswith("profile scan (")
 
 
 @dataclass(frozen=True, eq=False)
@@ -213,14 +219,14 @@ class CombinationResult:
         """(low, high) endpoints of the 68 % profile-likelihood interval of ``name``."""
         self._check(name)
         status = self.interval_status[name]
-        if status not in _VALID_INTERVALS:
+        if not _valid(status):
             raise IntervalError(f"no valid profile interval for {name!r}: {status}")
         return self.intervals[name]
 
     def has_interval(self, name: str) -> bool:
         """Whether a valid profile interval exists for ``name`` (see ``interval_status``)."""
         self._check(name)
-        return self.interval_status[name] in _VALID_INTERVALS
+        return _valid(self.interval_status[name])
 
     def asymmetric_errors(self, name: str) -> tuple[float, float]:
         """(−low, +high) distances of the profile interval from the value (both ≥ 0)."""
@@ -252,9 +258,7 @@ class CombinationResult:
             v = self.values[n]
             status = self.interval_status[n]
             asym = (
-                f"  (−{v - lo:.6g} +{hi - v:.6g})"
-                if status in _VALID_INTERVALS
-                else f"  (interval: {status})"
+                f"  (−{v - lo:.6g} +{hi - v:.6g})" if _valid(status) else f"  (interval: {status})"
             )
             lines.append(f"  {n:<{width}} = {v:.6g} ± {self.errors[n]:.6g}{asym}")
         lines.append(
@@ -274,7 +278,7 @@ class CombinationResult:
         for n in self.observables:
             lo, hi = self.intervals[n]
             v = self.values[n]
-            ok = self.interval_status[n] in _VALID_INTERVALS
+            ok = _valid(self.interval_status[n])
             interval = (
                 f"−{v - lo:.4g} / +{hi - v:.4g}" if ok else html.escape(self.interval_status[n])
             )

@@ -411,7 +411,7 @@ def test_pearson_profile_intervals_written_as_graph(pearson, tmp_path):
     ms, edges = pearson
     res = combine_differential(ms, {("a:lumi", "b:lumi"): 0.5}, chi2="pearson")
     r = res.result
-    assert all(r.interval_status[o] == "minos" for o in res.observables)
+    assert all(r.interval_status[o] == "profile" for o in res.observables)
     low = np.array([r.values[o] - r.interval(o)[0] for o in res.observables])
     high = np.array([r.interval(o)[1] - r.values[o] for o in res.observables])
     assert np.all(np.abs(high - low) > 1e-3 * (high + low))  # really asymmetric

@@ -1,0 +1,148 @@
+"""Dense linear algebra the solvers share: Cholesky factors, inverses, BLAS threads."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.linalg import LinAlgError, cho_factor, cho_solve, lapack
+
+from ..exceptions import FitError
+
+Array = NDArray[np.float64]
+Factor = tuple[Array, bool]
+
+#: below this many parameters, BLAS threads cost more than they bring (measured in
+#: benchmarks/bench_threads.py: a 7-bin, 143-source combination is 3-4× slower with two
+#: OpenBLAS threads on a loaded 2-core machine)
+SMALL_PROBLEM = 600
+
+
+def null_direction(h: Array, names: Sequence[str]) -> str:
+    """A description of the flattest direction of ``h``, for error messages."""
+    w, v = np.linalg.eigh(h)
+    vec = v[:, 0]
+    involved = [names[i] for i in np.argsort(-np.abs(vec))[:5] if abs(vec[i]) > 0.1]
+    return f"smallest curvature {w[0]:.3g} along {involved}"
+
+
+def factor_or_raise(h: Array, names: Sequence[str]) -> Factor:
+    """The Cholesky factor of ``h``, or a :class:`FitError` naming the flat direction."""
+    try:
+        return cho_factor(h, check_finite=False)
+    except (LinAlgError, ValueError):
+        if not np.all(np.isfinite(h)):
+            raise FitError("the χ² Hessian has NaN or infinite entries") from None
+        raise FitError(
+            "the χ² has no unique minimum: its Hessian is not positive definite "
+            f"({null_direction(h, names)}); a combined value or source is not constrained by any input"
+        ) from None
+
+
+def try_factor(h: Array) -> Factor | None:
+    """The Cholesky factor of ``h``, or None when it is not positive definite."""
+    try:
+        return cho_factor(h, check_finite=False)
+    except (LinAlgError, ValueError):
+        return None
+
+
+def damped_factor(h: Array) -> tuple[Factor, float]:
+    """Cholesky factor of ``h + τ·diag(h)`` with the smallest τ in 0, 1e-8, 1e-6, … that makes
+    it positive definite (Levenberg–Marquardt damping of a Newton step)."""
+    f = try_factor(h)
+    if f is not None:
+        return f, 0.0
+    scale = np.abs(np.diag(h)).copy()
+    scale[scale <= 0] = 1.0
+    for tau in (1e-8, 1e-6, 1e-4, 1e-2, 1.0, 1e2, 1e4):
+        f = try_factor(h + np.diag(tau * scale))
+        if f is not None:
+            return f, tau
+    raise FitError("the χ² Hessian could not be made positive definite by damping")
+
+
+class NewtonSystem:
+    """Solves H z = b for the Newton step when H may be indefinite.
+
+    ``kind`` is ``"cholesky"`` (H positive definite), ``"lu"`` (the plain Newton step of an
+    indefinite H, tried first because it is often still a good descent direction), or
+    ``"modified"`` (H with its eigenvalues replaced by their absolute values, floored, in the
+    coordinates scaled by ``scale``: always a descent direction).
+    """
+
+    def __init__(self, h: Array, scale: Array | None = None, *, modified: bool = False) -> None:
+        self.kind = "cholesky"
+        self._f: Any = None if modified else try_factor(h)
+        if self._f is not None:
+            return
+        if not modified:
+            from scipy.linalg import lu_factor
+
+            self.kind = "lu"
+            try:
+                with np.errstate(all="ignore"):
+                    self._f = lu_factor(h, check_finite=False)
+                if np.all(np.isfinite(self._f[0])) and np.all(np.abs(np.diag(self._f[0])) > 0):
+                    return
+            except (LinAlgError, ValueError):
+                pass
+        self.kind = "modified"
+        d = np.ones(len(h)) if scale is None else np.asarray(scale, dtype=float)
+        hs = h * np.outer(d, d)
+        w, v = np.linalg.eigh(0.5 * (hs + hs.T))
+        floor = 1e-8 * max(float(np.max(np.abs(w))), 1e-300)
+        self._f = (d, v, np.maximum(np.abs(w), floor))
+
+    @property
+    def positive_definite(self) -> bool:
+        return self.kind == "cholesky"
+
+    def solve(self, b: Array) -> Array:
+        if self.kind == "cholesky":
+            return cho_solve(self._f, b, check_finite=False)
+        if self.kind == "lu":
+            from scipy.linalg import lu_solve
+
+            return lu_solve(self._f, b, check_finite=False)
+        d, v, w = self._f
+        bs = b * (d if b.ndim == 1 else d[:, None])
+        z = v @ ((v.T @ bs) / (w if b.ndim == 1 else w[:, None]))
+        return z * (d if b.ndim == 1 else d[:, None])
+
+
+def solve(f: Factor, b: Array) -> Array:
+    """``A⁻¹ b`` from the Cholesky factor of A."""
+    return cho_solve(f, b, check_finite=False)
+
+
+def inverse(f: Factor) -> Array:
+    """A⁻¹ from the Cholesky factor of A (LAPACK potri)."""
+    c, lower = f
+    inv, info = lapack.dpotri(c, lower=lower)
+    if info != 0:
+        raise FitError(f"inverting the χ² Hessian failed (LAPACK potri info={info})")
+    inv = np.tril(inv) if lower else np.triu(inv)  # potri fills one triangle only
+    return inv + inv.T - np.diag(np.diag(inv))
+
+
+@contextlib.contextmanager
+def blas_threads(n_params: int) -> Iterator[None]:
+    """One BLAS thread while a small problem is solved; the caller's setting is restored on
+    exit, so the user's own process keeps what it had."""
+    if n_params >= SMALL_PROBLEM:
+        yield
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+        yield
+        return
+    limiter: Any = threadpool_limits(limits=1, user_api="blas")
+    try:
+        yield
+    finally:
+        limiter.restore_original_limits()

@@ -1,0 +1,443 @@
+"""Profile-likelihood intervals (Δχ² = 1) without blind iteration (method.md §2b).
+
+The endpoint of the 68 % interval of x_c is the point θ that extremises x_c on the surface
+χ² = χ²_min + 1; it solves ∂χ²/∂θ_j = 0 for every j ≠ c together with χ²(θ) = χ²_min + 1
+(Venzon & Moolgavkar, Appl. Statist. 37 (1988) 87). Newton's method on that system is run for
+all 2N endpoints at once, each started from the quadratic prediction θ̂ ± V e_c/√V_cc (exact for
+a quadratic χ²), with the Hessian H₀ at the minimum as the Jacobian of every step (chord
+method): one factorisation serves all endpoints, and each step costs one batched evaluation of
+χ² and its gradient plus one solve with many right-hand sides.
+
+Every endpoint is verified: one more (chord-)Newton step of the minimisation with x_c fixed at
+the endpoint must not move anything by more than 1e-6 σ and the χ² there must be
+χ²_min + 1 within 1e-6. With kinked sources the profiled χ² is the minimum over both sides of
+every kink, not one local branch: each endpoint is also re-minimised from its mirror image
+across every kink, and a lower value sends it to the fallback. An endpoint that does not
+converge or fails verification is found instead by a safeguarded one-dimensional root search
+of the profiled χ² (each point a warm-started Newton minimisation over all other parameters,
+on both sides of every kink); that is logged and reported (``"profile scan"``), never silent.
+An endpoint that cannot be found at all is reported with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..chi2 import CombinedChi2
+from ..exceptions import FitError
+from ._linalg import Factor, solve, try_factor
+from .newton import KinkGroups, Minimum, global_minimise
+
+__all__ = ["Endpoint", "profile_intervals"]
+
+log = logging.getLogger(__name__)
+
+Array = NDArray[np.float64]
+
+#: an endpoint is accepted when Δχ² = 1 holds to this precision …
+CHI2_TOLERANCE = 1e-6
+#: … and a Newton step of the minimisation with x_c fixed moves nothing by more than this (σ)
+STEP_TOLERANCE = 1e-6
+#: the chord iteration stops when no parameter moves by more than this (σ)
+CHORD_GOAL = 1e-10
+CHORD_ITERATIONS = 12
+#: how far (in σ of the value) the root search looks for Δχ² = 1
+MAX_REACH = 50.0
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One end of a profile interval."""
+
+    value: float
+    method: str  # "chord" or "scan"
+    ok: bool
+    reason: str = ""
+
+
+def profile_intervals(
+    model: CombinedChi2,
+    minimum: Minimum,
+    kinks: KinkGroups,
+    covariance: Array,
+    hessian: Array,
+    observables: Sequence[int],
+) -> tuple[dict[int, tuple[Endpoint, Endpoint]], int]:
+    """Both endpoints of the profile interval of every parameter in ``observables``.
+
+    ``covariance`` = 2 H⁻¹ and ``hessian`` = H at the minimum. Returns the endpoints per
+    parameter index and the number of chord iterations used.
+    """
+    if not observables:
+        return {}, 0
+    theta0 = minimum.theta
+    target = minimum.chi2 + 1.0
+    sigma_all = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
+    sigma = np.where(sigma_all > 0, sigma_all, 1.0)
+    obs = np.asarray(observables, dtype=np.intp)
+    n_obs = len(obs)
+    cols = np.concatenate([obs, obs])  # the parameter of each endpoint
+    side = np.concatenate([-np.ones(n_obs), np.ones(n_obs)])
+    factor = try_factor(hessian)
+    results: dict[int, list[Endpoint | None]] = {int(c): [None, None] for c in obs}
+    pending: list[tuple[int, int, float, Array | None]] = []  # (param, side index, guess, θ)
+    iterations = 0
+    if factor is not None:
+        W = covariance[:, cols] * 0.5  # H⁻¹ e_c for each endpoint
+        w_cc = W[cols, np.arange(len(cols))]
+        thetas = theta0[:, None] + side * covariance[:, cols] / np.sqrt(covariance[cols, cols])
+        thetas, converged, iterations = _chord(
+            model, factor, kinks, thetas, cols, side, W, w_cc, target, sigma
+        )
+        ok, reasons = _verify(
+            model, factor, kinks, thetas, cols, side, W, w_cc, target, sigma, theta0
+        )
+        for k in range(len(cols)):
+            c, s = int(cols[k]), int(side[k] > 0)
+            if converged[k] and ok[k]:
+                results[c][s] = Endpoint(float(thetas[c, k]), "chord", True)
+            else:
+                why = reasons[k] if converged[k] else "the Newton iteration did not converge"
+                pending.append((c, s, float(thetas[c, k]), thetas[:, k].copy()))
+                log.info(
+                    "profile endpoint (parameter %d, %s side): %s; using the root search",
+                    c,
+                    "upper" if s else "lower",
+                    why,
+                )
+    else:
+        for c in obs:
+            for s in (0, 1):
+                pending.append((int(c), s, math.nan, None))
+    for c, s, guess, theta_guess in pending:
+        results[c][s] = _root_search(
+            model, kinks, minimum, covariance, sigma, c, 1.0 if s else -1.0, guess, theta_guess
+        )
+    out = {}
+    for c, (lo, hi) in results.items():
+        assert lo is not None and hi is not None
+        out[c] = (lo, hi)
+    return out, iterations
+
+
+def _vm_steps(
+    f: Array,
+    G: Array,
+    Z: Array,
+    W: Array,
+    w_cc: Array,
+    cols: NDArray[np.intp],
+    side: Array,
+    target: float,
+) -> Array:
+    """Newton steps of the Venzon–Moolgavkar system for K endpoints (columns).
+
+    ``Z`` = H⁻¹∇χ² and ``W`` = H⁻¹e_c per endpoint. The inner step Δ = −H⁻¹(∇χ² − μ e_c) keeps
+    x_c and goes to the minimum over the others of the quadratic model; along W (which moves
+    x_c with the others at their conditional minimum) the model is m₀ + μ w_cc t + ½ w_cc t²,
+    and t is chosen where it reaches χ²_min + 1 on the endpoint's side.
+    """
+    idx = np.arange(len(cols))
+    mu = Z[cols, idx] / w_cc
+    inner = -Z + mu * W
+    m0 = f + 0.5 * np.einsum("ik,ik->k", G, inner)
+    disc = mu * mu + 2.0 * (target - m0) / w_cc
+    t = -mu + side * np.sqrt(np.clip(disc, 0.0, None))
+    return inner + t * W
+
+
+def _chord(
+    model: CombinedChi2,
+    factor: Factor,
+    kinks: KinkGroups,
+    thetas: Array,
+    cols: NDArray[np.intp],
+    side: Array,
+    W: Array,
+    w_cc: Array,
+    target: float,
+    sigma: Array,
+) -> tuple[Array, NDArray[np.bool_], int]:
+    """Newton iterations of the Venzon–Moolgavkar system for all endpoints.
+
+    First for all endpoints at once with the Hessian at the minimum (chord method: one
+    factorisation, one batched evaluation per step). An endpoint whose chord steps are large
+    or shrink slowly (the Hessian changes much between the minimum and the endpoint) continues
+    with Newton steps that use the Hessian at its own current point, limited to 1 σ per step.
+    """
+    K = thetas.shape[1]
+    active = np.ones(K, dtype=bool)
+    converged = np.zeros(K, dtype=bool)
+    refresh = np.zeros(K, dtype=bool)
+    last = np.full(K, np.inf)
+    it = 0
+    for it in range(1, CHORD_ITERATIONS + 1):
+        a = np.flatnonzero(active)
+        f, G = model.values_and_gradients(thetas[:, a])
+        assert G is not None
+        step = _vm_steps(f, G, solve(factor, G), W[:, a], w_cc[a], cols[a], side[a], target)
+        bad = ~np.isfinite(step).all(axis=0)
+        size = np.where(bad, np.inf, np.max(np.abs(step) / sigma[:, None], axis=0))
+        big = size > 1.0
+        take = ~bad & ~big
+        thetas[:, a[take]] += step[:, take]
+        done = take & (size < CHORD_GOAL)
+        slow = take & ~done & (it > 1) & (size > 0.25 * last[a])
+        log.debug("chord iteration %d: step sizes %s, Δχ² − 1 %s", it, size, f - target)
+        converged[a[done]] = True
+        refresh[a[(big | slow) & ~bad]] = True
+        active[a[done | big | slow | bad]] = False
+        last[a] = size
+        if not active.any():
+            break
+    refresh |= active  # not converged within CHORD_ITERATIONS
+    n_p = model.npar
+    for k in np.flatnonzero(refresh):
+        c = int(cols[k])
+        theta = thetas[:, k].copy()
+        e = np.zeros(n_p)
+        e[c] = 1.0
+        projections = 0
+        for _ in range(2 * CHORD_ITERATIONS):
+            fv, g, H = model.evaluate(theta, 2)
+            assert g is not None and H is not None
+            fk = try_factor(H)
+            if fk is None:
+                if projections >= 6:
+                    break
+                # outside the valley of the χ² (Hessian not positive definite): first the
+                # minimum over all other parameters at this x_c, then Newton from there
+                m = global_minimise(model, theta, kinks, sigma, fixed={c: float(theta[c])})
+                if not m.converged:
+                    break
+                theta = m.theta.copy()
+                projections += 1
+                continue
+            w = solve(fk, e)
+            st = _vm_steps(
+                np.array([fv]),
+                g[:, None],
+                solve(fk, g)[:, None],
+                w[:, None],
+                np.array([w[c]]),
+                np.array([c]),
+                side[k : k + 1],
+                target,
+            )[:, 0]
+            if not np.all(np.isfinite(st)):
+                break
+            size = float(np.max(np.abs(st) / sigma))
+            log.debug(
+                "endpoint %d Newton: x %.10g Δχ² − 1 %.3g step %.3g", k, theta[c], fv - target, size
+            )
+            if size > 1.0:
+                st *= 1.0 / size
+            theta += st
+            if size < CHORD_GOAL:
+                converged[k] = True
+                break
+        thetas[:, k] = theta
+    return thetas, converged, it
+
+
+def _verify(
+    model: CombinedChi2,
+    factor: Factor,
+    kinks: KinkGroups,
+    thetas: Array,
+    cols: NDArray[np.intp],
+    side: Array,
+    W: Array,
+    w_cc: Array,
+    target: float,
+    sigma: Array,
+    theta0: Array,
+) -> tuple[NDArray[np.bool_], list[str]]:
+    """Check each endpoint: on its side of the minimum, Δχ² = 1, a conditional Newton step
+    that moves nothing, and no lower branch across any kink."""
+    K = thetas.shape[1]
+    idx = np.arange(K)
+    f, G = model.values_and_gradients(thetas)
+    assert G is not None
+    Z = solve(factor, G)
+    mu = Z[cols, idx] / w_cc
+    inner = -Z + mu * W
+    move = np.max(np.abs(inner) / sigma[:, None], axis=0)
+    ok = np.ones(K, dtype=bool)
+    reasons = [""] * K
+    for k in range(K):
+        if not side[k] * (thetas[cols[k], k] - theta0[cols[k]]) > 0:
+            ok[k] = False
+            reasons[k] = "the endpoint is on the wrong side of the minimum"
+        elif not abs(f[k] - target) < CHI2_TOLERANCE:
+            ok[k] = False
+            reasons[k] = f"Δχ² − 1 = {f[k] - target:.3g} at the endpoint"
+        elif not move[k] < STEP_TOLERANCE:
+            ok[k] = False
+            reasons[k] = f"the minimisation with the value fixed still moves by {move[k]:.3g} σ"
+    if len(kinks):
+        # every endpoint re-minimised (chord, value fixed) from its mirror image across each kink
+        h = kinks.h(thetas)
+        starts, owner = [], []
+        for k in np.flatnonzero(ok):
+            for grp in range(len(kinks)):
+                if h[grp, k] != 0.0:
+                    starts.append(thetas[:, k] - 2.0 * h[grp, k] * kinks.normals[grp])
+                    owner.append(k)
+        if starts:
+            S = np.array(starts).T
+            own = np.array(owner)
+            fs = _conditional_chord(model, factor, S, cols[own], W[:, own], w_cc[own], sigma)
+            for j, k in enumerate(own):
+                if fs[j] < target - CHI2_TOLERANCE and ok[k]:
+                    ok[k] = False
+                    reasons[k] = (
+                        "the profiled χ² is lower on the other side of a kink "
+                        f"(Δχ² − 1 = {fs[j] - target:.3g})"
+                    )
+    return ok, reasons
+
+
+def _conditional_chord(
+    model: CombinedChi2,
+    factor: Factor,
+    thetas: Array,
+    cols: NDArray[np.intp],
+    W: Array,
+    w_cc: Array,
+    sigma: Array,
+) -> Array:
+    """Chord-Newton minimisation with each column's parameter ``cols[k]`` fixed; returns the
+    χ² reached (a non-converged point returns its lowest χ² seen)."""
+    K = thetas.shape[1]
+    idx = np.arange(K)
+    best = np.full(K, np.inf)
+    for _ in range(CHORD_ITERATIONS):
+        f, G = model.values_and_gradients(thetas)
+        assert G is not None
+        best = np.minimum(best, np.where(np.isfinite(f), f, np.inf))
+        Z = solve(factor, G)
+        mu = Z[cols, idx] / w_cc
+        step = -Z + mu * W
+        if not np.all(np.isfinite(step)):
+            step = np.where(np.isfinite(step), step, 0.0)
+        thetas = thetas + step
+        if np.max(np.abs(step) / sigma[:, None]) < CHORD_GOAL:
+            break
+    f = model.values_and_gradients(thetas, gradient=False)[0]
+    return np.minimum(best, np.where(np.isfinite(f), f, np.inf))
+
+
+def _safe_minimise(
+    model: CombinedChi2,
+    start: Array,
+    kinks: KinkGroups,
+    sigma: Array,
+    fixed: dict[int, float],
+    held: dict[int, float],
+) -> Minimum:
+    """:func:`global_minimise` that reports a failure as a non-converged minimum."""
+    try:
+        return global_minimise(model, start, kinks, sigma, fixed=fixed, held=held)
+    except FitError as exc:
+        return Minimum(start, math.inf, math.inf, 0, False, str(exc))
+
+
+def _root_search(
+    model: CombinedChi2,
+    kinks: KinkGroups,
+    minimum: Minimum,
+    covariance: Array,
+    sigma: Array,
+    c: int,
+    side: float,
+    guess: float,
+    theta_guess: Array | None,
+) -> Endpoint:
+    """The Δχ² = 1 crossing of the profiled χ² of parameter c on one side of the minimum: a
+    bracketed Newton iteration on P(v) − χ²_min − 1, with P'(v) = ∂χ²/∂θ_c at the conditional
+    minimum (envelope theorem), each P(v) a global Newton minimisation with θ_c = v."""
+    theta0 = minimum.theta
+    target = minimum.chi2 + 1.0
+    v0 = float(theta0[c])
+    sc = float(sigma[c])
+    path = covariance[:, c] / covariance[c, c]  # linear prediction of the profile path
+    cache: list[tuple[float, Minimum]] = [(v0, minimum)]
+
+    def profile(v: float) -> Minimum:
+        near = min(cache, key=lambda e: abs(e[0] - v))
+        start = near[1].theta + (v - near[0]) * path
+        held = dict(near[1].held.items())
+        m = _safe_minimise(model, start, kinks, sigma, {c: v}, held)
+        if not m.converged:
+            m2 = _safe_minimise(model, theta0 + (v - v0) * path, kinks, sigma, {c: v}, {})
+            if m2.converged or m2.chi2 < m.chi2:
+                m = m2
+        cache.append((v, m))
+        return m
+
+    def fail(reason: str) -> Endpoint:
+        log.warning("profile endpoint of parameter %d (%+d side): %s", c, int(side), reason)
+        return Endpoint(math.nan, "scan", False, reason)
+
+    # bracket [inner, outer] with P(inner) < target <= P(outer)
+    inner, f_inner = v0, minimum.chi2
+    sane = np.isfinite(guess) and 0.2 * sc < side * (guess - v0) < 5.0 * sc
+    outer = guess if sane else v0 + side * sc
+    if sane and theta_guess is not None and np.all(np.isfinite(theta_guess)):
+        cache.append((outer, Minimum(theta_guess, math.inf, math.inf, 0, False)))
+    m_out = profile(outer)
+    while not m_out.chi2 >= target:
+        if not m_out.converged:
+            return fail(f"the minimisation at {outer:.6g} did not converge ({m_out.message})")
+        if abs(outer - v0) >= MAX_REACH * sc:
+            return fail(f"Δχ² = 1 is not reached within {MAX_REACH:g} σ of the minimum")
+        inner, f_inner = outer, m_out.chi2
+        # where a parabola through the minimum and this point reaches Δχ² = 1, at most twice
+        # as far out as this point
+        dist = abs(inner - v0)
+        rise = max(f_inner - minimum.chi2, 1e-12)
+        predicted = dist / math.sqrt(rise)
+        dist = min(max(predicted * 1.05, 1.1 * dist), 2.0 * dist, MAX_REACH * sc)
+        outer = v0 + side * dist
+        m_out = profile(outer)
+    f_outer = m_out.chi2
+    # safeguarded Newton (derivative from the multiplier) with bisection
+    v, m = outer, m_out
+    for _ in range(100):
+        fv = m.chi2 - target
+        if abs(fv) < 1e-9 and m.converged:
+            break
+        slope = -m.multipliers.get(c, math.nan)
+        new = v - fv / slope if np.isfinite(slope) and slope != 0 else math.nan
+        lo, hi = sorted((inner, outer))
+        if not (np.isfinite(new) and lo < new < hi):
+            # secant, then bisection
+            new = inner + (target - f_inner) * (outer - inner) / (f_outer - f_inner)
+            if not lo < new < hi:
+                new = 0.5 * (inner + outer)
+        if abs(new - v) < 1e-10 * sc and abs(fv) < CHI2_TOLERANCE:
+            break
+        v = new
+        m = profile(v)
+        if m.chi2 >= target:
+            outer, f_outer = v, m.chi2
+        else:
+            inner, f_inner = v, m.chi2
+        if abs(outer - inner) < 1e-12 * sc:
+            break
+    if not m.converged:
+        return fail(f"the minimisation at the endpoint did not converge ({m.message})")
+    if not abs(m.chi2 - target) < CHI2_TOLERANCE:
+        return fail(f"Δχ² − 1 = {m.chi2 - target:.3g} at the best endpoint found")
+    return Endpoint(float(v), "scan", True)
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

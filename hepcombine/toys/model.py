@@ -219,7 +219,7 @@ def _measurement_model(
     where = f"measurement {name!r}"
     V = np.linalg.inv(meas.stat_information)
     V = 0.5 * (V + V.T)
-    chol_v = np.linalg.cholesky(V)
+    chol_v = np.asarray(np.linalg.cholesky(V), dtype=np.float64)
     weight = None
     if stat in ("scaled", "poisson"):
         bad = [e for e, v in zip(meas.estimate_names, meas.estimates, strict=True) if not v > 0]

@@ -39,7 +39,8 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -117,7 +118,7 @@ def _covered(ranges: list[tuple[int, int]], n: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in gaps if b > a]
 
 
-def _assemble(pieces: list[tuple[int, int, Callable[[], Arrays]]], n: int) -> Arrays:
+def _assemble(pieces: Sequence[tuple[int, int, Callable[[], Arrays]]], n: int) -> Arrays:
     """Rows 0 … n − 1 from pieces ``(start, stop, load)``; overlapping pieces hold the same rows
     (same task, same seeds), and each row is taken once."""
     parts: list[Arrays] = []
@@ -150,7 +151,7 @@ class _MemoryStore:
         self.pieces.setdefault((start, stop), arrays)
 
     def result(self, n: int) -> Arrays:
-        return _assemble([(a, b, lambda p=p: p) for (a, b), p in self.pieces.items()], n)
+        return _assemble([(a, b, partial(dict, p)) for (a, b), p in self.pieces.items()], n)
 
 
 def _atomic_write(path: Path, write: Callable[[Any], None], suffix: str) -> None:
@@ -239,7 +240,7 @@ class _DirectoryStore:
 
     def put(self, start: int, stop: int, arrays: Arrays) -> None:
         path = self.path / f"chunk-{start:09d}-{stop:09d}.npz"
-        data = {**arrays, "_start": np.int64(start), "_stop": np.int64(stop)}
+        data: dict[str, Any] = {**arrays, "_start": np.int64(start), "_stop": np.int64(stop)}
         try:
             _atomic_write(path, lambda f: np.savez(f, **data), ".npz")
         except OSError as exc:
@@ -253,14 +254,14 @@ class _DirectoryStore:
 
     def result(self, n: int) -> Arrays:
         files = self._files()
-        pieces = [(a, b, lambda p=p, a=a, b=b: self._load(p, a, b)) for a, b, p in files]
+        pieces = [(a, b, partial(self._load, p, a, b)) for a, b, p in files]
         out = _assemble(pieces, n)
         # merge everything contiguous from 0 into one file, then drop the chunks inside it
         reach = _covered([(a, b) for a, b, _ in files], 10**18)[0][0]
         merged_stop = next((b for a, b, p in files if p == self.merged), 0)
         if reach > merged_stop:
             full = out if reach == n else _assemble(pieces, reach)
-            data = {**full, "_start": np.int64(0), "_stop": np.int64(reach)}
+            data: dict[str, Any] = {**full, "_start": np.int64(0), "_stop": np.int64(reach)}
             try:
                 _atomic_write(self.merged, lambda f: np.savez(f, **data), ".npz")
             except OSError as exc:

@@ -74,11 +74,16 @@ def plain_loop(
     single-threaded as in the runner's chunks (``threads=None``: BLAS's default threads)."""
     model = ToyModel(comb)
     with blas_threads(threads):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for i in range(n):
             toy = model.generate(item_rng(seed, i))
             model.combiner_for(toy).combine(intervals=intervals, decompositions=False)
+        PLAIN_CPU[0] = (time.process_time() - c0) / n
         return (time.perf_counter() - t0) / n
+
+
+#: CPU seconds per toy of the last plain loop
+PLAIN_CPU = [0.0]
 
 
 def timed(fn) -> tuple[float, object]:
@@ -105,8 +110,10 @@ def case_quadratic() -> None:
     nominal = comb.combine()
     run_toys(comb, 20, seed=0, nominal=nominal)  # warm-up
     loop = plain_loop(comb, 300)
+    loop_cpu = PLAIN_CPU[0]
     print("quadratic: 100 bins x 2 measurements (Hessian + table) x 20 sources, Neyman")
     line("plain loop with_estimates().combine(), per toy", f"{loop * 1e3:.2f} ms")
+    line("  its CPU time per toy", f"{loop_cpu * 1e3:.2f} ms")
     line(
         "  the same with BLAS's default threads",
         f"{plain_loop(comb, 300, threads=None) * 1e3:.2f} ms",
@@ -128,14 +135,21 @@ def case_quadratic() -> None:
         c, client = cluster(workers)
         try:
             run_toys(comb, 40, seed=2, client=client, nominal=nominal)  # warm the workers
+            cpu0 = sum(client.run(time.process_time).values())
             t, _ = timed(
                 lambda client=client: run_toys(comb, n, seed=3, client=client, nominal=nominal)
             )
+            cpu = sum(client.run(time.process_time).values()) - cpu0
         finally:
             client.close()
             c.close()
         rates[workers] = n / t
         line(f"{n} toys on a running cluster of {workers} worker(s)", f"{n / t:.0f} toys/s")
+        line(
+            "  workers' CPU time per toy",
+            f"{cpu / n * 1e3:.2f} ms",
+            f"({cpu / n / loop_cpu:.3f} × the loop's CPU time)",
+        )
         if workers == 1:
             line(
                 "  per toy with Dask at one worker",

@@ -423,11 +423,12 @@ def run_chunks(
     done = n - sum(b - a for a, b in gaps)
     if done:
         log.info("resuming: %d of %d items are already in %s", done, n, output)
-    if chunk_size is None:
-        parallel = workers or (2 if given else 1)
-        chunk_size = max(1, min(500, math.ceil(n / (8 * parallel))))
-    chunk_size = _positive_int(chunk_size, "chunk_size")
-    chunks = [(a, min(a + chunk_size, b)) for g0, b in gaps for a in range(g0, b, chunk_size)]
+    if chunk_size is not None:
+        chunk_size = _positive_int(chunk_size, "chunk_size")
+
+    def plan(parallel: int) -> list[tuple[int, int]]:
+        size = chunk_size or max(1, min(500, math.ceil((n - done) / (8 * parallel))))
+        return [(a, min(a + size, b)) for g0, b in gaps for a in range(g0, b, size)]
 
     def deliver(a: int, b: int, arrays: Arrays) -> None:
         nonlocal done
@@ -438,11 +439,12 @@ def run_chunks(
 
     if progress is not None and done:
         progress(done, n)
-    if chunks:
+    if gaps:
         if given:
             with _dask_client(workers, client, scheduler) as c:
-                _execute_dask(c, task, chunks, seed, deliver)
+                threads = sum(c.nthreads().values()) or 1
+                _execute_dask(c, task, plan(threads), seed, deliver)
         else:
-            for a, b in chunks:
+            for a, b in plan(1):
                 deliver(a, b, _run_chunk(task, a, b, seed))
     return store.result(n), seed

@@ -172,7 +172,7 @@ def run_toys(
     nominal:
         The combiner's result, if already computed.
     chunk_size:
-        Pseudo-experiments per task (default: about 8 tasks per worker, at most 500).
+        Pseudo-experiments per task (default: about 8 tasks per worker thread, at most 500).
     workers, client, scheduler:
         In-process by default; ``workers=N`` starts a local Dask cluster of N processes,
         ``client=`` uses a :class:`distributed.Client`, ``scheduler=`` connects to a scheduler

@@ -329,3 +329,20 @@ def test_public_api_and_light_import():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_prior_draw_follows_the_assumed_correlations():
+    from toy_inputs import quadratic_combiner
+
+    comb = quadratic_combiner(11)  # A:lumi ~ B:B_s0 ρ = 1, A:shape ~ B:B_s1 ρ = 0.5
+    model = ToyModel(comb)
+    sources = list(comb.sources)
+    n = 8000
+    lam = np.array([model.generate(item_rng(6, i)).nuisance_truth for i in range(n)])
+    i, j = sources.index("A:lumi"), sources.index("B:B_s0")
+    np.testing.assert_allclose(lam[:, i], lam[:, j], rtol=0, atol=1e-12)  # exactly the same
+    expected = np.eye(len(sources))
+    k, m = sources.index("A:shape"), sources.index("B:B_s1")
+    expected[i, j] = expected[j, i] = 1.0
+    expected[k, m] = expected[m, k] = 0.5
+    assert np.max(np.abs(np.cov(lam, rowvar=False) - expected)) < 5 * np.sqrt(2 / n)

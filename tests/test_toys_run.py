@@ -292,3 +292,14 @@ def test_without_dask(combiner, monkeypatch):
             run_toys(combiner, 3, seed=1, **kwargs)
         assert "\n" not in str(exc.value)
     assert run_toys(combiner, 3, seed=1).n == 3  # in-process needs no dask
+
+
+def test_a_configuration_runs_as_its_combiner():
+    from pathlib import Path
+
+    from hepcombine import load_config
+
+    spec = load_config(Path(__file__).resolve().parents[1] / "data" / "ttbar_8tev_emu.yaml")
+    res = run_toys(spec, 20, seed=4)
+    assert_identical(res, run_toys(Combiner(**spec.combiner_arguments()), 20, seed=4))
+    assert res.observables == ("sigma_tt",) and res.n_failed == 0

@@ -1,4 +1,17 @@
-"""A pseudo-experiment study: generate, recombine, summarise (the function a CLI calls)."""
+"""A pseudo-experiment study: generate, recombine, summarise (the function a CLI calls).
+
+A command line needs a few lines::
+
+    spec = load_config(path)
+    result = run_toys(spec, n, seed=seed, workers=workers, scheduler=scheduler,
+                      output=output, progress=bar)        # bar(done, total)
+    print(result.summary())                               # summary.json is in output/
+    plot_pull_distribution(result).savefig(...)           # hepcombine.plots.toys
+
+Every problem a user can cause is a :class:`~hepcombine.exceptions.HepCombineError` with a
+one-line message (bad n, seed, chunk size, an unwritable or foreign output directory, an
+unreachable scheduler, Dask not installed).
+"""
 
 from __future__ import annotations
 
@@ -19,6 +32,7 @@ from .summary import ToyResult
 
 if TYPE_CHECKING:
     from ..combiner import Combiner
+    from ..config import CombinationSpec
     from ..result import CombinationResult
 
 __all__ = ["ToyTask", "load_toys", "run_toys"]
@@ -128,7 +142,7 @@ class ToyTask:
 
 
 def run_toys(
-    combiner: Combiner,
+    combiner: Combiner | CombinationSpec,
     n: int,
     *,
     seed: int | None,
@@ -150,8 +164,10 @@ def run_toys(
     Parameters
     ----------
     combiner:
-        The combination; the pseudo-experiments are generated from its model and recombined
-        with its assumptions (:mod:`hepcombine.toys.model`).
+        The combination (a :class:`~hepcombine.combiner.Combiner`, or a specification read
+        from a configuration, combined with its default options); the pseudo-experiments are
+        generated from its model and recombined with its assumptions
+        (:mod:`hepcombine.toys.model`).
     n:
         Number of pseudo-experiments.
     seed:
@@ -188,6 +204,10 @@ def run_toys(
     -------
     ToyResult
     """
+    if hasattr(combiner, "combiner_arguments"):  # a CombinationSpec
+        from ..combiner import Combiner
+
+        combiner = Combiner(**combiner.combiner_arguments())
     model = ToyModel(combiner, nominal, truth=truth, nuisance=nuisance, stat=stat)
     task = ToyTask(model, intervals=intervals, compare=compare)
     arrays, used_seed = run_chunks(

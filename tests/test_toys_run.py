@@ -111,6 +111,9 @@ def test_bit_identical_for_chunk_sizes_and_workers(combiner, pearson, client):
     assert_identical(ref, run_toys(combiner, 30, seed=9, chunk_size=7))
     assert_identical(ref, run_toys(combiner, 30, seed=9, chunk_size=4, client=client))
     assert_identical(ref, run_toys(combiner, 30, seed=9, chunk_size=11, workers=2))
+    address = client.scheduler.address  # a running scheduler, by its address
+    assert_identical(ref, run_toys(combiner, 30, seed=9, scheduler=address))
+    assert client.status == "running"  # only run_toys' own connection was closed
     # non-quadratic: Migrad and Minos on the workers give the same bits
     ref = run_toys(pearson, 6, seed=4, chunk_size=6, compare=True)
     assert ref.n_failed == 0 and all(ref.interval_valid[o].all() for o in ref.observables)

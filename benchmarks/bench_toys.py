@@ -98,15 +98,11 @@ def line(label: str, value: str, target: str = "") -> None:
 
 def cluster(n_workers: int):
     """A local cluster as ``run_toys(workers=N)`` starts it."""
-    import dask
     import distributed
 
-    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
-    environ.pop("MALLOC_TRIM_THRESHOLD_", None)
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
-        c = distributed.LocalCluster(
-            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0"
-        )
+    from hepcombine.toys.run import _local_cluster
+
+    c = _local_cluster(n_workers)
     return c, distributed.Client(c)
 
 

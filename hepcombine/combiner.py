@@ -294,7 +294,12 @@ class Combiner:
                     raise UnknownName(
                         f"with_estimates: no measurement {m!r}; measurements are {list(self.measurements)}"
                     )
-                changes.setdefault(m, {})[what] = np.asarray(value, dtype=float)
+                try:
+                    changes.setdefault(m, {})[what] = np.asarray(value, dtype=float)
+                except (TypeError, ValueError):
+                    raise InvalidMeasurement(
+                        f"measurement {m!r}: {what} must be numbers, got {value!r:.60}"
+                    ) from None
         measurements = dict(self.measurements)
         for m, change in changes.items():
             old = measurements[m]

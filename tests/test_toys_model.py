@@ -297,6 +297,10 @@ def test_with_estimates_errors():
         comb.with_estimates({"A": [1.0, 2.0, 3.0]})
     with pytest.raises(InvalidMeasurement, match="NaN"):
         comb.with_estimates({"A": [np.nan, 2.0]})
+    with pytest.raises(InvalidMeasurement, match="estimates must be numbers"):
+        comb.with_estimates({"A": ["a", "b"]})
+    with pytest.raises(InvalidMeasurement, match="stat_information has shape"):
+        comb.with_estimates({"A": [1.0, 2.0]}, stat_information={"A": np.eye(3)})
     pearson = Combiner([m], chi2="pearson")
     with pytest.raises(InvalidMeasurement, match="positive estimates"):
         pearson.with_estimates({"A": [1.0, -2.0]})

@@ -350,3 +350,17 @@ def test_prior_draw_follows_the_assumed_correlations():
     expected[i, j] = expected[j, i] = 1.0
     expected[k, m] = expected[m, k] = 0.5
     assert np.max(np.abs(np.cov(lam, rowvar=False) - expected)) < 5 * np.sqrt(2 / n)
+
+
+def test_anticorrelated_sources_and_quadratic_recombination():
+    """ρ = −1 between the two measurements' sources: λ_B = −λ_A in every toy, and the toys of
+    this quadratic combination still have unit pulls."""
+    a = Measurement.from_uncertainties({"x": 10.0}, {"x": 0.5}, {"s": {"x": 1.0}}, name="A")
+    b = Measurement.from_uncertainties({"x": 11.0}, {"x": 0.8}, {"s": {"x": -0.6}}, name="B")
+    comb = Combiner([a, b], correlations={("A:s", "B:s"): -1.0})
+    model = ToyModel(comb)
+    lam = np.array([model.generate(item_rng(2, i)).nuisance_truth for i in range(200)])
+    np.testing.assert_allclose(lam[:, 1], -lam[:, 0], rtol=0, atol=1e-12)
+    res = run_toys(comb, 1500, seed=2)
+    assert abs(res.pull_width["x"] - 1) < 3.5 * res.pull_width_error["x"]
+    assert abs(res.bias["x"]) < 3.5 * res.bias_error["x"]

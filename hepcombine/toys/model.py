@@ -74,7 +74,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from ..exceptions import InvalidMeasurement, UnknownName
+from ..exceptions import HepCombineError, InvalidMeasurement, UnknownName
 from .run import RunError
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ STAT_MODELS = ("fixed", "scaled", "poisson")
 NUISANCE_MODES = ("prior", "zero", "pulls")
 
 
-class GenerationError(Exception):
+class GenerationError(HepCombineError):
     """A pseudo-experiment that cannot be generated (recorded as a failed toy, with its message)."""
 
 

@@ -46,7 +46,7 @@ _OTHER = {"neyman": "pearson", "pearson": "neyman"}
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     first = text[0] if text else ""
-    if isinstance(exc, HepCombineError | GenerationError):
+    if isinstance(exc, HepCombineError):
         return first or type(exc).__name__
     return f"{type(exc).__name__}: {first}"
 

@@ -23,7 +23,6 @@ from hepcombine.inputs.hepdata import (
     read_hepdata_matrix,
     read_hepdata_table,
 )
-from hepcombine.outputs import hepdata as writer
 from hepcombine.outputs.hepdata import write_hepdata
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "hepdata"
@@ -235,18 +234,6 @@ def test_bad_requests_write_nothing(tmp_path):
         again.directory
     )
     assert sorted(os.listdir(tmp_path)) == ["a", "a.tar.gz"]  # no staging or backup left
-
-
-def test_commit_restores_the_old_output_when_a_rename_fails(tmp_path):
-    old = tmp_path / "sub"
-    old.mkdir()
-    (old / "keep.yaml").write_text("old")
-    staged = tmp_path / "staged"
-    staged.mkdir()
-    (staged / "new.yaml").write_text("new")
-    with pytest.raises(OSError):
-        writer._commit(staged, old, tmp_path / "no-such-archive.tar.gz", tmp_path / "sub.tar.gz")
-    assert os.listdir(old) == ["keep.yaml"] and not (tmp_path / "sub.tar.gz").exists()
 
 
 def test_missing_hepdata_lib_is_a_one_line_error(tmp_path, monkeypatch):

@@ -293,6 +293,15 @@ def _check_forms(data: Mapping[str, Any], y: _Yaml) -> None:
             )
         if len(forms) > 1:
             y.fail([*where, forms[1]], f"give one of {forms}, not both")
+        block = spec.get("root")
+        if isinstance(block, Mapping):
+            given = [k for k in ("histogram", "graph") if k in block]
+            if len(given) != 1:
+                y.fail(
+                    [*where, "root", *given[1:]],
+                    "give the distribution as 'histogram' (a TH1) or 'graph' (a "
+                    "TGraphAsymmErrors or TGraphErrors), one of them",
+                )
         if forms[0] != "estimates":
             inline = [k for k in spec if k in _INLINE]
             if inline:
@@ -392,7 +401,39 @@ def _hepdata_measurement(
             **options,
         )
     except HepCombineError as exc:
-        y.fail(where, str(exc))
+        y.fail(_hepdata_key(where, block, str(exc)), str(exc))
+
+
+def _hepdata_key(where: list[Any], block: Mapping[str, Any], message: str) -> list[Any]:
+    """The key of a ``hepdata:`` block that a reader message is about: the argument it names
+    (``stat=``, ``drop_bins [18] …``), else the block."""
+    for key in block:
+        if f"{key}=" in message:
+            return [*where, key]
+    for key in block:
+        if key not in ("path", "table", "variable", "x") and re.search(rf"\b{key}\b", message):
+            return [*where, key]
+    return where
+
+
+#: The roles measurement_from_histograms / _graph name in messages → keys of a ``root:`` block.
+_ROOT_ROLES = (
+    ("nominal", "histogram"),
+    ("graph", "graph"),
+    ("stat covariance", "stat_covariance"),
+    ("stat correlation", "stat_correlation"),
+    ("stat uncertainty", "stat"),
+)
+
+
+def _root_key(where: list[Any], block: Mapping[str, Any], message: str) -> list[Any]:
+    m = re.search(r"systematic '([^']+)'", message)
+    if m and m.group(1) in (block.get("systematics") or {}):
+        return [*where, "systematics", m.group(1)]
+    for role, key in _ROOT_ROLES:
+        if message.startswith(role) and key in block:
+            return [*where, key]
+    return where
 
 
 def _root_measurement(
@@ -448,7 +489,7 @@ def _root_measurement(
                 **common,
             )
     except HepCombineError as exc:
-        y.fail(where, str(exc))
+        y.fail(_root_key(where, block, str(exc)), str(exc))
     axis: dict[str, Any] = {
         k: str(block[f"axis_{k}"]) for k in ("label", "unit") if f"axis_{k}" in block
     }

@@ -574,6 +574,16 @@ def _write_table(table: Any, out: Path) -> Path:
 
 # ---------------------------------------------------------------------- the data file text
 _BARE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: What YAML does not allow unescaped in a double-quoted scalar (outside its printable set, and
+#: the characters it reads as line breaks or a byte-order mark); JSON escapes only < U+0020.
+_UNPRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
+
+
+def _quoted(text: str) -> str:
+    """``text`` as a double-quoted YAML scalar."""
+    return _UNPRINTABLE.sub(
+        lambda m: f"\\u{ord(m.group()):04x}", json.dumps(text, ensure_ascii=False)
+    )
 
 
 def _float(v: float) -> str:
@@ -600,7 +610,7 @@ def _scalar(value: Any) -> str:
             return ".nan" if math.isnan(v) else (".inf" if v > 0 else "-.inf")
         return _float(v)
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        return _quoted(value)
     raise HEPDataError(f"cannot write {value!r} ({type(value).__name__}) into a HEPData table")
 
 
@@ -617,7 +627,7 @@ def _flow(value: Any) -> str:
 @functools.lru_cache(maxsize=256)
 def _key(key: Any) -> str:
     text = str(key)
-    return text if _BARE.match(text) else json.dumps(text, ensure_ascii=False)
+    return text if _BARE.match(text) else _quoted(text)
 
 
 def _data_file_text(data: Mapping[str, Sequence[Mapping[str, Any]]]) -> str:

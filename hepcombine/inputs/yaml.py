@@ -9,6 +9,7 @@ path. See :func:`read_yaml` for the format.
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import json
 import logging
 import re
@@ -545,6 +546,57 @@ def read_yaml(path: str | Path) -> CombinationSpec:
     ``group`` are scanned together (an entry without ``group`` is a group of its own named
     ``"a, b"``). ``shared_names: true`` correlates same-named sources with +1, as
     ``sharedNames`` does for Convino files.
+
+    Distributions: a measurement can instead be a HEPData table (``hepdata:``, every key an
+    argument of :func:`~hepcombine.inputs.hepdata.read_hepdata`), histograms or a graph in a
+    ROOT file (``root:``, the arguments of
+    :func:`~hepcombine.inputs.histograms.measurement_from_histograms` with ``histogram:`` or of
+    :func:`~hepcombine.inputs.histograms.measurement_from_graph` with ``graph:``, objects by
+    name), or inline with a ``binning:`` of its estimates; paths are relative to the
+    configuration::
+
+        measurements:
+          ee:
+            hepdata:
+              path: hepdata/ee/Table2.yaml
+              variable: 0                     # by header name or 0-based index
+              uncorrelated: ['sys,uncorr']    # labels as written in the file (or cleaned)
+              matrices: [{content: stat, kind: covariance, table: Table3.yaml}]
+          mumu:
+            hepdata: {path: hepdata/mumu/Table_2.yaml, variable: 0, per_bin_width: true,
+                      drop_bins: [17], sources: {'sys,beam': beam}, relative: ['sys,lumi']}
+          atlas:
+            root:
+              file: atlas.root
+              histogram: h_y                  # or graph: g_y (with errors: stat|total|syst)
+              stat_covariance: h_y_statcov    # TH2; or stat: <TH1>, stat_correlation: <TH2>
+              kind: variation                 # variation | shift | fraction | percent
+              systematics:
+                jes: [h_y_jes_up, h_y_jes_down]
+                lumi: {up: h_y_lumi, kind: fraction}
+              relative: [lumi]
+              axis_unit: ''
+          extra:
+            estimates: {b0: 8.9, b1: 25.1}
+            stat: {b0: 0.4, b1: 0.6}
+            binning: {edges: [2.0, 2.125, 2.25]}  # or low: [...], high: [...] (gaps allowed)
+        correlations:
+          - {a: 'ee:sys,lumi', b: 'mumu:lumi', rho: 1.0}
+        binning: {name: yZ, label: '$y_{Z}$', match: exact}   # match: union
+        quantity: {label: 'dσ/dy', unit: pb, qualifiers: [{name: SQRT(S), value: 8000, unit: GeV}]}
+        impacts: {ee: ['ee:corr', 'ee:uncorr_*']}             # patterns match sources
+
+    The bins of such measurements are matched by their edges, never by position, and named
+    ``bin0, bin1, …`` (so ``observables`` is not given): with ``match: exact`` (the default)
+    every measurement must have every bin, a bin one of them lacks is an error naming both;
+    with ``match: union`` each bin is combined from the measurements that have it. Bins that
+    overlap without being equal, and units that differ, are errors. The combined binning takes
+    the first measurement's axis (``binning:`` overrides name, label, unit), the quantity what
+    the measurements say (label and unit of the first that has them, the qualifiers common to
+    all; ``quantity:`` overrides). Inline measurements without a binning get a top-level
+    ``binning:`` with ``edges`` (or, with ``differential: true``, the bin numbers). Sources of a
+    HEPData measurement can be named by their label as written in the file (``ee:sys,lumi``)
+    or cleaned (``ee:lumi``), or by the new name that ``sources:`` gives them.
     """
     path = Path(path)
     try:
@@ -687,6 +739,13 @@ def read_yaml(path: str | Path) -> CombinationSpec:
         for i, ref in enumerate(refs):
             if ref == "stat":
                 members.append("stat")
+                continue
+            if any(c in str(ref) for c in "*?["):  # a pattern: 'ee:uncorr_*'
+                every = [names.source_name(k) for k in range(len(names.sources))]
+                hits = fnmatch.filter(every, str(ref).strip())
+                if not hits:
+                    y.fail(["impacts", group, i], f"the pattern {ref!r} matches no source")
+                members.extend(hits)
                 continue
             try:
                 members.extend(names.qualified_sources(source_ref(ref), shared))

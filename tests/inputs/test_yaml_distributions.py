@@ -546,3 +546,37 @@ def test_hepdata_errors_keep_the_readers_location():
     with pytest.raises(HEPDataError) as err:
         read_hepdata(EE, variable=0, stat="stat", drop_bins=list(range(17)))
     assert "Table2.yaml" in str(err.value)
+
+
+def test_impact_groups_take_patterns(tmp_path):
+    """The one-source-per-bin sources of 'uncorrelated' labels are grouped by a pattern."""
+    path = config(
+        tmp_path,
+        LHCB_CONFIG.replace(
+            "variable: 0\n  mumu", "variable: 0\n      uncorrelated: ['sys,uncorr']\n  mumu"
+        )
+        + "impacts:\n  ee syst: ['ee:corr', 'ee:uncorr_*']\n  none: ['mumu:uncorr_*']\n",
+    )
+    error_of(path, "none:", "the pattern 'mumu:uncorr_\\*' matches no source")
+    path.write_text(path.read_text().replace("  none: ['mumu:uncorr_*']\n", ""))
+    spec = read_yaml(path)
+    assert spec.impacts == {"ee syst": ["ee:corr", *(f"ee:uncorr_bin{i}" for i in range(17))]}
+
+
+def test_the_documented_examples_follow_the_schema():
+    """Both examples of read_yaml's docstring are valid configurations (schema)."""
+    import textwrap
+
+    import jsonschema
+    import yaml
+
+    from hepcombine.inputs.yaml import _schema
+
+    doc = read_yaml.__doc__
+    blocks = [b.split("\n\n    ")[0] for b in doc.split("::\n\n")[1:]]
+    assert len(blocks) == 2
+    validator = jsonschema.Draft202012Validator(_schema())
+    for block in blocks:
+        data = yaml.safe_load(textwrap.dedent(block))
+        errors = [e.message for e in validator.iter_errors(data)]
+        assert errors == [], errors

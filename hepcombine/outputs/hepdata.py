@@ -74,6 +74,9 @@ log = logging.getLogger(__name__)
 PathLike = str | os.PathLike[str]
 INSTALL = 'pip install "hepcombine[hepdata]"'
 _NAME_LIMIT = 64
+#: HEPData's limit on one data file (hepdata_validator's INDIVIDUAL_FILE_SIZE_LIMIT, 10 MiB):
+#: a matrix table of n bins has n² rows of ~85 bytes, so about 350 bins at 10 digits.
+_FILE_LIMIT = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -390,9 +393,10 @@ def write_hepdata(
     overwrite:
         Replace an existing directory or archive.
     validate:
-        Check the archive with ``hepdata_validator`` before it is renamed into place (the
-        validator dominates the cost for large matrices: ~9 s of ~12 s for 100 bins, whose two
-        matrix tables have 10⁴ rows each).
+        Check the staged submission with ``hepdata_validator``'s ``FullSubmissionValidator``
+        before it is renamed into place. It dominates the cost for large matrices (100 bins,
+        whose two matrix tables have 10⁴ rows each: ~5 s against ~1 s for writing;
+        ``benchmarks/bench_hepdata.py``), and grows with the square of the number of bins.
 
     Returns
     -------
@@ -549,8 +553,15 @@ def _write_table(table: Any, out: Path) -> Path:
         data[key].append(var.make_dict())
     stem = _file_stem(table.name)
     path = out / f"{stem}.yaml"
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(_data_file_text(data))
+    text = _data_file_text(data).encode("utf-8")
+    if len(text) > _FILE_LIMIT:
+        raise HEPDataError(
+            f"table {table.name!r} would be a data file of {len(text) / 2**20:.1f} MiB; HEPData "
+            f"accepts at most {_FILE_LIMIT / 2**20:g} MiB per data file (a matrix of n bins has "
+            "n² rows): leave it out (covariance=False, correlation=False) or write fewer digits="
+        )
+    with open(path, "wb") as fh:
+        fh.write(text)
     entry: dict[str, Any] = {
         "name": table.name,
         "description": table.description,

@@ -444,3 +444,18 @@ def test_numbered_bins_name_the_observables(tmp_path):
         "The bins are the combined observables in order (0: b3, 1: b1)." in docs[1]["description"]
     )
     assert read_hepdata_table(out.directory, "Combination").binning.is_index is False
+
+
+def test_a_data_file_too_large_for_hepdata_is_an_error(tmp_path, monkeypatch):
+    """HEPData accepts at most 10 MiB per data file (about 350 bins for a matrix table); the
+    limit is lowered here so that the 4-bin matrices exceed it."""
+    result, _ = combine()
+    monkeypatch.setattr(writer, "_FILE_LIMIT", 1500)
+    with pytest.raises(
+        HEPDataError,
+        match=r"table 'Combination covariance' would be a data file of .* MiB; HEPData accepts at most",
+    ):
+        write_hepdata(result, tmp_path / "big", binning=BINS, validate=False)
+    assert os.listdir(tmp_path) == []
+    out = write_hepdata(result, tmp_path / "big", binning=BINS, covariance=False, correlation=False)
+    assert out.tables == ("Combination",)

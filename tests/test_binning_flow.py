@@ -223,3 +223,15 @@ def test_spec_quantity_defaults_and_checks():
     assert CombinationSpec(ms, {"x": ["A:x"]}, differential=True).quantity == Quantity()
     with pytest.raises(InvalidArgument, match="quantity must be a Quantity"):
         CombinationSpec(ms, quantity="pb")
+
+
+def test_write_hepdata_of_a_distribution_takes_its_own_bins(tmp_path):
+    from hepcombine.exceptions import InvalidArgument
+
+    spec = load_config(DATA / "lhcb_z_8tev_ee_mumu.yaml")
+    dr = combination.differential_result(spec.combiner().combine(), spec)
+    with pytest.raises(InvalidArgument, match="binning= comes from the DifferentialResult"):
+        dr.write_hepdata(tmp_path / "x", binning=Binning.index(17))
+    with pytest.raises(InvalidArgument, match="quantity must be a Quantity"):
+        type(dr)(dr.result, dr.observables, dr.binning, quantity="pb")
+    assert not (tmp_path / "x").exists()

@@ -21,13 +21,13 @@ import logging
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .binning import Binning
+from .binning import Binning, Quantity
 from .exceptions import IntervalError, InvalidArgument, InvalidMeasurement, UnknownName
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from .measurement import DifferentialMeasurement
     from .names import Ref
+    from .outputs.hepdata import HEPDataSubmission
     from .result import CombinationResult
 
 __all__ = [
@@ -161,12 +162,16 @@ class DifferentialResult:
         known (then histograms are written with the bin numbers ``0, 1, ..., n`` as edges).
     title:
         Title of the distribution (histogram titles in the output).
+    quantity:
+        What the values are (:class:`~hepcombine.binning.Quantity`: label, unit, qualifiers
+        such as √s), from the inputs where they say; empty when they do not.
     """
 
     result: CombinationResult
     observables: tuple[str, ...]
     binning: Binning
     title: str = ""
+    quantity: Quantity = field(default_factory=Quantity)
 
     def __post_init__(self) -> None:
         obs = tuple(str(o) for o in self.observables)
@@ -189,6 +194,10 @@ class DifferentialResult:
             raise InvalidMeasurement(
                 f"{len(obs)} bins but the binning has {self.binning.n_bins} bins"
             )
+        if not isinstance(self.quantity, Quantity):
+            raise InvalidArgument(
+                f"quantity must be a Quantity, not {type(self.quantity).__name__}"
+            )
         object.__setattr__(self, "observables", obs)
 
     # ------------------------------------------------------------------ construction
@@ -203,13 +212,14 @@ class DifferentialResult:
         title: str = "",
         *,
         binning: Binning | None = None,
+        quantity: Quantity | None = None,
     ) -> DifferentialResult:
         """Wrap a result that did not come from histograms, e.g. of a Convino configuration
-        with ``isDifferential = true`` (its specification's ``binning``).
+        with ``isDifferential = true`` (its specification's ``binning`` and ``quantity``).
 
         ``observables``: the bins in order (default: all observables of the result, in their
         order). ``binning``, or ``edges`` (default ``0, 1, ..., n``, the bin numbers) with
-        ``axis_name`` and ``axis_label``.
+        ``axis_name`` and ``axis_label``; ``quantity``: what the values are (default: unknown).
         """
         obs = tuple(result.observables if observables is None else observables)
         if binning is None:
@@ -220,7 +230,7 @@ class DifferentialResult:
                 binning = Binning.from_edges(_check_edges(edges, len(obs)), **axis)
         elif edges is not None:
             raise InvalidArgument("give binning= or edges=, not both")
-        return cls(result, obs, binning, title)
+        return cls(result, obs, binning, title, quantity if quantity is not None else Quantity())
 
     # ------------------------------------------------------------------ the bins
     @property
@@ -362,9 +372,13 @@ class DifferentialResult:
 
     def to_hist(self, normalised: bool = False) -> hist.Hist:
         """A 1-d ``hist.Hist`` with ``Weight`` storage: value and variance = error² (Hesse) of
-        each bin, the axis name, label and edges of the distribution (``Regular`` if the bins
-        are uniform, else ``Variable``) and the title as label. ``normalised=True``: the shape
-        from :meth:`normalised` (sum normalisation)."""
+        each bin on the edges of the binning (``Regular`` if the bins are uniform, else
+        ``Variable``), the axis name, the axis label with its unit (``"$p_T$ [GeV]"``: hist
+        axes have no unit of their own), and the title (else the quantity's title) as label.
+        Bins with gaps between them: each gap is an extra bin with value and variance 0 (the
+        bins of the distribution are ``h[binning.filled_edges()[1]]``); bins known only by
+        number: the bin numbers as edges. ``normalised=True``: the shape from
+        :meth:`normalised` (sum normalisation)."""
         from .outputs.hist import distribution_hist
 
         if normalised:
@@ -372,13 +386,20 @@ class DifferentialResult:
             values, variances = shape.values, shape.errors**2
         else:
             values, variances = self.values, self.errors**2
+        b = self.binning
+        edges = self.histogram_edges()
+        if not b.is_contiguous and not b.is_index:
+            edges, where = b.filled_edges()
+            full_v, full_var = np.zeros(len(edges) - 1), np.zeros(len(edges) - 1)
+            full_v[where], full_var[where] = values, variances
+            values, variances = full_v, full_var
         return distribution_hist(
-            self.histogram_edges(),
+            edges,
             values,
             variances,
             name=self.axis_name,
-            label=self.axis_label,
-            title=self.title,
+            label=b.title if b.label or b.unit else "",
+            title=self.title or self.quantity.title,
         )
 
     # ------------------------------------------------------------------ ROOT output
@@ -426,6 +447,32 @@ class DifferentialResult:
         write_root(path, objects, directory=directory)
         log.info("wrote %d objects to %s", len(objects), os.fspath(path))
 
+    # ------------------------------------------------------------------ HEPData output
+    def write_hepdata(self, directory: str | os.PathLike[str], **options: Any) -> HEPDataSubmission:
+        """Write the combined distribution as a HEPData submission (directory and
+        ``.tar.gz``) with :func:`hepcombine.outputs.hepdata.write_hepdata`: the bins with their
+        edges, axis label and unit from :attr:`binning`, the values' label, unit and
+        qualifiers from :attr:`quantity`, profile-likelihood errors, breakdown, covariance and
+        correlation. ``options`` are those of ``write_hepdata`` (``qualifiers`` are added to
+        the quantity's; ``name``, ``errors``, ``overwrite``, ``validate``, …).
+        """
+        from .outputs.hepdata import write_hepdata
+
+        for key in ("binning", "quantity", "observables"):
+            if key in options:
+                raise InvalidArgument(
+                    f"write_hepdata: {key}= comes from the DifferentialResult; build one with "
+                    "DifferentialResult.from_result(...) to change it"
+                )
+        return write_hepdata(
+            self.result,
+            directory,
+            list(self.observables),
+            binning=self.binning,
+            quantity=self.quantity,
+            **options,
+        )
+
     def __repr__(self) -> str:
         return (
             f"DifferentialResult(bins={self.n_bins}, axis={self.axis_name!r}, "
@@ -464,7 +511,13 @@ def combine_differential(
     spec = differential_spec(measurements, correlations, chi2=chi2)
     result = spec.combiner(**combiner_kwargs).combine(intervals=intervals)
     assert spec.binning is not None
-    return DifferentialResult(result, tuple(spec.observables), spec.binning, measurements[0].title)
+    return DifferentialResult(
+        result,
+        tuple(spec.observables),
+        spec.binning,
+        measurements[0].title,
+        spec.quantity if spec.quantity is not None else Quantity(),
+    )
 
 
 def __dir__() -> list[str]:

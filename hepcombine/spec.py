@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from .binning import Binning
+from .binning import Binning, Quantity
 from .exceptions import ConfigError, InvalidArgument, InvalidMeasurement
 from .measurement import Measurement
 
@@ -115,6 +115,12 @@ class CombinationSpec:
     format:
         The input form, one of :data:`FORMATS` (``"convino"``, ``"yaml"``, ``"histograms"``,
         ``"python"``); it decides the χ² default.
+    quantity:
+        What the combined values of a differential combination are (label, unit and
+        qualifiers such as √s; :class:`~hepcombine.binning.Quantity`), from its inputs where
+        they say (HEPData tables, the YAML ``quantity:``); an empty ``Quantity()`` for a
+        differential combination whose inputs say nothing, ``None`` for one that is not
+        differential.
     """
 
     measurements: dict[str, Measurement]
@@ -128,6 +134,7 @@ class CombinationSpec:
     source: str = ""
     binning: Binning | None = None
     format: str = "python"
+    quantity: Quantity | None = None
 
     def __post_init__(self) -> None:
         if self.chi2 not in (None, "neyman", "pearson"):
@@ -136,6 +143,12 @@ class CombinationSpec:
             raise InvalidArgument(f"format must be one of {list(FORMATS)}, not {self.format!r}")
         if self.differential and self.binning is None and self.observables:
             object.__setattr__(self, "binning", Binning.index(len(self.observables)))
+        if self.differential and self.quantity is None:
+            object.__setattr__(self, "quantity", Quantity())
+        if self.quantity is not None and not isinstance(self.quantity, Quantity):
+            raise InvalidArgument(
+                f"quantity must be a Quantity or None, not {type(self.quantity).__name__}"
+            )
         n_obs = len(self.observables)
         if self.binning is not None and n_obs and self.binning.n_bins != n_obs:
             raise InvalidMeasurement(

@@ -145,9 +145,19 @@ PUBLIC_API: dict[str, list[str]] = {
     "hepcombine.names": ["Names", "Ref"],
     "hepcombine.outputs": [],
     "hepcombine.outputs.atomic": ["OutputSet", "atomic_write_text", "output_set"],
-    "hepcombine.outputs.combination": ["normalised", "root_objects"],
+    "hepcombine.outputs.combination": [
+        "differential_result",
+        "hepdata_tables",
+        "normalised",
+        "root_objects",
+    ],
     "hepcombine.outputs.convino": ["write_convino"],
-    "hepcombine.outputs.hepdata": ["HEPDataSubmission", "write_hepdata"],
+    "hepcombine.outputs.hepdata": [
+        "HEPDataSubmission",
+        "HEPDataTables",
+        "prepare_hepdata",
+        "write_hepdata",
+    ],
     "hepcombine.outputs.hist": [
         "distribution_hist",
         "is_uniform",
@@ -159,6 +169,7 @@ PUBLIC_API: dict[str, list[str]] = {
     "hepcombine.outputs.json": [
         "SCHEMA_VERSION",
         "blue_to_dict",
+        "differential_to_dict",
         "dumps",
         "finite_or_none",
         "load_schema",

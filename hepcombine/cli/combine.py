@@ -25,13 +25,21 @@ Outputs (written only if everything succeeds; all or none):
                              asks for them (normalise = true)
   --json FILE                the same as JSON (schema: hepcombine/schemas/result.json)
   --root FILE                a ROOT file, directory 'combination': for a differential config
-                             (isDifferential = true / differential: true) the combined TH1D
-                             'combined', TGraphAsymmErrors 'combined_profile', TH2D
-                             'covariance'/'correlation', 'breakdown_<component>' and, when
-                             normalised, 'normalised'/'normalised_covariance'; bins numbered
-                             0..n. Otherwise a TH1D 'combined' with one bin per observable
-                             (bin labels = names, bin errors = symmetric errors) and TH2D
-                             'covariance'/'correlation' with labelled bins
+                             (isDifferential = true / differential: true, or measurements from
+                             ROOT or HEPData) the combined TH1D 'combined', TGraphAsymmErrors
+                             'combined_profile', TH2D 'covariance'/'correlation',
+                             'breakdown_<component>' and, when normalised,
+                             'normalised'/'normalised_covariance', on the bins of the inputs
+                             (Convino files: numbered 0..n). Otherwise a TH1D 'combined' with one
+                             bin per observable (bin labels = names, bin errors = symmetric
+                             errors) and TH2D 'covariance'/'correlation' with labelled bins
+  --hepdata DIR              a HEPData submission: directory DIR (submission.yaml and one file
+                             per table) and DIR.tar.gz; table 'Combination' (the bins with their
+                             edges, axis label and unit; the values with their profile interval
+                             as 'total' error and the breakdown), 'Combination covariance' and
+                             'Combination correlation'; validated with hepdata-validator (needs
+                             hepcombine[hepdata]). An existing DIR is replaced only if it is a
+                             submission directory
   --plots                    DIR/[P_]summary (one observable) or [P_]summary_<observable>
                              (up to 12 observables), [P_]pulls, [P_]correlation, and
                              [P_]spectrum for a differential config; each as .png and .pdf
@@ -50,6 +58,7 @@ examples:
   hepcombine combine base.txt --neyman --prefix neyman          # writes neyman_result.txt
   hepcombine combine base.txt --json result.json --no-intervals
   hepcombine combine diff.txt --root combined.root --plots --output-dir plots
+  hepcombine combine data/lhcb_z_8tev_ee_mumu.yaml --root out.root --hepdata out_hepdata
   hepcombine combine combination.yaml --asymmetry smooth --repair-correlations
 """
 
@@ -63,6 +72,18 @@ def register(sub: Any) -> None:
     c.add_output(p)
     p.add_argument("--json", metavar="FILE", type=Path, help="write the result as JSON to FILE")
     p.add_argument("--root", metavar="FILE", type=Path, help="write the result to a ROOT file")
+    p.add_argument(
+        "--hepdata",
+        metavar="DIR",
+        type=Path,
+        help="write the result as a HEPData submission DIR and DIR.tar.gz",
+    )
+    p.add_argument(
+        "--no-hepdata-validation",
+        action="store_true",
+        help="do not check the HEPData submission with hepdata-validator (its cost grows with "
+        "the square of the number of bins: ~5 s for 100 bins)",
+    )
     p.add_argument(
         "--plots", action="store_true", help="write summary, pulls and correlation plots"
     )
@@ -87,13 +108,19 @@ def run(args: argparse.Namespace) -> int:
     combiner = c.combiner(args, spec)
     result = combiner.combine(intervals=not args.no_intervals)
     norm = combination.normalised(result, spec)
+    distribution = combination.differential_result(result, spec)
 
     # everything is computed before anything is written
     text = format_result(result, spec=spec, normalised=norm)
     json_text = None
     if args.json is not None:
-        json_text = dumps(result_to_dict(result, normalised=norm, config=str(args.config)))
+        json_text = dumps(
+            result_to_dict(
+                result, normalised=norm, config=str(args.config), differential=distribution
+            )
+        )
     root_objects = combination.root_objects(result, spec) if args.root is not None else None
+    hepdata = combination.hepdata_tables(result, spec) if args.hepdata is not None else None
     figs = c.figures(spec, combiner, result) if args.plots else {}
 
     written: list[Path] = []
@@ -108,6 +135,11 @@ def run(args: argparse.Namespace) -> int:
             written.append(
                 out.stage(args.root, lambda tmp: write_root(tmp, objects, directory="combination"))
             )
+        if hepdata is not None:
+            sub = hepdata.stage(
+                out, args.hepdata, overwrite=True, validate=not args.no_hepdata_validation
+            )
+            written += [sub.directory, sub.archive]
         c.stage_figures(out, args, figs, written)
     print(result.summary())
     c.report_written(written)

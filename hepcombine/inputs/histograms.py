@@ -42,6 +42,7 @@ from ..exceptions import InvalidMeasurement, UnknownName
 from ..measurement import DifferentialMeasurement, Measurement
 from ..names import Ref
 from ..spec import CombinationSpec
+from ._bins import common_quantity
 
 __all__ = [
     "Systematic",
@@ -881,7 +882,8 @@ def differential_spec(
     The bins are matched with :func:`differential_observables` (an error names two measurements
     whose binning differs) and called ``bin0, bin1, ...``; the measurements are named by their
     ``.name`` (refer to sources as ``"name:source"`` in ``correlations``). The binning is the
-    first measurement's. ``impacts`` are source groups for the breakdown, as in
+    first measurement's; the quantity is what they say (:func:`~hepcombine.inputs._bins.common_quantity`:
+    units that differ are an error). ``impacts`` are source groups for the breakdown, as in
     :attr:`CombinationSpec.impacts <hepcombine.spec.CombinationSpec.impacts>`.
     """
     measurements = list(measurements)
@@ -913,6 +915,7 @@ def differential_spec(
         source=", ".join(m.origin or str(m.name) for m in measurements),
         binning=first.binning,
         format="histograms",
+        quantity=common_quantity([(str(m.name), m.quantity) for m in measurements]),
     )
 
 

@@ -8,6 +8,8 @@ path. See :func:`read_yaml` for the format.
 
 from __future__ import annotations
 
+import dataclasses
+import fnmatch
 import json
 import logging
 import re
@@ -21,11 +23,12 @@ import numpy as np
 import yaml
 from numpy.typing import NDArray
 
-from ..binning import Binning
-from ..exceptions import ConfigError, UnknownName
-from ..measurement import Measurement, Shift
+from ..binning import Binning, Qualifier, Quantity
+from ..exceptions import ConfigError, HepCombineError, InvalidMeasurement, UnknownName
+from ..measurement import DifferentialMeasurement, Measurement, Shift
 from ..names import Names
 from ..spec import CombinationSpec, Pair, ScanGroup
+from ._bins import BinMismatch, common_quantity, match_bins
 from ._build import BuildError, ReaderError, add_correlation, assemble_measurement
 
 __all__ = ["read_yaml"]
@@ -257,6 +260,261 @@ def _yaml_measurement(name: str, spec: Mapping[str, Any], base: Path, y: _Yaml) 
         y.fail([*where, key] if key in spec else where, str(exc))
 
 
+# --------------------------------------------------------------------------- distributions
+_FORMS = ("estimates", "hepdata", "root")
+#: Keys of an inline measurement, which a ROOT or HEPData measurement gives inside its block.
+_INLINE = (
+    "hessian",
+    "correlation_matrix",
+    "stat",
+    "stat_correlation",
+    "uncertainties",
+    "relative",
+    "nuisance_values",
+    "binning",
+)
+
+
+def _check_forms(data: Mapping[str, Any], y: _Yaml) -> None:
+    """Each measurement is exactly one of inline, ROOT or HEPData (before the schema, whose
+    message for a failed ``oneOf`` names no key)."""
+    measurements = data.get("measurements")
+    if not isinstance(measurements, Mapping):
+        return
+    for name, spec in measurements.items():
+        if not isinstance(spec, Mapping):
+            continue
+        where = ["measurements", name]
+        forms = [f for f in _FORMS if f in spec]
+        if not forms:
+            y.fail(
+                where,
+                "a measurement needs 'estimates' (inline), 'hepdata' (a HEPData table) or "
+                "'root' (histograms or a graph in a ROOT file)",
+            )
+        if len(forms) > 1:
+            y.fail([*where, forms[1]], f"give one of {forms}, not both")
+        block = spec.get("root")
+        if isinstance(block, Mapping):
+            given = [k for k in ("histogram", "graph") if k in block]
+            if len(given) != 1:
+                y.fail(
+                    [*where, "root", *given[1:]],
+                    "give the distribution as 'histogram' (a TH1) or 'graph' (a "
+                    "TGraphAsymmErrors or TGraphErrors), one of them",
+                )
+        if forms[0] != "estimates":
+            inline = [k for k in spec if k in _INLINE]
+            if inline:
+                y.fail(
+                    [*where, inline[0]],
+                    f"'{inline[0]}' belongs to an inline measurement; a '{forms[0]}' "
+                    "measurement gives everything inside its block",
+                )
+
+
+def _quantity(spec: Mapping[str, Any] | None) -> Quantity | None:
+    if spec is None:
+        return None
+    quals = tuple(
+        Qualifier(str(q["name"]), str(q["value"]), str(q.get("unit", "")))
+        for q in spec.get("qualifiers", [])
+    )
+    return Quantity(str(spec.get("label", "")), str(spec.get("unit", "")), quals)
+
+
+def _binning(spec: Mapping[str, Any], n: int, what: str, y: _Yaml, where: list[Any]) -> Binning:
+    """The bins of an inline ``binning:`` block, ``n`` of them."""
+    axis: dict[str, Any] = {k: str(spec[k]) for k in ("name", "label", "unit") if k in spec}
+    try:
+        if "edges" in spec:
+            binning = Binning.from_edges([float(v) for v in spec["edges"]], **axis)
+        elif "low" in spec:
+            low = np.array([float(v) for v in spec["low"]])
+            high = np.array([float(v) for v in spec["high"]])
+            if low.shape != high.shape:
+                y.fail(where, f"{len(low)} low edges but {len(high)} high edges")
+            binning = Binning(low, high, **axis)
+        else:
+            y.fail(where, "give the bins as 'edges' (n + 1) or 'low' and 'high' (n each)")
+    except InvalidMeasurement as exc:
+        y.fail(where, str(exc))
+    if binning.n_bins != n:
+        y.fail(where, f"{binning.n_bins} bins, but {what} {n}")
+    return binning
+
+
+def _relocate(base: Path, value: Any) -> Any:
+    return str(base / value) if isinstance(value, str) else value
+
+
+def _hepdata_measurement(
+    name: str, block: Mapping[str, Any], base: Path, y: _Yaml
+) -> DifferentialMeasurement:
+    """``hepdata:`` → :func:`~hepcombine.inputs.hepdata.read_hepdata`, key by key."""
+    from .hepdata import HEPDataBreakdown, HEPDataMatrix, read_hepdata
+
+    where = ["measurements", name, "hepdata"]
+    matrices = []
+    for i, m in enumerate(block.get("matrices", [])):
+        try:
+            matrices.append(
+                HEPDataMatrix(
+                    **{k: v for k, v in m.items() if k != "path"},
+                    path=_relocate(base, m.get("path")),
+                )
+            )
+        except HepCombineError as exc:
+            y.fail([*where, "matrices", i], str(exc))
+    breakdown = None
+    if "breakdown" in block:
+        b = block["breakdown"]
+        breakdown = HEPDataBreakdown(
+            **{k: v for k, v in b.items() if k != "path"}, path=_relocate(base, b.get("path"))
+        )
+    direct = (
+        "x",
+        "stat",
+        "sources",
+        "relative",
+        "uncorrelated",
+        "scale",
+        "per_bin_width",
+        "asymmetric",
+        "drop_bins",
+        "axis_label",
+        "axis_unit",
+        "bin_prefix",
+    )
+    options: dict[str, Any] = {k: block[k] for k in direct if k in block}
+    path = base / block["path"]
+    if not path.exists():
+        y.fail([*where, "path"], f"no HEPData record at {path}")
+    try:
+        return read_hepdata(
+            path,
+            block.get("table"),
+            block.get("variable"),
+            name=name,
+            matrices=matrices,
+            breakdown=breakdown,
+            quantity=_quantity(block.get("quantity")),
+            **options,
+        )
+    except HepCombineError as exc:
+        y.fail(_hepdata_key(where, block, str(exc)), str(exc))
+
+
+def _hepdata_key(where: list[Any], block: Mapping[str, Any], message: str) -> list[Any]:
+    """The key of a ``hepdata:`` block that a reader message is about: the argument it names
+    (``stat=``, ``drop_bins [18] …``), else the block."""
+    for key in block:
+        if f"{key}=" in message:
+            return [*where, key]
+    for key in block:
+        if key not in ("path", "table", "variable", "x") and re.search(rf"\b{key}\b", message):
+            return [*where, key]
+    return where
+
+
+#: The roles measurement_from_histograms / _graph name in messages → keys of a ``root:`` block.
+_ROOT_ROLES = (
+    ("nominal", "histogram"),
+    ("graph", "graph"),
+    ("stat covariance", "stat_covariance"),
+    ("stat correlation", "stat_correlation"),
+    ("stat uncertainty", "stat"),
+)
+
+
+def _root_key(where: list[Any], block: Mapping[str, Any], message: str) -> list[Any]:
+    m = re.search(r"systematic '([^']+)'", message)
+    if m and m.group(1) in (block.get("systematics") or {}):
+        return [*where, "systematics", m.group(1)]
+    for role, key in _ROOT_ROLES:
+        if message.startswith(role) and key in block:
+            return [*where, key]
+    return where
+
+
+def _root_measurement(
+    name: str, block: Mapping[str, Any], base: Path, y: _Yaml
+) -> DifferentialMeasurement:
+    """``root:`` → :func:`~hepcombine.inputs.histograms.measurement_from_histograms` (a
+    ``histogram``) or :func:`~hepcombine.inputs.histograms.measurement_from_graph` (a
+    ``graph``), key by key."""
+    from .histograms import Systematic, measurement_from_graph, measurement_from_histograms
+
+    where = ["measurements", name, "root"]
+    graph_only = ("errors", "error_source", "error_source_correlated")
+    hist_only = ("stat_covariance",)
+    wrong = [k for k in (graph_only if "histogram" in block else hist_only) if k in block]
+    if wrong:
+        kind = "a graph" if "histogram" in block else "a histogram"
+        y.fail([*where, wrong[0]], f"'{wrong[0]}' applies to {kind} only")
+    file = base / block["file"]
+    if not file.is_file():
+        y.fail([*where, "file"], f"no ROOT file {file}")
+    systematics: dict[str, Any] = {}
+    for source, entry in (block.get("systematics") or {}).items():
+        if isinstance(entry, str):
+            systematics[source] = entry
+        elif isinstance(entry, list):
+            systematics[source] = (entry[0], entry[1])
+        else:
+            systematics[source] = Systematic(entry["up"], entry.get("down"), entry.get("kind"))
+    common: dict[str, Any] = {
+        "name": name,
+        "systematics": systematics,
+        "relative": block.get("relative", ()),
+        "kind": block.get("kind", "variation"),
+        "bin_prefix": block.get("bin_prefix"),
+        "stat_correlation": block.get("stat_correlation"),
+        "file": file,
+    }
+    try:
+        if "histogram" in block:
+            dm = measurement_from_histograms(
+                block["histogram"],
+                stat=block.get("stat"),
+                stat_covariance=block.get("stat_covariance"),
+                **common,
+            )
+        else:
+            dm = measurement_from_graph(
+                block["graph"],
+                errors=block.get("errors", "stat"),
+                stat=block.get("stat"),
+                error_source=block.get("error_source"),
+                error_source_correlated=block.get("error_source_correlated", True),
+                **common,
+            )
+    except HepCombineError as exc:
+        y.fail(_root_key(where, block, str(exc)), str(exc))
+    axis: dict[str, Any] = {
+        k: str(block[f"axis_{k}"]) for k in ("label", "unit") if f"axis_{k}" in block
+    }
+    changes: dict[str, Any] = {}
+    if axis:
+        changes["binning"] = dataclasses.replace(dm.binning, **axis)
+    if "quantity" in block:
+        changes["quantity"] = _quantity(block["quantity"])
+    return dataclasses.replace(dm, **changes) if changes else dm
+
+
+def _aliases(name: str, block: Mapping[str, Any]) -> dict[str, str]:
+    """``{label as written in the file: source}`` for the renamed labels of a HEPData
+    measurement (labels that are not renamed resolve by the reader's cleaning)."""
+    from .hepdata import _clean_label
+
+    out = {}
+    for label, new in (block.get("sources") or {}).items():
+        if new is not None:
+            out[str(label)] = str(new)
+            out[_clean_label(str(label))] = str(new)
+    return out
+
+
 def read_yaml(path: str | Path) -> CombinationSpec:
     """Read a hepcombine YAML configuration (validated against ``schemas/config.json``).
 
@@ -288,6 +546,57 @@ def read_yaml(path: str | Path) -> CombinationSpec:
     ``group`` are scanned together (an entry without ``group`` is a group of its own named
     ``"a, b"``). ``shared_names: true`` correlates same-named sources with +1, as
     ``sharedNames`` does for Convino files.
+
+    Distributions: a measurement can instead be a HEPData table (``hepdata:``, every key an
+    argument of :func:`~hepcombine.inputs.hepdata.read_hepdata`), histograms or a graph in a
+    ROOT file (``root:``, the arguments of
+    :func:`~hepcombine.inputs.histograms.measurement_from_histograms` with ``histogram:`` or of
+    :func:`~hepcombine.inputs.histograms.measurement_from_graph` with ``graph:``, objects by
+    name), or inline with a ``binning:`` of its estimates; paths are relative to the
+    configuration::
+
+        measurements:
+          ee:
+            hepdata:
+              path: hepdata/ee/Table2.yaml
+              variable: 0                     # by header name or 0-based index
+              uncorrelated: ['sys,uncorr']    # labels as written in the file (or cleaned)
+              matrices: [{content: stat, kind: covariance, table: Table3.yaml}]
+          mumu:
+            hepdata: {path: hepdata/mumu/Table_2.yaml, variable: 0, per_bin_width: true,
+                      drop_bins: [17], sources: {'sys,beam': beam}, relative: ['sys,lumi']}
+          atlas:
+            root:
+              file: atlas.root
+              histogram: h_y                  # or graph: g_y (with errors: stat|total|syst)
+              stat_covariance: h_y_statcov    # TH2; or stat: <TH1>, stat_correlation: <TH2>
+              kind: variation                 # variation | shift | fraction | percent
+              systematics:
+                jes: [h_y_jes_up, h_y_jes_down]
+                lumi: {up: h_y_lumi, kind: fraction}
+              relative: [lumi]
+              axis_unit: ''
+          extra:
+            estimates: {b0: 8.9, b1: 25.1}
+            stat: {b0: 0.4, b1: 0.6}
+            binning: {edges: [2.0, 2.125, 2.25]}  # or low: [...], high: [...] (gaps allowed)
+        correlations:
+          - {a: 'ee:sys,lumi', b: 'mumu:lumi', rho: 1.0}
+        binning: {name: yZ, label: '$y_{Z}$', match: exact}   # match: union
+        quantity: {label: 'dσ/dy', unit: pb, qualifiers: [{name: SQRT(S), value: 8000, unit: GeV}]}
+        impacts: {ee: ['ee:corr', 'ee:uncorr_*']}             # patterns match sources
+
+    The bins of such measurements are matched by their edges, never by position, and named
+    ``bin0, bin1, …`` (so ``observables`` is not given): with ``match: exact`` (the default)
+    every measurement must have every bin, a bin one of them lacks is an error naming both;
+    with ``match: union`` each bin is combined from the measurements that have it. Bins that
+    overlap without being equal, and units that differ, are errors. The combined binning takes
+    the first measurement's axis (``binning:`` overrides name, label, unit), the quantity what
+    the measurements say (label and unit of the first that has them, the qualifiers common to
+    all; ``quantity:`` overrides). Inline measurements without a binning get a top-level
+    ``binning:`` with ``edges`` (or, with ``differential: true``, the bin numbers). Sources of a
+    HEPData measurement can be named by their label as written in the file (``ee:sys,lumi``)
+    or cleaned (``ee:lumi``), or by the new name that ``sources:`` gives them.
     """
     path = Path(path)
     try:
@@ -309,6 +618,7 @@ def read_yaml(path: str | Path) -> CombinationSpec:
         raise ConfigError(f"{path}{at}: not valid YAML: {problem}") from None
     if not isinstance(data, Mapping):
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    _check_forms(data, y)
     validator = jsonschema.Draft202012Validator(_schema())
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is not None:
@@ -324,14 +634,56 @@ def read_yaml(path: str | Path) -> CombinationSpec:
         )
 
     base = path.parent
-    measurements = {
-        str(n): _yaml_measurement(str(n), m, base, y) for n, m in data["measurements"].items()
-    }
+    measurements: dict[str, Measurement] = {}
+    binned: dict[str, DifferentialMeasurement] = {}
+    aliases: dict[str, dict[str, str]] = {}
+    for n, m in data["measurements"].items():
+        name = str(n)
+        if "hepdata" in m:
+            binned[name] = _hepdata_measurement(name, m["hepdata"], base, y)
+            aliases[name] = _aliases(name, m["hepdata"])
+        elif "root" in m:
+            binned[name] = _root_measurement(name, m["root"], base, y)
+        else:
+            measurements[name] = _yaml_measurement(name, m, base, y)
+            if "binning" in m:
+                binned[name] = DifferentialMeasurement(
+                    measurements[name],
+                    _binning(
+                        m["binning"],
+                        len(m["estimates"]),
+                        "the measurement has estimates",
+                        y,
+                        ["measurements", name, "binning"],
+                    ),
+                    title=name,
+                    origin=f"{path}, measurements/{name}",
+                )
+            continue
+        measurements[name] = binned[name].measurement
     names = Names(measurements)
     shared = bool(data.get("shared_names", False))
 
-    if "observables" in data:
-        observables: dict[str, list[str]] = {}
+    def source_ref(ref: Any) -> str:
+        """A source reference, with the labels of HEPData measurements as written in the file
+        ('ee:sys,lumi') resolved to their sources."""
+        from .hepdata import _clean_label
+
+        text = str(ref).strip()
+        m, sep, n = text.partition(":")
+        if sep and m in aliases and n not in measurements[m].source_names:
+            new = aliases[m].get(n) or aliases[m].get(_clean_label(n)) or _clean_label(n)
+            return f"{m}:{new}"
+        return text
+
+    top_binning: Mapping[str, Any] = data.get("binning") or {}
+    quantity = _quantity(data.get("quantity"))
+    observables: dict[str, list[str]]
+    binning: Binning | None = None
+    if binned:
+        observables, binning, quantity = _matched(data, measurements, binned, quantity, y)
+    elif "observables" in data:
+        observables = {}
         used: dict[str, str] = {}
         for combined, refs in data["observables"].items():
             resolved = []
@@ -366,8 +718,8 @@ def read_yaml(path: str | Path) -> CombinationSpec:
     for i, entry in enumerate(data.get("correlations", [])):
         where = ["correlations", i]
         try:
-            left = names.qualified_sources(str(entry["a"]).strip(), shared)
-            right = names.qualified_sources(str(entry["b"]).strip(), shared)
+            left = names.qualified_sources(source_ref(entry["a"]), shared)
+            right = names.qualified_sources(source_ref(entry["b"]), shared)
             for a in left:
                 for b in right:
                     add_correlation(correlations, origin, a, b, float(entry["rho"]), f"entry {i}")
@@ -388,13 +740,41 @@ def read_yaml(path: str | Path) -> CombinationSpec:
             if ref == "stat":
                 members.append("stat")
                 continue
+            if any(c in str(ref) for c in "*?["):  # a pattern: 'ee:uncorr_*'
+                every = [names.source_name(k) for k in range(len(names.sources))]
+                hits = fnmatch.filter(every, str(ref).strip())
+                if not hits:
+                    y.fail(["impacts", group, i], f"the pattern {ref!r} matches no source")
+                members.extend(hits)
+                continue
             try:
-                members.extend(names.qualified_sources(str(ref).strip(), shared))
+                members.extend(names.qualified_sources(source_ref(ref), shared))
             except UnknownName as exc:
                 y.fail(["impacts", group, i], str(exc))
         impacts[str(group)] = members
 
     differential = bool(data.get("differential", False))
+    if binned:
+        differential = True
+    elif top_binning:
+        if data.get("differential") is False:
+            y.fail(["binning"], "a binning is given but 'differential' is false")
+        if "match" in top_binning:
+            y.fail(["binning", "match"], "'match' applies to measurements with a binning")
+        differential = True
+        if "edges" in top_binning or "low" in top_binning:
+            binning = _binning(
+                top_binning, len(observables), "there are observables", y, ["binning"]
+            )
+        else:  # only the axis: the bins are numbered
+            axis: dict[str, Any] = {
+                k: str(top_binning[k]) for k in ("name", "label", "unit") if k in top_binning
+            }
+            binning = dataclasses.replace(Binning.index(len(observables)), **axis)
+    elif differential:
+        binning = Binning.index(len(observables))
+    if quantity is not None and not differential:
+        y.fail(["quantity"], "'quantity' describes the bins of a differential combination")
     return CombinationSpec(
         measurements=measurements,
         observables=observables,
@@ -405,9 +785,58 @@ def read_yaml(path: str | Path) -> CombinationSpec:
         normalise=bool(data.get("normalise", False)),
         chi2=data.get("chi2"),
         source=str(path),
-        binning=Binning.index(len(observables)) if differential else None,
+        binning=binning,
         format="yaml",
+        quantity=quantity,
     )
+
+
+def _matched(
+    data: Mapping[str, Any],
+    measurements: Mapping[str, Measurement],
+    binned: Mapping[str, DifferentialMeasurement],
+    quantity: Quantity | None,
+    y: _Yaml,
+) -> tuple[dict[str, list[str]], Binning, Quantity]:
+    """Observables, binning and quantity of measurements with a binning: bins matched by
+    edges (:func:`~hepcombine.inputs._bins.match_bins`)."""
+    plain = [n for n in measurements if n not in binned]
+    if plain:
+        y.fail(
+            ["measurements", plain[0]],
+            f"the measurements {list(binned)} are distributions (their bins are matched by "
+            f"edges), but {plain[0]!r} has no binning: give it 'binning: {{edges: [...]}}'",
+        )
+    if "observables" in data:
+        y.fail(
+            ["observables"],
+            "the bins of ROOT, HEPData and binned measurements are matched by their edges "
+            "(combined bins bin0, bin1, ...); leave 'observables' out",
+        )
+    if data.get("differential") is False:
+        y.fail(["differential"], "measurements with a binning make a differential combination")
+    top: Mapping[str, Any] = data.get("binning") or {}
+    for key in ("edges", "low", "high"):
+        if key in top:
+            y.fail(
+                ["binning", key],
+                "the bins come from the measurements; the combined binning takes only "
+                "'name', 'label', 'unit' and 'match'",
+            )
+    try:
+        matched = match_bins(binned, union=top.get("match", "exact") == "union")
+    except BinMismatch as exc:
+        y.fail(["measurements", exc.measurement], str(exc))
+    except InvalidMeasurement as exc:
+        y.fail(["measurements"], str(exc))
+    axis: dict[str, Any] = {k: str(top[k]) for k in ("name", "label", "unit") if k in top}
+    binning = dataclasses.replace(matched.binning, **axis) if axis else matched.binning
+    if quantity is None:
+        try:
+            quantity = common_quantity({n: d.quantity for n, d in binned.items()})
+        except InvalidMeasurement as exc:
+            y.fail(["measurements"], f"{exc}; or give the combination's 'quantity:'")
+    return matched.observables, binning, quantity
 
 
 def __dir__() -> list[str]:

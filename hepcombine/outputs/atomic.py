@@ -13,6 +13,11 @@ that :class:`OutputSet` created are removed again if they are empty.
 
 The renames at the end are not one transaction: if the process dies between two renames, some
 targets are new and some old. No partial (truncated) file is ever visible under a target name.
+
+:meth:`OutputSet.stage_directory` stages a whole directory (a HEPData submission) the same way:
+it is filled under a temporary name next to its target and renamed onto it at the end; an
+existing directory there is moved aside first, and removed only once the new one is in place
+(if that rename fails it is moved back).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -59,20 +65,24 @@ class OutputSet:
         self._staged: list[tuple[Path, Path]] = []  # (temporary, target)
         self._targets: set[Path] = set()
         self._created_dirs: list[Path] = []
+        self._staged_dirs: set[Path] = set()  # temporary directories among _staged
 
     # ------------------------------------------------------------------ staging
-    def _prepare(self, path: str | os.PathLike[str]) -> tuple[Path, Path]:
-        target = Path(path)
+    def _claim(self, target: Path) -> None:
         resolved = target.resolve()
         if resolved in self._targets:
             raise OutputError(
                 f"{target} is written twice in one output set (two outputs name the same file); "
                 "give each output its own file name"
             )
+        self._targets.add(resolved)
+
+    def _prepare(self, path: str | os.PathLike[str]) -> tuple[Path, Path]:
+        target = Path(path)
+        self._claim(target)
         if target.is_dir():
             raise IsADirectoryError(21, "Is a directory", str(target))
         self._make_parent(target.parent)
-        self._targets.add(resolved)
         return _temporary_name(target), target
 
     def _make_parent(self, directory: Path) -> None:
@@ -96,6 +106,40 @@ class OutputSet:
         if not tmp.exists():
             raise OSError(f"writing {target} produced no file")
         _fsync(tmp)
+        return target
+
+    def stage_directory(
+        self,
+        path: str | os.PathLike[str],
+        fill: Callable[[Path], Any],
+        *,
+        replace: Callable[[Path], bool] | None = None,
+    ) -> Path:
+        """Stage the directory ``path``: ``fill(temporary_directory)`` writes its files into a
+        fresh, empty directory next to the target (the files are synced). An existing
+        directory at ``path`` is replaced at the end only if ``replace(path)`` says so (default:
+        only an empty one); otherwise :class:`~hepcombine.exceptions.OutputError` now. Returns
+        the target path."""
+        target = Path(path)
+        self._claim(target)
+        if target.exists() or target.is_symlink():
+            if not target.is_dir() or target.is_symlink():
+                raise OutputError(f"{target} exists and is not a directory; choose another name")
+            allowed = replace(target) if replace is not None else not any(target.iterdir())
+            if not allowed:
+                raise OutputError(
+                    f"{target} exists and is not a directory hepcombine may replace; remove it "
+                    "or choose another name"
+                )
+        self._make_parent(target.parent)
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.tmp")
+        tmp.mkdir()
+        self._staged.append((tmp, target))
+        self._staged_dirs.add(tmp)
+        fill(tmp)
+        for f in tmp.rglob("*"):
+            if f.is_file():
+                _fsync(f)
         return target
 
     def write_text(
@@ -129,17 +173,44 @@ class OutputSet:
         return [t for _, t in self._staged]
 
     def _commit(self) -> None:
-        for tmp, target in self._staged:
-            os.replace(tmp, target)
-            log.debug("wrote %s", target)
+        old: list[Path] = []
+        try:
+            for tmp, target in self._staged:
+                if tmp in self._staged_dirs:
+                    old.extend(_replace_directory(tmp, target))
+                else:
+                    os.replace(tmp, target)
+                log.debug("wrote %s", target)
+        finally:
+            for d in old:
+                shutil.rmtree(d, ignore_errors=True)
 
     def _abort(self) -> None:
         for tmp, _ in self._staged:
             with contextlib.suppress(OSError):
-                tmp.unlink()
+                if tmp in self._staged_dirs:
+                    shutil.rmtree(tmp)
+                else:
+                    tmp.unlink()
         for d in reversed(self._created_dirs):
             with contextlib.suppress(OSError):
                 d.rmdir()  # only if empty
+
+
+def _replace_directory(tmp: Path, target: Path) -> list[Path]:
+    """Rename the directory ``tmp`` onto ``target``; an existing ``target`` is moved aside
+    first (returned, for removal) and moved back if the rename fails."""
+    if not (target.exists() or target.is_symlink()):
+        os.replace(tmp, target)
+        return []
+    aside = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.old")
+    os.replace(target, aside)
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        os.replace(aside, target)
+        raise
+    return [aside]
 
 
 @contextlib.contextmanager

@@ -17,15 +17,20 @@ Decisions
 * **Digits.** hepdata_lib rounds every number to ``Variable.digits`` significant digits (5 by
   default, which loses up to 3·10⁻⁵ relative); here ``digits=10`` by default, so the file
   reproduces the result to ~10⁻¹⁰.
-* **All or nothing.** Everything is written into a fresh temporary directory next to the
-  target, packed, and validated with ``hepdata_validator``'s ``FullSubmissionValidator``; only a
-  valid submission is renamed onto the targets (an existing target is replaced only with
-  ``overwrite=True``). ``Submission.create_files`` is not used: it writes
-  ``submission.tar.gz`` into the current working directory (and changing the working directory
-  is not safe in a library), so the submission header that it would write is written here, the
-  tables from hepdata_lib's ``Variable.make_dict`` (its rounding and error layout) as its
-  ``Table.write_yaml`` would, but with the C YAML emitter (10× faster for large matrices), and
-  the archive with :mod:`tarfile`.
+* **All or nothing.** The directory and the archive are staged in an
+  :class:`~hepcombine.outputs.atomic.OutputSet` (:func:`write_hepdata` uses its own;
+  :func:`prepare_hepdata` and :meth:`HEPDataTables.stage` let the command line write them with
+  its other outputs): the directory is filled under a temporary name next to the target and
+  validated with ``hepdata_validator``'s ``FullSubmissionValidator``; only a valid submission
+  is renamed onto the targets. An existing target is replaced only with ``overwrite=True``, and
+  a directory only if it is a submission directory (``submission.yaml``, no subdirectories), so
+  that ``overwrite`` never deletes anything else. ``Submission.create_files`` is not used: it
+  writes ``submission.tar.gz`` into the current working directory (and changing the working
+  directory is not safe in a library), so the submission header that it would write is
+  written here, the tables from hepdata_lib's ``Variable.make_dict`` (its rounding and error
+  layout) in the block layout of hepdata.net's records by :func:`_data_file_text` (PyYAML's
+  representer, even with the C emitter, took 2.8 s for the two 10⁴-row matrices of 100 bins),
+  and the archive with :mod:`tarfile`.
 * **Names.** HEPData limits table names to 64 characters and derives file names from them
   (lower case, spaces → ``_``): names that are too long, contain a path separator or collide
   are an error before anything is written.
@@ -35,15 +40,14 @@ Decisions
 
 from __future__ import annotations
 
-import contextlib
+import functools
+import json
 import logging
 import math
 import os
 import re
-import shutil
 import tarfile
-import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -52,18 +56,27 @@ import numpy as np
 import yaml
 
 from ..binning import Binning, Qualifier, Quantity
-from ..exceptions import HEPDataError, IntervalError, UnknownName
+from ..exceptions import HEPDataError, IntervalError, OutputError, UnknownName
+from .atomic import OutputSet, output_set
 
 if TYPE_CHECKING:
     from ..result import CombinationResult
 
-__all__ = ["HEPDataSubmission", "write_hepdata"]
+__all__ = [
+    "HEPDataSubmission",
+    "HEPDataTables",
+    "prepare_hepdata",
+    "write_hepdata",
+]
 
 log = logging.getLogger(__name__)
 
 PathLike = str | os.PathLike[str]
 INSTALL = 'pip install "hepcombine[hepdata]"'
 _NAME_LIMIT = 64
+#: HEPData's limit on one data file (hepdata_validator's INDIVIDUAL_FILE_SIZE_LIMIT, 10 MiB):
+#: a matrix table of n bins has n² rows of ~85 bytes, so about 350 bins at 10 digits.
+_FILE_LIMIT = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -162,7 +175,7 @@ def _errors(
     return values, pairs
 
 
-def _description(result: CombinationResult, errors: str) -> str:
+def _description(result: CombinationResult, errors: str, obs: Sequence[str], numbered: bool) -> str:
     total = (
         "the 68% profile-likelihood interval (Δχ² = 1)"
         if errors == "profile"
@@ -173,12 +186,18 @@ def _description(result: CombinationResult, errors: str) -> str:
         f"χ²/ndf = {result.chi2:.4g}/{result.ndf} (p = {result.pvalue:.3g}). "
         f"The 'total' uncertainty is {total}; the breakdown variable lists the components, "
         "which add up in quadrature to the symmetric uncertainty."
+        + (_numbered(obs) if numbered else "")
     )
 
 
-def write_hepdata(
+def _numbered(obs: Sequence[str], limit: int = 30) -> str:
+    shown = ", ".join(f"{i}: {o}" for i, o in enumerate(obs[:limit]))
+    more = f", … ({len(obs)} in all)" if len(obs) > limit else ""
+    return f" The bins are the combined observables in order ({shown}{more})."
+
+
+def prepare_hepdata(
     result: CombinationResult,
-    directory: PathLike,
     observables: Sequence[str] | None = None,
     *,
     binning: Binning | None = None,
@@ -192,55 +211,20 @@ def write_hepdata(
     covariance: bool = True,
     correlation: bool = True,
     digits: int = 10,
-    archive: PathLike | None = None,
-    overwrite: bool = False,
-    validate: bool = True,
-) -> HEPDataSubmission:
-    """Write combined observables as a HEPData submission directory and ``.tar.gz``.
+) -> HEPDataTables:
+    """The HEPData tables of combined observables, built and checked but not written
+    (:meth:`HEPDataTables.stage` writes them; :func:`write_hepdata` does both).
 
-    Parameters
-    ----------
-    result:
-        The combination.
-    directory:
-        The submission directory to create (``submission.yaml`` and one file per table).
-    observables:
-        The combined observables to write, in order (the bins); default all.
-    binning:
-        Their bins (edges, axis label and unit); default the bin numbers.
-    quantity:
-        What the values are (label, unit, qualifiers such as √s).
-    qualifiers:
-        More qualifiers, ``(name, value)`` or ``(name, value, unit)``.
-    name, description, comment:
-        Name of the main table (the matrices are ``"<name> covariance"`` and
-        ``"<name> correlation"``), its description (default: how it was combined), and the
-        submission's comment.
-    errors:
-        ``"profile"``: the profile-likelihood interval as asymmetric ``total`` error (an error
-        if an interval is not valid); ``"hesse"``: the symmetric error.
-    breakdown, covariance, correlation:
-        Which of the breakdown variable and the matrix tables to write.
-    digits:
-        Significant digits of every number (hepdata_lib's ``Variable.digits``).
-    archive:
-        The ``.tar.gz`` to write; default ``directory`` with ``.tar.gz`` appended.
-    overwrite:
-        Replace an existing directory or archive.
-    validate:
-        Check the archive with ``hepdata_validator`` before it is renamed into place (the
-        validator dominates the cost for large matrices: ~9 s of ~12 s for 100 bins, whose two
-        matrix tables have 10⁴ rows each).
+    The parameters are those of :func:`write_hepdata`.
 
     Returns
     -------
-    HEPDataSubmission
+    HEPDataTables
 
     Raises
     ------
     HEPDataError
-        hepdata_lib missing, bad names, existing targets, or a submission the validator rejects
-        (nothing is written then).
+        hepdata_lib missing, bad names, or numbers that are not finite.
     IntervalError
         ``errors="profile"`` and an observable has no valid profile interval.
     UnknownName
@@ -262,6 +246,7 @@ def write_hepdata(
     if not (isinstance(digits, int) and 1 <= digits <= 17):
         raise HEPDataError(f"digits must be an integer from 1 to 17, not {digits!r}")
     n = len(obs)
+    numbered = binning is None
     binning = binning if binning is not None else Binning.index(n)
     if binning.n_bins != n:
         raise HEPDataError(
@@ -276,13 +261,6 @@ def write_hepdata(
     if correlation:
         tables.append(f"{name} correlation")
     _check_names(tables)
-    target = Path(directory)
-    packed = Path(archive) if archive is not None else target.with_name(target.name + ".tar.gz")
-    for path in (target, packed):
-        if path.exists() and not overwrite:
-            raise HEPDataError(f"{path} exists; pass overwrite=True to replace it")
-    if packed.resolve().is_relative_to(target.resolve()):
-        raise HEPDataError(f"the archive {packed} cannot be inside the submission directory")
     values, total = _errors(result, obs, errors)
     components: list[tuple[str, list[float]]] = []
     if breakdown:
@@ -295,13 +273,13 @@ def write_hepdata(
         for comp in table.rows:
             entry = table[comp]
             components.append((comp, [float(entry[o]) for o in obs]))
-    hl, validator_class = _hepdata_lib()
+    hl, _ = _hepdata_lib()
 
     # ------------------------------------------------------------ hepdata_lib objects
     sub = hl.Submission()
     sub.comment = comment
     main = hl.Table(name)
-    main.description = description or _description(result, errors)
+    main.description = description or _description(result, errors, obs, numbered)
     main.location = "hepcombine"
     rows = list(range(n))
     main.add_variable(_bins_variable(hl, binning, digits, rows))
@@ -360,83 +338,230 @@ def write_hepdata(
             raise HEPDataError(f"write_hepdata: a combined value is not finite ({v})")
     if not np.all(np.isfinite(result.covariance.sub(obs).matrix)):
         raise HEPDataError("write_hepdata: the covariance has NaN or infinite entries")
+    return HEPDataTables(sub, tuple(tables))
 
-    # ------------------------------------------------------------ staged writing
+
+def write_hepdata(
+    result: CombinationResult,
+    directory: PathLike,
+    observables: Sequence[str] | None = None,
+    *,
+    binning: Binning | None = None,
+    quantity: Quantity | None = None,
+    qualifiers: Iterable[Qualifier | Sequence[str]] = (),
+    name: str = "Combination",
+    description: str = "",
+    comment: str = "",
+    errors: Literal["profile", "hesse"] = "profile",
+    breakdown: bool = True,
+    covariance: bool = True,
+    correlation: bool = True,
+    digits: int = 10,
+    archive: PathLike | None = None,
+    overwrite: bool = False,
+    validate: bool = True,
+) -> HEPDataSubmission:
+    """Write combined observables as a HEPData submission directory and ``.tar.gz``.
+
+    Parameters
+    ----------
+    result:
+        The combination.
+    directory:
+        The submission directory to create (``submission.yaml`` and one file per table).
+    observables:
+        The combined observables to write, in order (the bins); default all.
+    binning:
+        Their bins (edges, axis label and unit); default the bin numbers.
+    quantity:
+        What the values are (label, unit, qualifiers such as √s).
+    qualifiers:
+        More qualifiers, ``(name, value)`` or ``(name, value, unit)``.
+    name, description, comment:
+        Name of the main table (the matrices are ``"<name> covariance"`` and
+        ``"<name> correlation"``), its description (default: how it was combined), and the
+        submission's comment.
+    errors:
+        ``"profile"``: the profile-likelihood interval as asymmetric ``total`` error (an error
+        if an interval is not valid); ``"hesse"``: the symmetric error.
+    breakdown, covariance, correlation:
+        Which of the breakdown variable and the matrix tables to write.
+    digits:
+        Significant digits of every number (hepdata_lib's ``Variable.digits``).
+    archive:
+        The ``.tar.gz`` to write; default ``directory`` with ``.tar.gz`` appended.
+    overwrite:
+        Replace an existing directory or archive.
+    validate:
+        Check the staged submission with ``hepdata_validator``'s ``FullSubmissionValidator``
+        before it is renamed into place. It dominates the cost for large matrices (100 bins,
+        whose two matrix tables have 10⁴ rows each: ~5 s against ~1 s for writing;
+        ``benchmarks/bench_hepdata.py``), and grows with the square of the number of bins.
+
+    Returns
+    -------
+    HEPDataSubmission
+
+    Raises
+    ------
+    HEPDataError
+        hepdata_lib missing, bad names, existing targets (``overwrite=True`` replaces only
+        a submission directory: one with ``submission.yaml`` and no subdirectories), or a
+        submission the validator rejects (nothing is written then).
+    IntervalError
+        ``errors="profile"`` and an observable has no valid profile interval.
+    UnknownName
+        An observable that the result does not have.
+    """
+    tables = prepare_hepdata(
+        result,
+        observables,
+        binning=binning,
+        quantity=quantity,
+        qualifiers=qualifiers,
+        name=name,
+        description=description,
+        comment=comment,
+        errors=errors,
+        breakdown=breakdown,
+        covariance=covariance,
+        correlation=correlation,
+        digits=digits,
+    )
     try:
-        files = _write(sub, target, packed, validator_class if validate else None)
+        with output_set() as out:
+            written = tables.stage(out, directory, archive, overwrite=overwrite, validate=validate)
     except OSError as e:
-        where = e.filename or target
+        where = e.filename or directory
         raise HEPDataError(
             f"cannot write the HEPData submission {where}: {e.strerror or e}"
         ) from None
-    log.info("wrote HEPData submission %s and %s (%d tables)", target, packed, len(tables))
-    return HEPDataSubmission(target, packed, tuple(tables), tuple(target / f.name for f in files))
+    except OutputError as e:
+        raise HEPDataError(str(e)) from None
+    log.info(
+        "wrote HEPData submission %s and %s (%d tables)",
+        written.directory,
+        written.archive,
+        len(written.tables),
+    )
+    return written
 
 
-def _write(sub: Any, target: Path, packed: Path, validator_class: Any) -> list[Path]:
-    """Stage the submission next to ``target``, pack and validate it, then move it into place;
-    returns the data files (in the staged directory, named as in ``target``)."""
-    parent = target.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    packed.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
-    try:
-        out = staging / target.name
-        out.mkdir()
-        header = {"data_license": sub.get_license(), "comment": sub.comment}
-        if sub.additional_resources:
-            header["additional_resources"] = sub.additional_resources
-        with open(out / "submission.yaml", "w", encoding="utf-8") as fh:
-            yaml.safe_dump(
-                header, fh, default_flow_style=False, explicit_start=True, allow_unicode=True
-            )
-        files = [_write_table(t, out) for t in sub.tables]
-        staged_archive = staging / "submission.tar.gz"
-        with tarfile.open(staged_archive, "w:gz") as tar:
-            for f in [out / "submission.yaml", *files]:
-                tar.add(f, arcname=f.name)
-        if validator_class is not None:
-            validator = validator_class()
-            if not validator.validate(archive=str(staged_archive)):
-                messages = [
-                    f"{Path(file).name}: {m.message}"
-                    for file, ms in validator.get_messages().items()
-                    for m in ms
-                ]
-                raise HEPDataError(
-                    "the HEPData validator rejects the submission (nothing was written): "
-                    + "; ".join(messages[:5])
-                )
-        _commit(out, target, staged_archive, packed)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return files
+@dataclass(frozen=True, eq=False)
+class HEPDataTables:
+    """The tables of a HEPData submission, built (hepdata_lib objects) and checked, not yet
+    written: :func:`prepare_hepdata` makes them, :meth:`stage` writes them into an
+    :class:`~hepcombine.outputs.atomic.OutputSet` (so that they are written together with other
+    outputs, all or none)."""
+
+    submission: Any
+    tables: tuple[str, ...]
+
+    def stage(
+        self,
+        out: OutputSet,
+        directory: PathLike,
+        archive: PathLike | None = None,
+        *,
+        overwrite: bool = False,
+        validate: bool = True,
+    ) -> HEPDataSubmission:
+        """Stage the submission directory (``submission.yaml`` and one data file per table)
+        and its ``.tar.gz`` (default: ``directory`` with ``.tar.gz`` appended) in ``out``;
+        with ``validate`` the staged directory is checked with hepdata_validator's
+        ``FullSubmissionValidator`` first. Existing targets are replaced only with
+        ``overwrite=True``, and a directory only if it is a submission directory (it has
+        ``submission.yaml`` and no subdirectories)."""
+        target = Path(directory)
+        packed = Path(archive) if archive is not None else target.with_name(target.name + ".tar.gz")
+        for path in (target, packed):
+            if (path.exists() or path.is_symlink()) and not overwrite:
+                raise HEPDataError(f"{path} exists; pass overwrite=True to replace it")
+        if packed.resolve().is_relative_to(target.resolve()):
+            raise HEPDataError(f"the archive {packed} cannot be inside the submission directory")
+        if packed.is_dir():
+            raise HEPDataError(f"the archive {packed} is a directory")
+        _, validator_class = _hepdata_lib()
+        staged: list[Path] = []
+
+        def fill(tmp: Path) -> None:
+            staged.append(tmp)
+            files = _write_submission(self.submission, tmp)
+            staged.extend(files)
+            if validate:
+                _validate(validator_class, tmp)
+
+        out.stage_directory(target, fill, replace=_is_submission_directory)
+        directory_files = staged[1:]
+        out.stage(packed, lambda tmp: _pack(directory_files, tmp))
+        names = [f.name for f in directory_files]
+        return HEPDataSubmission(
+            target, packed, self.tables, tuple(target / n for n in names if n != "submission.yaml")
+        )
 
 
-def _plain(obj: Any) -> Any:
-    """hepdata_lib's ``make_dict`` output (defaultdicts, tuples) as plain YAML-ready data."""
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_plain(v) for v in obj]
-    return obj
+def _is_submission_directory(path: Path) -> bool:
+    entries = list(path.iterdir())
+    return (path / "submission.yaml").is_file() and not any(e.is_dir() for e in entries)
+
+
+def _validate(validator_class: Any, directory: Path) -> None:
+    validator = validator_class()
+    if not validator.validate(directory=str(directory)):
+        messages = [
+            f"{Path(file).name}: {m.message}"
+            for file, ms in validator.get_messages().items()
+            for m in ms
+        ]
+        raise HEPDataError(
+            "the HEPData validator rejects the submission (nothing was written): "
+            + "; ".join(messages[:5])
+        )
+
+
+def _pack(files: Sequence[Path], archive: Path) -> None:
+    with tarfile.open(archive, "w:gz") as tar:
+        for f in files:
+            tar.add(f, arcname=f.name)
+
+
+def _write_submission(sub: Any, out: Path) -> list[Path]:
+    """``submission.yaml`` and the data files of ``sub`` in ``out`` (what hepdata_lib's
+    ``Submission.create_files`` writes, without its side effects); returns the files,
+    ``submission.yaml`` first."""
+    header = {"data_license": sub.get_license(), "comment": sub.comment}
+    if sub.additional_resources:
+        header["additional_resources"] = sub.additional_resources
+    with open(out / "submission.yaml", "w", encoding="utf-8") as fh:
+        yaml.safe_dump(
+            header, fh, default_flow_style=False, explicit_start=True, allow_unicode=True
+        )
+    return [out / "submission.yaml", *(_write_table(t, out) for t in sub.tables)]
 
 
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def _write_table(table: Any, out: Path) -> Path:
-    """What hepdata_lib's ``Table.write_yaml`` writes (the data file from each variable's
-    ``make_dict``, and the table's entry appended to ``submission.yaml``), dumped with the C
-    YAML emitter: hepdata_lib's pure-Python ``yaml.dump`` takes ~3 s per 10⁴-row matrix."""
+    """What hepdata_lib's ``Table.write_yaml`` writes: the data file from each variable's
+    ``make_dict`` (hepdata_lib's rounding and error layout), written by :func:`_data_file_text`
+    (PyYAML's representer takes ~1 s per 10⁴-row matrix), and the table's entry appended to
+    ``submission.yaml``."""
     data: dict[str, list[Any]] = {"independent_variables": [], "dependent_variables": []}
     for var in table.variables:
         key = "independent_variables" if var.is_independent else "dependent_variables"
-        data[key].append(_plain(var.make_dict()))
+        data[key].append(var.make_dict())
     stem = _file_stem(table.name)
     path = out / f"{stem}.yaml"
-    with open(path, "w", encoding="utf-8") as fh:
-        yaml.dump(data, fh, Dumper=_DUMPER, default_flow_style=False)
+    text = _data_file_text(data).encode("utf-8")
+    if len(text) > _FILE_LIMIT:
+        raise HEPDataError(
+            f"table {table.name!r} would be a data file of {len(text) / 2**20:.1f} MiB; HEPData "
+            f"accepts at most {_FILE_LIMIT / 2**20:g} MiB per data file (a matrix of n bins has "
+            "n² rows): leave it out (covariance=False, correlation=False) or write fewer digits="
+        )
+    with open(path, "wb") as fh:
+        fh.write(text)
     entry: dict[str, Any] = {
         "name": table.name,
         "description": table.description,
@@ -458,36 +583,104 @@ def _write_table(table: Any, out: Path) -> Path:
     return path
 
 
-def _commit(staged_dir: Path, target: Path, staged_archive: Path, archive: Path) -> None:
-    """Move the staged directory and archive onto their targets; on failure, restore what
-    was there."""
-    backups: list[tuple[Path, Path]] = []
-    moved: list[Path] = []
-    try:
-        for staged, final in ((staged_dir, target), (staged_archive, archive)):
-            if final.exists() or final.is_symlink():
-                backup = final.with_name(f".{final.name}.old-{os.getpid()}")
-                os.replace(final, backup)
-                backups.append((backup, final))
-            os.replace(staged, final)
-            moved.append(final)
-    except BaseException:
-        for final in moved:
-            with contextlib.suppress(OSError):
-                if final.is_dir():
-                    shutil.rmtree(final)
-                else:
-                    final.unlink()
-        for backup, final in backups:
-            with contextlib.suppress(OSError):
-                os.replace(backup, final)
-        raise
-    for backup, _ in backups:
-        if backup.is_dir():
-            shutil.rmtree(backup, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
-                backup.unlink()
+# ---------------------------------------------------------------------- the data file text
+_BARE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: What YAML does not allow unescaped in a double-quoted scalar (outside its printable set, and
+#: the characters it reads as line breaks or a byte-order mark); JSON escapes only < U+0020.
+_UNPRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
+
+
+def _quoted(text: str) -> str:
+    """``text`` as a double-quoted YAML scalar."""
+    return _UNPRINTABLE.sub(
+        lambda m: f"\\u{ord(m.group()):04x}", json.dumps(text, ensure_ascii=False)
+    )
+
+
+def _float(v: float) -> str:
+    text = repr(v)
+    if "e" in text and "." not in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}.0e{exponent}"
+    return text
+
+
+def _scalar(value: Any) -> str:
+    """A YAML flow scalar that PyYAML (YAML 1.1) reads back as ``value``: strings
+    double-quoted (JSON's escapes are YAML's), floats always with a ``.`` (YAML 1.1 reads
+    ``1e-05`` as a string), integers and booleans as such."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        v = float(value)
+        if not math.isfinite(v):
+            return ".nan" if math.isnan(v) else (".inf" if v > 0 else "-.inf")
+        return _float(v)
+    if isinstance(value, str):
+        return _quoted(value)
+    raise HEPDataError(f"cannot write {value!r} ({type(value).__name__}) into a HEPData table")
+
+
+def _flow(value: Any) -> str:
+    if type(value) is float and math.isfinite(value):  # the bulk: bin edges, values, errors
+        return _float(value)
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{_key(k)}: {_flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_flow(v) for v in value) + "]"
+    return _scalar(value)
+
+
+@functools.lru_cache(maxsize=256)
+def _key(key: Any) -> str:
+    text = str(key)
+    return text if _BARE.match(text) else _quoted(text)
+
+
+def _data_file_text(data: Mapping[str, Sequence[Mapping[str, Any]]]) -> str:
+    """The YAML text of a HEPData data file (``independent_variables`` and
+    ``dependent_variables``, each a list of ``{header, qualifiers, values}``) in the block
+    layout of the records on hepdata.net: one line per bin (``- {low: 0.0, high: 20.0}``,
+    ``- {value: 1.5}``), its errors one flow mapping per line. ``yaml.safe_load`` of the text
+    equals ``data``."""
+    lines: list[str] = []
+    for key in ("independent_variables", "dependent_variables"):
+        variables = data.get(key, [])
+        if not variables:
+            lines.append(f"{key}: []")
+            continue
+        lines.append(f"{key}:")
+        for var in variables:
+            first = True
+            for field, content in var.items():
+                lead = "- " if first else "  "
+                first = False
+                if field != "values" and not (field == "qualifiers" and content):
+                    lines.append(f"{lead}{_key(field)}: {_flow(content)}")
+                    continue
+                if not content:
+                    lines.append(f"{lead}{_key(field)}: []")
+                    continue
+                lines.append(f"{lead}{_key(field)}:")
+                if field == "qualifiers":
+                    lines.extend(f"  - {_flow(q)}" for q in content)
+                    continue
+                for item in content:
+                    errors = item.get("errors") if isinstance(item, Mapping) else None
+                    if not errors:
+                        rest = {k: v for k, v in item.items() if k != "errors"}
+                        lines.append(f"  - {_flow(rest)}")
+                        continue
+                    lines.append("  - errors:")
+                    lines.extend(f"    - {_flow(e)}" for e in errors)
+                    lines.extend(
+                        f"    {_key(k)}: {_flow(v)}" for k, v in item.items() if k != "errors"
+                    )
+    return "\n".join(lines) + "\n"
 
 
 def __dir__() -> list[str]:

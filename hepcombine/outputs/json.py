@@ -16,7 +16,12 @@ Layout (all mappings keyed by name; see the schema for every field)::
      "weights": {NAME: {"measurement:estimate": w}},
      "spectators": {"measurement:estimate": {"value", "error"}},
      "correlation_repairs": [{"a", "b", "assumed", "used"}],
-     "normalised": null | {"values": {NAME: v}, "errors": {NAME: e}, "covariance": {...}}}
+     "normalised": null | {"values": {NAME: v}, "errors": {NAME: e}, "covariance": {...}},
+     "differential": {"bins": [NAME, ...], "binning": {"low", "high", "name", "label", "unit",
+                      "is_index", "centers"?}, "quantity": {"label", "unit", "qualifiers"}}}
+
+``"differential"`` is there only for a differential combination (schema version 1.1; version 1
+files are version 1.1 files without it).
 """
 
 from __future__ import annotations
@@ -28,12 +33,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..blue.result import BlueResult
+    from ..differential import DifferentialResult
     from ..result import CombinationResult
     from ..scan import ScanResult
 
 __all__ = [
     "SCHEMA_VERSION",
     "blue_to_dict",
+    "differential_to_dict",
     "dumps",
     "finite_or_none",
     "load_schema",
@@ -42,7 +49,7 @@ __all__ = [
 ]
 
 #: Version of the layout documented in ``schemas/result.json``.
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "1.1"
 
 
 def _f(value: Any) -> float | None:
@@ -72,14 +79,36 @@ def finite_or_none(obj: Any) -> Any:
     return obj
 
 
+def differential_to_dict(differential: DifferentialResult) -> dict[str, Any]:
+    """The ``"differential"`` entry: the bins (observables in bin order), their binning and
+    what the values are."""
+    q = differential.quantity
+    return {
+        "bins": list(differential.observables),
+        "binning": differential.binning.to_dict(),
+        "quantity": {
+            "label": q.label,
+            "unit": q.unit,
+            "qualifiers": [
+                {"name": x.name, "value": x.value, "unit": x.unit} for x in q.qualifiers
+            ],
+        },
+    }
+
+
 def result_to_dict(
-    result: CombinationResult, *, normalised: Any = None, config: str | None = None
+    result: CombinationResult,
+    *,
+    normalised: Any = None,
+    config: str | None = None,
+    differential: DifferentialResult | None = None,
 ) -> dict[str, Any]:
     """The JSON-ready content of ``result`` (layout in the module docstring and the schema).
 
     ``normalised``: ``(values, covariance)`` of the normalised distribution, as for
     :func:`hepcombine.outputs.text.format_result`; ``config``: the configuration file, recorded
-    as ``"config"``.
+    as ``"config"``; ``differential``: the result as a distribution (its bins, binning and
+    quantity are recorded as ``"differential"``).
     """
     from .. import __version__
     from .text import normalised_arrays
@@ -131,6 +160,8 @@ def result_to_dict(
             "errors": {n: math.sqrt(max(cov[i][i], 0.0)) for i, n in enumerate(names)},
             "covariance": {"names": names, "matrix": cov},
         }
+    if differential is not None:
+        out["differential"] = differential_to_dict(differential)
     return finite_or_none(out)
 
 

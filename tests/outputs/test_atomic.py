@@ -63,3 +63,79 @@ def test_figures_and_root_files_are_staged(tmp_path):
     with pytest.raises(OutputError):
         write_root(tmp_path / "r.root", {"bad;name": result_objects(res)["combined"]})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.png"]
+
+
+# --------------------------------------------------------------------------- directories
+def _fill(files):
+    def fill(tmp):
+        for name, text in files.items():
+            (tmp / name).write_text(text)
+
+    return fill
+
+
+def test_a_staged_directory_appears_only_with_the_rest(tmp_path):
+    old = tmp_path / "sub"
+    old.mkdir()
+    (old / "submission.yaml").write_text("old")
+    keep = {p.name: p.read_text() for p in old.iterdir()}
+
+    def is_submission(p):
+        return (p / "submission.yaml").exists()
+
+    with pytest.raises(RuntimeError), output_set() as out:
+        out.stage_directory(
+            old, _fill({"submission.yaml": "new", "t.yaml": "x"}), replace=is_submission
+        )
+        out.write_text(tmp_path / "r.txt", "result")
+        raise RuntimeError("a later output fails")
+    assert {p.name: p.read_text() for p in old.iterdir()} == keep
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sub"]  # no staging left
+    with output_set() as out:
+        out.stage_directory(
+            old, _fill({"submission.yaml": "new", "t.yaml": "x"}), replace=is_submission
+        )
+        out.write_text(tmp_path / "r.txt", "result")
+    assert sorted(p.name for p in old.iterdir()) == ["submission.yaml", "t.yaml"]
+    assert (old / "submission.yaml").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.txt", "sub"]  # the old one removed
+
+
+def test_a_directory_that_may_not_be_replaced_is_an_output_error(tmp_path):
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "thesis.tex").write_text("precious")
+    with (
+        pytest.raises(OutputError, match="not a directory hepcombine may replace"),
+        output_set() as out,
+    ):
+        out.stage_directory(tmp_path / "home", _fill({"a": "b"}))
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OutputError, match="not a directory"), output_set() as out:
+        out.stage_directory(tmp_path / "file", _fill({"a": "b"}))
+    assert (tmp_path / "home" / "thesis.tex").read_text() == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "home"]
+
+
+def test_a_failed_rename_of_a_directory_restores_the_old_one(tmp_path, monkeypatch):
+    import os
+
+    from hepcombine.outputs import atomic
+
+    old = tmp_path / "sub"
+    old.mkdir()
+    (old / "keep.yaml").write_text("old")
+    real = os.replace
+    calls = []
+
+    def failing(src, dst):
+        calls.append((src, dst))
+        if len(calls) == 2:  # the new directory onto the target, after the old one moved aside
+            raise OSError(28, "No space left on device")
+        return real(src, dst)
+
+    monkeypatch.setattr(atomic.os, "replace", failing)
+    with pytest.raises(OSError), output_set() as out:
+        out.stage_directory(old, _fill({"new.yaml": "new"}), replace=lambda p: True)
+    monkeypatch.undo()
+    assert sorted(p.name for p in old.iterdir()) == ["keep.yaml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sub"]

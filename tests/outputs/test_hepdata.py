@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 import yaml
 from hepdata_validator.full_submission_validator import FullSubmissionValidator
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hepcombine import Combiner, Measurement
 from hepcombine.binning import Binning, Quantity
@@ -237,18 +239,6 @@ def test_bad_requests_write_nothing(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["a", "a.tar.gz"]  # no staging or backup left
 
 
-def test_commit_restores_the_old_output_when_a_rename_fails(tmp_path):
-    old = tmp_path / "sub"
-    old.mkdir()
-    (old / "keep.yaml").write_text("old")
-    staged = tmp_path / "staged"
-    staged.mkdir()
-    (staged / "new.yaml").write_text("new")
-    with pytest.raises(OSError):
-        writer._commit(staged, old, tmp_path / "no-such-archive.tar.gz", tmp_path / "sub.tar.gz")
-    assert os.listdir(old) == ["keep.yaml"] and not (tmp_path / "sub.tar.gz").exists()
-
-
 def test_missing_hepdata_lib_is_a_one_line_error(tmp_path, monkeypatch):
     result, _ = combine()
     monkeypatch.setitem(sys.modules, "hepdata_lib", None)  # as if not installed
@@ -326,3 +316,146 @@ def test_lhcb_ee_mumu_read_combined_written_read_back_equals_gls(tmp_path):
     np.testing.assert_allclose(back.errors["total"][0], np.sqrt(np.diag(cov)), rtol=1e-6)
     back_cov = read_hepdata_matrix(out.directory, "Z rapidity covariance", binning=back.binning)
     np.testing.assert_allclose(back_cov, cov, rtol=1e-6)
+
+
+# ---------------------------------------------------------------------- the data-file text
+
+TEXT = st.text(
+    st.characters(blacklist_categories=("Cs",)),  # lone surrogates cannot be UTF-8 at all
+    max_size=12,
+)
+NUMBER = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.integers(-(10**12), 10**12),
+    st.sampled_from([0.0, -0.0, 1e-300, 5e-324, 1e22, 1e16, 0.1, 1e-05, -2.5e-07]),
+)
+
+
+@st.composite
+def data_files(draw):
+    """Data files as hepdata_lib's make_dict makes them: binned and unbinned independent
+    variables, dependent variables with qualifiers and symmetric/asymmetric labelled errors,
+    names and labels with LaTeX, quotes, colons, '%', unicode."""
+
+    def header():
+        h = {"name": draw(TEXT)}
+        if draw(st.booleans()):
+            h["units"] = draw(TEXT)
+        return h
+
+    n = draw(st.integers(0, 4))
+    ivs = []
+    for _ in range(draw(st.integers(1, 2))):
+        binned = draw(st.booleans())
+        values = [
+            {"low": draw(NUMBER), "high": draw(NUMBER)}
+            if binned
+            else {"value": draw(st.one_of(NUMBER, TEXT))}
+            for _ in range(n)
+        ]
+        ivs.append({"header": header(), "values": values})
+    dvs = []
+    for _ in range(draw(st.integers(0, 2))):
+        var = {"header": header()}
+        if draw(st.booleans()):
+            var["qualifiers"] = [
+                {"name": draw(TEXT), "value": draw(st.one_of(TEXT, NUMBER)), "units": draw(TEXT)}
+                for _ in range(draw(st.integers(1, 2)))
+            ]
+        values = []
+        for _ in range(n):
+            item = {"value": draw(NUMBER)}
+            errors = []
+            for _ in range(draw(st.integers(0, 2))):
+                if draw(st.booleans()):
+                    errors.append({"symerror": draw(NUMBER), "label": draw(TEXT)})
+                else:
+                    errors.append(
+                        {
+                            "asymerror": {"minus": draw(NUMBER), "plus": draw(NUMBER)},
+                            "label": draw(TEXT),
+                        }
+                    )
+            if errors:
+                item = {"errors": errors, **item}
+            values.append(item)
+        var["values"] = values
+        dvs.append(var)
+    return {"independent_variables": ivs, "dependent_variables": dvs}
+
+
+@settings(max_examples=300, deadline=None)
+@given(data_files())
+def test_data_file_text_reads_back_as_the_data(data):
+    """PyYAML (the validator's and HEPData's loader) reads the text back as exactly the data:
+    floats stay floats (YAML 1.1 reads '1e-05' as a string), strings stay strings."""
+    text = writer._data_file_text(data)
+    assert yaml.safe_load(text) == data
+    assert yaml.load(text, Loader=yaml.CSafeLoader) == data
+
+
+def test_data_file_text_has_the_layout_of_the_records():
+    data = {
+        "independent_variables": [
+            {"header": {"name": "$y$"}, "values": [{"low": 2.0, "high": 2.125}]}
+        ],
+        "dependent_variables": [
+            {
+                "header": {"name": "dσ/dy", "units": "pb"},
+                "qualifiers": [{"name": "SQRT(S)", "value": "8000.0", "units": "GeV"}],
+                "values": [{"errors": [{"symerror": 0.37, "label": "stat"}], "value": 8.27}],
+            }
+        ],
+    }
+    assert writer._data_file_text(data) == (
+        "independent_variables:\n"
+        '- header: {name: "$y$"}\n'
+        "  values:\n"
+        "  - {low: 2.0, high: 2.125}\n"
+        "dependent_variables:\n"
+        '- header: {name: "dσ/dy", units: "pb"}\n'
+        "  qualifiers:\n"
+        '  - {name: "SQRT(S)", value: "8000.0", units: "GeV"}\n'
+        "  values:\n"
+        "  - errors:\n"
+        '    - {symerror: 0.37, label: "stat"}\n'
+        "    value: 8.27\n"
+    )
+
+
+def test_overwrite_replaces_only_a_submission_directory(tmp_path):
+    result, _ = combine()
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "thesis.tex").write_text("precious")
+    with pytest.raises(HEPDataError, match="not a directory hepcombine may replace"):
+        write_hepdata(result, home, binning=BINS, overwrite=True)
+    assert os.listdir(home) == ["thesis.tex"] and sorted(os.listdir(tmp_path)) == ["home"]
+
+
+def test_numbered_bins_name_the_observables(tmp_path):
+    """A combination that is not a distribution: one numbered bin per observable, and the
+    description says which is which."""
+    result, _ = combine()
+    out = write_hepdata(result, tmp_path / "s", ["b3", "b1"], breakdown=False)
+    with open(out.directory / "submission.yaml", encoding="utf-8") as fh:
+        docs = [d for d in yaml.safe_load_all(fh) if d]
+    assert (
+        "The bins are the combined observables in order (0: b3, 1: b1)." in docs[1]["description"]
+    )
+    assert read_hepdata_table(out.directory, "Combination").binning.is_index is False
+
+
+def test_a_data_file_too_large_for_hepdata_is_an_error(tmp_path, monkeypatch):
+    """HEPData accepts at most 10 MiB per data file (about 350 bins for a matrix table); the
+    limit is lowered here so that the 4-bin matrices exceed it."""
+    result, _ = combine()
+    monkeypatch.setattr(writer, "_FILE_LIMIT", 1500)
+    with pytest.raises(
+        HEPDataError,
+        match=r"table 'Combination covariance' would be a data file of .* MiB; HEPData accepts at most",
+    ):
+        write_hepdata(result, tmp_path / "big", binning=BINS, validate=False)
+    assert os.listdir(tmp_path) == []
+    out = write_hepdata(result, tmp_path / "big", binning=BINS, covariance=False, correlation=False)
+    assert out.tables == ("Combination",)

@@ -45,5 +45,6 @@ def test_distribution_keeps_the_binning(result):
     b = Binning.from_edges([0.0, 20.0, 50.0], name="pt", label="p_T", unit="GeV")
     h = DifferentialResult.from_result(result, binning=b, title="dσ/dpT").to_hist()
     np.testing.assert_array_equal(h.axes[0].edges, [0.0, 20.0, 50.0])
-    assert (h.axes[0].name, h.axes[0].label, h.label) == ("pt", "p_T", "dσ/dpT")
+    # hist axes have no unit: it goes into the label, as ROOT axis titles carry it
+    assert (h.axes[0].name, h.axes[0].label, h.label) == ("pt", "p_T [GeV]", "dσ/dpT")
     np.testing.assert_allclose(h.values(), [result.values["b0"], result.values["b1"]])

@@ -119,6 +119,17 @@ PUBLIC_API: dict[str, list[str]] = {
         "OutputError",
         "UnknownName",
     ],
+    "hepcombine.formatting": [
+        "Rounded",
+        "breakdown_table",
+        "format_value",
+        "latex_escape",
+        "pdg_digits",
+        "pdg_precision",
+        "pdg_round",
+        "result_table",
+        "value_cell",
+    ],
     "hepcombine.inputs": ["load_config"],
     "hepcombine.inputs.hepdata": [
         "HEPDataBreakdown",

@@ -203,3 +203,41 @@ class Progress:
             self.stream.write("\n")
             self.stream.flush()
             self._drawn = False
+
+
+# --------------------------------------------------------------------------- tables
+def add_tables(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--latex",
+        metavar="FILE",
+        type=Path,
+        help="write LaTeX tables (booktabs) of the combined values, PDG-rounded with their "
+        "statistical and systematic uncertainties and chi2/ndf, and of the uncertainty "
+        "breakdown to FILE",
+    )
+    parser.add_argument(
+        "--markdown",
+        metavar="FILE",
+        type=Path,
+        help="write the same tables as Markdown to FILE",
+    )
+
+
+def for_tables(spec: CombinationSpec, result: Any) -> Any:
+    """What the tables show: the result on its bins for a differential specification."""
+    if not (spec.differential and spec.binning is not None):
+        return result
+    from ..differential import DifferentialResult
+
+    return DifferentialResult.from_result(result, binning=spec.binning)
+
+
+def tables(args: argparse.Namespace, result: Any) -> dict[Path, str]:
+    """``{path: text}`` of the ``--latex`` / ``--markdown`` tables of ``result`` (a
+    combination, differential result or BLUE result): the values, then the breakdown."""
+    out: dict[Path, str] = {}
+    for path, method in ((args.latex, "to_latex"), (args.markdown, "to_markdown")):
+        if path is not None:
+            render = getattr(result, method)
+            out[path] = render() + "\n" + render(breakdown=True)
+    return out

@@ -32,6 +32,10 @@ Outputs (written only if everything succeeds; all or none):
                              0..n. Otherwise a TH1D 'combined' with one bin per observable
                              (bin labels = names, bin errors = symmetric errors) and TH2D
                              'covariance'/'correlation' with labelled bins
+  --latex FILE, --markdown FILE
+                             tables of the combined values (PDG-rounded, statistical and
+                             systematic uncertainties, chi2/ndf; bins labelled by their ranges
+                             for a differential config) and of the uncertainty breakdown
   --plots                    DIR/[P_]summary (one observable) or [P_]summary_<observable>
                              (up to 12 observables), [P_]pulls, [P_]correlation, and
                              [P_]spectrum for a differential config; each as .png and .pdf
@@ -63,6 +67,7 @@ def register(sub: Any) -> None:
     c.add_output(p)
     p.add_argument("--json", metavar="FILE", type=Path, help="write the result as JSON to FILE")
     p.add_argument("--root", metavar="FILE", type=Path, help="write the result to a ROOT file")
+    c.add_tables(p)
     p.add_argument(
         "--plots", action="store_true", help="write summary, pulls and correlation plots"
     )
@@ -95,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
         json_text = dumps(result_to_dict(result, normalised=norm, config=str(args.config)))
     root_objects = combination.root_objects(result, spec) if args.root is not None else None
     figs = c.figures(spec, combiner, result) if args.plots else {}
+    tables = c.tables(args, c.for_tables(spec, result))
 
     written: list[Path] = []
     with output_set() as out:
@@ -108,6 +114,8 @@ def run(args: argparse.Namespace) -> int:
             written.append(
                 out.stage(args.root, lambda tmp: write_root(tmp, objects, directory="combination"))
             )
+        for path, table in tables.items():
+            written.append(out.write_text(path, table))
         c.stage_figures(out, args, figs, written)
     print(result.summary())
     c.report_written(written)

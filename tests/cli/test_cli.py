@@ -759,3 +759,46 @@ def test_plot_subcommand_writes_only_plots(tmp_path, capsys):
     assert names == sorted(
         f"p_{stem}.{ext}" for stem in ("summary", "pulls", "correlation") for ext in ("png", "pdf")
     )
+
+
+def test_latex_and_markdown_tables(tmp_path, capsys):
+    """--latex / --markdown: the values table (PDG-rounded from the JSON's full precision) and
+    the breakdown table, all or none with the other outputs; BLUE too."""
+    from hepcombine.formatting import format_value
+
+    base = differential_files(tmp_path / "in")
+    out = tmp_path / "out"
+    argv = ["combine", base, "--neyman", "--output-dir", out, "--json", out / "d.json"]
+    code, _, err = run([*argv, "--latex", out / "t.tex", "--markdown", out / "t.md"], capsys)
+    assert code == 0, err
+    data = json.loads((out / "d.json").read_text())
+    tex = (out / "t.tex").read_text()
+    md = (out / "t.md").read_text()
+    assert tex.count("\\begin{tabular}") == tex.count("\\end{tabular}") == 2
+    assert md.count("| --- |") == 2
+    for i, n in enumerate(["bin0", "bin1", "bin2"]):
+        c = data["combined"][n]
+        stat = data["breakdown"]["stat"][n]
+        low, high = c["value"] - c["interval"][0], c["interval"][1] - c["value"]
+        syst = ((low**2 - stat**2) ** 0.5, (high**2 - stat**2) ** 0.5)  # per side
+        cell = format_value(c["value"], stat, syst, labels=("stat", "syst"), style="markdown")
+        assert f"| bin {i} | {cell} |" in md
+    assert "| Total |" in md and "\\midrule\nTotal &" in tex
+    # the JSON keeps full precision
+    assert any(len(repr(c["value"])) > 8 for c in data["combined"].values())
+
+    code, _, err = run(
+        [
+            "blue",
+            DATA / "lhc_ttbar_xsec_emu_8tev.csv",
+            "--correlations",
+            DATA / "lhc_ttbar_xsec_emu_8tev_corr.csv",
+            "--markdown",
+            tmp_path / "b.md",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    md = (tmp_path / "b.md").read_text()
+    assert "| sigma_tt | 241.5 ± 1.4 (stat) ± 8.4 (syst) |" in md  # the seed: 241.5, stat 1.4
+    assert "| Lumi | 5.1 |" in md and "| Total | 8.5 |" in md

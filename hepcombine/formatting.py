@@ -44,6 +44,8 @@ __all__ = [
     "pdg_precision",
     "pdg_round",
     "result_table",
+    "stat_error",
+    "total_errors",
     "value_cell",
 ]
 
@@ -280,7 +282,7 @@ def _select(
     return list(observables), [by[o] for o in observables]
 
 
-def _stat(inner: Any, o: str) -> float | None:
+def stat_error(inner: Any, o: str) -> float | None:
     """The statistical uncertainty of ``o``: the ``stat`` breakdown row (χ² method), or the
     statistical sources in quadrature (BLUE); ``None`` when the result has none."""
     b = inner.breakdown
@@ -292,7 +294,7 @@ def _stat(inner: Any, o: str) -> float | None:
     return None
 
 
-def _errors_of(inner: Any, o: str) -> tuple[float, float]:
+def total_errors(inner: Any, o: str) -> tuple[float, float]:
     """(low, high) distances: the profile interval when valid, else ± the symmetric error."""
     e = float(inner.errors[o])
     if hasattr(inner, "has_interval") and inner.has_interval(o):
@@ -312,8 +314,8 @@ def value_cell(
     √(side² − stat²))."""
     inner = getattr(result, "result", result)
     v = float(inner.values[observable])
-    low, high = _errors_of(inner, observable)
-    stat = _stat(inner, observable) if split else None
+    low, high = total_errors(inner, observable)
+    stat = stat_error(inner, observable) if split else None
     if stat is not None and stat < min(low, high) and stat > 0:
         syst = (math.sqrt(low**2 - stat**2), math.sqrt(high**2 - stat**2))
         return format_value(v, stat, syst, labels=("stat", "syst"), style=style, unit=unit)

@@ -36,9 +36,12 @@ Outputs (written only if everything succeeds; all or none):
                              tables of the combined values (PDG-rounded, statistical and
                              systematic uncertainties, chi2/ndf; bins labelled by their ranges
                              for a differential config) and of the uncertainty breakdown
-  --plots                    DIR/[P_]summary (one observable) or [P_]summary_<observable>
-                             (up to 12 observables), [P_]pulls, [P_]correlation, and
-                             [P_]spectrum for a differential config; each as .png and .pdf
+  --plots                    DIR/[P_]summary and [P_]breakdown (one observable) or
+                             [P_]summary_<observable> and [P_]breakdown_<observable> (up to 12
+                             observables); for a differential config [P_]spectrum (inputs,
+                             combination, ratio) and [P_]breakdown (per bin) instead;
+                             [P_]pulls; [P_]correlation (two or more observables); each as
+                             .png and .pdf (--style, --experiment, ... set their look)
 
 The chi2 definition: --neyman or --pearson if given; otherwise a Convino base file uses Pearson
 (as the convino program does) and a YAML config its 'chi2:' entry or Neyman. The uncertainty
@@ -72,6 +75,7 @@ def register(sub: Any) -> None:
         "--plots", action="store_true", help="write summary, pulls and correlation plots"
     )
     c.add_combiner(p)
+    c.add_plot_style(p)
     p.add_argument(
         "--no-intervals",
         action="store_true",
@@ -99,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json is not None:
         json_text = dumps(result_to_dict(result, normalised=norm, config=str(args.config)))
     root_objects = combination.root_objects(result, spec) if args.root is not None else None
-    figs = c.figures(spec, combiner, result) if args.plots else {}
+    figs = c.figures(spec, combiner, result, args) if args.plots else {}
     tables = c.tables(args, c.for_tables(spec, result))
 
     written: list[Path] = []

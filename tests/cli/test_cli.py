@@ -650,12 +650,13 @@ def test_differential_normalised_root_and_plots(tmp_path, capsys):
         lo = [data["combined"][n]["value"] - data["combined"][n]["interval"][0] for n in names]
         assert g.errors("low")[1] == pytest.approx(lo, rel=1e-9)
 
-    for stem in ("summary_bin0", "pulls", "correlation", "spectrum"):
+    for stem in ("breakdown", "pulls", "correlation", "spectrum"):
         for ext in ("png", "pdf"):
             p = out / f"{stem}.{ext}"
             assert p.stat().st_size > 1000, p
     assert (out / "spectrum.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "spectrum.pdf").read_bytes()[:5] == b"%PDF-"
+    assert not list(out.glob("summary*"))  # no summary per bin
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
 
 
@@ -757,7 +758,7 @@ def test_plot_subcommand_writes_only_plots(tmp_path, capsys):
     assert code == 0, err
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted(
-        f"p_{stem}.{ext}" for stem in ("summary", "pulls", "correlation") for ext in ("png", "pdf")
+        f"p_{stem}.{ext}" for stem in ("summary", "breakdown", "pulls") for ext in ("png", "pdf")
     )
 
 

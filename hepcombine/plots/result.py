@@ -247,9 +247,9 @@ def plot_breakdown(
 
     ``result``: a :class:`~hepcombine.result.CombinationResult` or
     :class:`~hepcombine.blue.BlueResult` (anything with ``breakdown``, ``errors``, ``values``);
-    a :class:`~hepcombine.differential.DifferentialResult` gives the breakdown per bin
-    (:func:`plot_differential_breakdown <plot_breakdown>`: relative uncertainties against the
-    bins). ``relative``: in percent of the value.
+    a :class:`~hepcombine.differential.DifferentialResult` gives the breakdown per bin instead:
+    the relative uncertainty of the total (grey) and of the largest components (lines) against
+    the bins. ``relative``: in percent of the value.
     """
     if hasattr(result, "binning") and hasattr(result, "result"):
         return _breakdown_per_bin(result, ax=ax, max_components=max_components, exp_label=exp_label)

@@ -803,3 +803,32 @@ def test_latex_and_markdown_tables(tmp_path, capsys):
     md = (tmp_path / "b.md").read_text()
     assert "| sigma_tt | 241.5 ± 1.4 (stat) ± 8.4 (syst) |" in md  # the seed: 241.5, stat 1.4
     assert "| Lumi | 5.1 |" in md and "| Total | 8.5 |" in md
+
+
+def test_plot_style_and_experiment_label(tmp_path, capsys):
+    """--style/--experiment/--label/--sqrt-s/--lumi reach every plot; an unknown style is a
+    one-line error and nothing is written."""
+    import matplotlib as mpl
+
+    base = convino_files(tmp_path / "in")
+    out = tmp_path / "out"
+    argv = [
+        "plot",
+        base,
+        "--output-dir",
+        out,
+        "--experiment",
+        "ATLAS+CMS",
+        "--label",
+        "Preliminary",
+    ]
+    try:
+        code, _, err = run([*argv, "--style", "ATLAS", "--sqrt-s", "8", "--lumi", "20.3"], capsys)
+        assert code == 0, err
+        assert (out / "summary.png").stat().st_size > 1000
+        code, _, err = run([*argv, "--style", "nope", "--output-dir", tmp_path / "bad"], capsys)
+        assert code == 1 and "unknown plot style 'nope'" in err and err.count("\n") == 1
+        assert not (tmp_path / "bad").exists()
+    finally:
+        mpl.rcdefaults()
+        mpl.use("Agg")

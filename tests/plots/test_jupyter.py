@@ -33,7 +33,9 @@ def _images(cell) -> int:
     return sum(1 for o in cell.outputs if o.output_type == "display_data" and "image/png" in o.data)
 
 
-def test_every_figure_is_displayed_in_jupyter(tmp_path):
+def test_every_figure_is_displayed_in_jupyter(tmp_path, monkeypatch):
+    # the kernel picks its inline backend, as in Jupyter (CI exports MPLBACKEND=Agg)
+    monkeypatch.delenv("MPLBACKEND", raising=False)
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(c) for c in CELLS]
     client = nbclient.NotebookClient(

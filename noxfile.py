@@ -1,4 +1,5 @@
-"""nox sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s typecheck``, ``nox -s benchmarks``."""
+"""nox sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s typecheck``, ``nox -s docs``,
+``nox -s benchmarks``."""
 
 import nox
 
@@ -32,3 +33,20 @@ def benchmarks(session: nox.Session) -> None:
     """Run the speed benchmarks (not part of the test suite)."""
     session.install(".")
     session.run("python", "benchmarks/run.py", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site into docs/_build/html, warnings as errors (the notebooks
+    are executed); ``nox -s docs -- --serve`` is not offered: open the HTML."""
+    session.install(".[docs]")
+    session.run(
+        "sphinx-build",
+        "-W",
+        "--keep-going",
+        "-b",
+        "html",
+        "docs",
+        "docs/_build/html",
+        *session.posargs,
+    )

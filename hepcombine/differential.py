@@ -473,6 +473,22 @@ class DifferentialResult:
             **options,
         )
 
+    # ------------------------------------------------------------------ tables
+    def to_latex(self, *, breakdown: bool = False, **options: Any) -> str:
+        """A LaTeX table of the bins (labelled by their ranges and units) with their
+        statistical and systematic uncertainties, PDG-rounded, and χ²/ndf; ``breakdown=True``:
+        the uncertainty breakdown per bin. ``options``: see
+        :func:`hepcombine.formatting.result_table` / :func:`~hepcombine.formatting.breakdown_table`."""
+        from .formatting import breakdown_table, result_table
+
+        return (breakdown_table if breakdown else result_table)(self, "latex", **options)
+
+    def to_markdown(self, *, breakdown: bool = False, **options: Any) -> str:
+        """The table of :meth:`to_latex` as Markdown."""
+        from .formatting import breakdown_table, result_table
+
+        return (breakdown_table if breakdown else result_table)(self, "markdown", **options)
+
     def __repr__(self) -> str:
         return (
             f"DifferentialResult(bins={self.n_bins}, axis={self.axis_name!r}, "

@@ -250,17 +250,25 @@ class CombinationResult:
 
     # ------------------------------------------------------------------ display
     def summary(self) -> str:
-        """A plain-text summary."""
+        """A plain-text summary: each value PDG-rounded with its profile interval (printed as
+        ``±`` when symmetric at that precision) or its symmetric error and why the interval is
+        missing; χ²/ndf and the p-value (``values``, ``errors`` and ``intervals`` keep full
+        precision)."""
+        from .formatting import format_value
+
         lines = [f"hepcombine combination ({self.chi2_definition} χ², {self.method})"]
         width = max(len(n) for n in self.observables)
         for n in self.observables:
             lo, hi = self.intervals[n]
             v = self.values[n]
             status = self.interval_status[n]
-            asym = (
-                f"  (−{v - lo:.6g} +{hi - v:.6g})" if _valid(status) else f"  (interval: {status})"
-            )
-            lines.append(f"  {n:<{width}} = {v:.6g} ± {self.errors[n]:.6g}{asym}")
+            if _valid(status):
+                shown = format_value(v, (v - lo, hi - v))
+                where = f"  ({status} interval)"
+            else:
+                shown = format_value(v, self.errors[n])
+                where = f"  (Hesse error; interval: {status})"
+            lines.append(f"  {n:<{width}} = {shown}{where}")
         lines.append(
             f"  χ² = {self.chi2:.5g} for {self.ndf} degrees of freedom (p = {self.pvalue:.4g})"
         )
@@ -274,24 +282,46 @@ class CombinationResult:
         return self.summary()
 
     def _repr_html_(self) -> str:
+        from .formatting import format_value
+
         rows = []
         for n in self.observables:
             lo, hi = self.intervals[n]
             v = self.values[n]
             ok = _valid(self.interval_status[n])
             interval = (
-                f"−{v - lo:.4g} / +{hi - v:.4g}" if ok else html.escape(self.interval_status[n])
+                html.escape(format_value(v, (v - lo, hi - v)))
+                if ok
+                else html.escape(self.interval_status[n])
             )
             rows.append(
-                f"<tr><td>{html.escape(n)}</td><td>{v:.6g}</td><td>{self.errors[n]:.4g}</td><td>{interval}</td></tr>"
+                f"<tr><td>{html.escape(n)}</td><td>{html.escape(format_value(v, self.errors[n]))}"
+                f"</td><td>{interval}</td></tr>"
             )
         return (
             f"<p><b>hepcombine combination</b> ({self.chi2_definition} χ², {html.escape(self.method)}): "
             f"χ² = {self.chi2:.4g} / {self.ndf} (p = {self.pvalue:.3g})</p>"
-            "<table><tr><th>observable</th><th>value</th><th>error</th><th>profile interval</th></tr>"
+            "<table><tr><th>observable</th><th>value ± Hesse error</th><th>profile interval</th></tr>"
             + "".join(rows)
             + "</table>"
         )
+
+    # ------------------------------------------------------------------ tables
+    def to_latex(self, *, breakdown: bool = False, **options: Any) -> str:
+        """A LaTeX (booktabs) table of the combined values with their statistical and
+        systematic uncertainties, PDG-rounded, and χ²/ndf (``breakdown=True``: the uncertainty
+        breakdown instead). ``options`` go to :func:`hepcombine.formatting.result_table` or
+        :func:`~hepcombine.formatting.breakdown_table` (``observables``, ``names``,
+        ``caption``, ``relative``, ...)."""
+        from .formatting import breakdown_table, result_table
+
+        return (breakdown_table if breakdown else result_table)(self, "latex", **options)
+
+    def to_markdown(self, *, breakdown: bool = False, **options: Any) -> str:
+        """The table of :meth:`to_latex` as Markdown (GitHub/MyST pipe table)."""
+        from .formatting import breakdown_table, result_table
+
+        return (breakdown_table if breakdown else result_table)(self, "markdown", **options)
 
 
 def __dir__() -> list[str]:

@@ -354,7 +354,7 @@ def test_undetermined_combination_is_a_fit_error(caplog):
 
 def test_result_reprs_and_minuit():
     res = Combiner([simple("a"), simple("b")], correlations={("a:s", "b:s"): 1.0}).combine()
-    assert "x = 1 ± " in repr(res)
+    assert "x = 1.00 ± " in repr(res)  # PDG-rounded: two decimals for an error of 0.1…0.35
     assert "<table>" in res._repr_html_()
     m = res.minuit
     assert m.valid

@@ -90,6 +90,7 @@ def test_no_import_cycle(graph):
             "hepcombine.solver",
             "hepcombine.result",
             "hepcombine.combiner",
+            "hepcombine.formatting",
         )
         for u in ("hepcombine.spec", "hepcombine.inputs", "hepcombine.outputs", "hepcombine.cli")
     ]

@@ -37,20 +37,24 @@ def _code_cells(path: Path) -> list[str]:
 
 
 @functools.cache
-def run_notebook(path: Path) -> dict[str, Any]:
-    """Execute the notebook's code cells; returns the namespace (cached per notebook)."""
+def run_notebook(path: Path, cwd: Path | None = None) -> dict[str, Any]:
+    """Execute the notebook's code cells in ``cwd`` (default: the notebook's directory);
+    returns the namespace (cached per notebook and directory). A style the notebook chooses
+    (``mplhep.style.use``) is undone afterwards."""
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     ns: dict[str, Any] = {"__name__": "__main__", "display": lambda *a, **k: None}
     try:
-        with contextlib.chdir(path.parent):
+        with contextlib.chdir(path.parent if cwd is None else cwd):
             for i, src in enumerate(_code_cells(path)):
                 code = compile(src, f"{path.name}[code cell {i}]", "exec")
                 exec(code, ns)
     finally:
         plt.close("all")
+        matplotlib.rcdefaults()
+        matplotlib.use("Agg")
     return ns
 
 
@@ -61,6 +65,15 @@ def test_runner_finds_the_notebooks() -> None:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_runs(path: Path) -> None:
     run_notebook(path)
+
+
+@pytest.mark.parametrize("where", ["repository", "tests"])
+def test_notebooks_run_from_another_directory(where: str) -> None:
+    """The notebooks find the repository's data/ from the repository root or any directory
+    below it (as Jupyter, nbconvert or the documentation build may start them)."""
+    cwd = NOTEBOOK_DIR.parent if where == "repository" else NOTEBOOK_DIR.parent / "tests"
+    ns = run_notebook(NOTEBOOK_DIR / "ttbar_8tev_blue.ipynb", cwd)
+    assert ns["comb"].combined_result == pytest.approx(241.46454, abs=5e-6)
 
 
 def test_ttbar_8tev_blue_numbers() -> None:

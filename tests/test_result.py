@@ -54,11 +54,13 @@ def test_summary_and_html_show_every_valid_interval(result):
         r = dataclasses.replace(
             result, interval_status={"x": status}, intervals={"x": (v - 1.25, v + 1.5)}
         )
-        assert "(−1.25 +1.5)" in r.summary()
-        assert "−1.25 / +1.5" in r._repr_html_()
+        # PDG rounding: 1.25 and 1.5 (leading digits 125, 150) keep two digits, one decimal
+        shown = f"x = {v:.1f} +1.5 −1.3  ({status} interval)"
+        assert shown in r.summary()
+        assert f"{v:.1f} +1.5 −1.3" in r._repr_html_()
         assert repr(r) == r.summary()
         assert r.interval("x") == (v - 1.25, v + 1.5)
     bad = dataclasses.replace(result, interval_status={"x": "Minos failed: at limit"})
-    assert "(interval: Minos failed: at limit)" in bad.summary()
+    assert "(Hesse error; interval: Minos failed: at limit)" in bad.summary()
     with pytest.raises(IntervalError, match="Minos failed"):
         bad.interval("x")

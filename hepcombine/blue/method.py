@@ -362,6 +362,7 @@ class Blue:
             pvalue=_pvalue(chi2, ndf),
             method="iterative blue" if self._iterative else "blue",
             iterations=self._iterations,
+            statistical_sources=tuple(s for s in sources if s in self._statistical),
         )
 
     @property

@@ -7,6 +7,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 from ..result import NamedMatrix, Table
 
@@ -35,6 +36,8 @@ class BlueResult:
         p-value (NaN for ndf = 0, as for the χ² method: there is nothing to test).
     method: ``"blue"`` or ``"iterative blue"``.
     iterations: re-evaluations of the uncertainties (0 without iteration).
+    statistical_sources: the sources that are statistical (the ``stat`` part of the
+        statistical/systematic split of :meth:`to_latex`).
     """
 
     observables: tuple[str, ...]
@@ -51,6 +54,7 @@ class BlueResult:
     pvalue: float
     method: str
     iterations: int = 0
+    statistical_sources: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("values", "errors"):
@@ -61,6 +65,21 @@ class BlueResult:
         from ..outputs.text import format_blue
 
         return format_blue(self)
+
+    def to_latex(self, *, breakdown: bool = False, **options: Any) -> str:
+        """A LaTeX table of the combined values (statistical and systematic uncertainties,
+        PDG-rounded, χ²/ndf), or with ``breakdown=True`` of the uncertainty per source; see
+        :func:`hepcombine.formatting.result_table` and
+        :func:`~hepcombine.formatting.breakdown_table` for ``options``."""
+        from ..formatting import breakdown_table, result_table
+
+        return (breakdown_table if breakdown else result_table)(self, "latex", **options)
+
+    def to_markdown(self, *, breakdown: bool = False, **options: Any) -> str:
+        """The table of :meth:`to_latex` as Markdown."""
+        from ..formatting import breakdown_table, result_table
+
+        return (breakdown_table if breakdown else result_table)(self, "markdown", **options)
 
     def __repr__(self) -> str:
         p = "n/a" if math.isnan(self.pvalue) else f"{self.pvalue:.4g}"

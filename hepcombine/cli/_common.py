@@ -5,7 +5,6 @@ fast)."""
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 import time
@@ -136,21 +135,67 @@ def out_name(args: argparse.Namespace, name: str) -> Path:
 
 
 def quiet_matplotlib() -> None:
-    """Use Agg unless MPLBACKEND says otherwise; hide matplotlib's font fallback warnings."""
+    """Use Agg unless MPLBACKEND says otherwise. (The plots enter no style context, so no
+    text is drawn with another style's fonts and matplotlib has no font warning to hide.)"""
     import matplotlib
 
     if "MPLBACKEND" not in os.environ:
         matplotlib.use("Agg")
-    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 
 
-def figures(spec: CombinationSpec, combiner: Combiner, result: Any) -> dict[str, Any]:
+def add_plot_style(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("plot style and experiment label (none by default)")
+    group.add_argument(
+        "--style",
+        metavar="NAME",
+        help="mplhep style of the plots: ATLAS, CMS, LHCb, ALICE, ROOT (default: matplotlib's)",
+    )
+    group.add_argument("--experiment", metavar="TEXT", default="", help="e.g. 'ATLAS+CMS'")
+    group.add_argument(
+        "--label", metavar="TEXT", default="", help="text after it, e.g. 'Preliminary'"
+    )
+    group.add_argument("--sqrt-s", metavar="TEV", default=None, help="centre-of-mass energy, TeV")
+    group.add_argument(
+        "--lumi", metavar="FB", default=None, help="integrated luminosity in fb^-1 (or text)"
+    )
+
+
+def exp_label(args: argparse.Namespace) -> dict[str, Any]:
+    """The experiment label of the plots from the command line (and applies ``--style``)."""
+    from ..plots.style import use_style
+
+    if getattr(args, "style", None):
+        use_style(args.style)
+
+    def number(text: str | None) -> float | str | None:
+        if text is None:
+            return None
+        try:
+            return float(text)
+        except ValueError:
+            return text
+
+    return {
+        "experiment": getattr(args, "experiment", ""),
+        "text": getattr(args, "label", ""),
+        "sqrt_s": number(getattr(args, "sqrt_s", None)),
+        "lumi": number(getattr(args, "lumi", None)),
+    }
+
+
+def figures(
+    spec: CombinationSpec, combiner: Combiner, result: Any, args: argparse.Namespace | None = None
+) -> dict[str, Any]:
     """The plots of a combination (:func:`hepcombine.plots.combination.combination_figures`)."""
     quiet_matplotlib()
     from ..plots.combination import combination_figures
 
     binning = spec.binning if spec.differential else None
-    return combination_figures(combiner, result, binning=binning)
+    label = exp_label(args) if args is not None else None
+    quantity = spec.quantity
+    return combination_figures(
+        combiner, result, binning=binning, exp_label=label, quantity=quantity
+    )
 
 
 def stage_figures(
@@ -203,3 +248,41 @@ class Progress:
             self.stream.write("\n")
             self.stream.flush()
             self._drawn = False
+
+
+# --------------------------------------------------------------------------- tables
+def add_tables(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--latex",
+        metavar="FILE",
+        type=Path,
+        help="write LaTeX tables (booktabs) of the combined values, PDG-rounded with their "
+        "statistical and systematic uncertainties and chi2/ndf, and of the uncertainty "
+        "breakdown to FILE",
+    )
+    parser.add_argument(
+        "--markdown",
+        metavar="FILE",
+        type=Path,
+        help="write the same tables as Markdown to FILE",
+    )
+
+
+def for_tables(spec: CombinationSpec, result: Any) -> Any:
+    """What the tables show: the result on its bins for a differential specification."""
+    if not (spec.differential and spec.binning is not None):
+        return result
+    from ..differential import DifferentialResult
+
+    return DifferentialResult.from_result(result, binning=spec.binning)
+
+
+def tables(args: argparse.Namespace, result: Any) -> dict[Path, str]:
+    """``{path: text}`` of the ``--latex`` / ``--markdown`` tables of ``result`` (a
+    combination, differential result or BLUE result): the values, then the breakdown."""
+    out: dict[Path, str] = {}
+    for path, method in ((args.latex, "to_latex"), (args.markdown, "to_markdown")):
+        if path is not None:
+            render = getattr(result, method)
+            out[path] = render() + "\n" + render(breakdown=True)
+    return out

@@ -40,6 +40,7 @@ def register(sub: Any) -> None:
         help="correlations per source and pair of measurements",
     )
     p.add_argument("--json", metavar="FILE", type=Path, help="write the result as JSON to FILE")
+    c.add_tables(p)
     c.add_debug(p)
     p.set_defaults(func=run)
 
@@ -52,11 +53,14 @@ def run(args: argparse.Namespace) -> int:
 
     result = blue_from_csv(args.table, args.correlations).result
     text = format_blue(result)
+    tables = c.tables(args, result)
     written: list[Path] = []
-    if args.json is not None:
-        files = {"table": str(args.table), "correlations_file": str(args.correlations)}
-        with output_set() as out:
+    with output_set() as out:
+        if args.json is not None:
+            files = {"table": str(args.table), "correlations_file": str(args.correlations)}
             written.append(out.write_text(args.json, dumps(blue_to_dict(result, **files))))
+        for path, table in tables.items():
+            written.append(out.write_text(path, table))
     print(text, end="")
     c.report_written(written)
     return 0

@@ -40,9 +40,16 @@ Outputs (written only if everything succeeds; all or none):
                              'Combination correlation'; validated with hepdata-validator (needs
                              hepcombine[hepdata]). An existing DIR is replaced only if it is a
                              submission directory
-  --plots                    DIR/[P_]summary (one observable) or [P_]summary_<observable>
-                             (up to 12 observables), [P_]pulls, [P_]correlation, and
-                             [P_]spectrum for a differential config; each as .png and .pdf
+  --latex FILE, --markdown FILE
+                             tables of the combined values (PDG-rounded, statistical and
+                             systematic uncertainties, chi2/ndf; bins labelled by their ranges
+                             for a differential config) and of the uncertainty breakdown
+  --plots                    DIR/[P_]summary and [P_]breakdown (one observable) or
+                             [P_]summary_<observable> and [P_]breakdown_<observable> (up to 12
+                             observables); for a differential config [P_]spectrum (inputs,
+                             combination, ratio) and [P_]breakdown (per bin) instead;
+                             [P_]pulls; [P_]correlation (two or more observables); each as
+                             .png and .pdf (--style, --experiment, ... set their look)
 
 The chi2 definition: --neyman or --pearson if given; otherwise a Convino base file uses Pearson
 (as the convino program does) and a YAML config its 'chi2:' entry or Neyman. The uncertainty
@@ -72,6 +79,7 @@ def register(sub: Any) -> None:
     c.add_output(p)
     p.add_argument("--json", metavar="FILE", type=Path, help="write the result as JSON to FILE")
     p.add_argument("--root", metavar="FILE", type=Path, help="write the result to a ROOT file")
+    c.add_tables(p)
     p.add_argument(
         "--hepdata",
         metavar="DIR",
@@ -88,6 +96,7 @@ def register(sub: Any) -> None:
         "--plots", action="store_true", help="write summary, pulls and correlation plots"
     )
     c.add_combiner(p)
+    c.add_plot_style(p)
     p.add_argument(
         "--no-intervals",
         action="store_true",
@@ -121,7 +130,8 @@ def run(args: argparse.Namespace) -> int:
         )
     root_objects = combination.root_objects(result, spec) if args.root is not None else None
     hepdata = combination.hepdata_tables(result, spec) if args.hepdata is not None else None
-    figs = c.figures(spec, combiner, result) if args.plots else {}
+    figs = c.figures(spec, combiner, result, args) if args.plots else {}
+    tables = c.tables(args, c.for_tables(spec, result))
 
     written: list[Path] = []
     with output_set() as out:
@@ -140,6 +150,8 @@ def run(args: argparse.Namespace) -> int:
                 out, args.hepdata, overwrite=True, validate=not args.no_hepdata_validation
             )
             written += [sub.directory, sub.archive]
+        for path, table in tables.items():
+            written.append(out.write_text(path, table))
         c.stage_figures(out, args, figs, written)
     print(result.summary())
     c.report_written(written)

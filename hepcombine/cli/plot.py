@@ -28,6 +28,7 @@ def register(sub: Any) -> None:
     c.add_chi2(p)
     c.add_output(p)
     c.add_combiner(p)
+    c.add_plot_style(p)
     c.add_debug(p)
     p.set_defaults(func=run)
 
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     spec = c.load(args)
     combiner = c.combiner(args, spec)
     result = combiner.combine(intervals=True)
-    figs = c.figures(spec, combiner, result)
+    figs = c.figures(spec, combiner, result, args)
     written: list[Path] = []
     with output_set() as out:
         c.stage_figures(out, args, figs, written)

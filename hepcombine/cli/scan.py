@@ -56,6 +56,7 @@ def register(sub: Any) -> None:
         "chi2 (slow; for a quadratic chi2 they are exact and always reported)",
     )
     c.add_combiner(p)
+    c.add_plot_style(p)
     c.add_debug(p)
     p.set_defaults(func=run)
 
@@ -89,9 +90,10 @@ def run(args: argparse.Namespace) -> int:
         from ..plots.combination import file_stem
         from ..plots.scan import plot_scan
 
+        label = c.exp_label(args)
         for s in scans:
             for o in s.observables:
-                figs[f"scan_{file_stem(s.name)}_{file_stem(o)}"] = plot_scan(s, o)
+                figs[f"scan_{file_stem(s.name)}_{file_stem(o)}"] = plot_scan(s, o, exp_label=label)
 
     written: list[Path] = []
     with output_set() as out:

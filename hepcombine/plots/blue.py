@@ -1,17 +1,24 @@
 """Plots of BLUE combinations: the summary of inputs and combination, and correlation scans.
 
-Every function returns a matplotlib ``Figure``; matplotlib and mplhep are imported when a plot
-is made. The functions ending in ``_values`` take plain numbers; the others take a
+Every function draws into ``ax=``/``axes=`` (or a new figure) and returns the ``Figure``, with
+the active matplotlib style and no change to global state; matplotlib and mplhep are imported
+when a plot is made. The ranked breakdown of a BLUE result is
+:func:`hepcombine.plots.result.plot_breakdown` (``plot_breakdown(blue.result)``). The functions ending in ``_values`` take plain numbers; the others take a
 :class:`~hepcombine.blue.Blue` or its :class:`~hepcombine.blue.CorrelationScan`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
+
+from ..exceptions import InvalidArgument, UnknownName
+from . import _style
+from ._style import Row
+from .style import ExperimentLabel
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -27,75 +34,6 @@ __all__ = [
 ]
 
 
-def _style() -> Any:
-    import matplotlib.pyplot as plt
-    import mplhep
-
-    return plt.style.context(mplhep.style.ROOT)
-
-
-def _fmt(value: float, error: float, digits: int | None) -> str:
-    if digits is None:  # two significant digits of the uncertainty
-        digits = max(0, 1 - int(np.floor(np.log10(abs(error))))) if error > 0 else 3
-    return f"{value:.{digits}f} ± {error:.{digits}f}"
-
-
-def _draw_summary(
-    ax: Axes,
-    names: Sequence[str],
-    values: np.ndarray,
-    errors: np.ndarray,
-    combined: float,
-    combined_error: float,
-    stat: np.ndarray | None,
-    combined_stat: float | None,
-    label: str,
-    xlabel: str,
-    digits: int | None,
-) -> None:
-    n = len(names)
-    rows = np.arange(n, 0, -1, dtype=float)  # inputs from the top, combination at 0
-    ax.axvspan(
-        combined - combined_error,
-        combined + combined_error,
-        color="tab:blue",
-        alpha=0.25,
-        lw=0,
-        label=f"{label} (total)",
-    )
-    ax.axvline(combined, color="tab:blue", lw=1.5)
-    ax.errorbar(values, rows, xerr=errors, fmt="o", color="black", capsize=3, label="total")
-    ax.errorbar([combined], [0.0], xerr=[combined_error], fmt="s", color="tab:blue", capsize=3)
-    if stat is not None:
-        ax.errorbar(values, rows, xerr=stat, fmt="none", color="tab:red", lw=3, label="stat")
-        if combined_stat is not None:
-            ax.errorbar([combined], [0.0], xerr=[combined_stat], fmt="none", color="tab:red", lw=3)
-    ax.set_yticks([*rows, 0.0], [*names, label])
-    ax.set_ylim(-0.8, n + 0.8)
-    ax.set_xlabel(xlabel)
-    lo = min(np.min(values - errors), combined - combined_error)
-    hi = max(np.max(values + errors), combined + combined_error)
-    pad = 0.15 * (hi - lo if hi > lo else 1.0)
-    ax.set_xlim(lo - pad, hi + pad)
-    ax.tick_params(axis="y", which="both", left=False, right=False)
-    trans = ax.get_yaxis_transform()  # x in axes units, y in data units
-    for y, v, e in zip(rows, values, errors, strict=True):
-        ax.text(
-            1.03, y, _fmt(v, e, digits), transform=trans, va="center", ha="left", fontsize="small"
-        )
-    ax.text(
-        1.03,
-        0.0,
-        _fmt(combined, combined_error, digits),
-        transform=trans,
-        va="center",
-        ha="left",
-        color="tab:blue",
-        fontweight="bold",
-        fontsize="small",
-    )
-
-
 def plot_summary_values(
     names: Sequence[str],
     values: ArrayLike,
@@ -107,74 +45,89 @@ def plot_summary_values(
     combined_stat: float | None = None,
     label: str = "Combination",
     xlabel: str = "value",
-    digits: int | None = None,
+    unit: str = "",
+    chi2: str = "",
+    theory: Sequence[float] | None = None,
+    theory_label: str = "Theory",
+    ax: Axes | None = None,
+    exp_label: ExperimentLabel | Mapping[str, Any] | str | None = None,
 ) -> Figure:
-    """Summary plot from numbers: inputs with (total, optionally statistical) error bars, the
-    combination as a band, values printed at the right-hand side."""
-    import matplotlib.pyplot as plt
-
+    """Summary plot from numbers: inputs with total (and, given, statistical) error bars, the
+    combination as a band, the values printed at the right (PDG-rounded), a legend saying
+    which bar is which; ``chi2`` is text for the combination's legend entry; ``theory`` a
+    ``(value, error)`` or ``(value, low, high)`` band."""
     v = np.asarray(values, dtype=float)
     e = np.asarray(uncertainties, dtype=float)
     s = None if stat_uncertainties is None else np.asarray(stat_uncertainties, dtype=float)
-    with _style():
-        fig, ax = plt.subplots(figsize=(10, 2.5 + 0.7 * len(names)), layout="constrained")
-        _draw_summary(
-            ax, names, v, e, combined, combined_uncertainty, s, combined_stat, label, xlabel, digits
-        )
+    rows = [
+        Row(str(n), float(v[i]), float(e[i]), float(e[i]), None if s is None else float(s[i]))
+        for i, n in enumerate(names)
+    ]
+    comb = Row(label, float(combined), combined_uncertainty, combined_uncertainty, combined_stat)
+    fig, ax = _style.axes_or_new(ax, (_style.summary_width(), _style.summary_height(len(rows) + 1)))
+    _style.draw_summary(
+        ax,
+        rows,
+        comb,
+        xlabel=_style.title(xlabel, unit),
+        chi2=chi2,
+        theory=_style.check_theory(theory),
+        theory_label=theory_label,
+    )
+    _style.label(ax, exp_label)
     return fig
 
 
 def plot_summary(
     blue: Blue,
+    observable: str | None = None,
     *,
     xlabel: str | None = None,
     unit: str = "",
     label: str = "Combination",
-    digits: int | None = None,
+    theory: Sequence[float] | None = None,
+    theory_label: str = "Theory",
+    ax: Axes | None = None,
+    exp_label: ExperimentLabel | Mapping[str, Any] | str | None = None,
 ) -> Figure:
-    """Summary plot of a :class:`~hepcombine.blue.Blue`: one panel per observable. The
-    statistical error bars are drawn when the combination has statistical sources."""
-    import matplotlib.pyplot as plt
-
-    obs = blue.observables
+    """Summary plot of a :class:`~hepcombine.blue.Blue` for one observable (default: the
+    first): its inputs with total and statistical error bars (when the combination has
+    statistical sources), the combination as a band with its statistical part, values printed
+    at the right, χ²/ndf in the legend."""
+    obs = list(blue.observables)
+    o = obs[0] if observable is None else observable
+    if o not in obs:
+        raise UnknownName(f"{o!r} is not a combined observable; observables are {obs}")
+    j = obs.index(o)
     of = blue.observable_of
     sigma = blue.uncertainties
     total = np.sqrt(np.diag(blue.total_covariance))
     stat_idx = [k for k, s in enumerate(blue.sources) if s in blue.statistical_sources]
     stat = np.sqrt((sigma[:, stat_idx] ** 2).sum(axis=1)) if stat_idx else None
-    x = blue.combined_result
-    err = blue.combined_uncertainty
-    vk = blue.source_covariances
-    with _style():
-        fig, axes = plt.subplots(
-            len(obs),
-            1,
-            figsize=(10, 1.5 + sum(0.7 * (1 + list(of.values()).count(o)) for o in obs)),
-            squeeze=False,
-            layout="constrained",
-        )
-        for j, o in enumerate(obs):
-            idx = [i for i, m in enumerate(blue.measurements) if of[m] == o]
-            xo = x[o] if isinstance(x, dict) else x
-            eo = err[o] if isinstance(err, dict) else err
-            cstat = None
-            if stat_idx:
-                cstat = float(np.sqrt(abs(sum(vk[blue.sources[k]][j, j] for k in stat_idx))))
-            lab = xlabel if xlabel is not None else o
-            _draw_summary(
-                axes[j, 0],
-                [blue.measurements[i] for i in idx],
-                blue.values[idx],
-                total[idx],
-                xo,
-                eo,
-                None if stat is None else stat[idx],
-                cstat,
-                label,
-                f"{lab} [{unit}]" if unit else lab,
-                digits,
-            )
-    return fig
+    res = blue.result
+    cstat = None
+    if stat_idx:
+        vk = blue.source_covariances
+        cstat = float(np.sqrt(abs(sum(vk[blue.sources[k]][j, j] for k in stat_idx))))
+    idx = [i for i, m in enumerate(blue.measurements) if of[m] == o]
+    chi2 = f"$\\chi^2$/ndf = {res.chi2:.2f}/{res.ndf}" if res.ndf > 0 else ""
+    return plot_summary_values(
+        [blue.measurements[i] for i in idx],
+        blue.values[idx],
+        total[idx],
+        res.values[o],
+        res.errors[o],
+        stat_uncertainties=None if stat is None else stat[idx],
+        combined_stat=cstat,
+        label=label,
+        xlabel=o if xlabel is None else xlabel,
+        unit=unit,
+        chi2=chi2,
+        theory=theory,
+        theory_label=theory_label,
+        ax=ax,
+        exp_label=exp_label,
+    )
 
 
 def plot_correlation_scan_values(
@@ -184,34 +137,48 @@ def plot_correlation_scan_values(
     *,
     labels: Sequence[str] | None = None,
     title: str | None = None,
+    axes: Sequence[Axes] | None = None,
+    exp_label: ExperimentLabel | Mapping[str, Any] | str | None = None,
 ) -> Figure:
     """Shift of the combined value (top) and of its uncertainty (bottom) against the factor
     multiplying the scanned correlations. Arrays: one row per factor, one column per
-    observable (1-d for one observable)."""
-    import matplotlib.pyplot as plt
-
+    observable (1-d for one observable). ``axes``: two axes to draw into."""
     f = np.asarray(factors, dtype=float)
     dv = np.asarray(value_shifts, dtype=float).reshape(len(f), -1)
     de = np.asarray(uncertainty_shifts, dtype=float).reshape(len(f), -1)
     names = list(labels) if labels is not None else [f"observable {j}" for j in range(dv.shape[1])]
-    with _style():
-        fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(8, 7), layout="constrained")
-        for j, name in enumerate(names):
-            top.plot(f, dv[:, j], "o-", label=name)
-            bottom.plot(f, de[:, j], "o-", label=name)
-        for ax in (top, bottom):
-            ax.axhline(0.0, color="grey", lw=1, ls="--")
-            ax.axvline(1.0, color="grey", lw=1, ls=":")
-        top.set_ylabel("Δ value")
-        bottom.set_ylabel("Δ uncertainty")
-        bottom.set_xlabel("correlation scale factor")
-        top.legend()
-        if title:
-            top.set_title(title, fontsize="medium")
+    if axes is None:
+        import matplotlib as mpl
+
+        w, h = mpl.rcParams["figure.figsize"]
+        fig, (top, bottom) = _style.figure((float(w), float(h) * 1.2), nrows=2, sharex=True)
+    else:
+        if len(axes) != 2:
+            raise InvalidArgument(f"plot_correlation_scan draws into 2 axes, got {len(axes)}")
+        top, bottom = axes
+        fig = cast("Figure", top.figure)
+    for j, name in enumerate(names):
+        top.plot(f, dv[:, j], "o-", label=name)
+        bottom.plot(f, de[:, j], "o-", label=name)
+    for a in (top, bottom):
+        a.axhline(0.0, color="grey", lw=1, ls="--")
+        a.axvline(1.0, color="grey", lw=1, ls=":")
+    top.set_ylabel("Δ value")
+    bottom.set_ylabel("Δ uncertainty")
+    bottom.set_xlabel("correlation scale factor")
+    top.legend(fontsize="small")
+    if title:
+        top.text(0.02, 0.04, title, transform=top.transAxes, fontsize="small", va="bottom")
+    _style.label(top, exp_label)
     return fig
 
 
-def plot_correlation_scan(scan: CorrelationScan) -> Figure:
+def plot_correlation_scan(
+    scan: CorrelationScan,
+    *,
+    axes: Sequence[Axes] | None = None,
+    exp_label: ExperimentLabel | Mapping[str, Any] | str | None = None,
+) -> Figure:
     """Plot a :class:`~hepcombine.blue.CorrelationScan` (points where the scaled covariance is
     not positive definite are left out)."""
     ok = np.asarray(scan.valid)
@@ -224,6 +191,8 @@ def plot_correlation_scan(scan: CorrelationScan) -> Figure:
         np.asarray(scan.uncertainty_shifts)[ok],
         labels=scan.observables,
         title=f"correlation scan: {what}",
+        axes=axes,
+        exp_label=exp_label,
     )
 
 

@@ -15,7 +15,7 @@ import numpy as np
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from ..binning import Binning
+    from ..binning import Binning, Quantity
     from ..combiner import Combiner
     from ..result import CombinationResult
 
@@ -33,48 +33,74 @@ def file_stem(name: str) -> str:
 
 
 def combination_figures(
-    combiner: Combiner, result: CombinationResult, *, binning: Binning | None = None
+    combiner: Combiner,
+    result: CombinationResult,
+    *,
+    binning: Binning | None = None,
+    exp_label: Any = None,
+    quantity: Quantity | None = None,
 ) -> dict[str, Figure]:
-    """``{file stem: Figure}``: ``summary`` (one per observable, ``summary_<observable>`` when
-    there are several, for at most :data:`MAX_SUMMARY_PLOTS` observables), ``pulls`` (when
-    there are sources), ``correlation`` and, for a differential combination (``binning``
-    given), ``spectrum`` on its bins."""
-    from .result import inputs_for, plot_correlation, plot_pulls, plot_spectrum, plot_summary
+    """``{file stem: Figure}`` of a combination, as a paper shows it.
+
+    * not differential: ``summary`` (one observable) or ``summary_<observable>`` (up to
+      :data:`MAX_SUMMARY_PLOTS`) — inputs with total and statistical bars, the combination
+      band, values, χ²/ndf — and ``breakdown`` / ``breakdown_<observable>``, the ranked
+      uncertainty breakdown;
+    * differential (``binning`` given): ``spectrum`` (inputs, combination, ratio panel, on the
+      bins with their label and unit; the y label from ``quantity``) and ``breakdown`` (the
+      relative uncertainty of each component per bin) instead of one summary per bin;
+    * ``pulls`` when there are sources; ``correlation`` when there are at least two
+      observables (labelled with the bin ranges for a differential combination).
+
+    ``exp_label`` (an :class:`~hepcombine.plots.style.ExperimentLabel`, mapping or name) is
+    drawn on every figure.
+    """
+    from ..differential import DifferentialResult
+    from .result import (
+        inputs_for,
+        plot_breakdown,
+        plot_correlation,
+        plot_differential,
+        plot_pulls,
+        plot_summary,
+    )
 
     obs = list(result.observables)
-    inputs = inputs_for(combiner, result)
+    inputs = inputs_for(combiner, result, stat=True)
     figs: dict[str, Any] = {}
-    if len(obs) == 1:
-        figs["summary"] = plot_summary(result, inputs=inputs, observable=obs[0])
-    elif len(obs) <= MAX_SUMMARY_PLOTS:
-        for o in obs:
-            figs[f"summary_{file_stem(o)}"] = plot_summary(result, inputs=inputs, observable=o)
+    lab = exp_label
+    if binning is None:
+        if len(obs) == 1:
+            figs["summary"] = plot_summary(result, inputs, obs[0], exp_label=lab)
+            figs["breakdown"] = plot_breakdown(result, obs[0], exp_label=lab)
+        elif len(obs) <= MAX_SUMMARY_PLOTS:
+            for o in obs:
+                figs[f"summary_{file_stem(o)}"] = plot_summary(result, inputs, o, exp_label=lab)
+                figs[f"breakdown_{file_stem(o)}"] = plot_breakdown(result, o, exp_label=lab)
+        else:
+            log.info("%d observables: no summary plot per observable", len(obs))
     else:
-        log.info("%d observables: no summary plot per observable", len(obs))
-    if result.pulls:
-        figs["pulls"] = plot_pulls(result)
-    figs["correlation"] = plot_correlation(result)
-    if binning is not None:
         n = len(obs)
         per_measurement: dict[str, tuple[Any, Any]] = {}
         for j, o in enumerate(obs):
-            for ref, (v, e) in inputs.get(o, {}).items():
+            for ref, (v, e, *_) in inputs.get(o, {}).items():
                 m = ref.split(":", 1)[0]
                 if m not in per_measurement:
                     per_measurement[m] = (np.full(n, np.nan), np.full(n, np.nan))
                 per_measurement[m][0][j] = v
                 per_measurement[m][1][j] = e
-        values = np.array([result.values[o] for o in obs])
-        errors = np.array([result.errors[o] for o in obs])
-        low = np.array([result.intervals[o][0] for o in obs])
-        high = np.array([result.intervals[o][1] for o in obs])
-        ok = np.array([result.has_interval(o) for o in obs])
-        err_low = np.where(ok, values - low, errors)
-        err_high = np.where(ok, high - values, errors)
-        edges = binning.edges if binning.is_contiguous else np.arange(n + 1, dtype=float)
-        figs["spectrum"] = plot_spectrum(
-            edges, per_measurement, (values, err_low, err_high), axis_label=binning.title
-        )
+        diff = DifferentialResult.from_result(result, binning=binning)
+        ylabel = quantity.title if quantity is not None and quantity.title else None
+        figs["spectrum"] = plot_differential(diff, per_measurement, ylabel=ylabel, exp_label=lab)
+        figs["breakdown"] = plot_breakdown(diff, exp_label=lab)
+    if result.pulls:
+        figs["pulls"] = plot_pulls(result, exp_label=lab)
+    if len(obs) >= 2:
+        if binning is not None:
+            diff = DifferentialResult.from_result(result, binning=binning)
+            figs["correlation"] = plot_correlation(diff, exp_label=lab)
+        else:
+            figs["correlation"] = plot_correlation(result, exp_label=lab)
     return figs
 
 

@@ -1,20 +1,23 @@
 """Plot of a correlation scan (as the Convino paper's Figs. 14–15): the combined value against
 the scanned correlation with its uncertainty as a shaded band, the nominal result as an open
-marker with its error bar, and χ²_min in a lower panel.
+marker with its error bar, the shift Δvalue from the nominal result and χ²_min in lower panels.
 
 matplotlib and mplhep are imported when a plot is made.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from ..exceptions import UnknownName
-from ._style import COMBINED, INPUT, style
+from ..exceptions import InvalidArgument, UnknownName
+from . import _style
+from .style import COMBINED, INPUT, ExperimentLabel
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from ..scan import ScanResult
@@ -29,15 +32,24 @@ def _band(value: np.ndarray, error: np.ndarray, low: np.ndarray, high: np.ndarra
     return lo, hi
 
 
-def plot_scan(scan: ScanResult, observable: str) -> Figure:
-    """Combined value of ``observable`` against the scanned correlation of ``scan``.
+def plot_scan(
+    scan: ScanResult,
+    observable: str,
+    *,
+    axes: Sequence[Axes] | None = None,
+    ylabel: str | None = None,
+    exp_label: ExperimentLabel | Mapping[str, Any] | str | None = None,
+) -> Figure:
+    """Combined value of ``observable`` against the scanned correlation of ``scan``, in three
+    panels: the value with its 68 % band; Δvalue, its shift from the nominal result (with the
+    nominal uncertainty as a band, so a shift can be read in units of it); and χ²_min.
 
     The x axis is the correlation of the group's first pair (the others move with it). The
-    band is the 68 % profile interval (or ±σ where no interval was computed). Points with
-    invalid assumptions are left out and counted in a note.
+    band is the profile interval (or ±σ where no interval was computed). Points with invalid
+    assumptions are left out, marked on the x axis and counted in the legend. ``axes``: three
+    axes to draw into (default: a new figure). ``ylabel``: the observable's label (default
+    its name).
     """
-    import matplotlib.pyplot as plt
-
     if observable not in scan.values:
         raise UnknownName(
             f"{observable!r} is not an observable of scan {scan.name!r}; "
@@ -53,76 +65,96 @@ def plot_scan(scan: ScanResult, observable: str) -> Figure:
     if len(scan.pairs) > 1:
         xlabel += f"  [+ {len(scan.pairs) - 1} more pair{'s' if len(scan.pairs) > 2 else ''}]"
 
-    with style():
-        fig, (top, bottom) = plt.subplots(
-            2,
-            1,
+    if axes is None:
+        import matplotlib as mpl
+
+        w, h = mpl.rcParams["figure.figsize"]
+        fig, (top, mid, bottom) = _style.figure(
+            (float(w), float(h) * 1.45),
+            nrows=3,
             sharex=True,
-            figsize=(9, 7),
-            gridspec_kw={"height_ratios": [3, 1]},
-            layout="constrained",
+            gridspec_kw={"height_ratios": [3, 1.4, 1.2]},
         )
-        top.fill_between(x, lo, hi, color=COMBINED, alpha=0.25, lw=0, label="68% CL along the scan")
-        top.plot(x, v, "-", color=COMBINED, lw=1.5, label="combined value")
-        nv = scan.nominal_values[observable]
-        if np.isfinite(nv):
-            ne = scan.nominal_errors[observable]
-            nlo, nhi = scan.nominal_interval[observable]
-            yerr = (
-                [[nv - nlo], [nhi - nv]] if np.isfinite(nlo) and np.isfinite(nhi) else [[ne], [ne]]
-            )
-            top.errorbar(
-                [scan.nominal_rho[0]],
-                [nv],
-                yerr=yerr,
-                fmt="o",
-                mfc="white",
-                mec=INPUT,
-                color=INPUT,
-                ms=8,
-                capsize=4,
-                label="nominal assumption",
-                zorder=3,
-            )
-        top.set_ylabel(observable)
-        # room above the curves for the legend
-        ends = [lo, hi]
-        if np.isfinite(nv):
-            ends.append(np.array([nv - yerr[0][0], nv + yerr[1][0]]))
-        y0 = min(float(np.nanmin(a)) for a in ends if np.any(np.isfinite(a)))
-        y1 = max(float(np.nanmax(a)) for a in ends if np.any(np.isfinite(a)))
-        span = y1 - y0 if y1 > y0 else max(abs(y1), 1.0) * 0.1
-        top.set_ylim(y0 - 0.1 * span, y1 + 0.55 * span)
-        top.set_title(f"correlation scan: {scan.name}", fontsize="medium", loc="left")
+    else:
+        if len(axes) != 3:
+            raise InvalidArgument(f"plot_scan draws into 3 axes, got {len(axes)}")
+        top, mid, bottom = axes
+        fig = cast("Figure", top.figure)
+    top.fill_between(x, lo, hi, color=COMBINED, alpha=0.25, lw=0, label="68% CL along the scan")
+    top.plot(x, v, "-", color=COMBINED, lw=1.5, label="combined value")
+    nv = scan.nominal_values[observable]
+    nominal_ok = bool(np.isfinite(nv))
+    yerr: list[list[float]] = [[0.0], [0.0]]
+    if nominal_ok:
+        ne = scan.nominal_errors[observable]
+        nlo, nhi = scan.nominal_interval[observable]
+        yerr = [[nv - nlo], [nhi - nv]] if np.isfinite(nlo) and np.isfinite(nhi) else [[ne], [ne]]
+        top.errorbar(
+            [scan.nominal_rho[0]],
+            [nv],
+            yerr=yerr,
+            fmt="o",
+            mfc="white",
+            mec=INPUT,
+            color=INPUT,
+            ms=8,
+            capsize=4,
+            label="nominal assumption",
+            zorder=3,
+        )
+    top.set_ylabel(observable if ylabel is None else ylabel)
+    # headroom above the curves for the legend, which then never covers a point
+    ends = [lo, hi]
+    if nominal_ok:
+        ends.append(np.array([nv - yerr[0][0], nv + yerr[1][0]]))
+    y0 = min(float(np.nanmin(a)) for a in ends if np.any(np.isfinite(a)))
+    y1 = max(float(np.nanmax(a)) for a in ends if np.any(np.isfinite(a)))
+    span = y1 - y0 if y1 > y0 else max(abs(y1), 1.0) * 0.1
+    top.set_ylim(y0 - 0.1 * span, y1 + 0.75 * span)
 
-        bottom.plot(x, np.where(ok, scan.chi2, np.nan), "o-", color=COMBINED, ms=4)
-        if np.isfinite(scan.nominal_chi2):
-            bottom.plot(
-                [scan.nominal_rho[0]], [scan.nominal_chi2], "o", mfc="white", mec=INPUT, ms=7
-            )
-        bottom.set_ylabel(r"$\chi^2_{\mathrm{min}}$")
-        bottom.set_xlabel(xlabel)
-        bottom.set_xlim(min(x.min(), x.max()), max(x.min(), x.max()))
+    # Δvalue: the shift from the nominal result, with the nominal uncertainty as a band
+    if nominal_ok:
+        mid.axhspan(-yerr[0][0], yerr[1][0], color="0.88", lw=0, label="nominal uncertainty")
+        mid.plot(x, v - nv, "o-", color=COMBINED, ms=3.5, lw=1.2)
+        mid.axhline(0.0, color=INPUT, lw=0.8, ls=":")
+        reach = float(np.nanmax(np.abs(np.concatenate([v - nv, [yerr[0][0], yerr[1][0]]]))))
+        mid.set_ylim(-1.25 * reach, 1.25 * reach)
+    mid.set_ylabel("Δ value")
 
-        n_bad = int(np.sum(~ok))
-        if n_bad:
-            top.plot(
-                [],
-                [],
-                "x",
-                color="tab:red",
-                label=f"invalid, left out ({n_bad} of {len(ok)} points)",
-            )
-            bottom.plot(
-                x[~ok],
-                np.zeros(n_bad),
-                "x",
-                color="tab:red",
-                ms=7,
-                transform=bottom.get_xaxis_transform(),
-                clip_on=False,
-            )
-        top.legend(loc="upper left", fontsize="small")
+    bottom.plot(x, np.where(ok, scan.chi2, np.nan), "o-", color=COMBINED, ms=4)
+    if np.isfinite(scan.nominal_chi2):
+        bottom.plot([scan.nominal_rho[0]], [scan.nominal_chi2], "o", mfc="white", mec=INPUT, ms=7)
+    bottom.set_ylabel(r"$\chi^2_{\mathrm{min}}$")
+    bottom.set_xlabel(xlabel)
+    bottom.set_xlim(min(x.min(), x.max()), max(x.min(), x.max()))
+    top.set_xlabel("")
+    mid.set_xlabel("")
+
+    n_bad = int(np.sum(~ok))
+    if n_bad:
+        top.plot(
+            [], [], "x", color="tab:red", label=f"invalid, left out ({n_bad} of {len(ok)} points)"
+        )
+        bottom.plot(
+            x[~ok],
+            np.zeros(n_bad),
+            "x",
+            color="tab:red",
+            ms=7,
+            transform=bottom.get_xaxis_transform(),
+            clip_on=False,
+        )
+    top.legend(loc="upper left", fontsize="small", ncols=2)
+    top.text(
+        0.99,
+        0.97,
+        f"scan: {scan.name}",
+        transform=top.transAxes,
+        ha="right",
+        va="top",
+        fontsize="small",
+    )
+    _style.label(top, exp_label)
     return fig
 
 

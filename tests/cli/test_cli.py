@@ -650,12 +650,13 @@ def test_differential_normalised_root_and_plots(tmp_path, capsys):
         lo = [data["combined"][n]["value"] - data["combined"][n]["interval"][0] for n in names]
         assert g.errors("low")[1] == pytest.approx(lo, rel=1e-9)
 
-    for stem in ("summary_bin0", "pulls", "correlation", "spectrum"):
+    for stem in ("breakdown", "pulls", "correlation", "spectrum"):
         for ext in ("png", "pdf"):
             p = out / f"{stem}.{ext}"
             assert p.stat().st_size > 1000, p
     assert (out / "spectrum.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "spectrum.pdf").read_bytes()[:5] == b"%PDF-"
+    assert not list(out.glob("summary*"))  # no summary per bin
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
 
 
@@ -757,5 +758,77 @@ def test_plot_subcommand_writes_only_plots(tmp_path, capsys):
     assert code == 0, err
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted(
-        f"p_{stem}.{ext}" for stem in ("summary", "pulls", "correlation") for ext in ("png", "pdf")
+        f"p_{stem}.{ext}" for stem in ("summary", "breakdown", "pulls") for ext in ("png", "pdf")
     )
+
+
+def test_latex_and_markdown_tables(tmp_path, capsys):
+    """--latex / --markdown: the values table (PDG-rounded from the JSON's full precision) and
+    the breakdown table, all or none with the other outputs; BLUE too."""
+    from hepcombine.formatting import format_value
+
+    base = differential_files(tmp_path / "in")
+    out = tmp_path / "out"
+    argv = ["combine", base, "--neyman", "--output-dir", out, "--json", out / "d.json"]
+    code, _, err = run([*argv, "--latex", out / "t.tex", "--markdown", out / "t.md"], capsys)
+    assert code == 0, err
+    data = json.loads((out / "d.json").read_text())
+    tex = (out / "t.tex").read_text()
+    md = (out / "t.md").read_text()
+    assert tex.count("\\begin{tabular}") == tex.count("\\end{tabular}") == 2
+    assert md.count("| --- |") == 2
+    for i, n in enumerate(["bin0", "bin1", "bin2"]):
+        c = data["combined"][n]
+        stat = data["breakdown"]["stat"][n]
+        low, high = c["value"] - c["interval"][0], c["interval"][1] - c["value"]
+        syst = ((low**2 - stat**2) ** 0.5, (high**2 - stat**2) ** 0.5)  # per side
+        cell = format_value(c["value"], stat, syst, labels=("stat", "syst"), style="markdown")
+        assert f"| bin {i} | {cell} |" in md
+    assert "| Total |" in md and "\\midrule\nTotal &" in tex
+    # the JSON keeps full precision
+    assert any(len(repr(c["value"])) > 8 for c in data["combined"].values())
+
+    code, _, err = run(
+        [
+            "blue",
+            DATA / "lhc_ttbar_xsec_emu_8tev.csv",
+            "--correlations",
+            DATA / "lhc_ttbar_xsec_emu_8tev_corr.csv",
+            "--markdown",
+            tmp_path / "b.md",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    md = (tmp_path / "b.md").read_text()
+    assert "| sigma_tt | 241.5 ± 1.4 (stat) ± 8.4 (syst) |" in md  # the seed: 241.5, stat 1.4
+    assert "| Lumi | 5.1 |" in md and "| Total | 8.5 |" in md
+
+
+def test_plot_style_and_experiment_label(tmp_path, capsys):
+    """--style/--experiment/--label/--sqrt-s/--lumi reach every plot; an unknown style is a
+    one-line error and nothing is written."""
+    import matplotlib as mpl
+
+    base = convino_files(tmp_path / "in")
+    out = tmp_path / "out"
+    argv = [
+        "plot",
+        base,
+        "--output-dir",
+        out,
+        "--experiment",
+        "ATLAS+CMS",
+        "--label",
+        "Preliminary",
+    ]
+    try:
+        code, _, err = run([*argv, "--style", "ATLAS", "--sqrt-s", "8", "--lumi", "20.3"], capsys)
+        assert code == 0, err
+        assert (out / "summary.png").stat().st_size > 1000
+        code, _, err = run([*argv, "--style", "nope", "--output-dir", tmp_path / "bad"], capsys)
+        assert code == 1 and "unknown plot style 'nope'" in err and err.count("\n") == 1
+        assert not (tmp_path / "bad").exists()
+    finally:
+        mpl.rcdefaults()
+        mpl.use("Agg")

@@ -25,9 +25,12 @@ pytest.importorskip("mplhep")
 from matplotlib.collections import PolyCollection  # noqa: E402
 from matplotlib.container import ErrorbarContainer  # noqa: E402
 
+from hepcombine.formatting import format_value  # noqa: E402
 from hepcombine.plots.result import (  # noqa: E402
     inputs_for,
+    plot_breakdown,
     plot_correlation,
+    plot_differential,
     plot_pulls,
     plot_spectrum,
     plot_summary,
@@ -78,10 +81,10 @@ def test_plot_scan(tmp_path) -> None:
     scan = scan_correlations(comb, ScanGroup("lumi", [("A:s", "B:s", -0.6, 1.0)], 9))
     fig = plot_scan(scan, "x")
     _save(fig, tmp_path / "scan.png")
-    top, bottom = fig.axes
+    top, mid, bottom = fig.axes
     assert top.get_ylabel() == "x"
     assert "A:s" in bottom.get_xlabel() and "B:s" in bottom.get_xlabel()
-    assert "lumi" in top.get_title(loc="left")
+    assert "scan: lumi" in [t.get_text() for t in top.texts]
     # the curve: one point per scan point, on the GLS values
     (line,) = [ln for ln in top.get_lines() if len(ln.get_xdata()) == 9]
     expected = [_gls(r)[0] for r in np.linspace(-0.6, 1.0, 9)]
@@ -94,6 +97,16 @@ def test_plot_scan(tmp_path) -> None:
     assert nom.lines[0].get_markerfacecolor() == "white"
     chi2_line = bottom.get_lines()[0]
     assert len(chi2_line.get_xdata()) == 9
+    # Δvalue: the shift from the nominal GLS value, with the nominal error as a band
+    (shift,) = [ln for ln in mid.get_lines() if len(ln.get_xdata()) == 9]
+    assert np.allclose(shift.get_ydata(), np.array(expected) - _gls(RHO)[0], rtol=1e-9, atol=1e-12)
+    (band,) = mid.patches
+    assert band.get_extents().height > 0
+    # the legend sits in the headroom above every drawn point
+    top.figure.canvas.draw()
+    legend_box = top.get_legend().get_window_extent()
+    nominal_top = top.transData.transform((RHO, _gls(RHO)[0] + _gls(RHO)[1]))[1]
+    assert legend_box.y0 > nominal_top
     with pytest.raises(UnknownName):
         plot_scan(scan, "nope")
 
@@ -111,7 +124,7 @@ def test_plot_scan_leaves_out_invalid_points(tmp_path) -> None:
     assert scan.valid.tolist() == [False] * 4 + [True] * 2
     fig = plot_scan(scan, "x")
     _save(fig, tmp_path / "scan_invalid.png")
-    top, bottom = fig.axes
+    top, _, bottom = fig.axes
     curve = next(ln for ln in top.get_lines() if len(ln.get_xdata()) == 6)
     assert np.sum(np.isfinite(curve.get_ydata())) == 2
     labels = [t.get_text() for t in top.get_legend().get_texts()]
@@ -146,31 +159,155 @@ def test_inputs_for_all_forms() -> None:
 
 
 # ---------------------------------------------------------------------- summary
+def _values(ax) -> list[str]:
+    """The printed column at the right of a summary (after its header)."""
+    return [t.get_text() for t in ax.texts if t.get_position()[0] == 1.03][1:]
+
+
 def test_plot_summary(tmp_path) -> None:
     comb = Combiner(_two(), correlations={("A:s", "B:s"): RHO})
     res = comb.combine()
-    fig = plot_summary(res, inputs_for(comb, res))
+    fig = plot_summary(res, inputs_for(comb, res, stat=True), theory=(11.5, 0.4))
     _save(fig, tmp_path / "summary.png")
     (ax,) = fig.axes
     ticks = [t.get_text() for t in ax.get_yticklabels()]
-    assert ticks == ["A:x", "B:x", "Combination"]
+    assert ticks == ["A", "B", "Combination"]  # measurement names, not "A:x"
     bars = _bars(ax)
-    assert len(bars) == 2  # inputs, combination
-    assert len(bars[0].lines[0].get_xdata()) == 2
+    assert len(bars) == 6  # inputs and combination, total and stat each
     x, err = _gls(RHO)
-    texts = [t.get_text() for t in ax.texts]
-    # two significant digits of the error: one decimal for errors between 1 and 10
-    assert 1 < err < 10 and 1 < math.hypot(STAT[0], SYST[0]) < 10
-    assert f"{x:.1f} ± {err:.1f}" in texts
-    assert f"{Y[0]:.1f} ± {math.hypot(STAT[0], SYST[0]):.1f}" in texts
+    # the combination's statistical part: the GLS of the stat covariance alone, with the
+    # weights of the full one: σ_stat² = Σ w_i² stat_i²
+    cov = np.diag(STAT**2 + SYST**2)
+    cov[0, 1] = cov[1, 0] = RHO * SYST[0] * SYST[1]
+    w = np.linalg.solve(cov, np.ones(2)) / np.linalg.solve(cov, np.ones(2)).sum()
+    stat = math.sqrt(np.sum(w**2 * STAT**2))
+    assert res.breakdown["stat"]["x"] == pytest.approx(stat, rel=1e-9)
+    texts = _values(ax)
+    assert texts == [
+        format_value(Y[0], STAT[0], SYST[0]),
+        format_value(Y[1], STAT[1], SYST[1]),
+        format_value(x, stat, math.sqrt(err**2 - stat**2)),
+    ]
+    assert texts[0] == "10.0 ± 1.0 ± 0.8"  # PDG: 1.0 and 0.8 → one decimal
     assert ax.get_xlabel() == "x"
-    # the flat form of the inputs, and the combination alone
-    flat = plot_summary(res, inputs_for(comb)["x"], "x")
-    assert [t.get_text() for t in flat.axes[0].get_yticklabels()][:2] == ["A:x", "B:x"]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[-1] == "Theory" or "Theory" in legend
+    assert any("ndf = " in t for t in legend)
+    # the flat form of the inputs (no stat: no stat bars), and the combination alone
+    flat = plot_summary(res, inputs_for(comb)["x"], "x", names={"A:x": "ATLAS"}, unit="pb")
+    fax = flat.axes[0]
+    assert [t.get_text() for t in fax.get_yticklabels()][:2] == ["ATLAS", "B"]
+    assert fax.get_xlabel() == "x [pb]"
     alone = plot_summary(res)
     assert [t.get_text() for t in alone.axes[0].get_yticklabels()] == ["Combination"]
     with pytest.raises(UnknownName):
         plot_summary(res, observable="nope")
+
+
+def test_plots_draw_into_given_axes_and_leave_global_state_alone(tmp_path) -> None:
+    import matplotlib as mpl
+    import matplotlib.pyplot as plt
+
+    before = dict(mpl.rcParams)
+    interactive = mpl.is_interactive()
+    comb = Combiner(_two(), correlations={("A:s", "B:s"): RHO})
+    res = comb.combine()
+    fig, (a, b) = plt.subplots(1, 2, figsize=(14, 4))
+    assert plot_summary(res, inputs_for(comb, res), ax=a) is fig
+    assert plot_breakdown(res, ax=b) is fig
+    _save(fig, tmp_path / "two.png")
+    assert dict(mpl.rcParams) == before and mpl.is_interactive() == interactive
+
+
+def test_plot_breakdown(tmp_path) -> None:
+    res = _many_sources(20)
+    fig = plot_breakdown(res, max_components=8, relative=True)
+    _save(fig, tmp_path / "breakdown.png")
+    (ax,) = fig.axes
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[0] == "Total" and labels[-1] == f"{len(res.breakdown.rows) - 7} others"
+    widths = [p.get_width() for p in ax.patches]
+    v = res.values["x"]
+    assert widths[0] == pytest.approx(100 * res.errors["x"] / v)
+    ranked = sorted((abs(r["x"]) for r in res.breakdown.values()), reverse=True)
+    assert widths[1:8] == pytest.approx([100 * c / v for c in ranked[:7]])
+    rest = math.sqrt(sum(c * c for c in ranked[7:]))
+    assert widths[8] == pytest.approx(100 * rest / v)
+    assert ax.get_xlabel() == "x: uncertainty [%]"
+
+
+# ---------------------------------------------------------------------- differential
+def _differential():
+    from hepcombine import Binning, DifferentialMeasurement, DifferentialResult
+    from hepcombine.binning import Quantity
+
+    edges = [0.0, 50.0, 100.0, 200.0, 400.0]
+    truth = np.array([200.0, 40.0, 10.0, 1.0])
+    binning = Binning.from_edges(edges, name="pt", label="$p_T$", unit="GeV")
+    quantity = Quantity(r"$d\sigma/dp_T$", "pb/GeV")
+    ms = []
+    for name, f in (("ATLAS", 1.04), ("CMS", 0.97)):
+        m = Measurement.from_uncertainties(
+            {f"b{i}": f * t for i, t in enumerate(truth)},
+            {f"b{i}": 0.05 * t for i, t in enumerate(truth)},
+            {"jes": {f"b{i}": 0.03 * t for i, t in enumerate(truth)}},
+            name=name,
+        )
+        ms.append(DifferentialMeasurement(m, binning, quantity))
+    comb = Combiner([d.measurement for d in ms], correlations={("ATLAS:jes", "CMS:jes"): 1.0})
+    res = comb.combine()
+    diff = DifferentialResult.from_result(res, [f"b{i}" for i in range(4)], binning=binning)
+    return ms, diff
+
+
+def test_plot_differential_in_one_call(tmp_path) -> None:
+    ms, diff = _differential()
+    fig = plot_differential(diff, ms, exp_label="ATLAS+CMS")
+    _save(fig, tmp_path / "differential.png")
+    ax, rax = fig.axes
+    assert ax.get_ylabel() == r"$d\sigma/dp_T$ [pb/GeV]"  # from the inputs' quantity
+    assert rax.get_xlabel() == "$p_T$ [GeV]"
+    assert ax.get_yscale() == "log"  # 200 … 1: more than a decade
+    bars = _bars(ax)
+    totals = [np.sqrt(np.diag(m.measurement.covariance)) for m in ms]
+    for bar, m, tot in zip(bars, ms, totals, strict=True):
+        assert np.allclose(bar.lines[0].get_ydata(), m.measurement.estimates)
+        seg = bar.lines[2][0].get_segments()
+        assert np.allclose([s[1][1] - s[0][1] for s in seg], 2 * tot)
+    ratios = [b.lines[0].get_ydata() for b in _bars(rax)]
+    assert np.allclose(ratios[0], ms[0].measurement.estimates / diff.values)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[0] == "Combination" and "ATLAS" in legend and "CMS" in legend
+
+
+def test_plot_differential_breakdown_and_correlation(tmp_path) -> None:
+    _, diff = _differential()
+    fig = plot_breakdown(diff)
+    _save(fig, tmp_path / "breakdown_bins.png")
+    (ax,) = fig.axes
+    assert ax.get_xlabel() == "$p_T$ [GeV]" and ax.get_ylabel() == "relative uncertainty [%]"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[0] == "Total" and set(legend[1:]) == set(diff.result.breakdown.rows)
+    corr = plot_correlation(diff)
+    _save(corr, tmp_path / "corr_bins.png")
+    cax = corr.axes[0]
+    assert [t.get_text() for t in cax.get_xticklabels()] == [
+        "[0, 50)",
+        "[50, 100)",
+        "[100, 200)",
+        "[200, 400)",
+    ]
+    assert cax.get_xlabel() == "$p_T$ [GeV]"
+    (im,) = cax.get_images()
+    assert np.allclose(im.get_array(), diff.correlation)
+
+
+def test_one_observable_has_no_correlation_matrix() -> None:
+    from hepcombine.exceptions import InvalidArgument
+
+    res = Combiner(_two()).combine()
+    with pytest.raises(InvalidArgument, match="at least two"):
+        plot_correlation(res)
 
 
 # ---------------------------------------------------------------------- pulls
@@ -260,8 +397,13 @@ def test_plot_spectrum(tmp_path) -> None:
     for b in bars:
         xs = b.lines[0].get_xdata()
         assert np.all((xs > edges[:-1]) & (xs < edges[1:]))
-    assert ax.get_yscale() == "log"  # 200 … 1 spans more than two decades
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Combination", "ATLAS", "CMS"]
+    assert ax.get_yscale() == "log"  # 200 … 1 spans more than a decade
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "Combination",
+        "Combination (total unc.)",
+        "ATLAS",
+        "CMS",
+    ]
     single = plot_spectrum(edges, inputs, (comb, comb * 0.1, comb * 0.1), ratio=False)
     assert len(single.axes) == 1
     # a measurement that covers only some bins (NaN elsewhere) still renders, linear scale

@@ -140,10 +140,16 @@ PUBLIC_API: dict[str, list[str]] = {
     ],
     "hepcombine.inputs.yaml": ["read_yaml"],
     "hepcombine.measurement": ["DifferentialMeasurement", "Measurement"],
-    "hepcombine.names": ["Names", "Ref"],
+    "hepcombine.names": ["Names", "Ref", "SHOWN", "did_you_mean", "some_names"],
     "hepcombine.outputs": [],
     "hepcombine.outputs.atomic": ["OutputSet", "atomic_write_text", "output_set"],
-    "hepcombine.outputs.combination": ["normalised", "root_objects"],
+    "hepcombine.outputs.combination": [
+        "contour_graph",
+        "contour_objects",
+        "normalised",
+        "result_graph",
+        "root_objects",
+    ],
     "hepcombine.outputs.convino": ["write_convino"],
     "hepcombine.outputs.hepdata": ["HEPDataSubmission", "write_hepdata"],
     "hepcombine.outputs.hist": [
@@ -164,6 +170,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "scans_to_dict",
     ],
     "hepcombine.outputs.root": [
+        "Graph",
         "GraphAsymmErrors",
         "GraphErrors",
         "TESTED_UPROOT_VERSIONS",
@@ -195,6 +202,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "plot_spectrum",
         "plot_summary",
     ],
+    "hepcombine.plots.contour": ["contour_label", "plot_contour"],
     "hepcombine.plots.scan": ["plot_scan"],
     "hepcombine.result": ["CombinationResult", "NamedMatrix", "Table"],
     "hepcombine.rootio": [
@@ -212,6 +220,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "minimise",
         "profile_intervals",
     ],
+    "hepcombine.solver.contours": ["DEFAULT_CL", "Contour", "Profile", "contour", "delta_chi2_for"],
     "hepcombine.solver.intervals": ["Endpoint", "profile_intervals"],
     "hepcombine.solver.minuit": ["TOLERANCE", "make_minuit", "migrad", "minos"],
     "hepcombine.solver.newton": [

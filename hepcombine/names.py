@@ -40,18 +40,30 @@ SHOWN = 5
 
 
 def did_you_mean(name: object, candidates: Iterable[str], n: int = 3) -> str:
-    """``" (did you mean 'a' or 'b'?)"`` for the candidates close to ``name`` (``difflib``;
-    case-insensitive), or ``""`` when none is close."""
+    """``" (did you mean 'a' or 'b'?)"`` for the candidates closest to ``name``, or ``""`` when
+    none is close: ``difflib``'s close matches (case-insensitive), the fewest edits first."""
     names = list(dict.fromkeys(str(c) for c in candidates))
     text = str(name)
     lower = {c.lower(): c for c in reversed(names)}
-    hits = difflib.get_close_matches(text.lower(), list(lower), n=n, cutoff=0.6)
-    close = [lower[h] for h in hits if lower[h] != text]
+    hits = difflib.get_close_matches(text.lower(), list(lower), n=max(50, n), cutoff=0.6)
+    hits.sort(key=lambda h: _edits(text.lower(), h))  # stable: difflib's order among ties
+    close = [lower[h] for h in hits if lower[h] != text][:n]
     if not close:
         return ""
     quoted = [repr(c) for c in close]
     joined = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
     return f" (did you mean {joined}?)"
+
+
+def _edits(a: str, b: str) -> int:
+    """The Levenshtein distance of two strings (insertions, deletions, substitutions)."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
 
 
 def some_names(names: Iterable[str], n: int = SHOWN) -> str:

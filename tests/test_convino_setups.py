@@ -255,3 +255,37 @@ def test_the_setups_warn_where_the_original_ignores_something(caplog):
         "ATLAS13TeV_ConvinoInput_withSystsSmoothed",
     ]
     assert spec.correlations == {} and spec.scans == []
+
+
+def test_contour_of_the_143_source_setup_is_on_the_level():
+    """Two bins of the ATLAS setup (Pearson, 143 sources): at every contour point the profiled
+    χ² of the reduced form (module docstring; with two values fixed the prior term is
+    (t − X_kl)ᵀ S_kl⁻¹ (t − X_kl)) is χ²_min + 2.30."""
+    from scipy.optimize import minimize
+
+    (meas,) = _setup(ATLAS)
+    x_hat, m_inv = meas["x_hat"], np.linalg.inv(meas["cov"])
+    s = meas["u"] @ meas["u"].T
+    result = load_config(SETUPS / ATLAS / "rho_config.txt").combiner().combine()
+    names = result.observables
+    k, l = 5, 6  # the two highest bins: the least Gaussian
+    c = result.contour(names[k], names[l], n_points=16)
+    assert c.method == "profile"
+    s_inv = np.linalg.inv(s[np.ix_([k, l], [k, l])])
+
+    def profiled(t):
+        def f(X):
+            q = np.sqrt(x_hat / X)
+            r = q * (X - x_hat)
+            d = t - X[[k, l]]
+            grad = 2.0 * (m_inv @ r) * 0.5 * q * (1.0 + x_hat / X)
+            grad[[k, l]] -= 2.0 * s_inv @ d
+            return r @ m_inv @ r + d @ s_inv @ d, grad
+
+        x0 = x_hat.copy()
+        x0[[k, l]] = t
+        return minimize(f, x0, jac=True, method="BFGS", options={"gtol": 1e-10}).fun
+
+    for x, y in zip(c.x, c.y, strict=True):
+        level = -2.0 * np.log(1.0 - 0.6827)  # the default 68.27 % for two parameters
+        assert profiled(np.array([x, y])) - c.chi2_min == pytest.approx(level, rel=1e-6)

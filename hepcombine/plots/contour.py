@@ -25,7 +25,10 @@ _STYLES = ("-", "--", ":", "-.")
 
 
 def contour_label(contour: Contour) -> str:
-    """The legend entry of a contour: its probability content and Δχ²."""
+    """The legend entry of a contour: its probability content and Δχ²; for Δχ² = 1 (the
+    original program's curve) that its extent along each axis is the 1-D 68 % interval."""
+    if contour.delta_chi2 == 1.0:
+        return "Δχ² = 1 (68 % CL on each axis)"
     return f"{100 * contour.cl:.3g} % CL (Δχ² = {contour.delta_chi2:.3g})"
 
 

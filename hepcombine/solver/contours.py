@@ -15,12 +15,16 @@ Algorithm.
   sin φ)``, computed for all angles at once.
 * Otherwise, rays from the minimum: for each angle φ (uniform in the frame where the quadratic
   approximation's contour is a circle) the radius r where ``q(r) = √(χ²_prof(c + r·u(φ)) −
-  χ²_min)`` equals √Δχ² is bracketed (starting from the neighbouring ray's radius, widened by
-  factors of 1.5) and found by Brent's method (``scipy.optimize.brentq``); q is close to linear
-  in r, so few evaluations are needed. Each profiled χ² is
+  χ²_min)`` equals √Δχ² is found by a bracketed, safeguarded Newton iteration in r, started
+  from the neighbouring ray's radius: the derivative of the profiled χ² along the ray comes
+  from the Lagrange multipliers of the fixed parameters (envelope theorem), a step leaving
+  the bracket is a bisection, and an unknown upper end is found by widening by 1.5; q is close
+  to linear in r, so two or three minimisations per point suffice. Each profiled χ² is
   :func:`hepcombine.solver.newton.global_minimise` with the two parameters fixed (exact, kinks
-  handled), warm-started from the previous evaluation, and each ray from its neighbour. The
-  contour is assumed star-shaped around the minimum (true for every convex χ²).
+  handled), warm-started from the previous evaluation, and each ray from its neighbour (when
+  Newton's method does not converge from the warm start, which happens next to a kink, it is
+  restarted from the minimum). The contour is assumed star-shaped around the minimum (true
+  for every convex χ²).
 * A source λ_i = L_i·η is not a parameter of the χ² (the decorrelated η are): the η are
   rotated (an orthogonal Q, so the prior ηᵀη is unchanged) such that the chosen sources
   depend on the first one or two rotated coordinates only, which are then fixed.
@@ -54,7 +58,7 @@ Array = NDArray[np.float64]
 
 #: The default probability content of a contour: 68.27 % (1σ for two parameters, Δχ² = 2.30).
 DEFAULT_CL = 0.6827
-_MAX_WIDEN = 40  # 1.5**40 ≈ 1e7: a contour that does not close by then is open
+_MAX_STEPS = 60  # per ray: Newton steps, bisections and widenings by 1.5 (1.5**40 ≈ 1e7)
 _MAX_RADIUS = 1e4  # in units of the quadratic approximation's radius
 
 
@@ -202,8 +206,12 @@ class _Problem:
         R0 = np.zeros((0, 0))
         if rows:
             A = L[rows]  # (k, rank): λ_rows = A η
-            if rank < len(rows) or not np.all(np.isfinite(A)):
-                raise FitError(f"contour of {a.name}, {b.name}: the sources are not independent")
+            if rank < len(rows):
+                raise FitError(
+                    f"contour of {a.name}, {b.name}: the two sources are fully correlated (the "
+                    "correlation assumptions leave one parameter for them), so their contour is a "
+                    "line"
+                )
             Q, R = np.linalg.qr(A.T, mode="complete")
             R0 = R[: len(rows), : len(rows)]
             scale = max(float(np.max(np.abs(A))), 1e-300)
@@ -342,6 +350,7 @@ class _State:
     """The warm start of the next profiled minimisation, and how many there were."""
 
     theta: Array
+    held: dict[int, float] = field(default_factory=dict)
     count: int = 0
 
 
@@ -349,13 +358,19 @@ def _trace(
     prob: _Problem, directions: Array, chi2_min: float, delta: float, names: tuple[str, str]
 ) -> tuple[Array, int]:
     """The radius of every ray (columns of ``directions``) where the profiled χ² reaches
-    χ²_min + Δχ², and the number of profiled minimisations."""
-    from scipy.optimize import brentq
+    χ²_min + Δχ², and the number of profiled minimisations.
 
+    Per ray, a safeguarded Newton iteration on q(r) = √(χ²_prof − χ²_min) − √Δχ² inside a
+    bracket [lo, hi] (q(lo) < 0 < q(hi)): the derivative of the profiled χ² along the ray is
+    −ν·dθ_fixed/dr with ν the Lagrange multipliers of the fixed parameters at the profiled
+    minimum (envelope theorem), so each step costs one minimisation; a step that leaves the
+    bracket is replaced by bisection (or, before an upper end is known, a widening by 1.5).
+    """
     target = math.sqrt(delta)
     n = directions.shape[1]
     radii = np.empty(n)
     state = _State(prob.theta_hat.copy())
+    origin = prob.fixed(prob.center)
     r_guess = target
 
     def where(point: Array) -> str:
@@ -363,61 +378,60 @@ def _trace(
 
     for k in range(n):
         u = directions[:, k]
-        seen: dict[float, tuple[float, Array]] = {0.0: (-target, prob.theta_hat)}
+        slope = {i: v - origin[i] for i, v in prob.fixed(prob.center + u).items()}
 
-        def q(r: float, u: Array = u, seen: dict = seen) -> float:
-            """√(χ²_prof − χ²_min) − √Δχ² at radius r of this ray."""
-            if r in seen:
-                return seen[r][0]
+        def q(r: float, u: Array = u, slope: dict[int, float] = slope) -> tuple[float, float]:
+            """q(r) and dq/dr."""
             point = prob.center + r * u
+            fixed = prob.fixed(point)
+            # warm start: the previous minimum, with the kinks it sits on held there (Newton's
+            # method does not leave a kink it starts on without being told it is held)
             m = global_minimise(
-                prob.model, state.theta, prob.kinks, prob.sigma, fixed=prob.fixed(point)
+                prob.model, state.theta, prob.kinks, prob.sigma, fixed=fixed, held=state.held
             )
             state.count += 1
+            if not m.converged:  # the warm start can still be a poor one: restart
+                log.debug("contour: restart from the minimum at %s (%s)", where(point), m.message)
+                m = global_minimise(prob.model, prob.theta_hat, prob.kinks, prob.sigma, fixed=fixed)
+                state.count += 1
             if not m.converged:
                 raise FitError(
                     f"contour of {names[0]}, {names[1]}: the profiled χ² did not converge at "
                     f"{where(point)}: {m.message}"
                 )
-            state.theta = m.theta
-            value = math.sqrt(max(m.chi2 - chi2_min, 0.0)) - target
-            seen[r] = (value, m.theta)
-            return value
+            state.theta, state.held = m.theta, dict(m.held)
+            root = math.sqrt(max(m.chi2 - chi2_min, 0.0))
+            d_chi2 = -sum(m.multipliers.get(i, 0.0) * d for i, d in slope.items())
+            return root - target, (d_chi2 / (2.0 * root) if root > 0 else math.inf)
 
-        # bracket the crossing tightly: q(0) = −√Δχ² and q is close to linear in r, so the
-        # line through (0, q(0)) and (r, q(r)) predicts the crossing r·√Δχ² / (q(r) + √Δχ²)
         lo, hi = 0.0, math.inf
         r = r_guess
-        for _ in range(_MAX_WIDEN):
-            f = q(r)
-            if f == 0.0:
-                lo = hi = r
-                break
-            rise = f + target
-            predicted = r * target / rise if rise > 0.0 else 4.0 * r
+        for _ in range(_MAX_STEPS):
+            f, df = q(r)
             if f < 0.0:
                 lo = r
-                r = min(1.02 * predicted, 4.0 * r) if math.isinf(hi) else 0.5 * (lo + hi)
             else:
                 hi = r
-                r = max(0.98 * predicted, 0.25 * r, 0.5 * (lo + hi) if lo > 0 else 0.0)
-            if math.isfinite(hi) and lo > 0.0:
+            step = -f / df if df > 0 and math.isfinite(df) else math.nan
+            new = r + step
+            if abs(f) <= 1e-12 * target or (math.isfinite(step) and abs(step) <= 1e-10 * target):
+                r = new if lo <= new <= hi else r
                 break
+            if not (lo < new < hi):
+                new = 1.5 * lo if math.isinf(hi) else 0.5 * (lo + hi)
+            r = new
             if lo > _MAX_RADIUS * target:
                 raise FitError(
                     f"contour of {names[0]}, {names[1]} at Δχ² = {delta:.4g} does not close: the "
                     f"profiled χ² stays below the level up to {where(prob.center + lo * u)}"
                 )
-        if not math.isfinite(hi):
+        else:
             raise FitError(
-                f"contour of {names[0]}, {names[1]} at Δχ² = {delta:.4g}: no crossing found "
-                f"along the ray through {where(prob.center + lo * u)}"
+                f"contour of {names[0]}, {names[1]} at Δχ² = {delta:.4g}: the root search along "
+                f"the ray through {where(prob.center + r * u)} did not converge"
             )
-        radii[k] = lo if lo == hi else brentq(q, lo, hi, xtol=1e-9 * target, rtol=1e-12)
-        # warm start of the next ray from the evaluated point closest to this crossing
-        nearest = min(seen, key=lambda x: abs(x - radii[k]))
-        state.theta = seen[nearest][1]
-        r_guess = float(radii[k])
+        radii[k] = r
+        r_guess = float(r)
     pts = prob.center[:, None] + radii[None, :] * directions
     log.debug("contour %s, %s: %d profiled minimisations for %d points", *names, state.count, n)
     return pts, state.count

@@ -44,6 +44,7 @@ examples:
   hepcombine combine combination.yaml --plots --output-dir out --root out/combined.root
   hepcombine scan base.txt --points 11            # scan_result.txt and plots of every scan group
   hepcombine blue data/lhc_ttbar_xsec_emu_8tev.csv --correlations data/lhc_ttbar_xsec_emu_8tev_corr.csv
+  hepcombine -sp --neyman --prefix P base.txt     # convino's command line: 'combine -sp ...'
   hepcombine <command> --help                     # the options of one command
 
 Exit status: 0 on success, 1 when an input is wrong or an output cannot be written (one line on

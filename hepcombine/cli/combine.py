@@ -31,10 +31,9 @@ Outputs (written only if everything succeeds; all or none):
                              normalised, 'normalised'/'normalised_covariance'; bins numbered
                              0..n. Otherwise a TH1D 'combined' with one bin per observable
                              (bin labels = names, bin errors = symmetric errors) and TH2D
-                             'covariance'/'correlation' with labelled bins
-                             and, for every config, the TGraphAsymmErrors 'combined_profile'
-                             of the combined values (x = i + 0.5 for observable i, y errors the
-                             profile interval)
+                             'covariance'/'correlation' with labelled bins, and the
+                             TGraphAsymmErrors 'combined_profile' of the combined values
+                             (x = i + 0.5 for observable i, y errors the profile interval)
   -r                         the ROOT file as DIR/[P_]result.root (convino's -r)
   --plots                    DIR/[P_]summary (one observable) or [P_]summary_<observable>
                              (up to 12 observables), [P_]pulls, [P_]correlation, and

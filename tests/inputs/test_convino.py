@@ -1000,3 +1000,17 @@ def test_a_file_that_is_not_utf8_text_is_one_line_naming_it(tmp_path, content):
     msg = str(info.value)
     line = line_of(base, "#!FILE")
     assert msg.startswith(f"{base}, line {line}, block [correlations]: {inc} is not a text file")
+
+
+def test_unknown_global_option_is_ignored_with_a_near_miss(tmp_path, caplog):
+    base = base_with(
+        tmp_path,
+        OBS + "[correlations]\n[end correlations]\n",
+        glob="[global]\nisDiferential = true\n[end global]\n",
+    )
+    with caplog.at_level(logging.WARNING):
+        spec = read_convino(base)
+    assert spec.differential is False
+    (w,) = _warnings(caplog)
+    assert f"line {line_of(base, 'isDiferential')}, block [global]" in w
+    assert "did you mean 'isDifferential'?" in w

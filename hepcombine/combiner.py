@@ -26,6 +26,7 @@ from .measurement import Measurement
 from .names import Names, Ref
 from .result import CombinationResult, NamedMatrix, Table
 from .solver import blas_threads, make_minuit, minimise, profile_intervals
+from .solver.contours import Profile
 
 __all__ = ["Combiner"]
 
@@ -424,6 +425,8 @@ class Combiner:
             correlation_repairs=dict(factor.repaired),
             correlation_assumptions=NamedMatrix(tuple(sources), factor.matrix),
             _minuit_factory=factory,
+            # for result.contour (hepcombine.solver.contours): the χ², its minimum, the names
+            _profile=Profile(model, sol, tuple(fitted), tuple(sources)),
         )
 
     # ------------------------------------------------------------------ decompositions

@@ -179,9 +179,12 @@ class DifferentialResult:
             raise InvalidMeasurement("a differential result needs at least one bin")
         unknown = [o for o in obs if o not in self.result.values]
         if unknown:
+            from .names import did_you_mean, some_names
+
             raise UnknownName(
-                f"bins {unknown} are not observables of the combination; its observables are "
-                f"{list(self.result.observables)}"
+                f"bins {unknown} are not observables of the combination"
+                f"{did_you_mean(unknown[0], self.result.observables)}; its observables are "
+                f"{some_names(self.result.observables)}"
             )
         if len(set(obs)) != len(obs):
             raise InvalidMeasurement(f"a bin is listed twice in {list(obs)}")

@@ -155,13 +155,16 @@ PUBLIC_API: dict[str, list[str]] = {
     ],
     "hepcombine.inputs.yaml": ["read_yaml"],
     "hepcombine.measurement": ["DifferentialMeasurement", "Measurement"],
-    "hepcombine.names": ["Names", "Ref"],
+    "hepcombine.names": ["Names", "Ref", "SHOWN", "did_you_mean", "some_names"],
     "hepcombine.outputs": [],
     "hepcombine.outputs.atomic": ["OutputSet", "atomic_write_text", "output_set"],
     "hepcombine.outputs.combination": [
+        "contour_graph",
+        "contour_objects",
         "differential_result",
         "hepdata_tables",
         "normalised",
+        "result_graph",
         "root_objects",
     ],
     "hepcombine.outputs.convino": ["write_convino"],
@@ -190,6 +193,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "scans_to_dict",
     ],
     "hepcombine.outputs.root": [
+        "Graph",
         "GraphAsymmErrors",
         "GraphErrors",
         "TESTED_UPROOT_VERSIONS",
@@ -225,6 +229,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "plot_spectrum",
         "plot_summary",
     ],
+    "hepcombine.plots.contour": ["contour_label", "plot_contour"],
     "hepcombine.plots.scan": ["plot_scan"],
     "hepcombine.plots.style": [
         "COMBINED",
@@ -252,6 +257,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "minimise",
         "profile_intervals",
     ],
+    "hepcombine.solver.contours": ["DEFAULT_CL", "Contour", "Profile", "contour", "delta_chi2_for"],
     "hepcombine.solver.intervals": ["Endpoint", "profile_intervals"],
     "hepcombine.solver.minuit": ["TOLERANCE", "make_minuit", "migrad", "minos"],
     "hepcombine.solver.newton": [

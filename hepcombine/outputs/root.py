@@ -15,7 +15,8 @@ Supported objects:
   values) is written with ``fSumw2``, so ROOT's ``GetBinError`` is ``sqrt(variance)``; otherwise
   ROOT uses ``sqrt(content)`` as for any unweighted histogram.
 * :class:`GraphAsymmErrors` becomes ``TGraphAsymmErrors`` (class version 3) and
-  :class:`GraphErrors` becomes ``TGraphErrors`` (class version 3), on top of ``TGraph`` v4. uproot
+  :class:`GraphErrors` becomes ``TGraphErrors`` (class version 3), on top of ``TGraph`` v4;
+  :class:`Graph` (points only, e.g. a contour) becomes a plain ``TGraph`` v4. uproot
   can read these classes but (as of 5.7) raises ``NotImplementedError`` when asked to write them;
   the serialisation here is implemented on uproot's model classes, so
   ``uproot.WritableDirectory.__setitem__`` accepts the objects and writes the streamer information
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TESTED_UPROOT_VERSIONS",
+    "Graph",
     "GraphAsymmErrors",
     "GraphErrors",
     "differential_objects",
@@ -198,6 +200,30 @@ class GraphErrors:
         return _error_range(self.x, self.y, self.xerr, self.xerr, self.yerr, self.yerr)
 
 
+@dataclass(frozen=True, eq=False)
+class Graph:
+    """Points without errors (e.g. a contour), written as ROOT's plain ``TGraph``.
+
+    See :class:`GraphAsymmErrors`; ``x`` and ``y`` are the points.
+    """
+
+    x: Any
+    y: Any
+    title: str = ""
+    x_title: str = ""
+    y_title: str = ""
+
+    def __post_init__(self) -> None:
+        arrays = _as_points(type(self).__name__, self.title, {"x": self.x, "y": self.y}, ())
+        for key, value in arrays.items():
+            object.__setattr__(self, key, value)
+
+    def _range(self) -> tuple[float, float, float, float]:
+        # TGraph::ComputeRange (linear axes)
+        zero = np.zeros(len(self.x))
+        return _error_range(self.x, self.y, zero, zero, zero, zero)
+
+
 def _error_range(x, y, xlo, xhi, ylo, yhi) -> tuple[float, float, float, float]:
     """(xmin, ymin, xmax, ymax) of points with errors, as ROOT's ComputeRange (linear axes)."""
     if len(x) == 0:
@@ -302,7 +328,7 @@ def _graph_models() -> dict[str, Any]:
     }
 
 
-def _frame_histogram(name: str, graph: GraphAsymmErrors | GraphErrors):
+def _frame_histogram(name: str, graph: GraphAsymmErrors | GraphErrors | Graph):
     """The ``TH1F`` that ``TGraph::GetHistogram`` creates (without a pad, linear axes), which is
     where ROOT keeps a graph's axis titles."""
     import uproot.writing.identify as identify
@@ -348,7 +374,7 @@ def _frame_histogram(name: str, graph: GraphAsymmErrors | GraphErrors):
     return th1f
 
 
-def _graph_to_model(name: str, graph: GraphAsymmErrors | GraphErrors):
+def _graph_to_model(name: str, graph: GraphAsymmErrors | GraphErrors | Graph):
     import uproot.models.TAtt
     import uproot.models.TNamed
     import uproot.models.TObject
@@ -380,6 +406,8 @@ def _graph_to_model(name: str, graph: GraphAsymmErrors | GraphErrors):
         fMaximum=_DEFAULT_LIMIT,
     )
 
+    if isinstance(graph, Graph):
+        return tgraph
     if isinstance(graph, GraphAsymmErrors):
         out = models["TGraphAsymmErrors"].empty()
         out._members.update(
@@ -528,14 +556,14 @@ def _is_histogram(obj) -> bool:
 
 def _to_model(key: str, name: str, obj):
     """Convert ``obj`` (written as ``key``, with ``fName`` ``name``) to a writable uproot model."""
-    if isinstance(obj, (GraphAsymmErrors, GraphErrors)):
+    if isinstance(obj, (GraphAsymmErrors, GraphErrors, Graph)):
         return _graph_to_model(name, obj)
     if _is_histogram(obj):
         return _hist_to_model(key, name, obj)
     raise OutputError(
         f"cannot write {key!r} to a ROOT file: objects of type {type(obj).__name__} are not "
-        "supported (use a 1D/2D hist.Hist or boost_histogram.Histogram, GraphAsymmErrors or "
-        "GraphErrors)"
+        "supported (use a 1D/2D hist.Hist or boost_histogram.Histogram, GraphAsymmErrors, "
+        "GraphErrors or Graph)"
     )
 
 
@@ -572,8 +600,8 @@ def write_root(
     objects:
         Names (keys in the file; ``"a/b"`` writes ``b`` into directory ``a``) mapped to 1D/2D
         histograms (``hist.Hist``, ``boost_histogram.Histogram``; written as ``TH1D``/``TH2D``),
-        :class:`GraphAsymmErrors` (``TGraphAsymmErrors``) or :class:`GraphErrors`
-        (``TGraphErrors``).
+        :class:`GraphAsymmErrors` (``TGraphAsymmErrors``), :class:`GraphErrors`
+        (``TGraphErrors``) or :class:`Graph` (``TGraph``).
     directory:
         If given, all objects are written into this ``TDirectory`` (``"a/b"`` nests ``b`` in
         ``a``), which is created even if ``objects`` is empty.

@@ -6,7 +6,8 @@ bins and their :class:`~hepcombine.binning.Binning` (edges, axis name, label and
 
 * arrays in bin order (values, symmetric errors, profile intervals, covariance, correlation),
 * a ``hist.Hist`` (:meth:`DifferentialResult.to_hist`, written by :mod:`hepcombine.outputs.hist`),
-* one ROOT file (:meth:`DifferentialResult.write_root`, written by :mod:`hepcombine.outputs.root`).
+* one ROOT file (:meth:`DifferentialResult.write_root`, written by :mod:`hepcombine.outputs.root`),
+  or the same objects as PyROOT objects in memory (:meth:`DifferentialResult.to_root`).
 
 :func:`combine_differential` builds it from :class:`~hepcombine.measurement.DifferentialMeasurement`
 inputs (histograms and graphs read by :mod:`hepcombine.inputs.histograms`);
@@ -21,13 +22,13 @@ import logging
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .binning import Binning
+from .binning import Binning, Quantity
 from .exceptions import IntervalError, InvalidArgument, InvalidMeasurement, UnknownName
 
 if TYPE_CHECKING:
@@ -161,12 +162,16 @@ class DifferentialResult:
         known (then histograms are written with the bin numbers ``0, 1, ..., n`` as edges).
     title:
         Title of the distribution (histogram titles in the output).
+    quantity:
+        What the values are (:class:`~hepcombine.binning.Quantity`: label and unit; the values
+        axis of the ROOT objects), when the inputs say.
     """
 
     result: CombinationResult
     observables: tuple[str, ...]
     binning: Binning
     title: str = ""
+    quantity: Quantity = field(default_factory=Quantity)
 
     def __post_init__(self) -> None:
         obs = tuple(str(o) for o in self.observables)
@@ -190,6 +195,10 @@ class DifferentialResult:
                 f"{len(obs)} bins but the binning has {self.binning.n_bins} bins"
             )
         object.__setattr__(self, "observables", obs)
+        if not isinstance(self.quantity, Quantity):
+            raise InvalidArgument(
+                f"quantity must be a Quantity, not {type(self.quantity).__name__}"
+            )
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -203,13 +212,14 @@ class DifferentialResult:
         title: str = "",
         *,
         binning: Binning | None = None,
+        quantity: Quantity | None = None,
     ) -> DifferentialResult:
         """Wrap a result that did not come from histograms, e.g. of a Convino configuration
         with ``isDifferential = true`` (its specification's ``binning``).
 
         ``observables``: the bins in order (default: all observables of the result, in their
         order). ``binning``, or ``edges`` (default ``0, 1, ..., n``, the bin numbers) with
-        ``axis_name`` and ``axis_label``.
+        ``axis_name`` and ``axis_label``. ``quantity``: what the values are (label, unit).
         """
         obs = tuple(result.observables if observables is None else observables)
         if binning is None:
@@ -220,7 +230,7 @@ class DifferentialResult:
                 binning = Binning.from_edges(_check_edges(edges, len(obs)), **axis)
         elif edges is not None:
             raise InvalidArgument("give binning= or edges=, not both")
-        return cls(result, obs, binning, title)
+        return cls(result, obs, binning, title, quantity or Quantity())
 
     # ------------------------------------------------------------------ the bins
     @property
@@ -426,6 +436,31 @@ class DifferentialResult:
         write_root(path, objects, directory=directory)
         log.info("wrote %d objects to %s", len(objects), os.fspath(path))
 
+    def to_root(
+        self,
+        *,
+        normalised: bool = False,
+        graph_errors: Literal["profile", "symmetric"] = "profile",
+    ) -> dict[str, Any]:
+        """The objects of :meth:`write_root` as PyROOT objects in memory, ``{key: object}``:
+        ``ROOT.TH1D`` ``combined``, ``ROOT.TGraphAsymmErrors`` ``combined_profile``,
+        ``ROOT.TH2D`` ``covariance`` and ``correlation``, a ``ROOT.TH1D`` per
+        ``breakdown_<component>`` (and ``normalised``, ``normalised_covariance``), with the
+        names, titles, axes (the binning's edges, axis name and ``"label [unit]"``; the
+        quantity on the values axis) and numbers of the file, built from the same description
+        (:func:`~hepcombine.outputs.root.to_pyroot`). The histograms belong to no ``TFile``.
+
+        Raises
+        ------
+        OutputError
+            If PyROOT is not installed (``pip install "hepcombine[root]"``).
+        IntervalError
+            ``graph_errors="profile"`` and a bin has no valid profile interval.
+        """
+        from .outputs.root import to_pyroot
+
+        return to_pyroot(self.root_objects(normalised=normalised, graph_errors=graph_errors))
+
     def __repr__(self) -> str:
         return (
             f"DifferentialResult(bins={self.n_bins}, axis={self.axis_name!r}, "
@@ -456,7 +491,7 @@ def combine_differential(
     ``"name:source"`` in ``correlations``), combined by its
     :meth:`~hepcombine.spec.CombinationSpec.combiner`. ``combiner_kwargs`` (``groups``,
     ``asymmetry``, ``repair``) go to the combiner; ``intervals`` to its ``combine``. The
-    binning and title are those of the first measurement.
+    binning, title and quantity are those of the first measurement.
     """
     from .inputs.histograms import differential_spec
 
@@ -464,7 +499,10 @@ def combine_differential(
     spec = differential_spec(measurements, correlations, chi2=chi2)
     result = spec.combiner(**combiner_kwargs).combine(intervals=intervals)
     assert spec.binning is not None
-    return DifferentialResult(result, tuple(spec.observables), spec.binning, measurements[0].title)
+    first = measurements[0]
+    return DifferentialResult(
+        result, tuple(spec.observables), spec.binning, first.title, first.quantity
+    )
 
 
 def __dir__() -> list[str]:

@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -103,23 +104,98 @@ class _Graph:
     title: str = ""
 
 
+def _first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (uproot's messages run over several lines and
+    end with the file name, which hepcombine's own message names already)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0].strip() if lines else type(exc).__name__
+
+
+def _is_decompression_error(exc: BaseException) -> bool:
+    import lzma
+    import zlib
+
+    if isinstance(exc, zlib.error | lzma.LZMAError):
+        return True
+    module = type(exc).__module__ or ""  # lz4.frame / zstandard errors
+    return module.split(".")[0] in ("lz4", "zstandard", "zstd") or "decompress" in str(exc).lower()
+
+
+def _read_failure(exc: BaseException, path: str, what: str) -> InvalidMeasurement:
+    """One line for an error of uproot while opening ``path`` or reading ``what`` from it."""
+    fname = os.path.basename(path) or path
+    where = f"cannot read {what} from {fname!r}" if what else f"cannot open ROOT file {fname!r}"
+    text = str(exc)
+    if isinstance(exc, FileNotFoundError):
+        return InvalidMeasurement(f"{where}: no such file ({path})")
+    if isinstance(exc, IsADirectoryError):
+        return InvalidMeasurement(f"{where}: it is a directory, not a file")
+    if isinstance(exc, PermissionError):
+        return InvalidMeasurement(f"{where}: permission denied")
+    if _is_decompression_error(exc):
+        return InvalidMeasurement(
+            f"{where}: its compressed data is corrupt ({type(exc).__module__.split('.')[0]}: "
+            f"{_first_line(exc)}); the file is damaged, write or copy it again"
+        )
+    size = None
+    with suppress(OSError):
+        size = os.path.getsize(path)
+    if size == 0:
+        return InvalidMeasurement(f"{where}: the file is empty (0 bytes)")
+    chunk = re.search(r"expected Chunk of length (\d+),\s*received (\d+) bytes", text)
+    if chunk:
+        return InvalidMeasurement(
+            f"{where}: the file is truncated ({size} bytes long; a read of {chunk[1]} bytes "
+            f"found only {chunk[2]}); it was not written completely"
+        )
+    magic = re.search(r"not a ROOT file: first four bytes are (b'.*?'|b\".*?\")", text)
+    if magic:
+        return InvalidMeasurement(
+            f"{where}: not a ROOT file (it starts with {magic[1]}, a ROOT file with b'root')"
+        )
+    return InvalidMeasurement(
+        f"{where}: {type(exc).__name__}: {_first_line(exc)} (the file may be damaged)"
+    )
+
+
+def _is_pyroot_directory(obj: Any) -> bool:
+    return hasattr(obj, "GetListOfKeys") and hasattr(obj, "Get")
+
+
+def _directory_name(file: Any) -> str:
+    """``"inputs.root"`` or ``"inputs.root:sub/dir"`` for messages."""
+    if _is_pyroot_directory(file):  # PyROOT TFile / TDirectory: GetPath() is "file.root:/sub"
+        head, _, sub = str(file.GetPath()).rpartition(":/")
+        name = os.path.basename(head) or "file"
+    else:  # uproot directory
+        path = getattr(getattr(file, "file", None), "file_path", None)
+        name = os.path.basename(path) if path else "file"
+        sub = "/".join(getattr(file, "path", ()) or ())
+    return f"{name}:{sub}" if sub else name
+
+
+def _object_path(fname: str, name: str) -> str:
+    return f"{fname}{'/' if ':' in fname else ':'}{name}"
+
+
 @contextmanager
 def _opened(file: Any) -> Iterator[tuple[Any, str]]:
-    """Yield (directory, file name) for ``file``: None, a path, or an open uproot directory."""
+    """Yield (directory, its name for messages) for ``file``: None, a path (opened with
+    uproot), an open uproot directory or a PyROOT ``TFile``/``TDirectory``."""
     if file is None:
         yield None, ""
     elif isinstance(file, str | os.PathLike):
         import uproot
 
+        path = os.fspath(file)
         try:
-            handle = uproot.open(file)
-        except (OSError, ValueError) as exc:
-            raise InvalidMeasurement(f"cannot open ROOT file {os.fspath(file)!r}: {exc}") from exc
+            handle = uproot.open(path)
+        except Exception as exc:  # uproot: OSError, ValueError, DeserializationError, ...
+            raise _read_failure(exc, path, "") from exc
         with handle:
-            yield handle, os.path.basename(os.fspath(file))
+            yield handle, os.path.basename(path)
     else:
-        path = getattr(getattr(file, "file", None), "file_path", None)
-        yield file, os.path.basename(path) if path else "file"
+        yield file, _directory_name(file)
 
 
 def _label(obj: Any) -> str:
@@ -135,23 +211,46 @@ def _label(obj: Any) -> str:
     return f"unnamed {classname if isinstance(classname, str) else type(obj).__name__}"
 
 
+def _is_null(obj: Any) -> bool:
+    """Whether a PyROOT pointer is null (``TDirectory::Get`` of a missing name)."""
+    if obj is None:
+        return True
+    try:
+        import cppyy.ll  # present wherever a PyROOT object is
+
+        return int(cppyy.ll.addressof(obj)) == 0
+    except (ImportError, TypeError):
+        return False
+
+
+def _unknown(role: str, obj: str, fname: str, keys: Iterable[str]) -> UnknownName:
+    names = sorted({k.split(";")[0] for k in keys})
+    more = ", ..." if len(names) > 30 else ""
+    return UnknownName(f"{role}: no object {obj!r} in {fname}; it contains {names[:30]}{more}")
+
+
 def _resolve(obj: Any, role: str, file: Any, fname: str) -> tuple[Any, str]:
     """Look ``obj`` up in ``file`` if it is a name; return the object and its description."""
-    if isinstance(obj, str):
-        if file is None:
-            raise InvalidMeasurement(
-                f"{role}: {obj!r} is an object name, but no file= was given to look it up in"
-            )
-        try:
-            found = file[obj]
-        except KeyError:
-            keys = sorted({k.split(";")[0] for k in file.keys()})  # noqa: SIM118 (uproot API)
-            more = ", ..." if len(keys) > 30 else ""
-            raise UnknownName(
-                f"{role}: no object {obj!r} in {fname}; it contains {keys[:30]}{more}"
-            ) from None
-        return found, f"{role} '{fname}:{obj}'"
-    return obj, f"{role} {_label(obj)!r}"
+    if not isinstance(obj, str):
+        return obj, f"{role} {_label(obj)!r}"
+    if file is None:
+        raise InvalidMeasurement(
+            f"{role}: {obj!r} is an object name, but no file= was given to look it up in"
+        )
+    desc = f"{role} '{_object_path(fname, obj)}'"
+    if _is_pyroot_directory(file):
+        found = file.Get(obj)
+        if _is_null(found):
+            raise _unknown(role, obj, fname, (str(k.GetName()) for k in file.GetListOfKeys()))
+        return found, desc
+    try:
+        found = file[obj]
+    except KeyError:
+        raise _unknown(role, obj, fname, file.keys()) from None
+    except Exception as exc:  # reading the object: zlib.error, OSError, DeserializationError
+        path = getattr(getattr(file, "file", None), "file_path", None) or fname
+        raise _read_failure(exc, path, f"{role} {obj!r}") from exc
+    return found, desc
 
 
 def _float_array(values: Any, desc: str) -> NDArray[np.float64]:
@@ -207,6 +306,39 @@ def _pyroot_edges(axis: Any, n: int) -> NDArray[np.float64]:
     return np.array([*low, axis.GetBinUpEdge(n)], dtype=float)
 
 
+def _pyroot_variances(obj: Any, values: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The squared bin errors of a PyROOT TH1, as ROOT keeps them: ``fSumw2`` when the
+    histogram has it (read directly, so that a NaN or negative entry is seen as such rather than
+    through ``GetBinError``'s square root), else ``|content|`` (``GetBinError`` is
+    ``sqrt(|content|)`` then). Profiles, histograms with another error option (Poisson) and
+    stand-ins without ``GetSumw2N``: ``GetBinError(i)²``."""
+    n = len(values)
+    plain = (
+        hasattr(obj, "GetSumw2N")
+        and not (hasattr(obj, "InheritsFrom") and obj.InheritsFrom("TProfile"))
+        and int(getattr(obj, "GetBinErrorOption", lambda: 0)()) == 0
+    )
+    if plain:
+        if int(obj.GetSumw2N()) == 0:
+            return np.abs(values)
+        sumw2 = obj.GetSumw2()
+        return np.array([sumw2.At(i) for i in range(1, n + 1)], dtype=float)
+    return np.array([obj.GetBinError(i) for i in range(1, n + 1)], dtype=float) ** 2
+
+
+def _uproot_variances(obj: Any, values: NDArray[np.float64]) -> NDArray[np.float64] | None:
+    """The squared bin errors of a 1-d uproot TH1 as ROOT gives them (``fSumw2``, else
+    ``|content|``); uproot's ``variances()`` would turn a NaN or negative ``fSumw2`` into 0.
+    ``None`` for anything that is not a uproot TH1 (then ``variances()`` is used)."""
+    classname = getattr(obj, "classname", None)
+    if not (isinstance(classname, str) and classname.startswith("TH1") and hasattr(obj, "member")):
+        return None  # hist / boost-histogram, a TProfile, another UHI histogram
+    sumw2 = obj.member("fSumw2", none_if_missing=True)
+    if sumw2 is not None and len(sumw2) > 0 and len(sumw2) == len(values) + 2:
+        return np.array(sumw2, dtype=float)[1:-1]
+    return np.abs(values)
+
+
 def _read_1d(obj: Any, role: str, file: Any, fname: str, *, allow_array: bool) -> _Hist1D:
     obj, desc = _resolve(obj, role, file, fname)
     if hasattr(obj, "GetNbinsX"):  # PyROOT TH1
@@ -214,12 +346,18 @@ def _read_1d(obj: Any, role: str, file: Any, fname: str, *, allow_array: bool) -
             raise InvalidMeasurement(f"{desc}: expected a one-dimensional histogram (TH1)")
         n = int(obj.GetNbinsX())
         values = np.array([obj.GetBinContent(i) for i in range(1, n + 1)], dtype=float)
-        errors = np.array([obj.GetBinError(i) for i in range(1, n + 1)], dtype=float)
         flow = (float(obj.GetBinContent(0)), float(obj.GetBinContent(n + 1)))
         axis = obj.GetXaxis()
         name, label = _axis_text(axis)
         return _Hist1D(
-            desc, values, errors**2, _pyroot_edges(axis, n), flow, name, label, _title(obj)
+            desc,
+            values,
+            _pyroot_variances(obj, values),
+            _pyroot_edges(axis, n),
+            flow,
+            name,
+            label,
+            _title(obj),
         )
     if hasattr(obj, "values") and hasattr(obj, "axes"):  # UHI: uproot, hist, boost-histogram
         axes = list(obj.axes)
@@ -228,8 +366,10 @@ def _read_1d(obj: Any, role: str, file: Any, fname: str, *, allow_array: bool) -
                 f"{desc}: has {len(axes)} axes; a distribution must be one-dimensional"
             )
         values = _float_array(obj.values(), desc)
-        variances = obj.variances() if hasattr(obj, "variances") else None
-        variances = None if variances is None else _float_array(variances, desc)
+        variances = _uproot_variances(obj, values)
+        if variances is None:
+            variances = obj.variances() if hasattr(obj, "variances") else None
+            variances = None if variances is None else _float_array(variances, desc)
         edges = _axis_edges(axes[0], desc)
         if len(edges) != len(values) + 1:
             raise InvalidMeasurement(f"{desc}: {len(values)} values but {len(edges)} bin edges")
@@ -264,6 +404,22 @@ def _check_finite(values: NDArray[np.float64], what: str, h: _Hist1D) -> None:
         raise InvalidMeasurement(
             f"{h.desc}: {what} of {h.where(i)} is {values[i]} (NaN or infinite); "
             f"{bad.size} bin(s) affected: {bad[:10].tolist()}"
+        )
+
+
+def _check_bin_errors(h: _Hist1D) -> None:
+    """The nominal's own bin errors must be real numbers: a NaN or infinite squared error, or a
+    negative one (ROOT's ``GetBinError`` would be NaN), is named with its bin."""
+    var = h.variances
+    assert var is not None
+    bad = np.flatnonzero(~(np.isfinite(var) & (var >= 0)))
+    if bad.size:
+        i = int(bad[0])
+        what = "negative" if var[i] < 0 else "NaN" if np.isnan(var[i]) else "infinite"
+        more = f"; {bad.size} bins affected: {bad[:10].tolist()}" if bad.size > 1 else ""
+        raise InvalidMeasurement(
+            f"{h.desc}: the bin error of {h.where(i)} is {what} (squared error {var[i]:g}){more}; "
+            f"fix the histogram or give the statistical uncertainties via stat="
         )
 
 
@@ -577,11 +733,8 @@ def measurement_from_histograms(
                     f"{nom.desc} carries no variances (a histogram storage without them); "
                     f"give stat= or use a Weight() storage"
                 )
-            _check_finite(nom.variances, "the variance", nom)
-            var = nom.variances
-            for i in np.flatnonzero(var < 0):
-                raise InvalidMeasurement(f"{nom.desc}: {nom.where(int(i))} has negative variance")
-            sigma = np.sqrt(var)
+            _check_bin_errors(nom)
+            sigma = np.sqrt(nom.variances)
             _positive_stat(sigma, nom, "the nominal's bin errors")
         else:
             h = _read_1d(stat, "stat uncertainty", f, fname, allow_array=True)

@@ -5,7 +5,7 @@ and the ROOT objects of a differential or of any other combination.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from ..differential import NormalisedDistribution
@@ -29,26 +29,27 @@ def root_objects(result: CombinationResult, spec: CombinationSpec) -> dict[str, 
     """The objects of the ROOT output, built before any file is written.
 
     For a differential specification the objects of
-    :func:`~hepcombine.outputs.root.differential_objects` on the specification's binning (the
-    graph ``combined_profile`` has the profile intervals where every bin has one, else the
-    symmetric errors, with a warning; ``normalised`` and ``normalised_covariance`` when the
-    specification normalises); otherwise :func:`~hepcombine.outputs.root.result_objects`.
+    :func:`~hepcombine.outputs.root.differential_objects` on the specification's binning
+    (``normalised`` and ``normalised_covariance`` when the specification normalises); otherwise
+    :func:`~hepcombine.outputs.root.result_objects`. The graph ``combined_profile`` has the
+    profile intervals where every observable has one, else the symmetric errors, with a warning.
     """
     import logging
 
     from ..differential import DifferentialResult
     from .root import result_objects
 
-    if not spec.differential:
-        return result_objects(result)
-    dr = DifferentialResult.from_result(result, binning=spec.binning, title="combined")
-    ok = not dr.invalid_intervals()
+    ok = all(result.has_interval(o) for o in result.observables)
     if not ok:
         logging.getLogger(__name__).warning(
             "some profile intervals are not available; the ROOT graph 'combined_profile' "
             "uses the symmetric errors"
         )
-    return dr.root_objects(normalised=spec.normalise, graph_errors="profile" if ok else "symmetric")
+    graph_errors: Literal["profile", "symmetric"] = "profile" if ok else "symmetric"
+    if not spec.differential:
+        return result_objects(result, graph_errors=graph_errors)
+    dr = DifferentialResult.from_result(result, binning=spec.binning, title="combined")
+    return dr.root_objects(normalised=spec.normalise, graph_errors=graph_errors)
 
 
 def __dir__() -> list[str]:

@@ -887,7 +887,7 @@ def differential_objects(
     objects (:func:`to_pyroot`).
 
     Axes: the x axis carries the result's :class:`~hepcombine.binning.Binning` (its name as the
-    axis name, ``"label [unit]"`` as its title, the edges); the values axis (a TH1D's y, a TH2D's
+    axis name, ``"label [unit]"`` as its title (the name without a label), the edges); the values axis (a TH1D's y, a TH2D's
     z, the graph's y) the result's quantity (``"label [unit]"``). Bins with gaps (e.g.
     1.4 < |η| < 1.6 not measured): the histograms get one extra, empty bin (content and error 0)
     per gap, so that their axes carry the true edges; the graph has exactly the result's bins,
@@ -924,7 +924,7 @@ def differential_objects(
         centers = result.graph_x()
         xlow = xhigh = np.zeros(result.n_bins)
     title = result.title or "combination"
-    x_title = _axis_title(b.label, b.unit)
+    x_title = _axis_title(b.label or b.name, b.unit)  # as Binning.title
     axis = {"name": b.name, "label": x_title}
     n_hist = len(edges) - 1
 

@@ -117,8 +117,12 @@ def _is_decompression_error(exc: BaseException) -> bool:
 
     if isinstance(exc, zlib.error | lzma.LZMAError):
         return True
-    module = type(exc).__module__ or ""  # lz4.frame / zstandard errors
-    return module.split(".")[0] in ("lz4", "zstandard", "zstd") or "decompress" in str(exc).lower()
+    module = (type(exc).__module__ or "").split(".")[0]  # cramjam (LZMA, LZ4, ZSTD in uproot 5)
+    return (
+        module in ("cramjam", "lz4", "zstandard", "zstd")
+        or "decompress" in type(exc).__name__.lower()
+        or "decompress" in str(exc).lower()
+    )
 
 
 def _read_failure(exc: BaseException, path: str, what: str) -> InvalidMeasurement:
@@ -133,9 +137,10 @@ def _read_failure(exc: BaseException, path: str, what: str) -> InvalidMeasuremen
     if isinstance(exc, PermissionError):
         return InvalidMeasurement(f"{where}: permission denied")
     if _is_decompression_error(exc):
+        kind = "zlib" if type(exc).__name__ == "error" else type(exc).__name__
         return InvalidMeasurement(
-            f"{where}: its compressed data is corrupt ({type(exc).__module__.split('.')[0]}: "
-            f"{_first_line(exc)}); the file is damaged, write or copy it again"
+            f"{where}: its compressed data is corrupt ({kind}: {_first_line(exc)}); the file is "
+            f"damaged, write or copy it again"
         )
     size = None
     with suppress(OSError):

@@ -427,6 +427,11 @@ class DifferentialResult:
         * with ``normalised=True``: ``normalised`` (TH1D, sum normalisation, errors from the
           propagated covariance) and ``normalised_covariance`` (TH2D, singular, rank n − 1).
 
+        Axes: the binning's edges, its name as the x axis name and ``"label [unit]"`` as the
+        x axis title; the quantity (``"label [unit]"``) on the values axis. Bins with gaps get
+        one extra, empty histogram bin per gap (so that the axes carry the true edges); the
+        graph has exactly the result's bins. :meth:`to_root` gives the same objects in memory.
+
         An existing file at ``path`` is replaced only once the new one is complete; on any
         error nothing is written.
         """

@@ -310,7 +310,8 @@ def _edges(axis: Any) -> list[float]:
     return [axis.GetBinLowEdge(i) for i in range(1, n + 1)] + [axis.GetBinUpEdge(n)]
 
 
-def _check_root_object(obj: Any, want: Any, key: str) -> None:
+def assert_root_object(obj: Any, want: Any, key: str) -> None:
+    """A PyROOT object (read from a file or made in memory) is what ``want`` describes."""
     assert obj.ClassName() == want.cls, f"{key}: a {obj.ClassName()}, expected {want.cls}"
     assert obj.GetName() == key.rsplit("/", 1)[-1], key
     assert obj.GetTitle() == want.title, f"{key}: title {obj.GetTitle()!r}"
@@ -434,7 +435,7 @@ def judge_root_file(
         f = ROOT.TFile.Open(str(path), "READ")
         try:
             for key, expectation in want.items():
-                _check_root_object(f.Get(key), expectation, key)
+                assert_root_object(f.Get(key), expectation, key)
         finally:
             f.Close()
     assert_no_root_messages(messages, f"comparing {path}")

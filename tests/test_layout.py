@@ -128,6 +128,13 @@ def test_readers_know_nothing_of_fits_or_outputs(graph, reader):
             "import hepcombine.inputs.convino, hepcombine.scan",
             ("yaml", "jsonschema", "matplotlib", "uproot"),
         ),
+        # PyROOT (seconds to import) only where ROOT objects are made: not for reading
+        # histograms (a user's PyROOT objects come with ROOT loaded) nor for writing files
+        (
+            "import hepcombine, hepcombine.inputs.histograms, hepcombine.outputs.root, "
+            "hepcombine.differential, hepcombine.result",
+            ("ROOT", "cppyy"),
+        ),
         # the command line's parser (hepcombine --help) imports nothing heavy
         (
             "from hepcombine.cli import build_parser; build_parser()",

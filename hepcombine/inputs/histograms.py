@@ -4,9 +4,12 @@ A differential measurement is one estimate per bin. The functions here read the 
 
 * uproot objects (``uproot.open(path)["name"]``: TH1, TH2, TGraphAsymmErrors, TGraphErrors),
 * ``hist.Hist`` / boost-histogram / any UHI-plottable histogram,
-* PyROOT ``TH1``/``TH2``/``TGraph*`` objects (duck-typed: ``GetNbinsX``, ``GetBinContent``,
-  ``GetBinError``, ``GetXaxis().GetBinLowEdge``, ... ; ROOT itself is never imported),
-* object names (strings) looked up in ``file=`` (a path or an open uproot file),
+* PyROOT objects: ``TH1F``/``TH1D`` (and any ``TH1``), ``TH2D``, ``TGraphAsymmErrors``,
+  ``TGraphErrors`` (read through their methods — ``GetNbinsX``, ``GetBinContent``,
+  ``GetSumw2``, ``GetBinError``, ``GetXaxis().GetBinLowEdge``, ``GetN``, ``GetErrorYlow`` ... —
+  so any object with that interface works; ROOT itself is never imported here),
+* object names (strings) looked up in ``file=``: a path (read with uproot), an open uproot file
+  or directory, or a PyROOT ``TFile``/``TDirectory`` (``"dir/name"`` paths work in both),
 
 and return a :class:`~hepcombine.measurement.DifferentialMeasurement`: the canonical
 :class:`~hepcombine.measurement.Measurement` plus the binning it came from.
@@ -23,6 +26,13 @@ Conventions
   their length/shape is checked.
 * Shifts follow :mod:`hepcombine.measurement`: ``u`` = the result had the analysis assumed the
   +1σ variation, minus the nominal result; asymmetric sources are ``(up, down)`` signed shifts.
+* Bin errors of ROOT histograms are ROOT's: √fSumw2 when the histogram has ``fSumw2``, else
+  √|content| (``TH1::GetBinError``), whether read with uproot or PyROOT; ``fSumw2`` is read
+  directly, so a NaN or negative entry is an error naming file, object and bin (uproot's
+  ``variances()`` would turn it into 0). Profiles use their own errors.
+* A file that cannot be read — missing, empty, truncated, not a ROOT file, an object whose
+  compressed data is corrupt (zlib, LZMA, ...) — is one line of
+  :class:`~hepcombine.exceptions.InvalidMeasurement` naming the file (and the object).
 """
 
 from __future__ import annotations
@@ -38,7 +48,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from ..binning import Binning
+from ..binning import Binning, Quantity
 from ..exceptions import InvalidMeasurement, UnknownName
 from ..measurement import DifferentialMeasurement, Measurement
 from ..names import Ref
@@ -84,6 +94,7 @@ class _Hist1D:
     axis_name: str = ""
     axis_label: str = ""
     title: str = ""
+    value_label: str = ""  # the title of the values' axis (a TH1's y axis): the quantity
 
     def where(self, i: int) -> str:
         if self.edges is not None:
@@ -102,6 +113,7 @@ class _Graph:
     eyh: NDArray[np.float64]
     axis_label: str = ""
     title: str = ""
+    value_label: str = ""
 
 
 def _first_line(exc: BaseException) -> str:
@@ -300,6 +312,21 @@ def _title(obj: Any) -> str:
     return str(getattr(obj, "label", "") or "")
 
 
+def _uproot_member(obj: Any, name: str) -> Any:
+    try:
+        return obj.member(name, none_if_missing=True)
+    except Exception:  # another model without that member
+        return None
+
+
+def _uproot_axis_title(obj: Any, axis: str) -> str:
+    """``fTitle`` of the axis ``axis`` (``"fYaxis"``) of a uproot histogram model, else ``""``."""
+    if obj is None or not hasattr(obj, "member"):
+        return ""
+    model = _uproot_member(obj, axis)
+    return str(_uproot_member(model, "fTitle") or "") if model is not None else ""
+
+
 def _pyroot_dimension(obj: Any) -> int:
     if hasattr(obj, "GetDimension"):
         return int(obj.GetDimension())
@@ -363,6 +390,7 @@ def _read_1d(obj: Any, role: str, file: Any, fname: str, *, allow_array: bool) -
             name,
             label,
             _title(obj),
+            str(obj.GetYaxis().GetTitle()) if hasattr(obj, "GetYaxis") else "",
         )
     if hasattr(obj, "values") and hasattr(obj, "axes"):  # UHI: uproot, hist, boost-histogram
         axes = list(obj.axes)
@@ -390,7 +418,17 @@ def _read_1d(obj: Any, role: str, file: Any, fname: str, *, allow_array: bool) -
             under = float(full[0]) if has_under else 0.0
             over = float(full[-1]) if extra == 2 or not has_under else 0.0
         name, label = _axis_text(axes[0])
-        return _Hist1D(desc, values, variances, edges, (under, over), name, label, _title(obj))
+        return _Hist1D(
+            desc,
+            values,
+            variances,
+            edges,
+            (under, over),
+            name,
+            label,
+            _title(obj),
+            _uproot_axis_title(obj, "fYaxis"),
+        )
     if allow_array and not isinstance(obj, str | bytes):
         values = _float_array(obj, desc)
         if values.ndim == 1:
@@ -643,7 +681,13 @@ def _build(
         binning = Binning.from_edges(
             np.arange(len(bins) + 1.0), centers=centers, is_index=True, **axis
         )
-    return DifferentialMeasurement(measurement, binning, title=nominal.title, origin=nominal.desc)
+    return DifferentialMeasurement(
+        measurement,
+        binning,
+        Quantity(nominal.value_label),
+        title=nominal.title,
+        origin=nominal.desc,
+    )
 
 
 def measurement_from_histograms(
@@ -662,8 +706,8 @@ def measurement_from_histograms(
     """A measurement of a binned distribution from histograms, one estimate per bin.
 
     Every histogram argument may be a uproot TH1/TH2, a ``hist.Hist`` (or another UHI-plottable
-    histogram), a PyROOT TH1/TH2, or the name of an object in ``file``. All must have the
-    nominal's bin edges.
+    histogram), a PyROOT TH1/TH2 (``TH1F``, ``TH1D``, ``TH2D``, ...), or the name of an object in
+    ``file``. All must have the nominal's bin edges.
 
     Parameters
     ----------
@@ -701,14 +745,16 @@ def measurement_from_histograms(
     bin_prefix:
         Prefix of the estimate names (default ``f"{name}_bin"``).
     file:
-        A path or an open uproot file in which string arguments are looked up.
+        Where string arguments are looked up: a path, an open uproot file or directory, or a
+        PyROOT ``TFile``/``TDirectory``.
 
     Raises
     ------
     InvalidMeasurement
-        Mismatched binning (names both histograms), NaN/infinite content (names histogram and
-        bin), a non-positive statistical uncertainty (names the bin; a bin with zero content
-        and zero error carries no information and has to be removed).
+        Mismatched binning (names both histograms), NaN/infinite content or a NaN/negative bin
+        error (names histogram and bin), a non-positive statistical uncertainty (names the bin;
+        a bin with zero content and zero error carries no information and has to be removed),
+        a file that cannot be read (one line naming file and object).
     UnknownName
         An object name that is not in ``file``.
     """
@@ -790,6 +836,7 @@ def _read_graph(obj: Any, role: str, file: Any, fname: str) -> _Graph:
             [obj.GetErrorYhigh(i) for i in idx],
         ]
         axis_label = str(obj.GetXaxis().GetTitle()) if hasattr(obj, "GetXaxis") else ""
+        y_label = str(obj.GetYaxis().GetTitle()) if hasattr(obj, "GetYaxis") else ""
     elif callable(getattr(obj, "errors", None)):  # uproot TGraphAsymmErrors (or alike)
         arrays = [
             obj.values(axis="x"),
@@ -799,7 +846,7 @@ def _read_graph(obj: Any, role: str, file: Any, fname: str) -> _Graph:
             obj.errors("low", axis="y"),
             obj.errors("high", axis="y"),
         ]
-        axis_label = ""
+        axis_label = y_label = ""
     else:  # uproot TGraphErrors has no behaviour methods: read its members
         try:
             ex, ey = obj.member("fEX"), obj.member("fEY")
@@ -809,13 +856,15 @@ def _read_graph(obj: Any, role: str, file: Any, fname: str) -> _Graph:
                 f"statistical uncertainty cannot be taken from it"
             ) from exc
         arrays = [obj.member("fX"), obj.member("fY"), ex, ex, ey, ey]
-        axis_label = ""
-    if not axis_label and hasattr(obj, "member"):  # uproot: "title;x label;y label"
-        parts = str(obj.member("fTitle") or "").split(";")
-        axis_label = parts[1] if len(parts) > 1 else ""
+        axis_label = y_label = ""
+    if hasattr(obj, "member"):  # uproot: the frame histogram's axis titles, else "title;x;y"
+        frame = _uproot_member(obj, "fHistogram")
+        parts = str(_uproot_member(obj, "fTitle") or "").split(";")
+        axis_label = _uproot_axis_title(frame, "fXaxis") or (parts[1] if len(parts) > 1 else "")
+        y_label = _uproot_axis_title(frame, "fYaxis") or (parts[2] if len(parts) > 2 else "")
     x, y, exl, exh, eyl, eyh = (_float_array(a, desc) for a in arrays)
     title = _title(obj).split(";")[0]
-    graph = _Graph(desc, x, y, exl, exh, eyl, eyh, axis_label, title)
+    graph = _Graph(desc, x, y, exl, exh, eyl, eyh, axis_label, title, y_label)
     for what, values in (("x", x), ("y", y), ("low y error", eyl), ("high y error", eyh)):
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
@@ -911,7 +960,9 @@ def measurement_from_graph(
     with _opened(file) as (f, fname):
         g = _read_graph(graph, "graph", f, fname)
         edges = _graph_edges(g)
-        nom = _Hist1D(g.desc, g.y, None, edges, (0.0, 0.0), "", g.axis_label, g.title)
+        nom = _Hist1D(
+            g.desc, g.y, None, edges, (0.0, 0.0), "", g.axis_label, g.title, g.value_label
+        )
         if errors == "stat":
             sigma = 0.5 * (g.eyl + g.eyh)
             if not np.allclose(g.eyl, g.eyh, rtol=1e-9, atol=0):

@@ -26,7 +26,16 @@ Supported objects:
   ``TGraph::GetHistogram`` would compute, as ROOT stores a graph's axis titles.
 
 The key of each object is its name in the file; a name (or ``directory``) containing ``/`` is
-written into nested ``TDirectory`` objects.
+written into nested ``TDirectory`` objects. Axis names (``TAxis::fName``) are the ``hist`` axis
+names (``"xaxis"``/``"yaxis"`` for unnamed axes); the attribute :data:`VALUE_LABEL` of a
+histogram is the title of its values' axis (a TH1D's y, a TH2D's z).
+
+:func:`to_pyroot` makes the same objects in memory with PyROOT (``ROOT.TH1D``, ``ROOT.TH2D``,
+``ROOT.TGraphAsymmErrors``, ``ROOT.TGraphErrors``) from the same description (the histogram's
+layout, the graph dataclasses), so that a result's ``to_root()`` and its file agree object by
+object (names, titles, axes, every cell and error, entries; the tests compare them). PyROOT is
+imported only there (``pip install "hepcombine[root]"``); without it :func:`to_pyroot` raises
+:class:`~hepcombine.exceptions.OutputError` saying what to install.
 
 Tested with uproot 5.7.7 (see :data:`TESTED_UPROOT_VERSIONS`). The ``TGraphAsymmErrors`` layout
 and streamer information were compared with a file written by ROOT 6.22/02 (``full.root`` in the
@@ -35,7 +44,9 @@ to ROOT's when built from the same content, and the streamer records (class vers
 members and their types) are the same. No ROOT-written ``TGraphErrors`` was available; its
 streamer record (uproot's) has the members of ROOT's ``TGraphErrors.h`` and the checksum that
 ROOT's ``TStreamerInfo::GetCheckSum`` algorithm gives for them (the test suite checks that
-algorithm against ROOT's own records).
+algorithm against ROOT's own records). Since ROOT is installable from PyPI (``pip install ROOT``,
+6.40), the test suite also lets ROOT itself read every file written here (``TFile.Open``, every
+object compared with the numbers it should hold, ROOT's warnings and errors as failures).
 """
 
 from __future__ import annotations
@@ -636,18 +647,29 @@ def _import_root() -> Any:
     return ROOT
 
 
+_RAW_TITLE = """
+#include <TNamed.h>
+namespace hepcombine_root {
+void set_title(TNamed *object, const char *title) { object->TNamed::SetTitle(title); }
+}
+"""
+
+
 def _set_raw_title(ROOT, obj, title: str) -> None:
-    # TNamed::SetTitle keeps the title as given; TH1::SetTitle and TGraph::SetTitle would read
-    # "a;b;c" as histogram and axis titles
-    ROOT.TNamed.SetTitle(obj, title)
+    """Set the title as given (as the file holds it): TH1::SetTitle and TGraph::SetTitle, which
+    a call from Python reaches even through ``TNamed.SetTitle``, read ``"a;b;c"`` as histogram
+    and axis titles; the non-virtual ``TNamed::SetTitle`` does not."""
+    if ";" not in title:
+        obj.SetTitle(title)
+        return
+    if not hasattr(ROOT, "hepcombine_root"):
+        ROOT.gInterpreter.Declare(_RAW_TITLE)
+    ROOT.hepcombine_root.set_title(obj, title)
 
 
 def _set_axis(axis, layout: _AxisLayout) -> None:
     axis.SetName(layout.name)
     axis.SetTitle(layout.title)
-    if layout.labels is not None:
-        for i, label in enumerate(layout.labels, start=1):
-            axis.SetBinLabel(i, label)
 
 
 def _layout_to_pyroot(ROOT, name: str, layout: _HistLayout):
@@ -681,6 +703,12 @@ def _layout_to_pyroot(ROOT, name: str, layout: _HistLayout):
             if sumw2 is not None:
                 weights.SetAt(float(sumw2[ix, iy]), cell)
     h.SetEntries(layout.entries)
+    axes = [h.GetXaxis(), h.GetYaxis()]
+    for axis, axis_layout in zip(axes, layout.axes, strict=False):
+        if axis_layout.labels is not None:  # after the contents: labels make an axis extendable
+            for i, label in enumerate(axis_layout.labels, start=1):
+                axis.SetBinLabel(i, label)
+    h.SetCanExtend(ROOT.TH1.kNoAxis)  # as the histogram read from the file
     return h
 
 

@@ -30,8 +30,10 @@ Outputs (written only if everything succeeds; all or none):
                              'covariance'/'correlation', 'breakdown_<component>' and, when
                              normalised, 'normalised'/'normalised_covariance'; bins numbered
                              0..n. Otherwise a TH1D 'combined' with one bin per observable
-                             (bin labels = names, bin errors = symmetric errors) and TH2D
-                             'covariance'/'correlation' with labelled bins
+                             (bin labels = names, bin errors = symmetric errors),
+                             TGraphAsymmErrors 'combined_profile' (point i at x = i + 0.5),
+                             TH2D 'covariance'/'correlation' and TH1D 'breakdown_<component>'
+                             with labelled bins
   --plots                    DIR/[P_]summary (one observable) or [P_]summary_<observable>
                              (up to 12 observables), [P_]pulls, [P_]correlation, and
                              [P_]spectrum for a differential config; each as .png and .pdf

@@ -458,11 +458,14 @@ def _check_bin_errors(h: _Hist1D) -> None:
     bad = np.flatnonzero(~(np.isfinite(var) & (var >= 0)))
     if bad.size:
         i = int(bad[0])
-        what = "negative" if var[i] < 0 else "NaN" if np.isnan(var[i]) else "infinite"
+        if var[i] < 0:
+            what = f"not a real number: its square (the variance, fSumw2) is negative ({var[i]:g})"
+        else:
+            what = "NaN" if np.isnan(var[i]) else "infinite"
         more = f"; {bad.size} bins affected: {bad[:10].tolist()}" if bad.size > 1 else ""
         raise InvalidMeasurement(
-            f"{h.desc}: the bin error of {h.where(i)} is {what} (squared error {var[i]:g}){more}; "
-            f"fix the histogram or give the statistical uncertainties via stat="
+            f"{h.desc}: the bin error of {h.where(i)} is {what}{more}; fix the histogram or give "
+            f"the statistical uncertainties via stat="
         )
 
 

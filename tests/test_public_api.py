@@ -164,7 +164,6 @@ PUBLIC_API: dict[str, list[str]] = {
         "differential_result",
         "hepdata_tables",
         "normalised",
-        "result_graph",
         "root_objects",
     ],
     "hepcombine.outputs.convino": ["write_convino"],
@@ -197,9 +196,11 @@ PUBLIC_API: dict[str, list[str]] = {
         "GraphAsymmErrors",
         "GraphErrors",
         "TESTED_UPROOT_VERSIONS",
+        "VALUE_LABEL",
         "differential_objects",
         "result_objects",
         "root_key",
+        "to_pyroot",
         "write_root",
     ],
     "hepcombine.outputs.text": [
@@ -372,3 +373,19 @@ def test_version_is_written_once():
     assert "version" not in pyproject["project"]
     assert pyproject["project"]["dynamic"] == ["version"]
     assert importlib.metadata.version("hepcombine") == hepcombine.__version__
+
+
+def test_root_object_methods_are_pinned():
+    """Results as PyROOT objects in memory (issue 13): the methods and their keywords."""
+    import dataclasses
+    import inspect
+
+    from hepcombine import CombinationResult, DifferentialResult
+
+    def params(f):
+        return list(inspect.signature(f).parameters)
+
+    assert params(CombinationResult.to_root) == ["self", "graph_errors"]
+    assert params(DifferentialResult.to_root) == ["self", "normalised", "graph_errors"]
+    assert "quantity" in params(DifferentialResult.from_result)
+    assert [f.name for f in dataclasses.fields(DifferentialResult)][-1] == "quantity"

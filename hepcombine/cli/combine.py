@@ -32,9 +32,10 @@ Outputs (written only if everything succeeds; all or none):
                              'normalised'/'normalised_covariance', on the bins of the inputs
                              (Convino files: numbered 0..n). Otherwise a TH1D 'combined' with one
                              bin per observable (bin labels = names, bin errors = symmetric
-                             errors), TH2D 'covariance'/'correlation' with labelled bins, and the
-                             TGraphAsymmErrors 'combined_profile' of the combined values
-                             (x = i + 0.5 for observable i, y errors the profile interval)
+                             errors), TGraphAsymmErrors 'combined_profile' (point i at
+                             x = i + 0.5, y errors the profile interval), TH2D
+                             'covariance'/'correlation' and TH1D 'breakdown_<component>' with
+                             labelled bins
   -r                         the ROOT file as DIR/[P_]result.root (convino's -r)
   --hepdata DIR              a HEPData submission: directory DIR (submission.yaml and one file
                              per table) and DIR.tar.gz; table 'Combination' (the bins with their

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ..solver.contours import Contour
     from ..spec import CombinationSpec
     from .hepdata import HEPDataTables
-    from .root import Graph, GraphAsymmErrors
+    from .root import Graph
 
 __all__ = [
     "contour_graph",
@@ -26,7 +26,6 @@ __all__ = [
     "differential_result",
     "hepdata_tables",
     "normalised",
-    "result_graph",
     "root_objects",
 ]
 
@@ -94,65 +93,20 @@ def root_objects(result: CombinationResult, spec: CombinationSpec) -> dict[str, 
     """The objects of the ROOT output, built before any file is written.
 
     For a differential specification the objects of
-    :func:`~hepcombine.outputs.root.differential_objects` on the specification's binning (the
-    graph ``combined_profile`` has the profile intervals where every bin has one, else the
-    symmetric errors, with a warning; ``normalised`` and ``normalised_covariance`` when the
-    specification normalises); otherwise :func:`~hepcombine.outputs.root.result_objects`
-    and the graph ``combined_profile`` of :func:`result_graph`.
+    :func:`~hepcombine.outputs.root.differential_objects` on the specification's binning
+    (``normalised`` and ``normalised_covariance`` when the specification normalises); otherwise
+    :func:`~hepcombine.outputs.root.result_objects`. The graph ``combined_profile`` has the
+    profile intervals where every observable has one, else the symmetric errors, with a warning.
     """
     from .root import result_objects
 
     dr = differential_result(result, spec)
+    obs = list(dr.observables) if dr is not None else list(result.observables)
+    ok = _profile_ok(result, obs, "the ROOT graph 'combined_profile'")
+    graph_errors: Literal["profile", "symmetric"] = "profile" if ok else "symmetric"
     if dr is None:
-        return {**result_objects(result), "combined_profile": result_graph(result)}
-    ok = _profile_ok(result, list(dr.observables), "the ROOT graph 'combined_profile'")
-    return dr.root_objects(normalised=spec.normalise, graph_errors="profile" if ok else "symmetric")
-
-
-def result_graph(result: CombinationResult) -> GraphAsymmErrors:
-    """The combined values of any combination as a ``TGraphAsymmErrors``: point i at
-    x = i + ½ (the bin of observable i in the TH1D ``combined``, x errors ½), y = the value, y
-    errors the profile interval, or the symmetric error where an observable has none (logged).
-    The title lists the observables in order."""
-    import logging
-
-    import numpy as np
-
-    from .root import GraphAsymmErrors
-
-    obs = result.observables
-    low, high = [], []
-    missing = []
-    for o in obs:
-        v = result.values[o]
-        if result.has_interval(o):
-            lo, hi = result.intervals[o]
-            low.append(v - lo)
-            high.append(hi - v)
-        else:
-            missing.append(o)
-            low.append(result.errors[o])
-            high.append(result.errors[o])
-    if missing:
-        logging.getLogger(__name__).warning(
-            "no profile interval for %d of %d observables (%s); the ROOT graph "
-            "'combined_profile' uses their symmetric errors",
-            len(missing),
-            len(obs),
-            ", ".join(missing[:5]) + (", …" if len(missing) > 5 else ""),
-        )
-    n = len(obs)
-    half = np.full(n, 0.5)
-    return GraphAsymmErrors(
-        np.arange(n) + 0.5,
-        [result.values[o] for o in obs],
-        half,
-        half,
-        low,
-        high,
-        title="combined: " + ", ".join(obs),
-        x_title="observable",
-    )
+        return result_objects(result, graph_errors=graph_errors)
+    return dr.root_objects(normalised=spec.normalise, graph_errors=graph_errors)
 
 
 def contour_graph(contour: Contour) -> Graph:

@@ -4,14 +4,13 @@ with ROOT where it is installed)."""
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import pytest
 
 from hepcombine import Combiner, Measurement
-from hepcombine.outputs.combination import contour_graph, contour_objects, result_graph
-from hepcombine.outputs.root import Graph, write_root
+from hepcombine.exceptions import IntervalError
+from hepcombine.outputs.combination import contour_graph, contour_objects
+from hepcombine.outputs.root import Graph, result_objects, write_root
 
 
 def _result(intervals: bool = True):
@@ -27,8 +26,9 @@ def _result(intervals: bool = True):
 
 
 def test_result_graph_has_the_profile_intervals():
+    """convino's -r: the combined values of any combination as a TGraphAsymmErrors."""
     res = _result()
-    g = result_graph(res)
+    g = result_objects(res)["combined_profile"]
     np.testing.assert_array_equal(g.x, [0.5, 1.5])
     np.testing.assert_array_equal(g.xerr_low, [0.5, 0.5])
     for i, o in enumerate(res.observables):
@@ -36,15 +36,14 @@ def test_result_graph_has_the_profile_intervals():
         assert g.y[i] == res.values[o]
         assert g.yerr_low[i] == pytest.approx(res.values[o] - lo, rel=1e-12)
         assert g.yerr_high[i] == pytest.approx(hi - res.values[o], rel=1e-12)
-    assert g.title == "combined: a, b"
 
 
-def test_result_graph_without_intervals_uses_the_errors_and_says_so(caplog):
+def test_result_graph_without_intervals_needs_the_symmetric_errors():
     res = _result(intervals=False)
-    with caplog.at_level(logging.WARNING):
-        g = result_graph(res)
+    with pytest.raises(IntervalError, match="no valid profile interval for"):
+        result_objects(res)
+    g = result_objects(res, graph_errors="symmetric")["combined_profile"]
     np.testing.assert_allclose(g.yerr_low, [res.errors["a"], res.errors["b"]])
-    assert "no profile interval for 2 of 2 observables (a, b)" in caplog.text
 
 
 def test_contour_graphs_are_closed_tgraphs_with_unique_keys(tmp_path):

@@ -171,8 +171,9 @@ def assert_same_spec(a: Any, b: Any, *, unordered_pairs: bool = False) -> None:
 # ROOT``): :func:`judge_root_file` opens it with ``TFile.Open``, reads every object back and
 # compares values, errors, asymmetric errors, axis edges, names and titles, covariances with
 # the numbers the test expects (:func:`expect_objects` for what was given to ``write_root``,
-# :func:`expect_distribution` / :func:`expect_combination` from a result's own numbers), to
-# 1e-12. Any warning or error ROOT prints meanwhile fails the test. The autouse fixture
+# :func:`expect_distribution` / :func:`expect_combination` from a result's own numbers,
+# :func:`expect_contours` from the contours' points), to 1e-12. Any warning or error ROOT
+# prints meanwhile fails the test. The autouse fixture
 # :func:`_root_files_are_judged` sees every ROOT file hepcombine writes (through the one
 # all-or-none writer, ``OutputSet``): ROOT reads each one at once (every object, no message
 # allowed), and a test that leaves such a file behind without judging its values fails. Without
@@ -198,7 +199,11 @@ void install() {
 }
 """
 _ROOT_STATE: dict[str, Any] = {}
-JUDGED: dict[str, int] = {"read": 0, "compared": 0, "unjudged": 0}
+# the files (path, inode, mtime, size: each version once) ROOT read in full, those whose numbers
+# it compared, and those it could not read (no PyROOT); a file written by a hepcombine process
+# the test starts counts when the test judges it
+Signature = tuple[str, int, int, int]
+JUDGED: dict[str, set[Signature]] = {"read": set(), "compared": set(), "unread": set()}
 
 
 def root_module() -> Any:
@@ -284,18 +289,24 @@ class TH2:
 
 @dataclass(frozen=True)
 class Graph:
-    """What ROOT must read for a TGraphAsymmErrors (or, ``cls="TGraphErrors"``, symmetric)."""
+    """What ROOT must read for a TGraphAsymmErrors (or, ``cls="TGraphErrors"``, symmetric; or,
+    ``cls="TGraph"``, points without errors: no error arrays given)."""
 
     x: Any
     y: Any
-    exl: Any
-    exh: Any
-    eyl: Any
-    eyh: Any
+    exl: Any = None
+    exh: Any = None
+    eyl: Any = None
+    eyh: Any = None
     title: str = ""
     x_title: str = ""
     y_title: str = ""
     cls: str = "TGraphAsymmErrors"
+
+    def __post_init__(self) -> None:
+        errors = [e is None for e in (self.exl, self.exh, self.eyl, self.eyh)]
+        if errors != [self.cls == "TGraph"] * 4:
+            raise ValueError(f"{self.cls}: give the four error arrays (none for a plain TGraph)")
 
 
 def _close(got: Any, want: Any, what: str) -> None:
@@ -319,21 +330,21 @@ def assert_root_object(obj: Any, want: Any, key: str) -> None:
         n = obj.GetN()
         idx = range(n)
         symmetric = want.cls == "TGraphErrors"
-        got = {
-            "x": [obj.GetPointX(i) for i in idx],
-            "y": [obj.GetPointY(i) for i in idx],
-            "exl": [obj.GetErrorXlow(i) for i in idx],
-            "exh": [obj.GetErrorXhigh(i) for i in idx],
-            "eyl": [(obj.GetErrorY if symmetric else obj.GetErrorYlow)(i) for i in idx],
-            "eyh": [(obj.GetErrorY if symmetric else obj.GetErrorYhigh)(i) for i in idx],
-        }
+        got = {"x": [obj.GetPointX(i) for i in idx], "y": [obj.GetPointY(i) for i in idx]}
+        if want.cls != "TGraph":  # a plain TGraph has no error arrays (the class says so)
+            got.update(
+                exl=[obj.GetErrorXlow(i) for i in idx],
+                exh=[obj.GetErrorXhigh(i) for i in idx],
+                eyl=[(obj.GetErrorY if symmetric else obj.GetErrorYlow)(i) for i in idx],
+                eyh=[(obj.GetErrorY if symmetric else obj.GetErrorYhigh)(i) for i in idx],
+            )
         for name, values in got.items():
             _close(values, getattr(want, name), f"{key}: {name}")
         if want.x_title or want.y_title:
-            assert obj.GetXaxis().GetTitle() == want.x_title, key
-            assert obj.GetYaxis().GetTitle() == want.y_title, key
+            assert obj.GetXaxis().GetTitle() == want.x_title, f"{key}: x title"
+            assert obj.GetYaxis().GetTitle() == want.y_title, f"{key}: y title"
         else:
-            assert not obj.GetHistogram().GetXaxis().GetTitle(), key
+            assert not obj.GetHistogram().GetXaxis().GetTitle(), f"{key}: x title"
         return
     x = obj.GetXaxis()
     _close(_edges(x), want.x_edges if isinstance(want, TH2) else want.edges, f"{key}: x edges")
@@ -373,12 +384,12 @@ def _root_keys(directory: Any, prefix: str = "") -> dict[str, str]:
     return out
 
 
-def _signature(path: Path) -> tuple[str, int, int, int]:
+def _signature(path: Path) -> Signature:
     st = path.stat()
     return (str(path.resolve()), st.st_ino, st.st_mtime_ns, st.st_size)
 
 
-_COMPARED: set[tuple[str, int, int, int]] = set()
+_COMPARED = JUDGED["compared"]
 _STAGED = re.compile(r"^\..*\.[0-9a-f]{12}\.tmp\.root$")  # hepcombine.outputs.atomic's temporaries
 
 
@@ -422,6 +433,7 @@ def judge_root_file(
     path = Path(path)
     ROOT = root_module()
     if ROOT is None:
+        JUDGED["unread"].add(_signature(path))
         return False
     prefix = f"{directory}/" if directory else ""
     want = {f"{prefix}{k}": v for k, v in expected.items()}
@@ -439,8 +451,8 @@ def judge_root_file(
         finally:
             f.Close()
     assert_no_root_messages(messages, f"comparing {path}")
-    _COMPARED.add(_signature(path))
-    JUDGED["compared"] += 1
+    JUDGED["read"].add(signature := _signature(path))
+    _COMPARED.add(signature)
     return True
 
 
@@ -460,9 +472,16 @@ def expect_objects(objects: Mapping[str, Any]) -> dict[str, Any]:
     import hist as hist_module
 
     from hepcombine.outputs.root import VALUE_LABEL, GraphAsymmErrors, GraphErrors
+    from hepcombine.outputs.root import Graph as Points
 
     out: dict[str, Any] = {}
     for key, obj in objects.items():
+        if isinstance(obj, Points):
+            out[key] = Graph(
+                obj.x, obj.y, title=obj.title, x_title=obj.x_title, y_title=obj.y_title,
+                cls="TGraph",
+            )  # fmt: skip
+            continue
         if isinstance(obj, GraphAsymmErrors):
             out[key] = Graph(
                 obj.x, obj.y, obj.xerr_low, obj.xerr_high, obj.yerr_low, obj.yerr_high,
@@ -489,7 +508,10 @@ def expect_objects(objects: Mapping[str, Any]) -> dict[str, Any]:
         values = np.asarray(obj.values(), dtype=float)
         variances = obj.variances()
         # ROOT's GetBinError: sqrt(fSumw2), or sqrt(|content|) for an unweighted histogram
-        errors = np.sqrt(np.abs(values) if variances is None else np.asarray(variances))
+        # (without weights, the variances hist reports are the contents: no fSumw2 is written)
+        weights = obj.storage_type in (hist_module.storage.Weight, hist_module.storage.Unlimited)
+        unweighted = variances is None or (not weights and np.array_equal(variances, values))
+        errors = np.sqrt(np.abs(values) if unweighted else np.asarray(variances))
         value_title = getattr(obj, VALUE_LABEL, "") or ""
         if len(axes) == 1:
             out[key] = TH1(
@@ -626,6 +648,20 @@ def expect_combination(result: Any, *, graph_errors: str = "profile") -> dict[st
     return out
 
 
+def expect_contours(contours: Mapping[str, Any]) -> dict[str, Any]:
+    """The expectations for the ``TGraph`` of each contour (``{key: Contour}``): the contour's
+    points with the first one repeated at the end (a closed line), no errors, titled with the
+    two names and the level, the axes titled with the names."""
+    out: dict[str, Any] = {}
+    for key, c in contours.items():
+        title = f"{c.y_name} vs {c.x_name}: Delta chi2 = {c.delta_chi2:.4g} ({100 * c.cl:.4g}% CL)"
+        out[key] = Graph(
+            np.concatenate([c.x, c.x[:1]]), np.concatenate([c.y, c.y[:1]]), title=title,
+            x_title=c.x_name, y_title=c.y_name, cls="TGraph",
+        )  # fmt: skip
+    return out
+
+
 @pytest.fixture(autouse=True)
 def _root_files_are_judged(monkeypatch: Any) -> Any:
     """Every ROOT file hepcombine writes is read by ROOT as it is written (every object, no
@@ -633,7 +669,7 @@ def _root_files_are_judged(monkeypatch: Any) -> Any:
     :func:`judge_root_file` after its last write."""
     from hepcombine.outputs.atomic import OutputSet
 
-    written: list[tuple[str, int, int, int]] = []
+    written: list[Signature] = []
     problems: list[str] = []
     commit = OutputSet._commit
 
@@ -643,10 +679,10 @@ def _root_files_are_judged(monkeypatch: Any) -> Any:
             if target.suffix != ".root" or _STAGED.match(target.name):
                 continue  # a file staged by an outer OutputSet is read under its own name
             if root_module() is None:
-                JUDGED["unjudged"] += 1
+                JUDGED["unread"].add(_signature(target))
                 continue
             written.append(_signature(target))
-            JUDGED["read"] += 1
+            JUDGED["read"].add(written[-1])
             try:
                 root_reads(target)
             except AssertionError as err:
@@ -667,13 +703,13 @@ def _root_files_are_judged(monkeypatch: Any) -> Any:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if JUDGED["unjudged"]:
+    if JUDGED["unread"]:
         terminalreporter.write_line(
-            f"{JUDGED['unjudged']} ROOT files written by hepcombine were not read by ROOT "
+            f"{len(JUDGED['unread'])} ROOT files written by hepcombine were not read by ROOT "
             f"(PyROOT not installed: {ROOT_INSTALL})"
         )
     elif JUDGED["read"]:
         terminalreporter.write_line(
-            f"ROOT read {JUDGED['read']} ROOT files written by hepcombine (every object, no "
-            f"ROOT warning) and compared the numbers of {JUDGED['compared']} of them"
+            f"ROOT read {len(JUDGED['read'])} ROOT files written by hepcombine (every object, no "
+            f"ROOT warning) and compared the numbers of {len(JUDGED['compared'])} of them"
         )

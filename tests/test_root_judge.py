@@ -21,7 +21,10 @@ from conftest import (
     root_reads,
 )
 
+from hepcombine.outputs.root import Graph as Points
 from hepcombine.outputs.root import GraphAsymmErrors, write_root
+
+ERRORS = ("exl", "exh", "eyl", "eyh")
 
 
 @pytest.fixture
@@ -34,7 +37,8 @@ def written(tmp_path, pyroot):
     h.view().value = [2.0, 1.0]
     h.view().variance = [0.25, 0.04]
     g = GraphAsymmErrors([0.5, 2.0], [2.0, 1.0], [0.5, 1.0], [0.5, 1.0], [0.4, 0.1], [0.6, 0.3])
-    objects = {"h": h, "g": g}
+    p = Points([1.0, 2.0, 1.5, 1.0], [0.0, 0.0, 1.0, 0.0], "a contour", "a", "b")
+    objects = {"h": h, "g": g, "p": p}
     path = tmp_path / "w.root"
     write_root(path, objects, directory="d")
     expected = expect_objects(objects)
@@ -55,6 +59,13 @@ def written(tmp_path, pyroot):
         ("h", {"flow": (0.0, 1.0)}, "flow"),
         ("g", {"eyh": [0.6, 0.3000001]}, "eyh"),
         ("g", {"cls": "TGraphErrors"}, "a TGraphAsymmErrors"),
+        ("g", {"cls": "TGraph", **dict.fromkeys(ERRORS)}, "a TGraphAsymmErrors, expected TGraph"),
+        ("p", {"x": [1.0, 2.0, 1.5, 1.0 + 1e-10]}, "p: x"),
+        ("p", {"y": [0.0, 0.0, 1.0]}, "p: y: shape"),
+        ("p", {"title": "a contour "}, "title"),
+        ("p", {"y_title": "a"}, "p: y title"),
+        ("p", {"x_title": "b"}, "p: x title"),
+        ("p", {"cls": "TGraphErrors", **dict.fromkeys(ERRORS, [0.0] * 4)}, "a TGraph, expected"),
     ],
 )
 def test_wrong_expectations_fail(written, key, change, message):

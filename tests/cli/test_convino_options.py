@@ -15,10 +15,29 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import write
+from conftest import (
+    expect_combination,
+    expect_contours,
+    expect_distribution,
+    judge_root_file,
+    write,
+)
 
 from cli.test_cli import convino_files, differential_files, run
 from hepcombine.inputs import load_config
+from hepcombine.outputs.combination import differential_result
+
+# the three levels of -c: Δχ² = 1 (convino's curve), 68.27 % and 95 % CL for two parameters
+LEVELS = ({"delta_chi2": 1.0}, {"cl": 0.6827}, {"cl": 0.95})
+
+
+def expect_differential(base: Path, chi2: str) -> dict:
+    """What ROOT must read in the ROOT file of the differential ``base``: the numbers of the
+    same combination through the API (normalised, as the configuration asks)."""
+    spec = load_config(base)
+    dr = differential_result(spec.combiner(chi2=chi2).combine(), spec)
+    assert dr is not None and spec.normalise
+    return expect_distribution(dr, normalised=True)
 
 
 def files(path: Path) -> list[str]:
@@ -45,6 +64,8 @@ def test_convino_command_line_works_unchanged(tmp_path, capsys, monkeypatch):
         tmp_path / "scan" / "long_scan_result.txt"
     ).read_text()
     assert "neyman" in (tmp_path / "ny_result.txt").read_text()
+    expected = expect_differential(base, "neyman")
+    judge_root_file(tmp_path / "ny_result.root", expected, directory="combination")
 
 
 def test_r_writes_a_graph_of_the_combined_values_of_any_combination(tmp_path, capsys):
@@ -67,6 +88,8 @@ def test_r_writes_a_graph_of_the_combined_values_of_any_combination(tmp_path, ca
         # the observable of point i is bin i's label of the TH1D 'combined'
         assert list(f["combination/combined"].axis().labels()) == ["x0"]
         assert f["combination/combined"].values() == pytest.approx([comb["value"]], rel=1e-12)
+    expected = expect_combination(load_config(base).combiner().combine())
+    judge_root_file(out / "result.root", expected, directory="combination")
 
 
 def test_contours_as_json_root_graphs_and_plots(tmp_path, capsys):
@@ -102,6 +125,12 @@ def test_contours_as_json_root_graphs_and_plots(tmp_path, capsys):
         assert len(x) == 13 and (x[0], y[0]) == (x[-1], y[-1])  # closed
         np.testing.assert_allclose(x[:-1], api.x, rtol=1e-12)
     assert (out / "contour_bin0_d1_jes1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # ROOT reads every graph: the API's contours at the three levels
+    api_levels = [result.contour("bin0", "jes1", n_points=12, **level) for level in LEVELS]
+    assert [c.delta_chi2 for c in api_levels] == pytest.approx(levels, rel=1e-12)
+    graphs = [f"contour_bin0_d1_jes1_dchi2_{v}" for v in ("1", "2p3", "5p99")]
+    expected = expect_contours(dict(zip(graphs, api_levels, strict=True)))
+    judge_root_file(out / "contours.root", expected, directory="contours")
 
 
 def test_c_draws_every_pair_of_combined_values_up_to_a_limit(tmp_path, capsys):
@@ -114,6 +143,14 @@ def test_c_draws_every_pair_of_combined_values_up_to_a_limit(tmp_path, capsys):
     pngs = [n for n in files(out) if n.endswith(".png")]
     assert pngs == [f"contour_bin{a}_bin{b}.png" for a, b in ((0, 1), (0, 2), (1, 2))]
     assert len(json.loads((out / "contours.json").read_text())["contours"]) == 9
+    result = load_config(base).combiner(chi2="neyman").combine()
+    by_suffix = {"1": LEVELS[0], "2p3": LEVELS[1], "5p99": LEVELS[2]}
+    api = {
+        f"contour_bin{a}_bin{b}_dchi2_{v}": result.contour(f"bin{a}", f"bin{b}", n_points=8, **lv)
+        for a, b in ((0, 1), (0, 2), (1, 2))
+        for v, lv in by_suffix.items()
+    }
+    judge_root_file(out / "contours.root", expect_contours(api), directory="contours")
     # one combined value: -c has no pair to draw
     single = convino_files(tmp_path / "single")
     code, _, err = run(["combine", single, "-c", "--output-dir", tmp_path / "o2"], capsys)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import expect_contours, expect_objects, judge_root_file
 
 from hepcombine import Combiner, Measurement
 from hepcombine.exceptions import IntervalError
@@ -53,16 +54,15 @@ def test_contour_graphs_are_closed_tgraphs_with_unique_keys(tmp_path):
         res.contour("a", "b", cl=0.95, n_points=8)
     ]
     objects = contour_objects(contours)
-    assert list(objects) == [
-        "contour_a_m1_lumi_dchi2_1",
-        "contour_a_m1_lumi_dchi2_1_2",
-        "contour_a_b_dchi2_5p99",
-    ]
+    keys = ["contour_a_m1_lumi_dchi2_1", "contour_a_m1_lumi_dchi2_1_2", "contour_a_b_dchi2_5p99"]
+    assert list(objects) == keys
     g = contour_graph(contours[2])
     assert isinstance(g, Graph) and len(g.x) == 9 and g.x[0] == g.x[-1]
     assert (g.x_title, g.y_title) == ("a", "b") and "95% CL" in g.title
     path = tmp_path / "c.root"
     write_root(path, objects, directory="contours")
+    expected = expect_contours(dict(zip(keys, contours, strict=True)))
+    judge_root_file(path, expected, directory="contours")
     with uproot.open(path) as f:
         h = f["contours/contour_a_b_dchi2_5p99"]
         assert h.classname == "TGraph"
@@ -70,11 +70,12 @@ def test_contour_graphs_are_closed_tgraphs_with_unique_keys(tmp_path):
         assert h.member("fHistogram").member("fXaxis").member("fTitle") == "a"
 
 
-def test_root_reads_the_contour_tgraph(tmp_path):
+def test_root_reads_the_contour_tgraph(tmp_path, pyroot):
     """ROOT itself (where ``pip install ROOT`` is there) reads the plain TGraph."""
-    ROOT = pytest.importorskip("ROOT")
+    ROOT = pyroot
     g = Graph([1.0, 2.0, 1.5, 1.0], [0.0, 0.0, 1.0, 0.0], title="t", x_title="x", y_title="y")
     write_root(tmp_path / "g.root", {"g": g})
+    judge_root_file(tmp_path / "g.root", expect_objects({"g": g}))
     f = ROOT.TFile.Open(str(tmp_path / "g.root"))
     h = f.Get("g")
     assert h.ClassName() == "TGraph" and h.GetN() == 4

@@ -9,8 +9,8 @@ matplotlib and mplhep are imported when a plot is made.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..exceptions import InvalidArgument
 from . import _style
@@ -44,7 +44,7 @@ def plot_contour(
     labels: Sequence[str] | None = None,
     color: str = COMBINED,
     fill: bool = True,
-    exp_label: ExperimentLabel | str | None = None,
+    exp_label: ExperimentLabel | Mapping[str, Any] | str | None = None,
 ) -> Figure:
     """Draw one or several contours of the same two quantities.
 

@@ -96,7 +96,9 @@ class MeasurementBlock:
             u_up, u_down = a_up[:, ln_cols], a_down[:, ln_cols]
             symmetric = ~self.asym[self.nl][ln_cols]
             l_up = -np.log1p(u_up / xh)
-            l_down = np.where(symmetric[None, :], -l_up, -np.log1p(u_down / xh))
+            # Measurement checks x̂ + u > 0 where it matters; the symmetric side is never used
+            safe_down = np.where(symmetric[None, :], 0.0, u_down)
+            l_down = np.where(symmetric[None, :], -l_up, -np.log1p(safe_down / xh))
             a_up[:, ln_cols] = l_up
             a_down[:, ln_cols] = l_down
         object.__setattr__(self, "a_up", a_up)

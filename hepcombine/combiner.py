@@ -25,7 +25,7 @@ from .exceptions import InvalidArgument, InvalidCorrelation, InvalidMeasurement
 from .measurement import Measurement
 from .names import Names, Ref
 from .result import CombinationResult, NamedMatrix, Table
-from .solver import blas_threads, make_minuit, minimise, profile_intervals
+from .solver import Solution, blas_threads, make_minuit, minimise, profile_intervals
 
 __all__ = ["Combiner"]
 
@@ -253,6 +253,7 @@ class Combiner:
         for meas in self.measurements.values():
             n_e, n_s = len(meas.estimate_names), len(meas.source_names)
             rel = np.array([s in meas.relative for s in meas.source_names], dtype=bool)
+            logn = np.array([s in meas.lognormal for s in meas.source_names], dtype=bool)
             blocks.append(
                 MeasurementBlock(
                     x_hat=meas.estimates,
@@ -265,6 +266,7 @@ class Combiner:
                     asym=meas.is_asymmetric if n_s else np.zeros(0, dtype=bool),
                     param=self._param_of_estimate[e0 : e0 + n_e],
                     src=np.arange(s0, s0 + n_s),
+                    logn=logn,
                 )
             )
             e0 += n_e
@@ -362,6 +364,17 @@ class Combiner:
             correlation_repairs=dict(factor.repaired),
             correlation_assumptions=NamedMatrix(tuple(sources), factor.matrix),
             _minuit_factory=factory,
+            notes=self._notes(sol),
+        )
+
+    def _notes(self, sol: Solution) -> tuple[str, ...]:
+        """Sources on their kink at the minimum, by name."""
+        sides = {1.0: "δ > 0", -1.0: "δ < 0"}
+        return tuple(
+            f"source {self.sources[i]} sits on the kink of its asymmetric interpolation at the "
+            f"minimum; its curvature-based quantities (errors, constraints) use its "
+            f"{sides.get(side, 'mean')} side"
+            for (i,), side in sol.on_kinks
         )
 
     # ------------------------------------------------------------------ decompositions

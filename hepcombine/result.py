@@ -183,6 +183,9 @@ class CombinationResult:
     correlation_repairs: ``{(a, b): (assumed, used)}`` when the opt-in repair of an indefinite
         correlation assumption changed anything (empty otherwise).
     correlation_assumptions: the assumed correlation matrix of all sources (after repair).
+    notes: what else the solver wants a user to know, e.g. sources that sit exactly on the
+        kink of their asymmetric (Convino) interpolation at the minimum, whose curvature-based
+        quantities (errors, constraints) use one side of the kink.
     """
 
     observables: tuple[str, ...]
@@ -209,6 +212,7 @@ class CombinationResult:
     correlation_assumptions: NamedMatrix
     _minuit_factory: Callable[[], Minuit] = field(repr=False)
     _minuit_cache: list[Minuit] = field(default_factory=list, repr=False)
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:  # the mappings are read-only, as documented
         for name in _MAPPINGS:

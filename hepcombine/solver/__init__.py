@@ -65,7 +65,9 @@ class Solution:
     minuit: Any | None
     edm: float
     iterations: int = 0
-    notes: tuple[str, ...] = ()
+    #: kink groups held on their kink at the minimum: (global source indices, side whose
+    #: curvature the covariance uses: +1 δ > 0, −1 δ < 0, 0 the mean)
+    on_kinks: tuple[tuple[tuple[int, ...], float], ...] = ()
     hessian: Array | None = field(default=None, repr=False)
     minimum: Minimum | None = field(default=None, repr=False)
     kinks: KinkGroups | None = field(default=None, repr=False)
@@ -110,18 +112,14 @@ def minimise(
     if not best.converged:
         raise FitError(f"the minimisation did not converge: {best.message}")
     # curvature at a kink: the side the minimum was reached from (mean slope if unknown)
-    notes = []
     sides = None
+    on_kinks = []
     if best.held:
         forced = {g: s for g, s in best.held.items() if s != 0}
         sides = kinks.sides([g for g, s in best.held.items() if s == 0], forced)
         for g, s in best.held.items():
-            srcs = ", ".join(str(i) for i in kinks.members[g])
-            side = {1.0: "δ > 0", -1.0: "δ < 0"}.get(s, "mean")
-            notes.append(
-                f"kink group {g} (sources #{srcs}) sits on its kink at the minimum; "
-                f"curvature-based quantities use its {side} side"
-            )
+            for src, sign in zip(kinks.members[g], kinks.signs[g], strict=True):
+                on_kinks.append(((int(src),), float(s * sign)))
     hess = model.evaluate(best.theta, 2, sides)[2]
     assert hess is not None
     cov = 2.0 * inverse(factor_or_raise(hess, names))
@@ -133,7 +131,7 @@ def minimise(
         None,
         best.edm,
         best.iterations,
-        tuple(notes),
+        tuple(on_kinks),
         hess,
         best,
         kinks,

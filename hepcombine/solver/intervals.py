@@ -45,7 +45,7 @@ CHI2_TOLERANCE = 1e-6
 #: … and a Newton step of the minimisation with x_c fixed moves nothing by more than this (σ)
 STEP_TOLERANCE = 1e-6
 #: the chord iteration stops when no parameter moves by more than this (σ)
-CHORD_GOAL = 1e-10
+CHORD_GOAL = 1e-8
 CHORD_ITERATIONS = 12
 #: how far (in σ of the value) the root search looks for Δχ² = 1
 MAX_REACH = 50.0
@@ -232,14 +232,18 @@ def _chord(
             )[:, 0]
             if not np.all(np.isfinite(st)):
                 break
-            size = float(np.max(np.abs(st) / sigma))
+            step_size = float(np.max(np.abs(st) / sigma))
             log.debug(
-                "endpoint %d Newton: x %.10g Δχ² − 1 %.3g step %.3g", k, theta[c], fv - target, size
+                "endpoint %d Newton: x %.10g Δχ² − 1 %.3g step %.3g",
+                k,
+                theta[c],
+                fv - target,
+                step_size,
             )
-            if size > 1.0:
-                st *= 1.0 / size
+            if step_size > 1.0:
+                st *= 1.0 / step_size
             theta += st
-            if size < CHORD_GOAL:
+            if step_size < CHORD_GOAL:
                 converged[k] = True
                 break
         thetas[:, k] = theta
@@ -284,16 +288,32 @@ def _verify(
     if len(kinks):
         # every endpoint re-minimised (chord, value fixed) from its mirror image across each kink
         h = kinks.h(thetas)
-        starts, owner = [], []
-        for k in np.flatnonzero(ok):
+        starts: list[Array] = []
+        owner: list[int] = []
+        groups: list[int] = []
+        for k in map(int, np.flatnonzero(ok)):
             for grp in range(len(kinks)):
                 if h[grp, k] != 0.0:
                     starts.append(thetas[:, k] - 2.0 * h[grp, k] * kinks.normals[grp])
                     owner.append(k)
+                    groups.append(grp)
         if starts:
             S = np.array(starts).T
             own = np.array(owner)
-            fs = _conditional_chord(model, factor, S, cols[own], W[:, own], w_cc[own], sigma)
+            grp_of = np.array(groups)
+            mirrored_side = -np.sign(h[grp_of, own])
+            fs = _conditional_chord(
+                model,
+                factor,
+                S,
+                cols[own],
+                W[:, own],
+                w_cc[own],
+                sigma,
+                kinks.normals[grp_of].T,
+                kinks.offsets[grp_of],
+                mirrored_side,
+            )
             for j, k in enumerate(own):
                 if fs[j] < target - CHI2_TOLERANCE and ok[k]:
                     ok[k] = False
@@ -312,23 +332,33 @@ def _conditional_chord(
     W: Array,
     w_cc: Array,
     sigma: Array,
+    normals: Array,
+    offsets: Array,
+    side: Array,
 ) -> Array:
-    """Chord-Newton minimisation with each column's parameter ``cols[k]`` fixed; returns the
-    χ² reached (a non-converged point returns its lowest χ² seen)."""
+    """Chord-Newton minimisation with each column's parameter ``cols[k]`` fixed, started on the
+    ``side`` of the kink hyperplane (``normals[:, k]``, ``offsets[k]``) opposite to its
+    endpoint; returns the lowest χ² seen per column. Any such value is a χ² at x_c fixed, so
+    one below χ²_min + 1 proves the profile lower there. A column whose iterate returns to its
+    endpoint's side is heading back to the endpoint's branch and is not followed further."""
     K = thetas.shape[1]
-    idx = np.arange(K)
     best = np.full(K, np.inf)
+    live = np.arange(K)
     for _ in range(CHORD_ITERATIONS):
-        f, G = model.values_and_gradients(thetas)
+        th = thetas[:, live]
+        f, G = model.values_and_gradients(th)
         assert G is not None
-        best = np.minimum(best, np.where(np.isfinite(f), f, np.inf))
+        best[live] = np.minimum(best[live], np.where(np.isfinite(f), f, np.inf))
         Z = solve(factor, G)
-        mu = Z[cols, idx] / w_cc
-        step = -Z + mu * W
-        if not np.all(np.isfinite(step)):
-            step = np.where(np.isfinite(step), step, 0.0)
-        thetas = thetas + step
-        if np.max(np.abs(step) / sigma[:, None]) < CHORD_GOAL:
+        mu = Z[cols[live], np.arange(len(live))] / w_cc[live]
+        step = -Z + mu * W[:, live]
+        step = np.where(np.isfinite(step), step, 0.0)
+        thetas[:, live] = th + step
+        h = np.einsum("ik,ik->k", normals[:, live], thetas[:, live]) - offsets[live]
+        moving = np.max(np.abs(step) / sigma[:, None], axis=0) >= CHORD_GOAL
+        live = live[moving & (h * side[live] > 0)]
+        log.debug("mirrored check: %d of %d columns still on the other side", live.size, K)
+        if live.size == 0:
             break
     f = model.values_and_gradients(thetas, gradient=False)[0]
     return np.minimum(best, np.where(np.isfinite(f), f, np.inf))

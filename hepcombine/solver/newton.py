@@ -183,7 +183,7 @@ def _kkt_step(system: NewtonSystem, g: Array, A: Array, residual: Array) -> tupl
         nu = np.linalg.solve(S, rhs)
     except np.linalg.LinAlgError:
         nu = np.linalg.lstsq(S, rhs, rcond=None)[0]
-    return -z - Y @ nu, nu
+    return -z - Y @ nu, np.asarray(nu, dtype=float)
 
 
 def newton_minimise(
@@ -431,6 +431,30 @@ def _line_search(
     return theta + t_prev * step, f_prev, events
 
 
+def _other_side_may_be_lower(
+    model: CombinedChi2, kinks: KinkGroups, m: Minimum, grp: int, fixed: Mapping[int, float]
+) -> bool:
+    """Whether the far side of kink group ``grp`` can hold a lower minimum than ``m``.
+
+    The χ² on the far side is a smooth piece; continue it across the kink and take one Newton
+    step of it from ``m`` (with its own Hessian, under the same constraints). If the piece is
+    convex there and its minimum lies on this side of the kink, its minimum over the far side
+    is on the kink itself, where it equals the χ² of this side, which ``m`` minimises: nothing
+    lower there. Otherwise (minimum across the kink, or a Hessian that is not positive
+    definite) the far side must be searched.
+    """
+    side = float(np.sign(kinks.h(m.theta)[grp]))
+    sides = kinks.sides(m.held, {grp: -side})
+    _, g, H = model.evaluate(m.theta, 2, sides)
+    assert g is not None and H is not None
+    system = NewtonSystem(H)
+    if not system.positive_definite:
+        return True
+    A, b = _constraints(kinks, fixed, m.held, model.npar)
+    step, _ = _kkt_step(system, g, A, b - A @ m.theta)
+    return bool(side * kinks.h(m.theta + step)[grp] <= 0.0)
+
+
 def global_minimise(
     model: CombinedChi2,
     theta0: Array,
@@ -456,6 +480,8 @@ def global_minimise(
         tried.add(pattern)
         for grp in range(len(kinks)):
             if grp in best.held or h[grp] == 0.0:
+                continue
+            if not _other_side_may_be_lower(model, kinks, best, grp, fixed or {}):
                 continue
             start = kinks.reflect(best.theta, grp)
             other = newton_minimise(model, start, kinks, sigma, fixed=fixed)

@@ -17,11 +17,11 @@ from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from .chi2 import CombinedChi2, MeasurementBlock
 from .correlations import CorrelationFactor, factorize_correlations
-from .exceptions import InvalidArgument, InvalidCorrelation, InvalidMeasurement
+from .exceptions import InvalidArgument, InvalidCorrelation, InvalidMeasurement, UnknownName
 from .measurement import Measurement
 from .names import Names, Ref
 from .result import CombinationResult, NamedMatrix, Table
@@ -236,6 +236,68 @@ class Combiner:
         new = object.__new__(Combiner)
         new.__dict__.update(self.__dict__)
         new.correlations = self._check_correlations(correlations)
+        return new
+
+    def with_estimates(
+        self,
+        estimates: Mapping[str, ArrayLike],
+        nuisance_values: Mapping[str, ArrayLike] | None = None,
+        stat_information: Mapping[str, ArrayLike] | None = None,
+    ) -> Combiner:
+        """A copy of this combiner whose measurements report other data (e.g. pseudo-experiments).
+
+        ``estimates``, ``nuisance_values`` (λ̂) and ``stat_information`` (M) map measurement
+        names to arrays in the order of the measurement's estimates (sources); measurements
+        not named keep theirs. The shifts of relative sources keep their size relative to the
+        estimate (they are scaled by new/old estimate); absolute shifts, the source information
+        D, names, observables, correlations, groups and the χ² definition are shared.
+        """
+        changes: dict[str, dict[str, NDArray[np.float64]]] = {}
+        given = {
+            "estimates": estimates,
+            "nuisance_values": nuisance_values or {},
+            "stat_information": stat_information or {},
+        }
+        for what, arrays in given.items():
+            for m, value in arrays.items():
+                if m not in self.measurements:
+                    raise UnknownName(
+                        f"with_estimates: no measurement {m!r}; measurements are {list(self.measurements)}"
+                    )
+                try:
+                    changes.setdefault(m, {})[what] = np.asarray(value, dtype=float)
+                except (TypeError, ValueError):
+                    raise InvalidMeasurement(
+                        f"measurement {m!r}: {what} must be numbers, got {value!r:.60}"
+                    ) from None
+        measurements = dict(self.measurements)
+        for m, change in changes.items():
+            old = measurements[m]
+            x = change.get("estimates")
+            if x is not None and old.relative:
+                if x.shape != old.estimates.shape:
+                    raise InvalidMeasurement(
+                        f"measurement {m!r}: {x.shape} estimates given, expected {old.estimates.shape}"
+                    )
+                ratio = np.divide(x, old.estimates, out=np.ones_like(x), where=old.estimates != 0)
+                rel = np.array([s in old.relative for s in old.source_names], dtype=bool)
+                for key, shifts in (("shifts_up", old.shifts_up), ("shifts_down", old.shifts_down)):
+                    scaled = shifts.copy()
+                    scaled[:, rel] *= ratio[:, None]
+                    change[key] = scaled
+            measurements[m] = new_m = old._replace(**change)
+            if self.chi2 == "pearson" and not np.all(new_m.estimates > 0):
+                bad = [
+                    e
+                    for e, v in zip(new_m.estimate_names, new_m.estimates, strict=True)
+                    if not v > 0
+                ]
+                raise InvalidMeasurement(
+                    f"measurement {m!r}: the Pearson χ² needs positive estimates, not for {bad}"
+                )
+        new = object.__new__(Combiner)
+        new.__dict__.update(self.__dict__)
+        new.measurements = measurements
         return new
 
     # ------------------------------------------------------------------ the χ²

@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "FitError",
+    "GenerationError",
     "HEPDataError",
     "HepCombineError",
     "IntervalError",
@@ -17,6 +18,7 @@ __all__ = [
     "InvalidCorrelation",
     "InvalidMeasurement",
     "OutputError",
+    "RunError",
     "UnknownName",
 ]
 
@@ -68,6 +70,17 @@ class OutputError(HepCombineError, ValueError):
     """An output cannot be written as asked: an object the format cannot hold, an invalid or
     repeated output name. Nothing is written then. (Failures of the file system itself are
     ``OSError``.)"""
+
+
+class RunError(HepCombineError, RuntimeError):
+    """A run of many tasks (pseudo-experiments, scans) cannot be carried out as asked: bad
+    arguments, an output directory that cannot be written or holds another run, an
+    unreachable Dask scheduler, Dask not installed, a chunk that failed on the cluster."""
+
+
+class GenerationError(HepCombineError):
+    """A pseudo-experiment that cannot be generated (recorded as a failed toy, with its
+    message)."""
 
 
 def __dir__() -> list[str]:

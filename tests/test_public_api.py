@@ -110,6 +110,7 @@ PUBLIC_API: dict[str, list[str]] = {
     "hepcombine.exceptions": [
         "ConfigError",
         "FitError",
+        "GenerationError",
         "HEPDataError",
         "HepCombineError",
         "IntervalError",
@@ -117,6 +118,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "InvalidCorrelation",
         "InvalidMeasurement",
         "OutputError",
+        "RunError",
         "UnknownName",
     ],
     "hepcombine.inputs": ["load_config"],
@@ -188,6 +190,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "plot_summary_values",
     ],
     "hepcombine.plots.combination": ["MAX_SUMMARY_PLOTS", "combination_figures", "file_stem"],
+    "hepcombine.plots.toys": ["plot_chi2_distribution", "plot_coverage", "plot_pull_distribution"],
     "hepcombine.plots.result": [
         "inputs_for",
         "plot_correlation",
@@ -222,6 +225,32 @@ PUBLIC_API: dict[str, list[str]] = {
         "newton_minimise",
     ],
     "hepcombine.spec": ["CombinationSpec", "FORMATS", "ScanGroup"],
+    "hepcombine.toys": [
+        "COVERAGE_68",
+        "ChunkTask",
+        "GaussianFit",
+        "GenerationError",
+        "PseudoExperiment",
+        "RunError",
+        "ToyModel",
+        "ToyResult",
+        "ToyTask",
+        "fit_gaussian",
+        "item_rng",
+        "load_toys",
+        "run_chunks",
+        "run_toys",
+    ],
+    "hepcombine.toys.model": [
+        "RESPONSES",
+        "PseudoExperiment",
+        "ToyModel",
+        "combiner_with_definition",
+        "estimate_parameters",
+    ],
+    "hepcombine.toys.run": ["ChunkTask", "item_rng", "run_chunks"],
+    "hepcombine.toys.study": ["ToyTask", "load_toys", "run_toys"],
+    "hepcombine.toys.summary": ["COVERAGE_68", "GaussianFit", "ToyResult", "fit_gaussian"],
 }
 
 #: Old module paths of 0.1, kept for one release as thin re-exports that warn on import.

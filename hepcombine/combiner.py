@@ -248,8 +248,8 @@ class Combiner:
 
         ``estimates``, ``nuisance_values`` (λ̂) and ``stat_information`` (M) map measurement
         names to arrays in the order of the measurement's estimates (sources); measurements
-        not named keep theirs. The shifts of relative sources keep their size relative to the
-        estimate (they are scaled by new/old estimate); absolute shifts, the source information
+        not named keep theirs. The shifts of relative and log-normal sources keep their size
+        relative to the estimate (they are scaled by new/old estimate); absolute shifts, the source information
         D, names, observables, correlations, groups and the χ² definition are shared.
         """
         changes: dict[str, dict[str, NDArray[np.float64]]] = {}
@@ -274,13 +274,14 @@ class Combiner:
         for m, change in changes.items():
             old = measurements[m]
             x = change.get("estimates")
-            if x is not None and old.relative:
+            if x is not None and (old.relative or old.lognormal):
                 if x.shape != old.estimates.shape:
                     raise InvalidMeasurement(
                         f"measurement {m!r}: {x.shape} estimates given, expected {old.estimates.shape}"
                     )
                 ratio = np.divide(x, old.estimates, out=np.ones_like(x), where=old.estimates != 0)
-                rel = np.array([s in old.relative for s in old.source_names], dtype=bool)
+                multiplicative = old.relative | old.lognormal
+                rel = np.array([s in multiplicative for s in old.source_names], dtype=bool)
                 for key, shifts in (("shifts_up", old.shifts_up), ("shifts_down", old.shifts_down)):
                     scaled = shifts.copy()
                     scaled[:, rel] *= ratio[:, None]

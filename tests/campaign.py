@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import minimize
+from threadpoolctl import threadpool_limits
 
 from hepcombine import Combiner, Measurement
 
@@ -304,74 +305,63 @@ class Reference:
                         p, sign = self.src_param[(a, s)]
                         self.kinks.setdefault(p, set()).add(sign * float(m.nuisance_values[i]))
 
-    # the shift of one source for the estimates of one measurement
     def _s(self, up, down, d):
+        """Shift s(δ) and ds/dδ of every (estimate, source) of one measurement (δ per source)."""
         if self.smooth:
             a, c = 0.5 * (up - down), 0.5 * (up + down)
-            if abs(d) <= 1:
-                return a * d + c * d * d, a + 2 * c * d
-            if d > 1:
-                return up + (a + 2 * c) * (d - 1), a + 2 * c
-            return down + (a - 2 * c) * (d + 1), a - 2 * c
-        if d > 0:
-            return up * d, up
-        if d < 0:
-            return -down * d, -down
-        return 0.0 * up, 0.5 * (up - down)
+            s = np.where(
+                np.abs(d) <= 1,
+                a * d + c * d * d,
+                np.where(d > 1, up + (a + 2 * c) * (d - 1), down + (a - 2 * c) * (d + 1)),
+            )
+            s1 = np.where(np.abs(d) <= 1, a + 2 * c * d, np.where(d > 1, a + 2 * c, a - 2 * c))
+            return s, s1
+        slope = np.where(d > 0, up, np.where(d < 0, -down, 0.5 * (up - down)))
+        return slope * d, slope
+
+    def _prepare(self):
+        self._meas = []
+        for a, m in enumerate(self.case.measurements):
+            idx = np.array([self.src_param[(a, s)][0] for s in m.source_names], dtype=int)
+            sign = np.array([self.src_param[(a, s)][1] for s in m.source_names])
+            rel = np.array([s in m.relative for s in m.source_names], dtype=bool)
+            self._meas.append((m, self.obs_of[a], idx, sign, rel))
 
     def value_grad(self, p: np.ndarray) -> tuple[float, np.ndarray]:
         p = np.asarray(p, dtype=float)
+        if not hasattr(self, "_meas"):
+            self._prepare()
         chi2 = 0.0
         grad = np.zeros(self.n)
         for idx, Cinv in self.prior_blocks:
             lam = p[idx]
             chi2 += float(lam @ Cinv @ lam)
             grad[idx] += 2 * Cinv @ lam
-        for a, m in enumerate(self.case.measurements):
-            n_e = len(m.estimates)
-            y = p[self.obs_of[a]]
-            lam = np.array(
-                [self.src_param[(a, s)][1] * p[self.src_param[(a, s)][0]] for s in m.source_names]
-            )
-            delta = lam - m.nuisance_values
-            scale = np.ones(n_e)
-            absolute = np.zeros(n_e)
-            dscale = []  # per source: ∂ log(scale)/∂δ (relative) or None
-            dabs = []
-            for i, s in enumerate(m.source_names):
-                sv, s1 = self._s(m.shifts_up[:, i], m.shifts_down[:, i], delta[i])
-                if s in m.relative:
-                    g = 1 - sv / m.estimates
-                    scale = scale * g
-                    dscale.append(-s1 / m.estimates / g)
-                    dabs.append(None)
-                else:
-                    absolute = absolute + sv
-                    dscale.append(None)
-                    dabs.append(s1)
-            X = y * scale - absolute
+        for m, obs_of, idx, sign, rel in self._meas:
+            y = p[obs_of]
             xh = m.estimates
+            delta = sign * p[idx] - m.nuisance_values
+            s, s1 = self._s(m.shifts_up, m.shifts_down, delta[None, :])
+            g = 1 - s[:, rel] / xh[:, None]
+            scale = np.prod(g, axis=1)
+            absolute = s[:, ~rel].sum(axis=1)
+            X = y * scale - absolute
             if self.pearson:
                 r = np.sqrt(xh / X) * (X - xh)
                 drdX = np.sqrt(xh) * (0.5 / np.sqrt(X) + 0.5 * xh / X**1.5)
             else:
                 r = X - xh
-                drdX = np.ones(n_e)
+                drdX = np.ones_like(X)
             Mr = m.stat_information @ r
             Dd = m.source_information @ delta
-            chi2 += float(
-                r @ Mr
-                + delta @ Dd
-                - 2 * m.nuisance_values @ delta
-                + m.nuisance_values @ m.nuisance_values
-            )
+            lh = m.nuisance_values
+            chi2 += float(r @ Mr + delta @ Dd - 2 * lh @ delta + lh @ lh)
             t = 2 * Mr * drdX  # ∂χ²/∂X
-            np.add.at(grad, self.obs_of[a], t * scale)
-            for i, s in enumerate(m.source_names):
-                dX = y * scale * dscale[i] if dscale[i] is not None else -dabs[i]
-                gd = float(t @ dX) + 2 * Dd[i] - 2 * m.nuisance_values[i]
-                k, sign = self.src_param[(a, s)]
-                grad[k] += sign * gd
+            np.add.at(grad, obs_of, t * scale)
+            dX = -s1.copy()  # ∂X/∂δ: absolute sources
+            dX[:, rel] = (y * scale)[:, None] * (-s1[:, rel] / xh[:, None] / g)
+            gd = t @ dX + 2 * Dd - 2 * lh
+            np.add.at(grad, idx, sign * gd)
         return chi2, grad
 
     def start(self, res) -> np.ndarray:
@@ -397,6 +387,11 @@ class Reference:
 
     def minimum(self, start: np.ndarray, fixed: dict[int, float] | None = None):
         """Global minimum (over the boxes between kinks) with the parameters ``fixed``."""
+        # scipy's L-BFGS-B calls BLAS on tiny vectors: one thread is many times faster
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._minimum(start, fixed)
+
+    def _minimum(self, start: np.ndarray, fixed: dict[int, float] | None = None):
         fixed = fixed or {}
         free = np.array([i for i in range(self.n) if i not in fixed])
         base = np.array(start, dtype=float)

@@ -210,9 +210,14 @@ def newton_minimise(
     for i, v in fixed.items():
         theta[i] = v
     hold: dict[int, float] = dict(held or {})
+    if len(kinks):
+        # a start exactly on a kink is held there; the multiplier test releases it if need be
+        for grp in np.flatnonzero(kinks.h(theta) == 0.0):
+            hold.setdefault(int(grp), 0.0)
     theta = kinks.project(theta, list(hold))
     forced: dict[int, float] = {}
     edm = np.inf
+    stalled = 0
     steps_x_scale = np.where(sigma > 0, sigma, 1.0)
     if len(steps_x_scale) < npar:
         steps_x_scale = np.concatenate([steps_x_scale, np.ones(npar - len(steps_x_scale))])
@@ -270,6 +275,10 @@ def newton_minimise(
             multipliers = {i: float(nu[k]) for k, i in enumerate(fixed)}
             if _release(model, kinks, theta, hold, forced, nu[len(fixed) :], g) is None:
                 return Minimum(theta, f0, edm, it, True, "", dict(hold), multipliers)
+        stalled = stalled + 1 if (f_new >= f0 and not events) else 0
+        if stalled >= 3:
+            message = f"the line search makes no progress (EDM {edm:.3g}) after {it} Newton steps"
+            return Minimum(theta, float(f_new), edm, it, False, message, dict(hold))
         message = f"no convergence after {max_iterations} Newton steps (EDM {edm:.3g})"
     return Minimum(theta, float(model(theta)), edm, max_iterations, False, message, dict(hold))
 

@@ -188,6 +188,12 @@ class CombinedChi2:
         return not self.pearson and all(b.is_linear for b in self.blocks)
 
     @property
+    def is_piecewise_quadratic(self) -> bool:
+        """Neyman with absolute sources only: χ² is quadratic between the kinks of the
+        asymmetric (Convino-form) sources."""
+        return not self.pearson and not any(np.any(b.rel) or np.any(b.logn) for b in self.blocks)
+
+    @property
     def kinked_sources(self) -> NDArray[np.intp]:
         """Global indices (rows of L) of the sources with a kink at δ = 0 (Convino form)."""
         return np.array(sorted({s for _, _, s in self._kinks}), dtype=np.intp)
@@ -419,7 +425,14 @@ class CombinedChi2:
         self._cache = (key, skey, order, out)
         return out
 
-    def _hessian(self, theta: Array, sides: Array | None) -> Array:
+    def gauss_newton_hessian(self, theta: Array, sides: Array | None = None) -> Array:
+        """The Gauss–Newton part of the Hessian at θ: 2 Jᵀ M J (with the Pearson weights
+        r' M r') plus the D and prior terms, without the terms proportional to the residuals.
+        Positive definite everywhere, it gives descent steps where the full Hessian is not
+        (far from the minimum of a strongly non-linear χ²)."""
+        return self._hessian(np.asarray(theta, dtype=float), sides, gauss_newton=True)
+
+    def _hessian(self, theta: Array, sides: Array | None, gauss_newton: bool = False) -> Array:
         n_p = self.n_params
         x, eta = theta[:n_p], theta[n_p:]
         lam = self.L @ eta
@@ -478,7 +491,9 @@ class CombinedChi2:
             else:
                 r1v = r1[:, 0]
                 assert r2 is not None
-                W = r1v[:, None] * b.M * r1v[None, :] + np.diag(q * r2[:, 0])
+                W = r1v[:, None] * b.M * r1v[None, :]
+                if not gauss_newton:
+                    W = W + np.diag(q * r2[:, 0])
                 WJ = W @ J
                 JWJ = J.T @ WJ
                 Wf = W * fv[None, :] * fv[:, None]
@@ -486,6 +501,8 @@ class CombinedChi2:
             hdd = JWJ.copy()
             if b.has_D:
                 hdd += b.D
+            if gauss_newton:
+                curv = second_xd = None
             if curv is not None:
                 hdd += 0.5 * curv
             if second_xd is not None:

@@ -212,8 +212,8 @@ def newton_minimise(
     hold: dict[int, float] = dict(held or {})
     if len(kinks):
         # a start exactly on a kink is held there; the multiplier test releases it if need be
-        for grp in np.flatnonzero(kinks.h(theta) == 0.0):
-            hold.setdefault(int(grp), 0.0)
+        for on_kink in np.flatnonzero(kinks.h(theta) == 0.0):
+            hold.setdefault(int(on_kink), 0.0)
     theta = kinks.project(theta, list(hold))
     forced: dict[int, float] = {}
     edm = np.inf
@@ -228,6 +228,10 @@ def newton_minimise(
         assert g is not None and H is not None
         A, b = _constraints(kinks, fixed, hold, npar)
         system = NewtonSystem(H)
+        if not system.positive_definite:
+            # far from the minimum the Hessian of a strongly non-linear χ² is indefinite: a
+            # Gauss–Newton step (the residual terms dropped: positive definite) descends
+            system = NewtonSystem(model.gauss_newton_hessian(theta, sides))
         step, nu = _kkt_step(system, g, A, b - A @ theta)
         if not system.positive_definite and not float(g @ step) < 0:
             system = NewtonSystem(H, steps_x_scale, modified=True)
@@ -270,12 +274,13 @@ def newton_minimise(
             for grp in list(forced):
                 if hv[grp] * forced[grp] > 0 and abs(hv[grp]) > 1e-12:
                     del forced[grp]
-        if f_new >= f0 and edm < 1e-9 and second_order:
-            # no representable decrease left: converged to the precision of the χ² itself
+        stalled = stalled + 1 if (f_new >= f0 and not events) else 0
+        # no representable decrease left: converged to the precision of the χ² itself (with a
+        # Gauss–Newton Hessian, once the line search stalled too)
+        if f_new >= f0 and edm < 1e-9 and (second_order or stalled >= 3):
             multipliers = {i: float(nu[k]) for k, i in enumerate(fixed)}
             if _release(model, kinks, theta, hold, forced, nu[len(fixed) :], g) is None:
                 return Minimum(theta, f0, edm, it, True, "", dict(hold), multipliers)
-        stalled = stalled + 1 if (f_new >= f0 and not events) else 0
         if stalled >= 3:
             message = f"the line search makes no progress (EDM {edm:.3g}) after {it} Newton steps"
             return Minimum(theta, float(f_new), edm, it, False, message, dict(hold))
@@ -445,7 +450,8 @@ def _other_side_may_be_lower(
 ) -> bool:
     """Whether the far side of kink group ``grp`` can hold a lower minimum than ``m``.
 
-    The χ² on the far side is a smooth piece; continue it across the kink and take one Newton
+    The χ² on the far side is a quadratic piece (Neyman, absolute sources: see
+    ``CombinedChi2.is_piecewise_quadratic``); continue it across the kink and take one Newton
     step of it from ``m`` (with its own Hessian, under the same constraints). If the piece is
     convex there and its minimum lies on this side of the kink, its minimum over the far side
     is on the kink itself, where it equals the χ² of this side, which ``m`` minimises: nothing
@@ -490,7 +496,10 @@ def global_minimise(
         for grp in range(len(kinks)):
             if grp in best.held or h[grp] == 0.0:
                 continue
-            if not _other_side_may_be_lower(model, kinks, best, grp, fixed or {}):
+            # the screen is exact only where the χ² is quadratic between kinks; elsewhere a
+            # piece convex at the minimum may still curve down further away: search it
+            screened = model.is_piecewise_quadratic
+            if screened and not _other_side_may_be_lower(model, kinks, best, grp, fixed or {}):
                 continue
             start = kinks.reflect(best.theta, grp)
             other = newton_minimise(model, start, kinks, sigma, fixed=fixed)

@@ -189,6 +189,9 @@ class CombinationResult:
     correlation_repairs: ``{(a, b): (assumed, used)}`` when the opt-in repair of an indefinite
         correlation assumption changed anything (empty otherwise).
     correlation_assumptions: the assumed correlation matrix of all sources (after repair).
+    notes: what else the solver wants a user to know, e.g. sources that sit exactly on the
+        kink of their asymmetric (Convino) interpolation at the minimum, whose curvature-based
+        quantities (errors, constraints) use one side of the kink.
     """
 
     observables: tuple[str, ...]
@@ -215,6 +218,7 @@ class CombinationResult:
     correlation_assumptions: NamedMatrix
     _minuit_factory: Callable[[], Minuit] = field(repr=False)
     _minuit_cache: list[Minuit] = field(default_factory=list, repr=False)
+    notes: tuple[str, ...] = ()
     #: what :meth:`contour` needs (the χ², its minimum, the names); set by the combiner
     _profile: Profile | None = field(default=None, repr=False)
 

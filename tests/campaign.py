@@ -95,7 +95,15 @@ def _shift(rng: np.random.Generator, size: float, asymmetric: bool, same_side: b
     return (float(sign * size * (1 + eps)), float(-sign * size * (1 - eps)))
 
 
-def generate(family: str, rng: np.random.Generator, chi2: str, asymmetry: str) -> Case:
+def generate(
+    family: str, rng: np.random.Generator, chi2: str, asymmetry: str, *, small: bool = False
+) -> Case:
+    """A random case of ``family``; ``small`` caps a differential one at 12 bins, 12 sources and
+    two asymmetric ones (the reference's cost grows fast with the size and, as 2^k boxes, with
+    the number k of kinked parameters: the test suite's bound)."""
+    if family == "differential" and small:
+        n_bins, n_src = int(rng.integers(5, 13)), int(rng.integers(5, 13))
+        return _differential(rng, chi2, asymmetry, n_bins=n_bins, n_src=n_src, max_kinked=2)
     if family == "single":
         return _single(rng, chi2, asymmetry)
     if family == "hessian":
@@ -203,11 +211,11 @@ def _hessian(rng, chi2, asymmetry) -> Case:
     return Case("hessian", ms, obs, _groups(plan) + _groups(extra), chi2, asymmetry)
 
 
-def _differential(rng, chi2, asymmetry, n_bins=None, n_src=None, n_meas=None) -> Case:
+def _differential(rng, chi2, asymmetry, n_bins=None, n_src=None, n_meas=None, max_kinked=3) -> Case:
     n_bins = int(n_bins or rng.integers(5, 51))
     n_meas = int(n_meas or rng.integers(2, 4))
     n_src = int(n_src or rng.integers(5, 31))
-    plan = _source_plan(rng, n_meas, n_src, max_kinked=3)
+    plan = _source_plan(rng, n_meas, n_src, max_kinked=max_kinked)
     x = np.linspace(0, 1, n_bins)
     truth = 1000.0 * np.exp(-3.0 * x)
     ms = []

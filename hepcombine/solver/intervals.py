@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 from ..chi2 import CombinedChi2
 from ..exceptions import FitError
 from ._linalg import Factor, solve, try_factor
-from .newton import KinkGroups, Minimum, global_minimise
+from .newton import KinkGroups, Minimum, global_minimise, newton_minimise
 
 __all__ = ["Endpoint", "profile_intervals"]
 
@@ -322,7 +322,9 @@ def _verify(
     if op.held and ok.any():
         _check_held(model, op, kinks, thetas, cols, G, ok, reasons)
     if len(kinks):
-        # every endpoint re-minimised (chord, value fixed) from its mirror image across each kink
+        # every endpoint re-minimised (chord, value fixed) from two starts across each kink: its
+        # mirror image, and the point just across (where the χ² is still the endpoint's: far
+        # from the minimum a mirror image can sit on a wall the chord cannot come down from)
         h = kinks.h(thetas)
         starts: list[Array] = []
         owner: list[int] = []
@@ -330,15 +332,16 @@ def _verify(
         for k in map(int, np.flatnonzero(ok)):
             for grp in range(len(kinks)):
                 if grp not in op.held and h[grp, k] != 0.0:
-                    starts.append(thetas[:, k] - 2.0 * h[grp, k] * kinks.normals[grp])
-                    owner.append(k)
-                    groups.append(grp)
+                    across = h[grp, k] + np.sign(h[grp, k]) * max(1e-3, 0.05 * abs(h[grp, k]))
+                    for shift in (2.0 * h[grp, k], across):
+                        starts.append(thetas[:, k] - shift * kinks.normals[grp])
+                        owner.append(k)
+                        groups.append(grp)
         if starts:
             S = np.array(starts).T
             own = np.array(owner)
             grp_of = np.array(groups)
-            mirrored_side = -np.sign(h[grp_of, own])
-            fs = _conditional_chord(
+            fs, _ = _conditional_chord(
                 model,
                 op,
                 S,
@@ -346,9 +349,9 @@ def _verify(
                 W[:, own],
                 w_cc[own],
                 sigma,
-                kinks.normals[grp_of].T,
-                kinks.offsets[grp_of],
-                mirrored_side,
+            )
+            _other_branches(
+                model, op, kinks, thetas, cols, ok, fs, own, grp_of, target, sigma, theta0
             )
             for j, k in enumerate(own):
                 if fs[j] < target - CHI2_TOLERANCE and ok[k]:
@@ -404,6 +407,64 @@ def _check_held(
                 break
 
 
+def _other_branches(
+    model: CombinedChi2,
+    op: _Reduced,
+    kinks: KinkGroups,
+    thetas: Array,
+    cols: NDArray[np.intp],
+    ok: NDArray[np.bool_],
+    fs: Array,
+    own: NDArray[np.intp],
+    grp_of: NDArray[np.intp],
+    target: float,
+    sigma: Array,
+    theta0: Array,
+) -> None:
+    """The exact half of the check across kinks, in place on ``fs`` (the lowest χ² found per
+    (endpoint, kink group) pair). The profile on the far side of kink g is bounded below by the
+    χ² minimum on that side; found once per group (Newton from the minimum's mirror image), it
+    certifies every endpoint at once when it is above χ²_min + 1. Where it is not (a far branch
+    low enough to matter), each endpoint is re-minimised exactly, value fixed, from that far
+    minimum moved to the endpoint's value: the chord's fixed operator cannot be trusted on a
+    far, stiff piece."""
+    held = dict.fromkeys(op.held, 0.0)
+    far: dict[int, Minimum | None] = {}
+    for j in range(len(own)):
+        k, grp = int(own[j]), int(grp_of[j])
+        if not ok[k] or fs[j] < target - CHI2_TOLERANCE:
+            continue
+        if grp not in far:
+            m = _local_minimise(model, kinks.reflect(theta0, grp), kinks, sigma, {}, held)
+            h0, hm = kinks.h(theta0)[grp], kinks.h(m.theta)[grp]
+            low = m.converged and m.chi2 < target - CHI2_TOLERANCE and h0 * hm < 0
+            far[grp] = m if low else None
+        m_far = far[grp]
+        if m_far is None:
+            continue  # nothing on that side is below χ²_min + 1
+        c = int(cols[k])
+        start = m_far.theta.copy()
+        start[c] = thetas[c, k]
+        m = _local_minimise(model, start, kinks, sigma, {c: float(thetas[c, k])}, held)
+        if m.converged:
+            fs[j] = min(fs[j], m.chi2)
+
+
+def _local_minimise(
+    model: CombinedChi2,
+    start: Array,
+    kinks: KinkGroups,
+    sigma: Array,
+    fixed: dict[int, float],
+    held: dict[int, float],
+) -> Minimum:
+    """:func:`newton_minimise` that reports a failure as a non-converged minimum."""
+    try:
+        return newton_minimise(model, start, kinks, sigma, fixed=fixed, held=held)
+    except FitError as exc:
+        return Minimum(start, math.inf, math.inf, 0, False, str(exc))
+
+
 def _conditional_chord(
     model: CombinedChi2,
     op: _Reduced,
@@ -412,17 +473,15 @@ def _conditional_chord(
     W: Array,
     w_cc: Array,
     sigma: Array,
-    normals: Array,
-    offsets: Array,
-    side: Array,
-) -> Array:
-    """Chord-Newton minimisation with each column's parameter ``cols[k]`` fixed, started on the
-    ``side`` of the kink hyperplane (``normals[:, k]``, ``offsets[k]``) opposite to its
-    endpoint; returns the lowest χ² seen per column. Any such value is a χ² at x_c fixed, so
-    one below χ²_min + 1 proves the profile lower there. A column whose iterate returns to its
-    endpoint's side is heading back to the endpoint's branch and is not followed further."""
+) -> tuple[Array, NDArray[np.bool_]]:
+    """Chord-Newton minimisation with each column's parameter ``cols[k]`` fixed, started across
+    a kink from its endpoint; returns the lowest χ² seen per column (any such value is a χ² at
+    x_c fixed, so one below χ²_min + 1 proves the profile lower there) and whether the column
+    converged. One that did not (the minimum's operator is a poor model of a far, stiff piece)
+    is not evidence either way: :func:`_other_branches` settles it exactly."""
     K = thetas.shape[1]
     best = np.full(K, np.inf)
+    converged = np.zeros(K, dtype=bool)
     live = np.arange(K)
     # a chord that runs away (steps of thousands of σ, or a χ² that overflows) proves nothing
     # and is dropped; its overflowing arithmetic is expected, not a warning for the user
@@ -438,15 +497,15 @@ def _conditional_chord(
             step = -Z + mu * W[:, live]
             step = np.where(np.isfinite(step), step, 0.0)
             thetas[:, live] = th + step
-            h = np.einsum("ik,ik->k", normals[:, live], thetas[:, live]) - offsets[live]
             size = np.max(np.abs(step) / sigma[:, None], axis=0)
-            keep = (size >= CHORD_GOAL) & (size < RUNAWAY) & finite & (h * side[live] > 0)
+            converged[live[(size < CHORD_GOAL) & finite]] = True
+            keep = (size >= CHORD_GOAL) & (size < RUNAWAY) & finite
             live = live[keep]
             log.debug("mirrored check: %d of %d columns still on the other side", live.size, K)
             if live.size == 0:
                 break
         f = model.values_and_gradients(thetas, gradient=False)[0]
-    return np.minimum(best, np.where(np.isfinite(f), f, np.inf))
+    return np.minimum(best, np.where(np.isfinite(f), f, np.inf)), converged
 
 
 def _safe_minimise(

@@ -279,8 +279,14 @@ def newton_minimise(
         # Gauss–Newton Hessian, once the line search stalled too)
         if f_new >= f0 and edm < 1e-9 and (second_order or stalled >= 3):
             multipliers = {i: float(nu[k]) for k, i in enumerate(fixed)}
-            if _release(model, kinks, theta, hold, forced, nu[len(fixed) :], g) is None:
+            release = _release(model, kinks, theta, hold, forced, nu[len(fixed) :], g)
+            if release is None:
                 return Minimum(theta, f0, edm, it, True, "", dict(hold), multipliers)
+            group, side = release  # a held kink the multiplier test lets go: leave it
+            del hold[group]
+            forced[group] = side
+            stalled = 0
+            continue
         if stalled >= 3:
             message = f"the line search makes no progress (EDM {edm:.3g}) after {it} Newton steps"
             return Minimum(theta, float(f_new), edm, it, False, message, dict(hold))

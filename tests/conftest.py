@@ -127,6 +127,7 @@ def assert_same_measurement(a: Any, b: Any) -> None:
     assert a.estimate_names == b.estimate_names
     assert a.source_names == b.source_names
     assert a.relative == b.relative
+    assert a.lognormal == b.lognormal
     for field in (
         "estimates",
         "stat_information",

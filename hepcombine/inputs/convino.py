@@ -41,9 +41,9 @@ Choices and extensions of hepcombine:
   entry is one scan group; its pairs are the entries with a range. The number of points is an
   argument of :func:`read_convino` (Convino: 6, fixed).
 * ``[nuisance values]`` (best-fit λ̂ of the original fit) is read and written.
-* ``lognormal`` systematics are read but not combined yet: the measurement has no log-normal
-  sources until :class:`~hepcombine.measurement.Measurement` supports them, so a file that
-  declares one is an error saying so (one function, ``_with_lognormal``, maps them).
+* ``lognormal`` systematics are log-normal sources of the measurement
+  (:attr:`~hepcombine.measurement.Measurement.lognormal`): their impacts scale the prediction
+  by κ^(−λ); an impact that would take it to zero or below is an error at the declaring line.
 
 Strictness that protects users where the original program is silent or wrong, each an error
 naming file, line and block:
@@ -76,7 +76,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NoReturn
 
@@ -84,7 +84,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..binning import Binning
-from ..exceptions import ConfigError, UnknownName
+from ..exceptions import ConfigError, InvalidMeasurement, UnknownName
 from ..measurement import Measurement, Shift
 from ..names import Names, did_you_mean, some_names
 from ..spec import CombinationSpec, ScanGroup
@@ -461,22 +461,20 @@ def _parse_systematics(block: _Block | None) -> dict[str, tuple[str, _Line]]:
 def _with_lognormal(
     measurement: Measurement, sources: Mapping[str, _Line], block: _Block | None
 ) -> Measurement:
-    """``measurement`` with the ``sources`` declared ``lognormal`` in ``[systematics]``.
-
-    The one place where the reader maps ``lognormal``. :class:`Measurement` has no log-normal
-    sources yet (they are being added as a ``lognormal=`` argument of its constructors, like
-    ``relative=``); until then a file that declares one is an error. Wiring them is this one
-    line: ``return dataclasses.replace(measurement, lognormal=frozenset(sources))``.
-    """
+    """``measurement`` with the ``sources`` declared ``lognormal`` in ``[systematics]``: their
+    impacts scale the prediction by κ^(−λ) (method.md §1; asymmetric ones interpolate ln κ as
+    the measurement's other asymmetric sources). A declaration the measurement rejects (an
+    unknown source, an impact that takes the prediction to zero or below) is an error at the
+    declaring line."""
     if not sources:
         return measurement
     assert block is not None
-    name, line = next(iter(sources.items()))
-    block.fail(
-        f"systematic {name!r}: lognormal systematics are not supported yet (declare it "
-        "relative for the first-order equivalent)",
-        line,
-    )
+    try:
+        return replace(measurement, lognormal=frozenset(sources))
+    except InvalidMeasurement as exc:
+        named = [n for n in sources if repr(n) in str(exc) or f" {n}" in str(exc)]
+        line = sources[named[0]] if named else next(iter(sources.values()))
+        block.fail(f"lognormal systematics: {exc}", line)
 
 
 def read_measurement_file(path: str | Path, name: str | None = None) -> Measurement:

@@ -100,7 +100,8 @@ def _measurement_text(m: Measurement) -> str:
             out.append("  " + " ".join([e, *entries]))
         out += ["[end not fitted]", ""]
     out.append("[systematics]")
-    out += [f"  {s} = {'relative' if s in m.relative else 'absolute'}" for s in src]
+    kinds = {**dict.fromkeys(m.relative, "relative"), **dict.fromkeys(m.lognormal, "lognormal")}
+    out += [f"  {s} = {kinds.get(s, 'absolute')}" for s in src]
     out += ["[end systematics]", "", "[estimates]", f"  n_estimates = {len(est)}"]
     for i, (e, v) in enumerate(zip(est, m.estimates, strict=True)):
         out += [f"  name_{i} = {e}", f"  value_{i} = {_fmt(v)}"]

@@ -360,12 +360,6 @@ NF = "[not fitted]\n a stat\n x 1 2\n[end not fitted]\n"
             "constraint",
         ),
         (
-            NF + "[systematics]\n a = lognormal\n[end systematics]\n" + EST,
-            "lognormal",
-            "systematics",
-            "not supported yet",
-        ),
-        (
             NF + "[systematics]\n a = gamma\n[end systematics]\n" + EST,
             "gamma",
             "systematics",
@@ -1014,3 +1008,64 @@ def test_unknown_global_option_is_ignored_with_a_near_miss(tmp_path, caplog):
     (w,) = _warnings(caplog)
     assert f"line {line_of(base, 'isDiferential')}, block [global]" in w
     assert "did you mean 'isDifferential'?" in w
+
+
+def test_lognormal_sources_combine_as_the_written_chi2(tmp_path):
+    """``lumi = lognormal`` in two orthogonal tables sharing the luminosity (ρ = 1), one with an
+    asymmetric log-normal source too: the written χ² of method.md §1 (prediction x·κ^(−λ), κ =
+    1 + u/x̂; asymmetric: ln κ from the side of λ), minimised by scipy from several starts."""
+    from scipy.optimize import minimize
+
+    write(
+        tmp_path / "a.txt",
+        "[not fitted]\n      stat  lumi  eff\n  x_a  2.0   10.0  (+3.0-2.0)\n[end not fitted]\n"
+        "[systematics]\n lumi = lognormal\n eff = lognormal\n[end systematics]\n"
+        "[estimates]\n n_estimates = 1\n name_0 = x_a\n value_0 = 100.0\n[end estimates]\n",
+    )
+    write(
+        tmp_path / "b.txt",
+        "[not fitted]\n      stat  lumi_b\n  x_b  3.0   8.0\n[end not fitted]\n"
+        "[systematics]\n lumi_b = lognormal\n[end systematics]\n"
+        "[estimates]\n n_estimates = 1\n name_0 = x_b\n value_0 = 92.0\n[end estimates]\n",
+    )
+    base = write(
+        tmp_path / "comb.txt",
+        "[inputs]\n nFiles = 2\n file0 = a.txt\n file1 = b.txt\n[end inputs]\n"
+        "[observables]\n x = x_a + x_b\n[end observables]\n"
+        "[correlations]\n lumi = (1) lumi_b\n[end correlations]\n",
+    )
+    spec = read_convino(base)
+    assert {m.name: set(m.lognormal) for m in spec.measurements.values()} == {
+        "a": {"lumi", "eff"},
+        "b": {"lumi_b"},
+    }
+    res = spec.combiner(chi2="neyman").combine()
+
+    def chi2(p):
+        x, lam, e = p
+        ja = (1 + 3.0 / 100.0) ** (-e) if e >= 0 else (1 - 2.0 / 100.0) ** e
+        xa = x * (1 + 10.0 / 100.0) ** (-lam) * ja
+        xb = x * (1 + 8.0 / 92.0) ** (-lam)
+        return ((xa - 100.0) / 2.0) ** 2 + ((xb - 92.0) / 3.0) ** 2 + lam**2 + e**2
+
+    opts = {"xatol": 1e-10, "fatol": 1e-14, "maxiter": 40000}
+    best = min(
+        (minimize(chi2, [96.0, 0.0, e0], method="Nelder-Mead", options=opts) for e0 in (-1, 1)),
+        key=lambda r: r.fun,
+    )
+    assert res.chi2 == pytest.approx(best.fun, abs=1e-8)
+    assert res.values["x"] == pytest.approx(best.x[0], abs=1e-6 * res.errors["x"])
+
+
+def test_a_lognormal_impact_below_minus_100_percent_names_its_line(tmp_path):
+    path = write(
+        tmp_path / "m.txt",
+        "[not fitted]\n      stat  lumi\n  x  2.0   (+1.0-120.0)\n[end not fitted]\n"
+        "[systematics]\n lumi = lognormal\n[end systematics]\n"
+        "[estimates]\n n_estimates = 1\n name_0 = x\n value_0 = 100.0\n[end estimates]\n",
+    )
+    with pytest.raises(ConfigError) as err:
+        read_measurement_file(path)
+    message = str(err.value)
+    assert f"{path}, line {line_of(path, 'lumi = lognormal')}" in message
+    assert "[systematics]" in message and "lumi" in message

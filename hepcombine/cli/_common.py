@@ -58,7 +58,8 @@ def add_debug(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_chi2(parser: argparse.ArgumentParser) -> None:
+def add_chi2(parser: argparse.ArgumentParser) -> Any:
+    """``--neyman`` / ``--pearson`` (dest ``chi2``); returns their mutually exclusive group."""
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
         "--neyman",
@@ -75,6 +76,7 @@ def add_chi2(parser: argparse.ArgumentParser) -> None:
         help="Pearson chi2 (statistical uncertainties scale with the prediction); the default "
         "for Convino base files",
     )
+    return group
 
 
 def add_output(parser: argparse.ArgumentParser) -> None:
@@ -89,8 +91,8 @@ def add_output(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         default=".",
         type=Path,
-        help="directory for result.txt / scan_result.txt and the plots (default: the current "
-        "directory; created if missing)",
+        help="directory for the text report (result.txt, scan_result.txt, toys_result.txt) and "
+        "the plots (default: the current directory; created if missing)",
     )
 
 

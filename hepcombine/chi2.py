@@ -45,6 +45,8 @@ IntArray = NDArray[np.intp]
 
 # kinds of the non-linear sources of a block
 _ABS, _REL, _LOGN = 0, 1, 2
+#: batched evaluations work on (estimates × points) arrays of at most about this many entries
+_CHUNK_ELEMENTS = 1_000_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,6 +73,16 @@ class MeasurementBlock:
     lin: IntArray = field(init=False, repr=False)
     nl: IntArray = field(init=False, repr=False)
     kind: IntArray = field(init=False, repr=False)
+    has_D: bool = field(init=False, repr=False)
+    injective: bool = field(init=False, repr=False)
+    M_diag: Array | None = field(init=False, repr=False)
+    U_lin: Array = field(init=False, repr=False)
+    MU_lin: Array = field(init=False, repr=False)
+    UMU_lin: Array = field(init=False, repr=False)
+    a_up: Array = field(init=False, repr=False)
+    a_down: Array = field(init=False, repr=False)
+    nl_asym: NDArray[np.bool_] = field(init=False, repr=False)
+    any_mult: bool = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         n_s = len(self.src)
@@ -83,6 +95,8 @@ class MeasurementBlock:
         object.__setattr__(self, "kind", kind)
         object.__setattr__(self, "has_D", bool(np.any(self.D != 0.0)))
         object.__setattr__(self, "injective", len(np.unique(self.param)) == len(self.param))
+        off = self.M - np.diag(np.diag(self.M))
+        object.__setattr__(self, "M_diag", np.diag(self.M).copy() if not off.any() else None)
         object.__setattr__(self, "U_lin", np.ascontiguousarray(self.up[:, self.lin]))
         object.__setattr__(self, "MU_lin", self.M @ self.U_lin)
         object.__setattr__(self, "UMU_lin", self.U_lin.T @ self.MU_lin)
@@ -96,7 +110,9 @@ class MeasurementBlock:
             u_up, u_down = a_up[:, ln_cols], a_down[:, ln_cols]
             symmetric = ~self.asym[self.nl][ln_cols]
             l_up = -np.log1p(u_up / xh)
-            l_down = np.where(symmetric[None, :], -l_up, -np.log1p(u_down / xh))
+            # Measurement checks x̂ + u > 0 where it matters; the symmetric side is never used
+            safe_down = np.where(symmetric[None, :], 0.0, u_down)
+            l_down = np.where(symmetric[None, :], -l_up, -np.log1p(safe_down / xh))
             a_up[:, ln_cols] = l_up
             a_down[:, ln_cols] = l_down
         object.__setattr__(self, "a_up", a_up)
@@ -147,8 +163,11 @@ class CombinedChi2:
         #: number of "data" terms: the estimates plus the unit priors of the sources, so that
         #: ``ndata − npar`` is the ndf of the combination
         self.ndata = self.n_estimates + self.rank
+        # estimates → combined values, for blocks that map several estimates to one value
         self._onehot = [
-            sparse.csr_matrix(
+            None
+            if b.injective
+            else sparse.csr_matrix(
                 (np.ones(len(b.param)), (np.arange(len(b.param)), b.param)),
                 shape=(len(b.param), n_params),
             )
@@ -167,6 +186,12 @@ class CombinedChi2:
     def is_quadratic(self) -> bool:
         """Neyman, absolute and symmetric: χ² is exactly quadratic in θ."""
         return not self.pearson and all(b.is_linear for b in self.blocks)
+
+    @property
+    def is_piecewise_quadratic(self) -> bool:
+        """Neyman with absolute sources only: χ² is quadratic between the kinks of the
+        asymmetric (Convino-form) sources."""
+        return not self.pearson and not any(np.any(b.rel) or np.any(b.logn) for b in self.blocks)
 
     @property
     def kinked_sources(self) -> NDArray[np.intp]:
@@ -258,6 +283,15 @@ class CombinedChi2:
         # outside the physical region (prediction of opposite sign) continue the Neyman form
         # so that the minimiser is pushed back instead of failing
         bad = ratio <= 1e-6
+        if not bad.any():
+            sq = np.sqrt(x_hat)
+            rs = np.sqrt(X)
+            inv = 1.0 / rs
+            xi = x_hat * inv
+            r = sq * (rs - xi)
+            r1 = 0.5 * sq * (inv + xi / X)
+            r2 = -sq * (0.25 * inv + 0.75 * xi / X) / X
+            return r, r1, r2
         Xs = np.where(bad, x_hat, X)
         sq = np.sqrt(x_hat)  # the Combiner requires x̂ > 0 for Pearson
         rs = np.sqrt(Xs)
@@ -308,8 +342,24 @@ class CombinedChi2:
         +1 the δ > 0 side, 0 the mean, whatever δ is; the solver uses it at kinks. Returns χ² of shape (K,) and the gradient (npar, K).
         """
         thetas = np.asarray(thetas, dtype=float)
-        n_p = self.n_params
         K = thetas.shape[1]
+        # many points: in chunks, so that the per-estimate work arrays stay small
+        chunk = max(1, _CHUNK_ELEMENTS // max(1, self.n_estimates))
+        if chunk < K:
+            if sides is not None and sides.ndim == 1:
+                sides = np.broadcast_to(sides[:, None], (self.n_lambda, K))
+            parts = [
+                self.values_and_gradients(
+                    thetas[:, i : i + chunk],
+                    gradient=gradient,
+                    sides=None if sides is None else sides[:, i : i + chunk],
+                )
+                for i in range(0, K, chunk)
+            ]
+            values = np.concatenate([p[0] for p in parts])
+            grads = np.concatenate([p[1] for p in parts], axis=1) if gradient else None
+            return values, grads
+        n_p = self.n_params
         x, eta = thetas[:n_p], thetas[n_p:]
         lam = self.L @ eta
         chi2 = np.einsum("ik,ik->k", eta, eta)
@@ -324,7 +374,7 @@ class CombinedChi2:
             y = x[b.param]
             X, f, yf, nl = self._block_state(b, y, delta, sd)
             r, r1, _ = self._residual(b, X)
-            q = b.M @ r
+            q = b.M_diag[:, None] * r if b.M_diag is not None else b.M @ r
             chi2 += np.einsum("ik,ik->k", r, q)
             if b.has_D:
                 Dd = b.D @ delta
@@ -337,6 +387,7 @@ class CombinedChi2:
             if b.injective:
                 g_x[b.param] += tf
             else:
+                assert onehot is not None
                 g_x += onehot.T @ tf
             gd = np.empty_like(delta)
             if b.lin.size:
@@ -374,7 +425,14 @@ class CombinedChi2:
         self._cache = (key, skey, order, out)
         return out
 
-    def _hessian(self, theta: Array, sides: Array | None) -> Array:
+    def gauss_newton_hessian(self, theta: Array, sides: Array | None = None) -> Array:
+        """The Gauss–Newton part of the Hessian at θ: 2 Jᵀ M J (with the Pearson weights
+        r' M r') plus the D and prior terms, without the terms proportional to the residuals.
+        Positive definite everywhere, it gives descent steps where the full Hessian is not
+        (far from the minimum of a strongly non-linear χ²)."""
+        return self._hessian(np.asarray(theta, dtype=float), sides, gauss_newton=True)
+
+    def _hessian(self, theta: Array, sides: Array | None, gauss_newton: bool = False) -> Array:
         n_p = self.n_params
         x, eta = theta[:n_p], theta[n_p:]
         lam = self.L @ eta
@@ -432,7 +490,10 @@ class CombinedChi2:
                 Wf = b.M * fv[None, :] * fv[:, None]
             else:
                 r1v = r1[:, 0]
-                W = r1v[:, None] * b.M * r1v[None, :] + np.diag(q * r2[:, 0])
+                assert r2 is not None
+                W = r1v[:, None] * b.M * r1v[None, :]
+                if not gauss_newton:
+                    W = W + np.diag(q * r2[:, 0])
                 WJ = W @ J
                 JWJ = J.T @ WJ
                 Wf = W * fv[None, :] * fv[:, None]
@@ -440,6 +501,8 @@ class CombinedChi2:
             hdd = JWJ.copy()
             if b.has_D:
                 hdd += b.D
+            if gauss_newton:
+                curv = second_xd = None
             if curv is not None:
                 hdd += 0.5 * curv
             if second_xd is not None:
@@ -449,6 +512,7 @@ class CombinedChi2:
                 h_xx[np.ix_(b.param, b.param)] += Wf
                 h_xe[b.param] += hyd @ Lb
             else:
+                assert onehot is not None
                 h_xx += (onehot.T @ (onehot.T @ Wf).T).T
                 h_xe += onehot.T @ (hyd @ Lb)
             h_ee += Lb.T @ hdd @ Lb

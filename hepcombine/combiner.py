@@ -25,7 +25,8 @@ from .exceptions import InvalidArgument, InvalidCorrelation, InvalidMeasurement,
 from .measurement import Measurement
 from .names import Names, Ref
 from .result import CombinationResult, NamedMatrix, Table
-from .solver import blas_threads, make_minuit, minimise, profile_intervals
+from .solver import Solution, blas_threads, make_minuit, minimise, profile_intervals
+from .solver.contours import Profile
 
 __all__ = ["Combiner"]
 
@@ -248,8 +249,8 @@ class Combiner:
 
         ``estimates``, ``nuisance_values`` (λ̂) and ``stat_information`` (M) map measurement
         names to arrays in the order of the measurement's estimates (sources); measurements
-        not named keep theirs. The shifts of relative sources keep their size relative to the
-        estimate (they are scaled by new/old estimate); absolute shifts, the source information
+        not named keep theirs. The shifts of relative and log-normal sources keep their size
+        relative to the estimate (they are scaled by new/old estimate); absolute shifts, the source information
         D, names, observables, correlations, groups and the χ² definition are shared.
         """
         changes: dict[str, dict[str, NDArray[np.float64]]] = {}
@@ -274,13 +275,14 @@ class Combiner:
         for m, change in changes.items():
             old = measurements[m]
             x = change.get("estimates")
-            if x is not None and old.relative:
+            if x is not None and (old.relative or old.lognormal):
                 if x.shape != old.estimates.shape:
                     raise InvalidMeasurement(
                         f"measurement {m!r}: {x.shape} estimates given, expected {old.estimates.shape}"
                     )
                 ratio = np.divide(x, old.estimates, out=np.ones_like(x), where=old.estimates != 0)
-                rel = np.array([s in old.relative for s in old.source_names], dtype=bool)
+                multiplicative = old.relative | old.lognormal
+                rel = np.array([s in multiplicative for s in old.source_names], dtype=bool)
                 for key, shifts in (("shifts_up", old.shifts_up), ("shifts_down", old.shifts_down)):
                     scaled = shifts.copy()
                     scaled[:, rel] *= ratio[:, None]
@@ -315,6 +317,7 @@ class Combiner:
         for meas in self.measurements.values():
             n_e, n_s = len(meas.estimate_names), len(meas.source_names)
             rel = np.array([s in meas.relative for s in meas.source_names], dtype=bool)
+            logn = np.array([s in meas.lognormal for s in meas.source_names], dtype=bool)
             blocks.append(
                 MeasurementBlock(
                     x_hat=meas.estimates,
@@ -327,6 +330,7 @@ class Combiner:
                     asym=meas.is_asymmetric if n_s else np.zeros(0, dtype=bool),
                     param=self._param_of_estimate[e0 : e0 + n_e],
                     src=np.arange(s0, s0 + n_s),
+                    logn=logn,
                 )
             )
             e0 += n_e
@@ -344,19 +348,26 @@ class Combiner:
         χ² (they are then reported with status ``"not computed"``). ``decompositions=False``
         skips the uncertainty breakdown, weights and impacts (empty tables), e.g. for scans
         that need only values, errors and χ².
+
+        Small combinations run with one BLAS thread (the caller's setting is restored
+        afterwards): for them, thread synchronisation costs more than it brings.
         """
+        size = len(self.observables) + len(self.spectators) + len(self._names.sources)
+        with blas_threads(size):
+            return self._combine(intervals, decompositions)
+
+    def _combine(self, intervals: bool, decompositions: bool) -> CombinationResult:
         factor = self._factor()
         model = self._model(factor)
         obs = self.observables
         fitted = list(obs) + list(self.spectators)
         theta_names = fitted + list(factor.eta_names)
-        with blas_threads(model.npar):
-            sol = minimise(model, theta_names, minimiser=self.minimiser)
-            if intervals or sol.method == "linear solve":
-                ivals, status = profile_intervals(sol, model, theta_names, obs)
-            else:
-                ivals = dict.fromkeys(obs, (math.nan, math.nan))
-                status = dict.fromkeys(obs, "not computed")
+        sol = minimise(model, theta_names, minimiser=self.minimiser)
+        if intervals or sol.method == "linear solve":
+            ivals, status = profile_intervals(sol, model, theta_names, obs)
+        else:
+            ivals = dict.fromkeys(obs, (math.nan, math.nan))
+            status = dict.fromkeys(obs, "not computed")
         n_p = model.n_params
         theta, cov = sol.theta, sol.covariance
 
@@ -424,6 +435,19 @@ class Combiner:
             correlation_repairs=dict(factor.repaired),
             correlation_assumptions=NamedMatrix(tuple(sources), factor.matrix),
             _minuit_factory=factory,
+            # for result.contour (hepcombine.solver.contours): the χ², its minimum, the names
+            _profile=Profile(model, sol, tuple(fitted), tuple(sources)),
+            notes=self._notes(sol),
+        )
+
+    def _notes(self, sol: Solution) -> tuple[str, ...]:
+        """Sources on their kink at the minimum, by name."""
+        sides = {1.0: "δ > 0", -1.0: "δ < 0"}
+        return tuple(
+            f"source {self.sources[i]} sits on the kink of its asymmetric interpolation at the "
+            f"minimum; its curvature-based quantities (errors, constraints) use its "
+            f"{sides.get(side, 'mean')} side"
+            for (i,), side in sol.on_kinks
         )
 
     # ------------------------------------------------------------------ decompositions
@@ -433,7 +457,8 @@ class Combiner:
         """∂x̄/∂x̂ = V Gᵀ M per measurement, and the statistical variance Σ_α (V Gᵀ) M (G V)
         including the data constraints on the sources (D terms)."""
         n_p = model.n_params
-        cols, blocks = [], []
+        cols: list[str] = []
+        blocks: list[NDArray] = []
         stat = np.zeros(k)
         Vx = cov[:k]
         Ve = Vx[:, n_p:]
@@ -456,19 +481,31 @@ class Combiner:
         """Variance decomposition (Pinto et al., arXiv:2307.04007): cov = V (Σ_α I_α + I_prior) V
         with V = (½H)⁻¹ = cov; the data terms are "stat", the prior term is split over groups
         through the sensitivity to the sources' global observables, G = V_xη L⁺."""
+        from scipy import sparse
+
         n_p = model.n_params
         Ve = cov[:k, n_p:]
         G = Ve @ factor.L_pinv  # (k, n_sources)
         C = factor.matrix
-        rows = [STAT]
-        out = [stat]
-        total_groups = np.zeros(k)
-        for g, idx in self.groups.items():
-            Gg = G[:, idx]
-            var = np.sum((Gg @ C[np.ix_(idx, idx)]) * Gg, axis=1)
-            rows.append(g)
-            out.append(var)
-            total_groups += var
+        # var_g = Σ_{i,j ∈ g} G_i C_ij G_j for every group at once: C restricted to pairs within
+        # a group (sparse), then the per-source terms summed by group
+        n = C.shape[0]
+        group_of = np.full(n, -1, dtype=np.intp)
+        for gi, idx in enumerate(self.groups.values()):
+            group_of[idx] = gi
+        rows_i, cols_j = np.nonzero(C)
+        same = group_of[rows_i] == group_of[cols_j]
+        Cw = sparse.csr_matrix(
+            (C[rows_i[same], cols_j[same]], (rows_i[same], cols_j[same])), (n, n)
+        )
+        member = sparse.csr_matrix(
+            (np.ones(n), (np.arange(n), group_of)), shape=(n, len(self.groups))
+        )
+        per_group = (G * (Cw.T @ G.T).T) @ member  # (k, n_groups)
+        var_groups = np.asarray(per_group).T
+        rows = [STAT, *self.groups]
+        out = [stat, *var_groups]
+        total_groups = var_groups.sum(axis=0)
         cross = np.sum(Ve * Ve, axis=1) - total_groups
         if np.any(np.abs(cross) > 1e-9 * np.diag(cov)[:k]):
             rows.append(CROSS)
@@ -490,7 +527,15 @@ class Combiner:
             return np.sum((c_xl @ np.linalg.pinv(c_ll, hermitian=True)) * c_xl, axis=1)
 
         rows = [STAT]
-        out = [Vxx - explained(list(range(L.shape[0]))) if L.shape[0] else Vxx]
+        # all sources fixed = η fixed (L has full column rank): the conditional variance
+        # V_xx − V_xη V_ηη⁻¹ V_ηx
+        if Vee.shape[0]:
+            from scipy.linalg import cho_factor, cho_solve
+
+            explained_all = np.sum(Vxe * cho_solve(cho_factor(Vee), Vxe.T).T, axis=1)
+            out = [Vxx - explained_all]
+        else:
+            out = [Vxx]
         # groups of one source: c_xl² / c_ll for all of them at once
         c_xl_all = Vxe @ L.T
         c_ll_diag = np.sum((L @ Vee) * L, axis=1)

@@ -6,7 +6,8 @@ bins and their :class:`~hepcombine.binning.Binning` (edges, axis name, label and
 
 * arrays in bin order (values, symmetric errors, profile intervals, covariance, correlation),
 * a ``hist.Hist`` (:meth:`DifferentialResult.to_hist`, written by :mod:`hepcombine.outputs.hist`),
-* one ROOT file (:meth:`DifferentialResult.write_root`, written by :mod:`hepcombine.outputs.root`).
+* one ROOT file (:meth:`DifferentialResult.write_root`, written by :mod:`hepcombine.outputs.root`),
+  or the same objects as PyROOT objects in memory (:meth:`DifferentialResult.to_root`).
 
 :func:`combine_differential` builds it from :class:`~hepcombine.measurement.DifferentialMeasurement`
 inputs (histograms and graphs read by :mod:`hepcombine.inputs.histograms`);
@@ -164,7 +165,8 @@ class DifferentialResult:
         Title of the distribution (histogram titles in the output).
     quantity:
         What the values are (:class:`~hepcombine.binning.Quantity`: label, unit, qualifiers
-        such as √s), from the inputs where they say; empty when they do not.
+        such as √s; the values axis of the ROOT objects), from the inputs where they say; empty
+        when they do not.
     """
 
     result: CombinationResult
@@ -179,9 +181,12 @@ class DifferentialResult:
             raise InvalidMeasurement("a differential result needs at least one bin")
         unknown = [o for o in obs if o not in self.result.values]
         if unknown:
+            from .names import did_you_mean, some_names
+
             raise UnknownName(
-                f"bins {unknown} are not observables of the combination; its observables are "
-                f"{list(self.result.observables)}"
+                f"bins {unknown} are not observables of the combination"
+                f"{did_you_mean(unknown[0], self.result.observables)}; its observables are "
+                f"{some_names(self.result.observables)}"
             )
         if len(set(obs)) != len(obs):
             raise InvalidMeasurement(f"a bin is listed twice in {list(obs)}")
@@ -199,6 +204,10 @@ class DifferentialResult:
                 f"quantity must be a Quantity, not {type(self.quantity).__name__}"
             )
         object.__setattr__(self, "observables", obs)
+        if not isinstance(self.quantity, Quantity):
+            raise InvalidArgument(
+                f"quantity must be a Quantity, not {type(self.quantity).__name__}"
+            )
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -438,6 +447,11 @@ class DifferentialResult:
         * with ``normalised=True``: ``normalised`` (TH1D, sum normalisation, errors from the
           propagated covariance) and ``normalised_covariance`` (TH2D, singular, rank n − 1).
 
+        Axes: the binning's edges, its name as the x axis name and ``"label [unit]"`` as the
+        x axis title; the quantity (``"label [unit]"``) on the values axis. Bins with gaps get
+        one extra, empty histogram bin per gap (so that the axes carry the true edges); the
+        graph has exactly the result's bins. :meth:`to_root` gives the same objects in memory.
+
         An existing file at ``path`` is replaced only once the new one is complete; on any
         error nothing is written.
         """
@@ -446,6 +460,31 @@ class DifferentialResult:
         objects = self.root_objects(normalised=normalised, graph_errors=graph_errors)
         write_root(path, objects, directory=directory)
         log.info("wrote %d objects to %s", len(objects), os.fspath(path))
+
+    def to_root(
+        self,
+        *,
+        normalised: bool = False,
+        graph_errors: Literal["profile", "symmetric"] = "profile",
+    ) -> dict[str, Any]:
+        """The objects of :meth:`write_root` as PyROOT objects in memory, ``{key: object}``:
+        ``ROOT.TH1D`` ``combined``, ``ROOT.TGraphAsymmErrors`` ``combined_profile``,
+        ``ROOT.TH2D`` ``covariance`` and ``correlation``, a ``ROOT.TH1D`` per
+        ``breakdown_<component>`` (and ``normalised``, ``normalised_covariance``), with the
+        names, titles, axes (the binning's edges, axis name and ``"label [unit]"``; the
+        quantity on the values axis) and numbers of the file, built from the same description
+        (:func:`~hepcombine.outputs.root.to_pyroot`). The histograms belong to no ``TFile``.
+
+        Raises
+        ------
+        OutputError
+            If PyROOT is not installed (``pip install "hepcombine[root]"``).
+        IntervalError
+            ``graph_errors="profile"`` and a bin has no valid profile interval.
+        """
+        from .outputs.root import to_pyroot
+
+        return to_pyroot(self.root_objects(normalised=normalised, graph_errors=graph_errors))
 
     # ------------------------------------------------------------------ HEPData output
     def write_hepdata(self, directory: str | os.PathLike[str], **options: Any) -> HEPDataSubmission:
@@ -519,7 +558,7 @@ def combine_differential(
     ``"name:source"`` in ``correlations``), combined by its
     :meth:`~hepcombine.spec.CombinationSpec.combiner`. ``combiner_kwargs`` (``groups``,
     ``asymmetry``, ``repair``) go to the combiner; ``intervals`` to its ``combine``. The
-    binning and title are those of the first measurement.
+    binning, title and quantity are those of the first measurement.
     """
     from .inputs.histograms import differential_spec
 

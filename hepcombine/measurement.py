@@ -12,7 +12,10 @@ reduced to one object, :class:`Measurement`, holding
 * ``source_information`` D = S − 1: what the measurement's own data know about the sources beyond
   their unit Gaussian prior (S is the Schur complement ``H_λλ − Uᵀ M U``),
 * ``nuisance_values`` λ̂: the best-fit source values of the original fit (zero by default),
-* ``relative``: the sources whose shifts scale with the combined value.
+* ``relative``: the sources whose shifts scale with the combined value,
+* ``lognormal``: the sources that scale the prediction log-normally (a positive quantity such as
+  a luminosity or an efficiency with a large relative uncertainty: the prediction never changes
+  sign; method.md §1).
 
 Sign convention: ``u_i`` is the result the analysis would have reported had it assumed the +1σ
 variation of source ``i``, minus the nominal result. Two sources that describe the same
@@ -130,6 +133,7 @@ class Measurement:
     relative: frozenset[str] = frozenset()
     name: str | None = None
     origin: str = field(default="", compare=False)
+    lognormal: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         where = self._where()
@@ -159,11 +163,20 @@ class Measurement:
             _finite(what, arr, where)
             arr.setflags(write=False)
         object.__setattr__(self, "relative", frozenset(self.relative))
-        unknown = set(self.relative) - set(self.source_names)
-        if unknown:
+        object.__setattr__(self, "lognormal", frozenset(self.lognormal))
+        for kind, chosen in (("relative", self.relative), ("log-normal", self.lognormal)):
+            unknown = set(chosen) - set(self.source_names)
+            if unknown:
+                raise InvalidMeasurement(
+                    f"{where}: {kind} sources {sorted(unknown)} are not sources of this measurement"
+                )
+        both = self.relative & self.lognormal
+        if both:
             raise InvalidMeasurement(
-                f"{where}: relative sources {sorted(unknown)} are not sources of this measurement"
+                f"{where}: sources {sorted(both)} are declared both relative and log-normal; "
+                "choose one"
             )
+        self._check_lognormal(where)
         _cholesky_or_raise(
             self.stat_information,
             self.estimate_names,
@@ -182,6 +195,7 @@ class Measurement:
         nuisance_values: Mapping[str, float] | None = None,
         *,
         name: str | None = None,
+        lognormal: Iterable[str] = (),
     ) -> Measurement:
         """A measurement from the Hessian of a simultaneous nuisance-parameter fit.
 
@@ -198,6 +212,10 @@ class Measurement:
             parameter, λ = ±1 its ±1σ variation).
         relative:
             Sources whose effect scales with the value of the estimate.
+        lognormal:
+            Sources whose effect is a log-normal factor on the estimate (method.md §1): with the
+            shift u of the +1σ variation the prediction is scaled by (1 + u/x̂)^(−λ), so it can
+            never change sign.
         nuisance_values:
             Best-fit values λ̂ of the sources in the original fit (default 0). Pulled nuisance
             parameters must be given here, or the combination is biased.
@@ -235,7 +253,18 @@ class Measurement:
         x = _numbers(estimates, est_names, "the estimate", where)
         lam = cls._nuisance_vector(nuisance_values, src_names, where)
         return cls(
-            est_names, x, src_names, m, u, -u.copy(), d, lam, frozenset(relative), name, "hessian"
+            est_names,
+            x,
+            src_names,
+            m,
+            u,
+            -u.copy(),
+            d,
+            lam,
+            frozenset(relative),
+            name,
+            "hessian",
+            frozenset(lognormal),
         )
 
     @classmethod
@@ -249,6 +278,7 @@ class Measurement:
         nuisance_values: Mapping[str, float] | None = None,
         *,
         name: str | None = None,
+        lognormal: Iterable[str] = (),
     ) -> Measurement:
         """A measurement from the post-fit correlation matrix of a nuisance-parameter fit.
 
@@ -285,7 +315,13 @@ class Measurement:
         cov = rho * np.outer(sigma, sigma)
         _cholesky_or_raise(cov, names, "the correlation matrix", where)
         m = cls.from_hessian(
-            np.linalg.inv(cov), names, estimates, relative, nuisance_values, name=name
+            np.linalg.inv(cov),
+            names,
+            estimates,
+            relative,
+            nuisance_values,
+            name=name,
+            lognormal=lognormal,
         )
         return m._replace(origin="correlation matrix")
 
@@ -299,6 +335,7 @@ class Measurement:
         relative: Iterable[str] = (),
         *,
         name: str | None = None,
+        lognormal: Iterable[str] = (),
     ) -> Measurement:
         """A measurement with orthogonal ("not fitted") uncertainties.
 
@@ -317,6 +354,11 @@ class Measurement:
             Statistical correlation matrix of the estimates (in the order of ``estimates``).
         relative:
             Sources whose shifts scale with the combined value.
+        lognormal:
+            Sources whose shifts are log-normal factors on the prediction: ``(up, down)`` give
+            the factors (1 + up/x̂)^(−λ) for λ ≥ 0 and (1 + down/x̂)^(λ) for λ < 0; a symmetric
+            ``u`` gives (1 + u/x̂)^(−λ) on both sides (so its −1σ result is x̂/(1 + u/x̂), not
+            x̂ − u).
         """
         where = f"measurement {name!r}" if name else "measurement"
         est_names = _unique(list(estimates), "estimate", where)
@@ -363,17 +405,28 @@ class Measurement:
             name,
             "uncertainties",
         )
-        return base.with_uncertainties(systematics or {}, relative)
+        return base.with_uncertainties(systematics or {}, relative, lognormal)
 
     def with_uncertainties(
-        self, systematics: Mapping[str, Mapping[str, Shift]], relative: Iterable[str] = ()
+        self,
+        systematics: Mapping[str, Mapping[str, Shift]],
+        relative: Iterable[str] = (),
+        lognormal: Iterable[str] = (),
     ) -> Measurement:
         """This measurement plus extra orthogonal sources (uncorrelated with the fitted ones).
 
-        ``systematics`` has the form of :meth:`from_uncertainties`.
+        ``systematics``, ``relative`` and ``lognormal`` have the form of
+        :meth:`from_uncertainties`.
         """
         where = self._where()
         relative = frozenset(relative)
+        lognormal = frozenset(lognormal)
+        unknown_ln = lognormal - set(systematics)
+        if unknown_ln:
+            raise InvalidMeasurement(
+                f"{where}: log-normal sources {sorted(unknown_ln)} are not among the new sources "
+                f"{list(systematics)}"
+            )
         new = _unique(list(systematics), "source", where)
         clash = set(new) & (set(self.source_names) | set(self.estimate_names))
         if clash:
@@ -437,6 +490,7 @@ class Measurement:
             self.origin
             if not n_old and self.origin == "uncertainties"
             else f"{self.origin} + uncertainties",
+            self.lognormal | lognormal,
         )
 
     # ------------------------------------------------------------------ derived
@@ -492,10 +546,38 @@ class Measurement:
     def __repr__(self) -> str:
         return (
             f"Measurement(name={self.name!r}, estimates={len(self.estimate_names)}, "
-            f"sources={len(self.source_names)}, relative={sorted(self.relative)}, origin={self.origin!r})"
+            f"sources={len(self.source_names)}, relative={sorted(self.relative)}, "
+            + (f"lognormal={sorted(self.lognormal)}, " if self.lognormal else "")
+            + f"origin={self.origin!r})"
         )
 
     # ------------------------------------------------------------------ helpers
+    def _check_lognormal(self, where: str) -> None:
+        """A log-normal source needs positive estimates and ±1σ results x̂ + u_± > 0."""
+        for j, src in enumerate(self.source_names):
+            if src not in self.lognormal:
+                continue
+            affected = (self.shifts_up[:, j] != 0) | (self.shifts_down[:, j] != 0)
+            for i in np.flatnonzero(affected):
+                x = self.estimates[i]
+                e = self.estimate_names[i]
+                if not x > 0:
+                    raise InvalidMeasurement(
+                        f"{where}: log-normal source {src!r} acts on estimate {e!r} = {x:g}; a "
+                        "log-normal response needs a positive estimate (declare the source "
+                        "relative or absolute instead)"
+                    )
+                up, down = self.shifts_up[i, j], self.shifts_down[i, j]
+                # a symmetric log-normal source has one factor κ = 1 + u/x̂ for both sides
+                sides = [("+1σ", up)] if down == -up else [("+1σ", up), ("−1σ", down)]
+                for what, u in sides:
+                    if not x + u > 0:
+                        raise InvalidMeasurement(
+                            f"{where}: log-normal source {src!r}, estimate {e!r}: the {what} "
+                            f"result x̂ + u = {x:g} + {u:g} is not positive, which no log-normal "
+                            "factor can give"
+                        )
+
     def _where(self) -> str:
         return f"measurement {self.name!r}" if self.name else "measurement"
 

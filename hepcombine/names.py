@@ -10,14 +10,18 @@ Every input form, the combiner and the plots resolve ``"measurement:name"`` with
   ``shared=True``: Convino's ``sharedNames`` and YAML's ``shared_names``).
 
 A name that itself contains ``:`` can be given bare. Problems raise
-:class:`~hepcombine.exceptions.UnknownName` with the known names; readers add file and line.
+:class:`~hepcombine.exceptions.UnknownName` naming a handful of the known names and, for a
+near miss, the likely intended one (:func:`did_you_mean`); readers add file and line. Every
+message of hepcombine that names an unknown name uses :func:`did_you_mean` and
+:func:`some_names`, so that it stays one readable line however many names there are.
 
 This module knows nothing about files, fits or results.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Literal
 
 from .exceptions import UnknownName
@@ -25,13 +29,51 @@ from .exceptions import UnknownName
 if TYPE_CHECKING:
     from .measurement import Measurement
 
-__all__ = ["Names", "Ref"]
+__all__ = ["SHOWN", "Names", "Ref", "did_you_mean", "some_names"]
 
 #: A reference to an estimate or a source (see the module docstring).
 Ref = str | tuple[str, str]
 Kind = Literal["estimate", "source"]
 
-_SHOWN = 12
+#: How many names an error message lists at most.
+SHOWN = 5
+
+
+def did_you_mean(name: object, candidates: Iterable[str], n: int = 3) -> str:
+    """``" (did you mean 'a' or 'b'?)"`` for the candidates closest to ``name``, or ``""`` when
+    none is close: ``difflib``'s close matches (case-insensitive), the fewest edits first."""
+    names = list(dict.fromkeys(str(c) for c in candidates))
+    text = str(name)
+    lower = {c.lower(): c for c in reversed(names)}
+    hits = difflib.get_close_matches(text.lower(), list(lower), n=max(50, n), cutoff=0.6)
+    hits.sort(key=lambda h: _edits(text.lower(), h))  # stable: difflib's order among ties
+    close = [lower[h] for h in hits if lower[h] != text][:n]
+    if not close:
+        return ""
+    quoted = [repr(c) for c in close]
+    joined = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+    return f" (did you mean {joined}?)"
+
+
+def _edits(a: str, b: str) -> int:
+    """The Levenshtein distance of two strings (insertions, deletions, substitutions)."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def some_names(names: Iterable[str], n: int = SHOWN) -> str:
+    """At most ``n`` of ``names``, comma-separated, with the total when some are left out
+    (``"a, b, c, … (143 in all)"``); ``"none"`` when there are none."""
+    names = list(names)
+    if not names:
+        return "none"
+    shown = ", ".join(str(x) for x in names[:n])
+    return shown if len(names) <= n else f"{shown}, … ({len(names)} in all)"
 
 
 class Names:
@@ -67,7 +109,8 @@ class Names:
         if isinstance(ref, tuple):
             if len(ref) == 2 and (str(ref[0]), str(ref[1])) in index:
                 return [index[(str(ref[0]), str(ref[1]))]]
-            raise UnknownName(f"unknown {kind} {ref!r}; {self._known(kind)}")
+            near = did_you_mean(":".join(map(str, ref)), self._qualified(kind))
+            raise UnknownName(f"unknown {kind} {ref!r}{near}; {self._known(kind)}")
         ref = str(ref)
         if ":" in ref:
             m, _, n = ref.partition(":")
@@ -75,12 +118,16 @@ class Names:
                 return [index[(m, n)]]
             if m in self.measurements and ref not in self._bare[kind]:
                 names = [k[1] for k in index if k[0] == m]
-                raise UnknownName(f"measurement {m!r} has no {kind} {n!r}; its {kind}s are {names}")
+                raise UnknownName(
+                    f"measurement {m!r} has no {kind} {n!r}{did_you_mean(n, names)}; its "
+                    f"{kind}s are {some_names(names)}"
+                )
         hits = self._bare[kind].get(ref)
         if hits:
             return list(hits)
+        near = did_you_mean(ref, [*self._bare[kind], *self._qualified(kind)])
         raise UnknownName(
-            f"unknown {kind} {ref!r}; {self._known(kind)} (qualify a name as "
+            f"unknown {kind} {ref!r}{near}; {self._known(kind)} (qualify a name as "
             f"'measurement:{kind}' when it is not unique)"
         )
 
@@ -96,13 +143,15 @@ class Names:
             )
         return hits[0]
 
-    def _known(self, kind: Kind) -> str:
+    def _qualified(self, kind: Kind) -> list[str]:
         keys = self.estimates if kind == "estimate" else self.sources
-        names = [f"{m}:{n}" for m, n in keys]
+        return [f"{m}:{n}" for m, n in keys]
+
+    def _known(self, kind: Kind) -> str:
+        names = self._qualified(kind)
         if not names:
             return f"no {kind}s are defined"
-        shown = ", ".join(names[:_SHOWN]) + (", …" if len(names) > _SHOWN else "")
-        return f"known {kind}s are {shown}"
+        return f"known {kind}s are {some_names(names)}"
 
     def estimate(self, ref: Ref) -> int:
         """Index (into :attr:`estimates`) of the estimate ``ref``."""

@@ -6,15 +6,18 @@ import html
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
 from .exceptions import IntervalError, InvalidArgument, UnknownName
+from .names import did_you_mean, some_names
 
 if TYPE_CHECKING:
     from iminuit import Minuit
+
+    from .solver.contours import Contour, Profile
 
 __all__ = ["CombinationResult", "NamedMatrix", "Table"]
 
@@ -55,7 +58,8 @@ class NamedMatrix:
             return self.names.index(name)
         except ValueError:
             raise UnknownName(
-                f"{name!r} is not in this matrix; names are {list(self.names)}"
+                f"{name!r} is not in this matrix{did_you_mean(name, self.names)}; names are "
+                f"{some_names(self.names)}"
             ) from None
 
     def __getitem__(self, key: tuple[str, str]) -> float:
@@ -104,7 +108,8 @@ class Table(Mapping[str, Mapping[str, float]]):
             r, c = key
             if c not in self._col:
                 raise UnknownName(
-                    f"{c!r} is not a column of this table; columns are {list(self.columns)[:10]}"
+                    f"{c!r} is not a column of this table{did_you_mean(c, self.columns)}; "
+                    f"columns are {some_names(self.columns)}"
                 )
             return float(self.matrix[self._row_index(r), self._col[c]])
         return dict(zip(self.columns, self.matrix[self._row_index(key)].tolist(), strict=True))
@@ -114,7 +119,8 @@ class Table(Mapping[str, Mapping[str, float]]):
             return self._row[r]
         except KeyError:
             raise UnknownName(
-                f"{r!r} is not a row of this table; rows are {list(self.rows)[:10]}"
+                f"{r!r} is not a row of this table{did_you_mean(r, self.rows)}; rows are "
+                f"{some_names(self.rows)}"
             ) from None
 
     def __contains__(self, key: object) -> bool:
@@ -183,6 +189,9 @@ class CombinationResult:
     correlation_repairs: ``{(a, b): (assumed, used)}`` when the opt-in repair of an indefinite
         correlation assumption changed anything (empty otherwise).
     correlation_assumptions: the assumed correlation matrix of all sources (after repair).
+    notes: what else the solver wants a user to know, e.g. sources that sit exactly on the
+        kink of their asymmetric (Convino) interpolation at the minimum, whose curvature-based
+        quantities (errors, constraints) use one side of the kink.
     """
 
     observables: tuple[str, ...]
@@ -209,6 +218,9 @@ class CombinationResult:
     correlation_assumptions: NamedMatrix
     _minuit_factory: Callable[[], Minuit] = field(repr=False)
     _minuit_cache: list[Minuit] = field(default_factory=list, repr=False)
+    notes: tuple[str, ...] = ()
+    #: what :meth:`contour` needs (the χ², its minimum, the names); set by the combiner
+    _profile: Profile | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:  # the mappings are read-only, as documented
         for name in _MAPPINGS:
@@ -242,11 +254,78 @@ class CombinationResult:
             self._minuit_cache.append(self._minuit_factory())
         return self._minuit_cache[0]
 
+    def contour(
+        self,
+        a: str,
+        b: str,
+        cl: float | None = 0.6827,
+        *,
+        delta_chi2: float | None = None,
+        n_points: int = 64,
+    ) -> Contour:
+        """The 2-D profile-likelihood contour of two combined values, spectators or sources.
+
+        Parameters
+        ----------
+        a, b:
+            Names of combined values or spectators, or sources (``"measurement:source"``, or
+            the bare name where unique).
+        cl:
+            Probability content for two parameters; the level is Δχ² = −2 ln(1 − cl):
+            2.30 for the default 68.27 %, 5.99 for 0.95.
+        delta_chi2:
+            The level Δχ² directly, instead of ``cl`` (``1.0``: the curve the original Convino
+            program draws, whose extent along each axis is the 1-D 68 % interval).
+        n_points:
+            Number of points of the contour (at least 8).
+
+        Returns
+        -------
+        :class:`~hepcombine.solver.contours.Contour` (points, level, centre;
+        ``to_dict()`` for JSON; :func:`hepcombine.plots.contour.plot_contour` draws it,
+        :func:`hepcombine.outputs.combination.contour_graph` makes the ROOT ``TGraph``).
+
+        See :mod:`hepcombine.solver.contours` for the algorithm (exact ellipse for a quadratic
+        χ², rays and root searches of the profiled χ² otherwise).
+        """
+        if self._profile is None:
+            raise InvalidArgument(
+                "this result carries no χ² to profile (it was not made by Combiner.combine)"
+            )
+        from .solver.contours import contour
+
+        return contour(self._profile, a, b, cl=cl, delta_chi2=delta_chi2, n_points=n_points)
+
     def _check(self, name: str) -> None:
         if name not in self.values:
             raise UnknownName(
-                f"{name!r} is not a combined observable; observables are {list(self.observables)}"
+                f"{name!r} is not a combined observable{did_you_mean(name, self.observables)}; "
+                f"observables are {some_names(self.observables)}"
             )
+
+    # ------------------------------------------------------------------ ROOT objects
+    def to_root(
+        self, *, graph_errors: Literal["profile", "symmetric"] = "profile"
+    ) -> dict[str, Any]:
+        """The combination as PyROOT objects in memory, ``{key: object}``, named and titled as
+        in the ROOT file of ``hepcombine combine --root`` (one labelled bin per observable, see
+        :func:`~hepcombine.outputs.root.result_objects`): ``ROOT.TH1D`` ``combined`` (values,
+        symmetric errors), ``ROOT.TGraphAsymmErrors`` ``combined_profile`` (the profile
+        intervals, or with ``graph_errors="symmetric"`` the symmetric errors), ``ROOT.TH2D``
+        ``covariance`` and ``correlation``, a ``ROOT.TH1D`` per ``breakdown_<component>``.
+        For the bins of a distribution use :meth:`DifferentialResult.to_root
+        <hepcombine.differential.DifferentialResult.to_root>` (edges, axis titles).
+
+        Raises
+        ------
+        OutputError
+            If PyROOT is not installed (``pip install "hepcombine[root]"``).
+        IntervalError
+            ``graph_errors="profile"`` and an observable has no valid profile interval.
+        """
+        from .outputs.root import result_objects, to_pyroot
+
+        return to_pyroot(result_objects(self, graph_errors=graph_errors))
 
     # ------------------------------------------------------------------ display
     def summary(self) -> str:

@@ -16,8 +16,8 @@ statistical uncertainties from a few per mille to a few per cent of the systemat
 in the parameters (combined values, λ) with the ±1-correlated sources merged into one λ and the
 prior λᵀC⁻¹λ per group of partially correlated sources (the engine uses x̄ and decorrelated η
 with an eigen-factorisation), a gradient written by hand (checked against finite differences),
-and minimised by scipy's L-BFGS-B on every box between kinks (each box is smooth), polished
-with Newton steps on a finite-difference Hessian; the lowest box minimum is the minimum.
+and minimised on every box between kinks (each box is smooth) by projected Newton steps with a
+finite-difference Hessian of that gradient; the lowest box minimum is the minimum.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import minimize
+from threadpoolctl import threadpool_limits
 
 from hepcombine import Combiner, Measurement
 
@@ -215,6 +215,7 @@ def _differential(rng, chi2, asymmetry, n_bins=None, n_src=None, n_meas=None) ->
         est = [f"b{i}" for i in range(n_bins)]
         syst = {}
         total = np.zeros(n_bins)
+        shift = np.zeros(n_bins)
         for p in plan:
             if a in p["members"]:
                 shape = 1 + rng.normal(0, 0.5) * (x - 0.5) + rng.normal(0, 0.3) * (x - 0.5) ** 2
@@ -226,13 +227,19 @@ def _differential(rng, chi2, asymmetry, n_bins=None, n_src=None, n_meas=None) ->
                     if not p["asym"]:
                         entries[e] = float(size[i])
                 syst[p["name"]] = entries
+                # the estimates scatter as the measurement's own model says: each source pulls
+                # coherently across the bins (now and then by 2σ), the statistics per bin
+                pull = rng.normal(2.0 if rng.random() < 0.1 else 0.0, 1.0)
+                shift += pull * size
         if not syst:
             syst["own"] = dict(zip(est, 0.02 * truth, strict=True))
             total = (0.02 * truth) ** 2
+            shift += rng.normal() * 0.02 * truth
         ratio = 10 ** rng.uniform(np.log10(0.003), np.log10(0.05))
         stat = np.sqrt(total) * ratio
         rho = np.eye(n_bins) + 0.2 * (np.eye(n_bins, k=1) + np.eye(n_bins, k=-1))
-        xh = truth * (1 + rng.normal(0, 0.01, n_bins))
+        chol = np.linalg.cholesky(rho * np.outer(stat, stat))
+        xh = truth + shift + chol @ rng.normal(size=n_bins)
         rel = [p["name"] for p in plan if p["relative"] and p["name"] in syst]
         ms.append(
             Measurement.from_uncertainties(
@@ -304,74 +311,63 @@ class Reference:
                         p, sign = self.src_param[(a, s)]
                         self.kinks.setdefault(p, set()).add(sign * float(m.nuisance_values[i]))
 
-    # the shift of one source for the estimates of one measurement
     def _s(self, up, down, d):
+        """Shift s(δ) and ds/dδ of every (estimate, source) of one measurement (δ per source)."""
         if self.smooth:
             a, c = 0.5 * (up - down), 0.5 * (up + down)
-            if abs(d) <= 1:
-                return a * d + c * d * d, a + 2 * c * d
-            if d > 1:
-                return up + (a + 2 * c) * (d - 1), a + 2 * c
-            return down + (a - 2 * c) * (d + 1), a - 2 * c
-        if d > 0:
-            return up * d, up
-        if d < 0:
-            return -down * d, -down
-        return 0.0 * up, 0.5 * (up - down)
+            s = np.where(
+                np.abs(d) <= 1,
+                a * d + c * d * d,
+                np.where(d > 1, up + (a + 2 * c) * (d - 1), down + (a - 2 * c) * (d + 1)),
+            )
+            s1 = np.where(np.abs(d) <= 1, a + 2 * c * d, np.where(d > 1, a + 2 * c, a - 2 * c))
+            return s, s1
+        slope = np.where(d > 0, up, np.where(d < 0, -down, 0.5 * (up - down)))
+        return slope * d, slope
+
+    def _prepare(self):
+        self._meas = []
+        for a, m in enumerate(self.case.measurements):
+            idx = np.array([self.src_param[(a, s)][0] for s in m.source_names], dtype=int)
+            sign = np.array([self.src_param[(a, s)][1] for s in m.source_names])
+            rel = np.array([s in m.relative for s in m.source_names], dtype=bool)
+            self._meas.append((m, self.obs_of[a], idx, sign, rel))
 
     def value_grad(self, p: np.ndarray) -> tuple[float, np.ndarray]:
         p = np.asarray(p, dtype=float)
+        if not hasattr(self, "_meas"):
+            self._prepare()
         chi2 = 0.0
         grad = np.zeros(self.n)
         for idx, Cinv in self.prior_blocks:
             lam = p[idx]
             chi2 += float(lam @ Cinv @ lam)
             grad[idx] += 2 * Cinv @ lam
-        for a, m in enumerate(self.case.measurements):
-            n_e = len(m.estimates)
-            y = p[self.obs_of[a]]
-            lam = np.array(
-                [self.src_param[(a, s)][1] * p[self.src_param[(a, s)][0]] for s in m.source_names]
-            )
-            delta = lam - m.nuisance_values
-            scale = np.ones(n_e)
-            absolute = np.zeros(n_e)
-            dscale = []  # per source: ∂ log(scale)/∂δ (relative) or None
-            dabs = []
-            for i, s in enumerate(m.source_names):
-                sv, s1 = self._s(m.shifts_up[:, i], m.shifts_down[:, i], delta[i])
-                if s in m.relative:
-                    g = 1 - sv / m.estimates
-                    scale = scale * g
-                    dscale.append(-s1 / m.estimates / g)
-                    dabs.append(None)
-                else:
-                    absolute = absolute + sv
-                    dscale.append(None)
-                    dabs.append(s1)
-            X = y * scale - absolute
+        for m, obs_of, idx, sign, rel in self._meas:
+            y = p[obs_of]
             xh = m.estimates
+            delta = sign * p[idx] - m.nuisance_values
+            s, s1 = self._s(m.shifts_up, m.shifts_down, delta[None, :])
+            g = 1 - s[:, rel] / xh[:, None]
+            scale = np.prod(g, axis=1)
+            absolute = s[:, ~rel].sum(axis=1)
+            X = y * scale - absolute
             if self.pearson:
                 r = np.sqrt(xh / X) * (X - xh)
                 drdX = np.sqrt(xh) * (0.5 / np.sqrt(X) + 0.5 * xh / X**1.5)
             else:
                 r = X - xh
-                drdX = np.ones(n_e)
+                drdX = np.ones_like(X)
             Mr = m.stat_information @ r
             Dd = m.source_information @ delta
-            chi2 += float(
-                r @ Mr
-                + delta @ Dd
-                - 2 * m.nuisance_values @ delta
-                + m.nuisance_values @ m.nuisance_values
-            )
+            lh = m.nuisance_values
+            chi2 += float(r @ Mr + delta @ Dd - 2 * lh @ delta + lh @ lh)
             t = 2 * Mr * drdX  # ∂χ²/∂X
-            np.add.at(grad, self.obs_of[a], t * scale)
-            for i, s in enumerate(m.source_names):
-                dX = y * scale * dscale[i] if dscale[i] is not None else -dabs[i]
-                gd = float(t @ dX) + 2 * Dd[i] - 2 * m.nuisance_values[i]
-                k, sign = self.src_param[(a, s)]
-                grad[k] += sign * gd
+            np.add.at(grad, obs_of, t * scale)
+            dX = -s1.copy()  # ∂X/∂δ: absolute sources
+            dX[:, rel] = (y * scale)[:, None] * (-s1[:, rel] / xh[:, None] / g)
+            gd = t @ dX + 2 * Dd - 2 * lh
+            np.add.at(grad, idx, sign * gd)
         return chi2, grad
 
     def start(self, res) -> np.ndarray:
@@ -397,6 +393,11 @@ class Reference:
 
     def minimum(self, start: np.ndarray, fixed: dict[int, float] | None = None):
         """Global minimum (over the boxes between kinks) with the parameters ``fixed``."""
+        # tiny dense operations: one BLAS thread is many times faster
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._minimum(start, fixed)
+
+    def _minimum(self, start: np.ndarray, fixed: dict[int, float] | None = None):
         fixed = fixed or {}
         free = np.array([i for i in range(self.n) if i not in fixed])
         base = np.array(start, dtype=float)
@@ -409,74 +410,95 @@ class Reference:
             f, g = self.value_grad(p)
             return f, g[free]
 
+        H = _fd_hessian(fg, base[free])
         best = None
         for bounds in self._boxes(set(fixed)):
             b = [bounds[i] for i in free]
-            z0 = np.clip(
-                base[free],
-                [lo if lo is not None else -np.inf for lo, _ in b],
-                [hi if hi is not None else np.inf for _, hi in b],
-            )
-            res = minimize(
-                fg,
-                z0,
-                jac=True,
-                method="L-BFGS-B",
-                bounds=b,
-                options={
-                    "maxiter": 50000,
-                    "maxfun": 100000,
-                    "ftol": 1e-16,
-                    "gtol": 1e-12,
-                    "maxcor": 30,
-                },
-            )
-            z, f = self._polish(fg, res.x, b)
+            lo = np.array([v if v is not None else -np.inf for v, _ in b])
+            hi = np.array([v if v is not None else np.inf for _, v in b])
+            z, f = _projected_newton(fg, np.clip(base[free], lo, hi), lo, hi, H)
             if best is None or f < best[1]:
                 best = (z, f)
         p = base.copy()
         p[free] = best[0]
         return p, best[1]
 
-    @staticmethod
-    def _polish(fg, z, bounds, rounds=4):
-        """Newton steps with a finite-difference Hessian on the parameters off their bounds."""
-        f, g = fg(z)
-        for _ in range(rounds):
-            on = np.array(
-                [
-                    (lo is not None and abs(zi - lo) < 1e-9 * max(1, abs(lo)))
-                    or (hi is not None and abs(zi - hi) < 1e-9 * max(1, abs(hi)))
-                    for zi, (lo, hi) in zip(z, bounds, strict=True)
-                ]
-            )
-            free = np.flatnonzero(~on)
-            if free.size == 0:
-                break
-            h = 1e-5 * np.maximum(1.0, np.abs(z[free]))
-            H = np.zeros((free.size, free.size))
-            for j, i in enumerate(free):
-                zp, zm = z.copy(), z.copy()
-                zp[i] += h[j]
-                zm[i] -= h[j]
-                H[:, j] = (fg(zp)[1][free] - fg(zm)[1][free]) / (2 * h[j])
-            H = 0.5 * (H + H.T)
-            try:
-                step = -np.linalg.solve(H, g[free])
-            except np.linalg.LinAlgError:
-                break
-            zn = z.copy()
-            zn[free] += step
-            lo = np.array([b[0] if b[0] is not None else -np.inf for b in bounds])
-            hi = np.array([b[1] if b[1] is not None else np.inf for b in bounds])
-            zn = np.clip(zn, lo, hi)
-            fn, gn = fg(zn)
-            if not fn <= f:
-                break
-            z, f, g = zn, fn, gn
-        return z, f
-
     def profile(self, c: int, v: float, start: np.ndarray):
-        """Profiled χ² at x_c = v and its derivative ∂χ²/∂x_c there (envelope theorem)."""
-        p, f = self.minimum(start, {c: v})
+        """Profiled χ² at x_c = v and its derivative ∂χ²/∂x_c there (envelope theorem).
+
+        ``start`` is the minimum. The conditional χ² can have several local minima (smooth
+        asymmetric interpolation, relative sources), so two starts are tried: the minimum with
+        x_c moved to v, and the linear prediction of the profile path from the minimum,
+        θ̂ + (v − x̂_c) H⁻¹e_c / (H⁻¹)_cc (H the finite-difference Hessian at the minimum)."""
+        key = start.tobytes()
+        if getattr(self, "_path_key", None) != key:
+            with threadpool_limits(limits=1, user_api="blas"):
+                H = _fd_hessian(self.value_grad, np.asarray(start, dtype=float))
+            self._path = np.linalg.solve(H, np.eye(self.n))
+            self._path_key = key
+        path = self._path[:, c] / self._path[c, c]
+        best = None
+        for s in (start, start + (v - start[c]) * path):
+            p, f = self.minimum(s, {c: v})
+            if best is None or f < best[1]:
+                best = (p, f)
+        p, f = best
         return f, self.value_grad(p)[1][c]
+
+
+def _fd_hessian(fg, z):
+    """Hessian by central differences of the analytic gradient (symmetrised)."""
+    n = len(z)
+    H = np.zeros((n, n))
+    h = 1e-6 * np.maximum(1.0, np.abs(z))
+    for i in range(n):
+        zp, zm = z.copy(), z.copy()
+        zp[i] += h[i]
+        zm[i] -= h[i]
+        H[:, i] = (fg(zp)[1] - fg(zm)[1]) / (2 * h[i])
+    return 0.5 * (H + H.T)
+
+
+def _projected_newton(fg, z, lo, hi, H, max_iter=300):
+    """Minimise on the box [lo, hi]: Newton steps with a finite-difference Hessian (refreshed
+    when progress is slow) on the parameters not held at a bound, projected line search."""
+    f, g = fg(z)
+    refreshed = 0
+    small = 0
+    for it in range(max_iter):
+        at_bound = ((z <= lo) & (g > 0)) | ((z >= hi) & (g < 0))
+        free = ~at_bound
+        step = np.zeros_like(z)
+        if free.any():
+            Hf = H[np.ix_(free, free)]
+            try:
+                c = np.linalg.cholesky(Hf)
+                step[free] = -np.linalg.solve(c.T, np.linalg.solve(c, g[free]))
+            except np.linalg.LinAlgError:
+                w, v = np.linalg.eigh(Hf)
+                w = np.maximum(np.abs(w), 1e-8 * np.max(np.abs(w)))
+                step[free] = -v @ ((v.T @ g[free]) / w)
+        t = 1.0
+        while True:
+            zn = np.clip(z + t * step, lo, hi)
+            fn, gn = fg(zn)
+            if np.isfinite(fn) and fn <= f + 1e-4 * float(g @ (zn - z)):
+                break
+            t *= 0.5
+            if t < 1e-12:
+                zn, fn, gn = z, f, g
+                break
+        moved = np.max(np.abs(zn - z) / np.maximum(1.0, np.abs(z))) if len(z) else 0.0
+        if fn >= f and moved == 0.0:
+            if refreshed >= 2:
+                break
+            H = _fd_hessian(fg, z)  # no progress: the Hessian is stale
+            refreshed += 1
+            continue
+        z, f, g = zn, fn, gn
+        small = small + 1 if moved < 1e-13 else 0
+        if small >= 2:
+            break
+        if it and it % 20 == 0:
+            H = _fd_hessian(fg, z)
+    return z, f

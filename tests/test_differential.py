@@ -16,7 +16,14 @@ import hist
 import numpy as np
 import pytest
 import uproot
-from conftest import gls, hist2d, weighted_hist
+from conftest import (
+    expect_distribution,
+    expect_objects,
+    gls,
+    hist2d,
+    judge_root_file,
+    weighted_hist,
+)
 
 from hepcombine import Measurement
 from hepcombine.combiner import Combiner
@@ -200,14 +207,13 @@ def inputs(tmp_path_factory):
         f["h_pt_lumi_up"] = (A_VAL + A_LUMI, EDGES)
         f["h_pt_lumi_down"] = (A_VAL - A_LUMI, EDGES)
     half = np.diff(EDGES) / 2
-    write_root(
-        d / "b.root",
-        {
-            "gr_pt": GraphAsymmErrors(
-                CENTERS, B_VAL, half, half, B_SIGMA, B_SIGMA, x_title="p_{T} [GeV]"
-            )
-        },
-    )
+    graphs = {
+        "gr_pt": GraphAsymmErrors(
+            CENTERS, B_VAL, half, half, B_SIGMA, B_SIGMA, x_title="p_{T} [GeV]"
+        )
+    }
+    write_root(d / "b.root", graphs)
+    judge_root_file(d / "b.root", expect_objects(graphs))
     with uproot.update(d / "b.root") as f:
         f["corr"] = hist2d(B_RHO)
         f["jes"] = (B_JES, EDGES)
@@ -265,6 +271,7 @@ def test_root_files_to_combination_to_root_file(inputs):
 
     path = d / "out.root"
     res.write_root(path, normalised=True)
+    judge_root_file(path, expect_distribution(res, normalised=True), directory="combination")
     with uproot.open(path) as f:
         assert {k.split(";")[0] for k in f.keys()} == {  # noqa: SIM118 (uproot API)
             "combination",
@@ -418,6 +425,7 @@ def test_pearson_profile_intervals_written_as_graph(pearson, tmp_path):
     np.testing.assert_array_equal(res.asymmetric_errors(), (low, high))
     path = tmp_path / "pearson.root"
     res.write_root(path, directory="pearson/2016")
+    judge_root_file(path, expect_distribution(res), directory="pearson/2016")
     with uproot.open(path) as f:
         gr = f["pearson/2016/combined_profile"]
         np.testing.assert_allclose(gr.values(axis="y"), res.values, rtol=1e-15)
@@ -443,6 +451,8 @@ def test_missing_intervals_raise_unless_symmetric_is_asked_for(pearson, tmp_path
         res.write_root(path)
     assert not path.exists()
     res.write_root(path, graph_errors="symmetric")
+    expected = expect_distribution(res, graph_errors="symmetric")
+    judge_root_file(path, expected, directory="combination")
     with uproot.open(path) as f:
         gr = f["combination/combined_profile"]
         np.testing.assert_allclose(gr.errors("low", axis="y"), res.errors, rtol=1e-15)
@@ -454,6 +464,8 @@ def test_failed_write_leaves_existing_file_untouched(pearson, tmp_path):
     res = combine_differential(ms, chi2="pearson", intervals=False)
     path = tmp_path / "out.root"
     res.write_root(path, graph_errors="symmetric")
+    expected = expect_distribution(res, graph_errors="symmetric")
+    judge_root_file(path, expected, directory="combination")
     before = path.read_bytes()
     with pytest.raises(IntervalError):
         res.write_root(path)  # profile intervals were not computed
@@ -486,6 +498,7 @@ def test_breakdown_names_are_sanitised_and_add_up(tmp_path):
     }
     assert root_key("  ") == "unnamed"
     res.write_root(tmp_path / "b.root", directory=None)
+    judge_root_file(tmp_path / "b.root", expect_distribution(res))
     total = np.zeros(N)
     with uproot.open(tmp_path / "b.root") as f:
         for component, key in keys.items():
@@ -530,10 +543,12 @@ def test_points_without_bins(tmp_path):
     x = np.array([1.0, 2.5, 6.0])
     gr = GraphAsymmErrors(x, [3.0, 2.0, 1.0], [0.1] * 3, [0.1] * 3, [0.5] * 3, [0.5] * 3)
     write_root(tmp_path / "g.root", {"g": gr})
+    judge_root_file(tmp_path / "g.root", expect_objects({"g": gr}))
     m = measurement_from_graph("g", name="g", file=tmp_path / "g.root")
     res = combine_differential([m])
     assert res.edges is None
     res.write_root(tmp_path / "out.root")
+    judge_root_file(tmp_path / "out.root", expect_distribution(res), directory="combination")
     with uproot.open(tmp_path / "out.root") as f:
         np.testing.assert_array_equal(f["combination/combined"].axis().edges(), np.arange(4.0))
         g = f["combination/combined_profile"]

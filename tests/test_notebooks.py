@@ -110,6 +110,18 @@ def test_ttbar_8tev_blue_numbers() -> None:
     assert scan.values[-1, 0] == pytest.approx(241.46454, abs=5e-6)  # factor 1: nominal
 
 
+def test_differential_from_root_output_is_read_by_root(tmp_path) -> None:
+    """The notebook's ROOT file (deleted with its temporary directory at the end), written again
+    with the notebook's arguments, is judged by ROOT."""
+    from conftest import expect_distribution, judge_root_file
+
+    ns = run_notebook(NOTEBOOK_DIR / "differential_from_root.ipynb")
+    combination = ns["combination"]
+    combination.write_root(tmp_path / "c.root", directory="pt_combination", normalised=True)
+    expected = expect_distribution(combination, normalised=True)
+    judge_root_file(tmp_path / "c.root", expected, directory="pt_combination")
+
+
 def test_every_notebook_is_a_tutorial_of_the_documentation() -> None:
     """The documentation build executes every notebook and fails on one outside its table of
     contents: each must be listed in docs/index.md."""

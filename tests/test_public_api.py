@@ -156,10 +156,12 @@ PUBLIC_API: dict[str, list[str]] = {
     ],
     "hepcombine.inputs.yaml": ["read_yaml"],
     "hepcombine.measurement": ["DifferentialMeasurement", "Measurement"],
-    "hepcombine.names": ["Names", "Ref"],
+    "hepcombine.names": ["Names", "Ref", "SHOWN", "did_you_mean", "some_names"],
     "hepcombine.outputs": [],
     "hepcombine.outputs.atomic": ["OutputSet", "atomic_write_text", "output_set"],
     "hepcombine.outputs.combination": [
+        "contour_graph",
+        "contour_objects",
         "differential_result",
         "hepdata_tables",
         "normalised",
@@ -191,12 +193,15 @@ PUBLIC_API: dict[str, list[str]] = {
         "scans_to_dict",
     ],
     "hepcombine.outputs.root": [
+        "Graph",
         "GraphAsymmErrors",
         "GraphErrors",
         "TESTED_UPROOT_VERSIONS",
+        "VALUE_LABEL",
         "differential_objects",
         "result_objects",
         "root_key",
+        "to_pyroot",
         "write_root",
     ],
     "hepcombine.outputs.text": [
@@ -226,6 +231,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "plot_spectrum",
         "plot_summary",
     ],
+    "hepcombine.plots.contour": ["contour_label", "plot_contour"],
     "hepcombine.plots.scan": ["plot_scan"],
     "hepcombine.plots.style": [
         "COMBINED",
@@ -253,6 +259,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "minimise",
         "profile_intervals",
     ],
+    "hepcombine.solver.contours": ["DEFAULT_CL", "Contour", "Profile", "contour", "delta_chi2_for"],
     "hepcombine.solver.intervals": ["Endpoint", "profile_intervals"],
     "hepcombine.solver.minuit": ["TOLERANCE", "make_minuit", "migrad", "minos"],
     "hepcombine.solver.newton": [
@@ -367,3 +374,19 @@ def test_version_is_written_once():
     assert "version" not in pyproject["project"]
     assert pyproject["project"]["dynamic"] == ["version"]
     assert importlib.metadata.version("hepcombine") == hepcombine.__version__
+
+
+def test_root_object_methods_are_pinned():
+    """Results as PyROOT objects in memory (issue 13): the methods and their keywords."""
+    import dataclasses
+    import inspect
+
+    from hepcombine import CombinationResult, DifferentialResult
+
+    def params(f):
+        return list(inspect.signature(f).parameters)
+
+    assert params(CombinationResult.to_root) == ["self", "graph_errors"]
+    assert params(DifferentialResult.to_root) == ["self", "normalised", "graph_errors"]
+    assert "quantity" in params(DifferentialResult.from_result)
+    assert [f.name for f in dataclasses.fields(DifferentialResult)][-1] == "quantity"

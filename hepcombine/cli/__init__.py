@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from ._common import FORMATTER, PROG, Parser, UsageError
@@ -49,7 +50,8 @@ examples:
   hepcombine combine combination.yaml --plots --output-dir out --root out/combined.root
   hepcombine scan base.txt --points 11            # scan_result.txt and plots of every scan group
   hepcombine blue data/lhc_ttbar_xsec_emu_8tev.csv --correlations data/lhc_ttbar_xsec_emu_8tev_corr.csv
-  hepcombine toys base.txt --n 1000 --seed 1     # pseudo-experiments: bias, pulls, coverage
+  hepcombine -sp --neyman --prefix P base.txt     # convino's command line: 'combine -sp ...'
+  hepcombine toys base.txt --n 1000 --seed 1      # pseudo-experiments: bias, pulls, coverage
   hepcombine <command> --help                     # the options of one command
 
 Exit status: 0 on success, 1 when an input is wrong or an output cannot be written (one line on
@@ -118,9 +120,25 @@ def _message(exc: BaseException, args: argparse.Namespace | None) -> str:
     return msg
 
 
+def _convino_style(argv: list[str]) -> list[str]:
+    """The original program's command line, ``convino [options] BASEFILE``, is
+    ``hepcombine combine [options] BASEFILE``: when the first argument after the top-level
+    options is neither a command nor a top-level option but an option or an existing file,
+    ``combine`` is inserted."""
+    i = 0
+    while i < len(argv) and argv[i] == "--debug":
+        i += 1
+    if i == len(argv) or argv[i] in COMMANDS or argv[i] in ("-h", "--help", "--version"):
+        return argv
+    if argv[i].startswith("-") or os.path.isfile(argv[i]):
+        return [*argv[:i], "combine", *argv[i:]]
+    return argv
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
     parser = build_parser()
+    argv = _convino_style(list(sys.argv[1:] if argv is None else argv))
     try:
         args = parser.parse_args(argv)
     except UsageError as exc:

@@ -51,10 +51,11 @@ def add_config(parser: argparse.ArgumentParser) -> None:
 
 def add_debug(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
+        "-d",
         "--debug",
         action="store_true",
         default=argparse.SUPPRESS,
-        help="show debug messages and the full traceback of an error",
+        help="show debug messages and the full traceback of an error (-d as convino)",
     )
 
 
@@ -66,7 +67,7 @@ def add_chi2(parser: argparse.ArgumentParser) -> Any:
         dest="chi2",
         action="store_const",
         const="neyman",
-        help="Neyman chi2 (statistical uncertainties fixed)",
+        help="Neyman chi2 (statistical uncertainties fixed); as convino's --neyman",
     )
     group.add_argument(
         "--pearson",
@@ -84,7 +85,8 @@ def add_output(parser: argparse.ArgumentParser) -> None:
         "--prefix",
         metavar="P",
         default="",
-        help="prefix of the file names written to the output directory (P_result.txt, ...)",
+        help="prefix of the file names written to the output directory (P_result.txt, ...), "
+        "as convino's --prefix",
     )
     parser.add_argument(
         "--output-dir",
@@ -134,6 +136,61 @@ def out_name(args: argparse.Namespace, name: str) -> Path:
     """``DIR/[P_]name``."""
     prefix = f"{args.prefix}_" if args.prefix else ""
     return Path(args.output_dir) / f"{prefix}{name}"
+
+
+def check_distinct(outputs: dict[str, Path | None]) -> None:
+    """Stop before any work when two outputs (``{option: path}``) name the same file."""
+    from ..exceptions import OutputError
+
+    seen: dict[Path, str] = {}
+    for option, path in outputs.items():
+        if path is None:
+            continue
+        key = Path(path).resolve()
+        if key in seen:
+            raise OutputError(
+                f"{path} would be written twice ({seen[key]} and {option} name the same file); "
+                "give each output its own file name"
+            )
+        seen[key] = option
+
+
+def scan_outputs(
+    spec: CombinationSpec,
+    args: argparse.Namespace,
+    *,
+    n_points: int | None,
+    intervals: bool,
+    plots: bool,
+) -> tuple[list[Any], str, dict[str, Any]]:
+    """The correlation scans of ``spec`` (:func:`hepcombine.scan.scan_all`, with a progress
+    bar), the text of ``scan_result.txt`` and, with ``plots``, the figures
+    ``scan_<group>_<observable>``."""
+    from ..scan import scan_all
+
+    progress = Progress("scanning")
+    try:
+        scans = scan_all(
+            spec,
+            n_points=n_points,
+            progress=progress,
+            intervals=intervals,
+            combiner_options=combiner_options(args),
+        )
+    finally:
+        progress.close()
+    table = "\n\n".join(s.to_table() for s in scans) + "\n"
+    figs: dict[str, Any] = {}
+    if plots:
+        quiet_matplotlib()
+        from ..plots.combination import file_stem
+        from ..plots.scan import plot_scan
+
+        label = exp_label(args)
+        for s in scans:
+            for o in s.observables:
+                figs[f"scan_{file_stem(s.name)}_{file_stem(o)}"] = plot_scan(s, o, exp_label=label)
+    return scans, table, figs
 
 
 def quiet_matplotlib() -> None:

@@ -32,7 +32,11 @@ Outputs (written only if everything succeeds; all or none):
                              'normalised'/'normalised_covariance', on the bins of the inputs
                              (Convino files: numbered 0..n). Otherwise a TH1D 'combined' with one
                              bin per observable (bin labels = names, bin errors = symmetric
-                             errors) and TH2D 'covariance'/'correlation' with labelled bins
+                             errors), TGraphAsymmErrors 'combined_profile' (point i at
+                             x = i + 0.5, y errors the profile interval), TH2D
+                             'covariance'/'correlation' and TH1D 'breakdown_<component>' with
+                             labelled bins
+  -r                         the ROOT file as DIR/[P_]result.root (convino's -r)
   --hepdata DIR              a HEPData submission: directory DIR (submission.yaml and one file
                              per table) and DIR.tar.gz; table 'Combination' (the bins with their
                              edges, axis label and unit; the values with their profile interval
@@ -50,6 +54,25 @@ Outputs (written only if everything succeeds; all or none):
                              combination, ratio) and [P_]breakdown (per bin) instead;
                              [P_]pulls; [P_]correlation (two or more observables); each as
                              .png and .pdf (--style, --experiment, ... set their look)
+  -s, --scan                 also scan the correlation assumptions (as 'hepcombine scan'):
+                             DIR/[P_]scan_result.txt (convino's -s)
+  -p, --scan-plots           with the scan, its plots DIR/[P_]scan_<group>_<observable>.png
+                             and .pdf (convino's -p; implies -s)
+  -c, --contours             2-D profile-likelihood contours of every pair of combined values
+                             (at most %(max_pairs)d pairs; else name them with --contour A B),
+                             at Delta chi2 = 1 (convino's curve), 2.30 (68.27 %% CL) and
+                             5.99 (95 %% CL): DIR/[P_]contours.json, DIR/[P_]contours.root
+                             (one TGraph per pair and level, directory 'contours') and the
+                             plots DIR/[P_]contour_<a>_<b>.png and .pdf
+  --contour A B              the contour of A and B (combined values, spectators or sources
+                             'measurement:source'); repeatable; implies -c for these pairs only
+
+With normalise = true in the config, the normalised values are printed first (then the
+combined values), and come first in result.txt, as convino does.
+
+The original convino program's options work as aliases: --neyman, --prefix P, -s, -p, -c, -r,
+-d (debug), combinable as in 'hepcombine combine -sp base.txt'; 'hepcombine -s base.txt'
+(no command) is 'hepcombine combine -s base.txt'.
 
 The chi2 definition: --neyman or --pearson if given; otherwise a Convino base file uses Pearson
 (as the convino program does) and a YAML config its 'chi2:' entry or Neyman. The uncertainty
@@ -67,12 +90,27 @@ examples:
   hepcombine combine diff.txt --root combined.root --plots --output-dir plots
   hepcombine combine data/lhcb_z_8tev_ee_mumu.yaml --root out.root --hepdata out_hepdata
   hepcombine combine combination.yaml --asymmetry smooth --repair-correlations
+  hepcombine combine -spc --neyman --prefix ny base.txt         # convino -sp --neyman ... + contours
+  hepcombine combine base.txt --contour bin0 bin1 --contour bin0 lumi
 """
+
+#: ``-c`` draws every pair of combined values up to this many pairs (8 observables).
+MAX_CONTOUR_PAIRS = 28
+#: the levels of ``-c``: Δχ² = 1 (the original program's curve), 68.27 % and 95 % CL
+CONTOUR_LEVELS: tuple[dict[str, float], ...] = (
+    {"delta_chi2": 1.0},
+    {"cl": 0.6827},
+    {"cl": 0.95},
+)
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
-        "combine", help=HELP, description=DESCRIPTION, epilog=EPILOG, formatter_class=c.FORMATTER
+        "combine",
+        help=HELP,
+        description=DESCRIPTION % {"max_pairs": MAX_CONTOUR_PAIRS},
+        epilog=EPILOG,
+        formatter_class=c.FORMATTER,
     )
     c.add_config(p)
     c.add_chi2(p)
@@ -93,7 +131,45 @@ def register(sub: Any) -> None:
         "the square of the number of bins: ~5 s for 100 bins)",
     )
     p.add_argument(
+        "-r",
+        dest="root_default",
+        action="store_true",
+        help="write the ROOT file as DIR/[P_]result.root (convino's -r)",
+    )
+    p.add_argument(
         "--plots", action="store_true", help="write summary, pulls and correlation plots"
+    )
+    p.add_argument(
+        "-s",
+        "--scan",
+        action="store_true",
+        help="also scan the correlation assumptions: DIR/[P_]scan_result.txt (convino's -s)",
+    )
+    p.add_argument(
+        "-p",
+        "--scan-plots",
+        action="store_true",
+        help="the scan's plots as .png and .pdf (convino's -p; implies -s)",
+    )
+    p.add_argument(
+        "-c",
+        "--contours",
+        action="store_true",
+        help="2-D contours of every pair of combined values at Delta chi2 = 1, 2.30, 5.99",
+    )
+    p.add_argument(
+        "--contour",
+        nargs=2,
+        action="append",
+        metavar=("A", "B"),
+        help="the contour of A and B (combined values or sources); repeatable",
+    )
+    p.add_argument(
+        "--contour-points",
+        metavar="N",
+        type=int,
+        default=64,
+        help="points per contour (default 64)",
     )
     c.add_combiner(p)
     c.add_plot_style(p)
@@ -107,17 +183,67 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
+def _contour_pairs(args: argparse.Namespace, observables: tuple[str, ...]) -> list[tuple[str, str]]:
+    from ..exceptions import InvalidArgument
+
+    if args.contour:
+        return [(a, b) for a, b in args.contour]
+    if not args.contours:
+        return []
+    pairs = [(a, b) for i, a in enumerate(observables) for b in observables[i + 1 :]]
+    if not pairs:
+        raise InvalidArgument("-c needs at least two combined values; name a source with --contour")
+    if len(pairs) > MAX_CONTOUR_PAIRS:
+        raise InvalidArgument(
+            f"-c would draw {len(pairs)} contours ({len(observables)} combined values); at most "
+            f"{MAX_CONTOUR_PAIRS} are drawn at once: choose pairs with --contour A B"
+        )
+    return pairs
+
+
+def _normalised_summary(result: Any, norm: Any) -> str:
+    obs = result.observables
+    width = max(len(o) for o in obs)
+    lines = ["normalised to unit sum (covariance propagated exactly):"]
+    for o, v, e in zip(obs, norm.values, norm.errors, strict=True):
+        lines.append(f"  {o:<{width}} = {v:.6g} ± {e:.6g}")
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
     from ..outputs import combination
     from ..outputs.atomic import output_set
     from ..outputs.json import dumps, result_to_dict
     from ..outputs.text import format_result
 
+    scan = args.scan or args.scan_plots
+    contours = bool(args.contours or args.contour)
+    root_path = args.root
+    if root_path is None and args.root_default:
+        root_path = c.out_name(args, "result.root")
+    outputs = {
+        "result.txt": c.out_name(args, "result.txt"),
+        "--json": args.json,
+        "--root" if args.root is not None else "-r": root_path,
+        "scan_result.txt": c.out_name(args, "scan_result.txt") if scan else None,
+        "contours.json": c.out_name(args, "contours.json") if contours else None,
+        "contours.root": c.out_name(args, "contours.root") if contours else None,
+        "--hepdata": args.hepdata,
+        "--latex": args.latex,
+        "--markdown": args.markdown,
+    }
+    c.check_distinct(outputs)  # before any work
+    if args.contour_points < 8:
+        from ..exceptions import InvalidArgument
+
+        raise InvalidArgument(f"--contour-points must be at least 8, not {args.contour_points}")
+
     spec = c.load(args)
     combiner = c.combiner(args, spec)
     result = combiner.combine(intervals=not args.no_intervals)
     norm = combination.normalised(result, spec)
     distribution = combination.differential_result(result, spec)
+    pairs = _contour_pairs(args, result.observables)
 
     # everything is computed before anything is written
     text = format_result(result, spec=spec, normalised=norm)
@@ -128,14 +254,49 @@ def run(args: argparse.Namespace) -> int:
                 result, normalised=norm, config=str(args.config), differential=distribution
             )
         )
-    root_objects = combination.root_objects(result, spec) if args.root is not None else None
+    root_objects = combination.root_objects(result, spec) if root_path is not None else None
     hepdata = combination.hepdata_tables(result, spec) if args.hepdata is not None else None
     figs = c.figures(spec, combiner, result, args) if args.plots else {}
     tables = c.tables(args, c.for_tables(spec, result))
+    scan_table = None
+    if scan:
+        if spec.scans:
+            _, scan_table, scan_figs = c.scan_outputs(
+                spec, args, n_points=None, intervals=False, plots=args.scan_plots
+            )
+            figs.update(scan_figs)
+        else:
+            import logging
+
+            logging.getLogger(__name__).warning(
+                "%s defines no correlation scan (no '(nominal & from : to)' ranges): -s has "
+                "nothing to scan",
+                args.config,
+            )
+    contour_json = contour_root = None
+    if pairs:
+        drawn = [
+            [
+                result.contour(a, b, n_points=args.contour_points, **level)
+                for level in CONTOUR_LEVELS
+            ]
+            for a, b in pairs
+        ]
+        flat = [x for levels in drawn for x in levels]
+        contour_json = dumps({"contours": [x.to_dict() for x in flat]})
+        contour_root = combination.contour_objects(flat)
+        c.quiet_matplotlib()
+        from ..plots.combination import file_stem
+        from ..plots.contour import plot_contour
+
+        for levels in drawn:
+            fig = plot_contour(levels, exp_label=c.exp_label(args))
+            stem = f"contour_{file_stem(levels[0].x_name)}_{file_stem(levels[0].y_name)}"
+            figs[stem] = fig
 
     written: list[Path] = []
     with output_set() as out:
-        written.append(out.write_text(c.out_name(args, "result.txt"), text))
+        written.append(out.write_text(outputs["result.txt"], text))
         if json_text is not None:
             written.append(out.write_text(args.json, json_text))
         if root_objects is not None:
@@ -143,7 +304,20 @@ def run(args: argparse.Namespace) -> int:
 
             objects = root_objects
             written.append(
-                out.stage(args.root, lambda tmp: write_root(tmp, objects, directory="combination"))
+                out.stage(root_path, lambda tmp: write_root(tmp, objects, directory="combination"))
+            )
+        if scan_table is not None:
+            written.append(out.write_text(c.out_name(args, "scan_result.txt"), scan_table))
+        if contour_json is not None and contour_root is not None:
+            from ..outputs.root import write_root
+
+            graphs = contour_root
+            written.append(out.write_text(c.out_name(args, "contours.json"), contour_json))
+            written.append(
+                out.stage(
+                    c.out_name(args, "contours.root"),
+                    lambda tmp: write_root(tmp, graphs, directory="contours"),
+                )
             )
         if hepdata is not None:
             sub = hepdata.stage(
@@ -153,6 +327,8 @@ def run(args: argparse.Namespace) -> int:
         for path, table in tables.items():
             written.append(out.write_text(path, table))
         c.stage_figures(out, args, figs, written)
+    if norm is not None:
+        print(_normalised_summary(result, norm))
     print(result.summary())
     c.report_written(written)
     return 0

@@ -64,40 +64,21 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..outputs.atomic import output_set
     from ..outputs.json import dumps, scans_to_dict
-    from ..scan import scan_all
 
+    table_path = c.out_name(args, "scan_result.txt")
+    c.check_distinct({"scan_result.txt": table_path, "--json": args.json})
     spec = c.load(args)
-    progress = c.Progress("scanning")
-    try:
-        scans = scan_all(
-            spec,
-            n_points=args.points,
-            progress=progress,
-            intervals=args.intervals,
-            combiner_options=c.combiner_options(args),
-        )
-    finally:
-        progress.close()
-
-    table = "\n\n".join(s.to_table() for s in scans) + "\n"
+    scans, table, figs = c.scan_outputs(
+        spec, args, n_points=args.points, intervals=args.intervals, plots=not args.no_plots
+    )
     json_text = None
     if args.json is not None:
         chi2 = spec.chi2_definition(args.chi2)
         json_text = dumps(scans_to_dict(scans, chi2, config=str(args.config)))
-    figs: dict[str, Any] = {}
-    if not args.no_plots:
-        c.quiet_matplotlib()
-        from ..plots.combination import file_stem
-        from ..plots.scan import plot_scan
-
-        label = c.exp_label(args)
-        for s in scans:
-            for o in s.observables:
-                figs[f"scan_{file_stem(s.name)}_{file_stem(o)}"] = plot_scan(s, o, exp_label=label)
 
     written: list[Path] = []
     with output_set() as out:
-        written.append(out.write_text(c.out_name(args, "scan_result.txt"), table))
+        written.append(out.write_text(table_path, table))
         if json_text is not None:
             written.append(out.write_text(args.json, json_text))
         c.stage_figures(out, args, figs, written)

@@ -203,25 +203,17 @@ def register(sub: Any) -> None:
 
 
 # --------------------------------------------------------------------------- run
-def _suggest(name: str, known: list[str]) -> str:
-    """`` (did you mean 'a'?)`` for close names."""
-    # TODO: hepcombine.names.did_you_mean once the convino branch is merged
-    import difflib
-
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
-    return f" (did you mean {' or '.join(repr(n) for n in close)}?)" if close else ""
-
-
 def _truth(args: argparse.Namespace, combiner: Any) -> dict[str, float] | None:
     """``--truth`` as ``{name: value}``, every name checked against the combination."""
+    from ..names import did_you_mean, some_names
+
     known = list(combiner.observables) + list(combiner.spectators)
     out: dict[str, float] = {}
     for name, value in args.truth:
         if name not in known:
-            shown = ", ".join(known[:10]) + (", ..." if len(known) > 10 else "")
             raise c.UsageError(
                 f"--truth {name}: not a combined observable or spectator of {args.config}"
-                f"{_suggest(name, known)}; they are {shown}"
+                f"{did_you_mean(name, known)}; they are {some_names(known)}"
             )
         if name in out:
             raise c.UsageError(f"--truth {name} is given twice")

@@ -34,10 +34,27 @@ def load_config(path: str | os.PathLike[str]) -> CombinationSpec:
     if path.suffix.lower() in (".yaml", ".yml"):
         from .yaml import read_yaml
 
+        _check_text(path)
         return read_yaml(path)
     from .convino import read_convino
 
     return read_convino(path)
+
+
+def _check_text(path: Path) -> None:
+    """A configuration that is not UTF-8 text (a binary file, another encoding) is a one-line
+    :class:`ConfigError` naming the file (the Convino reader checks its files itself)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return  # the reader reports it
+    try:
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not a text file: byte 0x{data[exc.start]:02x} at offset {exc.start} is "
+            "not UTF-8"
+        ) from None
 
 
 def __dir__() -> list[str]:

@@ -8,7 +8,25 @@ original program); :func:`read_measurement_file` reads one measurement file into
 
 The format is the one of Convino release 1.6 (blocks ``[name]`` … ``[end name]``, ``#``
 comments, ``#!FILE = other.txt`` includes inside a block, marker lines compared after removing
-all whitespace, text outside blocks ignored). Choices and extensions of hepcombine:
+all whitespace, text outside blocks ignored). Everything the original program accepts is read
+the same way; where it silently ignores something, a warning says so (file and line):
+
+* a block holding nothing but blank lines and comments is the same as no block at all (real
+  files carry empty ``[hessian]``, ``[correlation matrix]`` and ``[not fitted]`` blocks next to
+  a filled one); a missing ``[global]`` is an empty one (files for releases before 1.6);
+* a stray ``[end name]`` outside any block is text outside blocks (warning);
+* in ``key = value`` blocks a line without ``=`` (prose, e.g. in an included file) or with
+  nothing before the ``=`` is skipped (warning); of a line with several ``=`` only the text
+  between the first and the second counts (warning); a trailing ``;`` is dropped;
+* empty entries of a ``+`` list (``a + b +``) are dropped (warning);
+* the same left-hand name may start several ``[correlations]`` lines: every line is its own
+  scan group (named by its left-hand side, with ``(line N)`` appended when that side starts
+  several scan groups);
+* a non-empty ``[hessian]`` next to a non-empty ``[correlation matrix]``: the Hessian is used,
+  as by the original program (warning); the ``stat`` column of ``[not fitted]`` is ignored
+  when the measurement has either (warning).
+
+Choices and extensions of hepcombine:
 
 * **Names.** Measurements are named by their file stem. References to estimates and sources in
   the base file may be bare names (when unique) or qualified ``measurement:name``; the
@@ -20,10 +38,34 @@ all whitespace, text outside blocks ignored). Choices and extensions of hepcombi
   shared parameter, and a bare reference in ``[correlations]`` or ``[uncertainty impacts]``
   stands for all of them.
 * **Scan groups.** Every ``[correlations]`` line with at least one ``(nominal & from : to)``
-  entry is one scan group named by its left-hand side; its pairs are the entries with a range.
-  The number of points is an argument of :func:`read_convino` (Convino: 6, fixed).
+  entry is one scan group; its pairs are the entries with a range. The number of points is an
+  argument of :func:`read_convino` (Convino: 6, fixed).
 * ``[nuisance values]`` (best-fit λ̂ of the original fit) is read and written.
-* ``lognormal`` systematics are not supported yet (a :class:`ConfigError` says so).
+* ``lognormal`` systematics are read but not combined yet: the measurement has no log-normal
+  sources until :class:`~hepcombine.measurement.Measurement` supports them, so a file that
+  declares one is an error saying so (one function, ``_with_lognormal``, maps them).
+
+Strictness that protects users where the original program is silent or wrong, each an error
+naming file, line and block:
+
+* a name that does not exist (in ``[systematics]``, ``[nuisance values]``, ``[observables]``,
+  ``[correlations]``, ``[uncertainty impacts]``), with the likely intended name ("did you
+  mean …") — the original program ignores an unknown ``[systematics]`` entry, so that a typo
+  leaves a relative source absolute;
+* a key given twice in one block (except the left-hand side of ``[correlations]``), the same
+  correlation pair given twice, and a block given twice with content in both (the original
+  reads the first and silently ignores the second);
+* a marker of another block inside an open block, a block that is never closed;
+* numbers that are not numbers or not finite, scan ranges outside [-1, 1];
+* Hessians and correlation matrices that are not positive definite, and correlation
+  assumptions that are not a valid correlation matrix (the original program clips
+  correlations to ±0.999 and may go on with an indefinite matrix); see
+  :class:`~hepcombine.combiner.Combiner` (``repair=True`` opts in to the nearest valid one);
+* a file that is not UTF-8 text (binary files, other encodings).
+
+Impact groups are also the groups of hepcombine's uncertainty breakdown, so a source may be in
+one ``[uncertainty impacts]`` group only (the original program evaluates each group on its own
+and allows overlaps): a source in two groups is an error naming both lines.
 
 Every problem in a file raises :class:`~hepcombine.exceptions.ConfigError` naming the file,
 the line and the block.
@@ -44,7 +86,7 @@ from numpy.typing import NDArray
 from ..binning import Binning
 from ..exceptions import ConfigError, UnknownName
 from ..measurement import Measurement, Shift
-from ..names import Names
+from ..names import Names, did_you_mean, some_names
 from ..spec import CombinationSpec, ScanGroup
 from ._build import BuildError, ReaderError, add_correlation, assemble_measurement
 
@@ -67,6 +109,8 @@ _BASE_BLOCKS = {
     "correlations": "correlations",
     "uncertaintyimpacts": "uncertainty impacts",
 }
+#: impact group names the combiner reserves for its breakdown rows
+_RESERVED_GROUPS = ("stat", "correlations between groups")
 _MARKER = re.compile(r"^\[([^\[\]]+)\]$")
 _INCLUDE = re.compile(r"^\s*#!\s*FILE\s*=\s*(.*?)\s*;?\s*$")
 _TOKEN = re.compile(r"\([^()]*\)|[^\s()]+")
@@ -95,9 +139,36 @@ class _Block:
             raise ConfigError(f"{self.path}, line {self.number}, block [{self.title}]: {message}")
         raise ConfigError(f"{line.path}, line {line.number}, block [{self.title}]: {message}")
 
+    def warn(self, line: _Line, message: str) -> None:
+        log.warning("%s, line %d, block [%s]: %s", line.path, line.number, self.title, message)
+
 
 def _strip(raw: str) -> str:
     return raw.split("#", 1)[0].strip()
+
+
+def _text_lines(path: Path, where: str = "") -> list[str]:
+    """The lines of a text file; a file that cannot be read or is not UTF-8 text is a
+    :class:`ConfigError` naming it (``where``: the file and line that include it)."""
+    prefix = f"{where}: " if where else ""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        what = "the included file " if where else ""
+        raise ConfigError(f"{prefix}cannot read {what}{path}: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{prefix}{path} is not a text file: byte 0x{data[exc.start]:02x} at offset "
+            f"{exc.start} is not UTF-8 (Convino files are plain text)"
+        ) from None
+    if "\x00" in text:
+        raise ConfigError(
+            f"{prefix}{path} is not a text file: it contains NUL bytes at offset "
+            f"{text.index(chr(0))} (Convino files are plain text)"
+        )
+    return text.splitlines()
 
 
 def _include(path: Path, block: _Block, at: _Line, stack: tuple[Path, ...]) -> list[_Line]:
@@ -105,10 +176,7 @@ def _include(path: Path, block: _Block, at: _Line, stack: tuple[Path, ...]) -> l
     resolved = path.resolve()
     if resolved in stack:
         block.fail(f"#!FILE include of {path} is circular", at)
-    try:
-        raw_lines = path.read_text().splitlines()
-    except OSError as exc:
-        block.fail(f"cannot read the included file {path}: {exc.strerror or exc}", at)
+    raw_lines = _text_lines(path, f"{at.path}, line {at.number}, block [{block.title}]")
     out: list[_Line] = []
     for number, raw in enumerate(raw_lines, 1):
         line = _Line(path, number, _strip(raw))
@@ -129,12 +197,12 @@ def _include(path: Path, block: _Block, at: _Line, stack: tuple[Path, ...]) -> l
 
 
 def _read_blocks(path: Path, known: Mapping[str, str]) -> dict[str, _Block]:
-    """Split a file into its blocks; unknown blocks are skipped with a warning."""
-    try:
-        raw_lines = path.read_text().splitlines()
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
-    blocks: dict[str, _Block] = {}
+    """Split a file into its blocks; unknown blocks are skipped with a warning.
+
+    A block that holds nothing (blank lines and comments only) is kept only when no other
+    block of that name has content: ``block.lines`` empty means "as if absent"."""
+    raw_lines = _text_lines(path)
+    found: dict[str, list[_Block]] = {}
     current: _Block | None = None
     for number, raw in enumerate(raw_lines, 1):
         inc = _INCLUDE.match(raw)
@@ -158,18 +226,16 @@ def _read_blocks(path: Path, known: Mapping[str, str]) -> dict[str, _Block]:
         name = marker.group(1)
         if current is None:
             if name.startswith("end"):
-                raise ConfigError(
-                    f"{path}, line {number}: {text!r} closes a block that was never opened"
+                log.warning(
+                    "%s, line %d: %r outside any block is ignored (no block is open)",
+                    path,
+                    number,
+                    text,
                 )
-            title = known.get(name, name)
-            if name in blocks:
-                raise ConfigError(
-                    f"{path}, line {number}, block [{title}]: the block is given twice "
-                    f"(first at line {blocks[name].number})"
-                )
-            current = _Block(name, title, path, number)
+                continue
+            current = _Block(name, known.get(name, name), path, number)
+            found.setdefault(name, []).append(current)
         elif name == "end" + current.key:
-            blocks[current.key] = current
             current = None
         else:
             raise ConfigError(
@@ -178,28 +244,62 @@ def _read_blocks(path: Path, known: Mapping[str, str]) -> dict[str, _Block]:
             )
     if current is not None:
         current.fail(f"missing [end {current.title}] before the end of the file")
-    for key, block in list(blocks.items()):
+    blocks: dict[str, _Block] = {}
+    for key, group in found.items():
         if key not in known:
-            log.warning("%s, line %d: unknown block [%s] ignored", path, block.number, key)
-            del blocks[key]
+            log.warning("%s, line %d: unknown block [%s] ignored", path, group[0].number, key)
+            continue
+        filled = [b for b in group if b.lines]
+        if len(filled) > 1:
+            filled[1].fail(
+                f"the block is given twice (first at line {filled[0].number}); the original "
+                "program reads only the first: merge them"
+            )
+        blocks[key] = filled[0] if filled else group[0]
     return blocks
 
 
-def _key_values(block: _Block) -> dict[str, tuple[str, _Line]]:
-    out: dict[str, tuple[str, _Line]] = {}
+def _filled(blocks: Mapping[str, _Block], key: str) -> _Block | None:
+    """The block ``key`` if it holds anything (an empty block is the same as none)."""
+    block = blocks.get(key)
+    return block if block is not None and block.lines else None
+
+
+def _entries(block: _Block, *, repeated: bool = False) -> list[tuple[str, str, _Line]]:
+    """The ``key = value`` lines of a block as ``(key, value, line)``, in order.
+
+    As the original program: a line without ``=`` or with nothing before it is skipped, of a
+    line with several ``=`` only the text between the first and the second is the value (each
+    with a warning), a trailing ``;`` is dropped. A key given twice is an error unless
+    ``repeated``."""
+    out: list[tuple[str, str, _Line]] = []
+    first: dict[str, _Line] = {}
     for line in block.lines:
-        key, eq, value = line.text.partition("=")
+        key, eq, rest = line.text.partition("=")
         key = key.strip()
+        if not eq or not key:
+            why = "has no '='" if not eq else "has nothing before its '='"
+            block.warn(line, f"line {line.text!r} {why}; skipped (as the original program does)")
+            continue
+        value, second, ignored = rest.partition("=")
+        if second:
+            block.warn(
+                line,
+                f"only the text between the first and the second '=' is read; '={ignored}' "
+                "is ignored (as by the original program)",
+            )
         value = value.strip()
         if value.endswith(";"):
             value = value[:-1].strip()
-        if not eq or not key:
-            block.fail(f"expected 'key = value', got {line.text!r}", line)
-        if key in out:
-            first = out[key][1]
-            block.fail(f"key {key!r} is given twice (first at line {first.number})", line)
-        out[key] = (value, line)
+        if not repeated and key in first:
+            block.fail(f"key {key!r} is given twice (first at line {first[key].number})", line)
+        first.setdefault(key, line)
+        out.append((key, value, line))
     return out
+
+
+def _key_values(block: _Block) -> dict[str, tuple[str, _Line]]:
+    return {key: (value, line) for key, value, line in _entries(block)}
 
 
 def _number(text: str, block: _Block, line: _Line, what: str) -> float:
@@ -257,8 +357,6 @@ def _parse_matrix(
         values = [_number(t, block, line, f"an entry of row {name!r}") for t in rest]
         rows.append((name, line, values))
     n = len(rows)
-    if n == 0:
-        block.fail("the block is empty")
     triangle = len(rows[0][2]) == 1
     matrix = np.zeros((n, n))
     for i, (name, line, values) in enumerate(rows):
@@ -279,8 +377,6 @@ def _parse_matrix(
 def _parse_not_fitted(
     block: _Block,
 ) -> tuple[list[str], dict[str, tuple[_Line, list[Shift]]]]:
-    if not block.lines:
-        block.fail("the block is empty; expected a header line with the systematics' names")
     header = block.lines[0]
     columns = header.text.split()
     seen: set[str] = set()
@@ -299,7 +395,7 @@ def _parse_not_fitted(
         if len(rest) != len(columns):
             block.fail(
                 f"row {name!r} has {len(rest)} entries, expected {len(columns)} "
-                f"(one per column {columns})",
+                f"(one per column: {some_names(columns)})",
                 line,
             )
         values = [
@@ -343,20 +439,44 @@ def _parse_estimates(block: _Block) -> dict[str, float]:
     return estimates
 
 
+_KINDS = ("absolute", "relative", "lognormal")
+
+
 def _parse_systematics(block: _Block | None) -> dict[str, tuple[str, _Line]]:
     if block is None:
         return {}
     out: dict[str, tuple[str, _Line]] = {}
     for key, (value, line) in _key_values(block).items():
         kind = value.lower()
-        if kind == "lognormal":
-            block.fail(f"systematic {key!r}: lognormal systematics are not supported yet", line)
-        if kind not in ("absolute", "relative"):
+        if kind not in _KINDS:
             block.fail(
-                f"systematic {key!r}: expected absolute, relative or lognormal, got {value!r}", line
+                f"systematic {key!r}: expected absolute, relative or lognormal, got "
+                f"{value!r}{did_you_mean(kind, _KINDS)}",
+                line,
             )
         out[key] = (kind, line)
     return out
+
+
+def _with_lognormal(
+    measurement: Measurement, sources: Mapping[str, _Line], block: _Block | None
+) -> Measurement:
+    """``measurement`` with the ``sources`` declared ``lognormal`` in ``[systematics]``.
+
+    The one place where the reader maps ``lognormal``. :class:`Measurement` has no log-normal
+    sources yet (they are being added as a ``lognormal=`` argument of its constructors, like
+    ``relative=``); until then a file that declares one is an error. Wiring them is this one
+    line: ``return dataclasses.replace(measurement, lognormal=frozenset(sources))``.
+    """
+    if not sources:
+        return measurement
+    assert block is not None
+    name, line = next(iter(sources.items()))
+    block.fail(
+        f"systematic {name!r}: lognormal systematics are not supported yet (declare it "
+        "relative for the first-order equivalent)",
+        line,
+    )
 
 
 def read_measurement_file(path: str | Path, name: str | None = None) -> Measurement:
@@ -364,19 +484,26 @@ def read_measurement_file(path: str | Path, name: str | None = None) -> Measurem
     path = Path(path)
     name = name or path.stem
     blocks = _read_blocks(path, _MEASUREMENT_BLOCKS)
-    if "estimates" not in blocks:
-        raise ConfigError(f"{path}: missing the required block [estimates]")
-    est_block = blocks["estimates"]
+    est_block = _filled(blocks, "estimates")
+    if est_block is None:
+        raise ConfigError(f"{path}: missing the required block [estimates] (or it is empty)")
     estimates = _parse_estimates(est_block)
-    types = _parse_systematics(blocks.get("systematics"))
+    sys_block = _filled(blocks, "systematics")
+    types = _parse_systematics(sys_block)
     relative = {s for s, (kind, _) in types.items() if kind == "relative"}
+    lognormal = {s: line for s, (kind, line) in types.items() if kind == "lognormal"}
 
-    if "hessian" in blocks and "correlationmatrix" in blocks:
-        blocks["correlationmatrix"].fail(
-            f"a measurement has either [hessian] (line {blocks['hessian'].number}) or "
-            "[correlation matrix], not both"
+    hessian_block = _filled(blocks, "hessian")
+    corr_block = _filled(blocks, "correlationmatrix")
+    if hessian_block is not None and corr_block is not None:
+        log.warning(
+            "%s, line %d: the measurement has both a [hessian] and a [correlation matrix] "
+            "(line %d); the Hessian is used, as by the original program",
+            path,
+            hessian_block.number,
+            corr_block.number,
         )
-    fitted_block = blocks.get("hessian") or blocks.get("correlationmatrix")
+    fitted_block = hessian_block or corr_block
     hessian = correlation = None
     fitted_names: list[str] = []
     if fitted_block is not None:
@@ -389,22 +516,27 @@ def read_measurement_file(path: str | Path, name: str | None = None) -> Measurem
         missing = [e for e in estimates if e not in fitted_names]
         if missing:
             fitted_block.fail(
-                f"estimates {missing} of [estimates] (line {est_block.number}) are not among "
-                f"its parameters {fitted_names}"
+                f"estimates {some_names(missing)} of [estimates] (line {est_block.number}) are "
+                f"not among its parameters {some_names(fitted_names)}"
+                + (did_you_mean(missing[0], fitted_names) if len(missing) == 1 else "")
             )
 
     stat: dict[str, float] = {}
     systematics: dict[str, dict[str, Shift]] = {}
-    nf = blocks.get("notfitted")
+    nf = _filled(blocks, "notfitted")
     if nf is not None:
         columns, rows = _parse_not_fitted(nf)
         for est, (line, _) in rows.items():
             if est not in estimates:
                 where = "the fitted parameters" if fitted_block else "[estimates]"
-                nf.fail(f"estimate {est!r} is not defined in {where}", line)
+                near = did_you_mean(est, estimates)
+                nf.fail(f"estimate {est!r} is not defined in {where}{near}", line)
         clash = [c for c in columns if c in fitted_names or c in estimates]
         if clash:
-            nf.fail(f"columns {clash} are already parameters (estimates or fitted)", nf.lines[0])
+            nf.fail(
+                f"columns {some_names(clash)} are already parameters (estimates or fitted)",
+                nf.lines[0],
+            )
         for j, column in enumerate(columns):
             if column == "stat":
                 continue
@@ -433,37 +565,39 @@ def read_measurement_file(path: str | Path, name: str | None = None) -> Measurem
                 )
             missing = [e for e in estimates if e not in rows]
             if missing:
-                nf.fail(f"no row (and no stat uncertainty) for the estimates {missing}")
+                nf.fail(f"no row (and no stat uncertainty) for the estimates {some_names(missing)}")
     elif fitted_block is None:
         raise ConfigError(
             f"{path}: the measurement needs a [hessian], a [correlation matrix] or a [not fitted] "
-            "block"
+            "block with content"
         )
 
     all_sources = [n for n in fitted_names if n not in estimates] + list(systematics)
     for s, (_, line) in types.items():
+        assert sys_block is not None
         if s in estimates:
-            blocks["systematics"].fail(f"{s!r} is an estimate, not a systematic", line)
+            sys_block.fail(f"{s!r} is an estimate, not a systematic", line)
         if s not in all_sources:
-            log.warning(
-                "%s, line %d: systematic %r of [systematics] is not used by the measurement",
-                path,
-                line.number,
-                s,
+            sys_block.fail(
+                f"{s!r} is not a systematic of this measurement{did_you_mean(s, all_sources)}; "
+                f"its systematics are {some_names(all_sources)}",
+                line,
             )
     nuisance: dict[str, float] = {}
-    nv_block = blocks.get("nuisancevalues")
+    nv_block = _filled(blocks, "nuisancevalues")
     if nv_block is not None:
         for key, (text, line) in _key_values(nv_block).items():
             if key not in all_sources:
                 nv_block.fail(
-                    f"{key!r} is not a systematic of this measurement (systematics: {all_sources})",
+                    f"{key!r} is not a systematic of this measurement"
+                    f"{did_you_mean(key, all_sources)}; its systematics are "
+                    f"{some_names(all_sources)}",
                     line,
                 )
             nuisance[key] = _number(text, nv_block, line, f"the nuisance value of {key!r}")
 
     try:
-        return assemble_measurement(
+        measurement = assemble_measurement(
             name,
             estimates,
             hessian=hessian,
@@ -479,6 +613,7 @@ def read_measurement_file(path: str | Path, name: str | None = None) -> Measurem
         ]
         assert block is not None
         block.fail(str(exc))
+    return _with_lognormal(measurement, lognormal, sys_block)
 
 
 # --------------------------------------------------------------------------- base file
@@ -497,7 +632,36 @@ def _split_plus(text: str) -> list[str]:
     return [p.strip() for p in parts]
 
 
+def _terms(block: _Block, line: _Line, key: str, value: str) -> list[str]:
+    """The non-empty ``+``-separated terms of ``value``; empty ones (``a + b +``) are dropped
+    with a warning, as the original program drops them."""
+    terms = _split_plus(value)
+    kept = [t for t in terms if t]
+    if len(kept) < len(terms):
+        block.warn(line, f"{key!r}: empty entries of {value!r} are ignored")
+    if not kept:
+        block.fail(f"{key!r} lists nothing", line)
+    return kept
+
+
 _TERM = re.compile(r"^\(([^()]*)\)\s*(\S+)$")
+
+
+def _scan_names(groups: list[tuple[str, _Line, list]], base: Path) -> list[str]:
+    """Unique names of the scan groups: the left-hand side, with the line appended when the
+    same left-hand side starts several scan groups."""
+    counts: dict[str, int] = {}
+    for lhs, _, _ in groups:
+        counts[lhs] = counts.get(lhs, 0) + 1
+    names = []
+    for lhs, line, _ in groups:
+        if counts[lhs] == 1:
+            names.append(lhs)
+        elif line.path == base:
+            names.append(f"{lhs} (line {line.number})")
+        else:
+            names.append(f"{lhs} ({line.path.name}, line {line.number})")
+    return names
 
 
 def read_convino(base_file: str | Path, *, scan_points: int = 6) -> CombinationSpec:
@@ -507,18 +671,19 @@ def read_convino(base_file: str | Path, *, scan_points: int = 6) -> CombinationS
     """
     base = Path(base_file)
     blocks = _read_blocks(base, _BASE_BLOCKS)
-    for key in ("global", "inputs", "observables", "correlations"):
+    for key in ("inputs", "observables", "correlations"):
         if key not in blocks:
             raise ConfigError(f"{base}: missing the required block [{_BASE_BLOCKS[key]}]")
 
-    # [global]
-    g = blocks["global"]
+    # [global] (absent in files for releases before 1.6: the same as an empty one)
     flags = {"isDifferential": False, "normalise": False, "sharedNames": False}
-    for key, (value, line) in _key_values(g).items():
-        if key not in flags:
-            log.warning("%s, line %d: unknown [global] option %r ignored", base, line.number, key)
-            continue
-        flags[key] = _boolean(value, g, line, key)
+    g = blocks.get("global")
+    if g is not None:
+        for key, (value, line) in _key_values(g).items():
+            if key not in flags:
+                g.warn(line, f"unknown option {key!r} ignored{did_you_mean(key, flags)}")
+                continue
+            flags[key] = _boolean(value, g, line, key)
     shared = flags["sharedNames"]
 
     # [inputs]
@@ -568,9 +733,7 @@ def read_convino(base_file: str | Path, *, scan_points: int = 6) -> CombinationS
     used: dict[str, str] = {}
     for combined, (value, line) in _key_values(obs_block).items():
         refs = []
-        for term in _split_plus(value):
-            if not term:
-                obs_block.fail(f"observable {combined!r}: empty term in {value!r}", line)
+        for term in _terms(obs_block, line, combined, value):
             try:
                 ref = names.qualified_estimate(term)
             except UnknownName as exc:
@@ -581,16 +744,16 @@ def read_convino(base_file: str | Path, *, scan_points: int = 6) -> CombinationS
             refs.append(ref)
         observables[combined] = refs
 
-    # [correlations]
+    # [correlations]: the same left-hand side may start several lines; each is a scan group
     corr_block = blocks["correlations"]
-    scans: list[ScanGroup] = []
-    for lhs, (value, line) in _key_values(corr_block).items():
+    groups: list[tuple[str, _Line, list[tuple[str, str, float, float]]]] = []
+    for lhs, value, line in _entries(corr_block, repeated=True):
         try:
             left = names.qualified_sources(lhs, shared)
         except UnknownName as exc:
             corr_block.fail(str(exc), line)
         pairs: list[tuple[str, str, float, float]] = []
-        for term in _split_plus(value):
+        for term in _terms(corr_block, line, lhs, value):
             m = _TERM.match(term)
             if m is None:
                 corr_block.fail(
@@ -624,22 +787,46 @@ def read_convino(base_file: str | Path, *, scan_points: int = 6) -> CombinationS
             except (UnknownName, ReaderError) as exc:
                 corr_block.fail(str(exc), line)
         if pairs:
-            scans.append(ScanGroup(lhs, pairs, scan_points))
+            groups.append((lhs, line, pairs))
+    scans = [
+        ScanGroup(name, pairs, scan_points)
+        for name, (_, _, pairs) in zip(_scan_names(groups, base), groups, strict=True)
+    ]
 
     # [uncertainty impacts]
     impacts: dict[str, list[str]] = {}
+    member_of: dict[str, tuple[str, _Line]] = {}
     imp_block = blocks.get("uncertaintyimpacts")
     if imp_block is not None:
         for group, (value, line) in _key_values(imp_block).items():
             members: list[str] = []
-            for term in _split_plus(value):
+            for term in _terms(imp_block, line, group, value):
                 if term == "stat":
                     members.append("stat")
                     continue
                 try:
-                    members.extend(names.qualified_sources(term, shared))
+                    refs = names.qualified_sources(term, shared)
                 except UnknownName as exc:
                     imp_block.fail(f"group {group!r}: {exc}", line)
+                for ref in refs:
+                    if ref in member_of:
+                        other, first = member_of[ref]
+                        imp_block.fail(
+                            f"group {group!r}: source {ref!r} is already in group {other!r} "
+                            f"(line {first.number}); the groups are also hepcombine's "
+                            "uncertainty breakdown, so a source may be in one group only",
+                            line,
+                        )
+                    member_of[ref] = (group, line)
+                members.extend(refs)
+            sources = [m for m in members if m != "stat"]
+            if "stat" in members and sources:
+                imp_block.fail(
+                    f"group {group!r} mixes 'stat' with sources; give 'stat' a group of its own",
+                    line,
+                )
+            if group in _RESERVED_GROUPS and sources:
+                imp_block.fail(f"group name {group!r} is reserved; rename the group", line)
             impacts[group] = members
 
     return CombinationSpec(

@@ -4,9 +4,12 @@ A differential measurement is one estimate per bin. The functions here read the 
 
 * uproot objects (``uproot.open(path)["name"]``: TH1, TH2, TGraphAsymmErrors, TGraphErrors),
 * ``hist.Hist`` / boost-histogram / any UHI-plottable histogram,
-* PyROOT ``TH1``/``TH2``/``TGraph*`` objects (duck-typed: ``GetNbinsX``, ``GetBinContent``,
-  ``GetBinError``, ``GetXaxis().GetBinLowEdge``, ... ; ROOT itself is never imported),
-* object names (strings) looked up in ``file=`` (a path or an open uproot file),
+* PyROOT objects: ``TH1F``/``TH1D`` (and any ``TH1``), ``TH2D``, ``TGraphAsymmErrors``,
+  ``TGraphErrors`` (read through their methods — ``GetNbinsX``, ``GetBinContent``,
+  ``GetSumw2``, ``GetBinError``, ``GetXaxis().GetBinLowEdge``, ``GetN``, ``GetErrorYlow`` ... —
+  so any object with that interface works; ROOT itself is never imported here),
+* object names (strings) looked up in ``file=``: a path (read with uproot), an open uproot file
+  or directory, or a PyROOT ``TFile``/``TDirectory`` (``"dir/name"`` paths work in both),
 
 and return a :class:`~hepcombine.measurement.DifferentialMeasurement`: the canonical
 :class:`~hepcombine.measurement.Measurement` plus the binning it came from.
@@ -23,21 +26,29 @@ Conventions
   their length/shape is checked.
 * Shifts follow :mod:`hepcombine.measurement`: ``u`` = the result had the analysis assumed the
   +1σ variation, minus the nominal result; asymmetric sources are ``(up, down)`` signed shifts.
+* Bin errors of ROOT histograms are ROOT's: √fSumw2 when the histogram has ``fSumw2``, else
+  √|content| (``TH1::GetBinError``), whether read with uproot or PyROOT; ``fSumw2`` is read
+  directly, so a NaN or negative entry is an error naming file, object and bin (uproot's
+  ``variances()`` would turn it into 0). Profiles use their own errors.
+* A file that cannot be read — missing, empty, truncated, not a ROOT file, an object whose
+  compressed data is corrupt (zlib, LZMA, ...) — is one line of
+  :class:`~hepcombine.exceptions.InvalidMeasurement` naming the file (and the object).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ..binning import Binning
+from ..binning import Binning, Quantity
 from ..exceptions import InvalidMeasurement, UnknownName
 from ..measurement import DifferentialMeasurement, Measurement
 from ..names import Ref
@@ -84,6 +95,7 @@ class _Hist1D:
     axis_name: str = ""
     axis_label: str = ""
     title: str = ""
+    value_label: str = ""  # the title of the values' axis (a TH1's y axis): the quantity
 
     def where(self, i: int) -> str:
         if self.edges is not None:
@@ -102,25 +114,106 @@ class _Graph:
     eyh: NDArray[np.float64]
     axis_label: str = ""
     title: str = ""
+    value_label: str = ""
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (uproot's messages run over several lines and
+    end with the file name, which hepcombine's own message names already)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0].strip() if lines else type(exc).__name__
+
+
+def _is_decompression_error(exc: BaseException) -> bool:
+    import lzma
+    import zlib
+
+    if isinstance(exc, zlib.error | lzma.LZMAError):
+        return True
+    module = (type(exc).__module__ or "").split(".")[0]  # cramjam (LZMA, LZ4, ZSTD in uproot 5)
+    return (
+        module in ("cramjam", "lz4", "zstandard", "zstd")
+        or "decompress" in type(exc).__name__.lower()
+        or "decompress" in str(exc).lower()
+    )
+
+
+def _read_failure(exc: BaseException, path: str, what: str) -> InvalidMeasurement:
+    """One line for an error of uproot while opening ``path`` or reading ``what`` from it."""
+    fname = os.path.basename(path) or path
+    where = f"cannot read {what} from {fname!r}" if what else f"cannot open ROOT file {fname!r}"
+    text = str(exc)
+    if isinstance(exc, FileNotFoundError):
+        return InvalidMeasurement(f"{where}: no such file ({path})")
+    if isinstance(exc, IsADirectoryError):
+        return InvalidMeasurement(f"{where}: it is a directory, not a file")
+    if isinstance(exc, PermissionError):
+        return InvalidMeasurement(f"{where}: permission denied")
+    if _is_decompression_error(exc):
+        kind = "zlib" if type(exc).__name__ == "error" else type(exc).__name__
+        return InvalidMeasurement(
+            f"{where}: its compressed data is corrupt ({kind}: {_first_line(exc)}); the file is "
+            f"damaged, write or copy it again"
+        )
+    size = None
+    with suppress(OSError):
+        size = os.path.getsize(path)
+    if size == 0:
+        return InvalidMeasurement(f"{where}: the file is empty (0 bytes)")
+    chunk = re.search(r"expected Chunk of length (\d+),\s*received (\d+) bytes", text)
+    if chunk:
+        return InvalidMeasurement(
+            f"{where}: the file is truncated ({size} bytes long; a read of {chunk[1]} bytes "
+            f"found only {chunk[2]}); it was not written completely"
+        )
+    magic = re.search(r"not a ROOT file: first four bytes are (b'.*?'|b\".*?\")", text)
+    if magic:
+        return InvalidMeasurement(
+            f"{where}: not a ROOT file (it starts with {magic[1]}, a ROOT file with b'root')"
+        )
+    return InvalidMeasurement(
+        f"{where}: {type(exc).__name__}: {_first_line(exc)} (the file may be damaged)"
+    )
+
+
+def _is_pyroot_directory(obj: Any) -> bool:
+    return hasattr(obj, "GetListOfKeys") and hasattr(obj, "Get")
+
+
+def _directory_name(file: Any) -> str:
+    """``"inputs.root"`` or ``"inputs.root:sub/dir"`` for messages."""
+    if _is_pyroot_directory(file):  # PyROOT TFile / TDirectory: GetPath() is "file.root:/sub"
+        head, _, sub = str(file.GetPath()).rpartition(":/")
+        name = os.path.basename(head) or "file"
+    else:  # uproot directory
+        path = getattr(getattr(file, "file", None), "file_path", None)
+        name = os.path.basename(path) if path else "file"
+        sub = "/".join(getattr(file, "path", ()) or ())
+    return f"{name}:{sub}" if sub else name
+
+
+def _object_path(fname: str, name: str) -> str:
+    return f"{fname}{'/' if ':' in fname else ':'}{name}"
 
 
 @contextmanager
 def _opened(file: Any) -> Iterator[tuple[Any, str]]:
-    """Yield (directory, file name) for ``file``: None, a path, or an open uproot directory."""
+    """Yield (directory, its name for messages) for ``file``: None, a path (opened with
+    uproot), an open uproot directory or a PyROOT ``TFile``/``TDirectory``."""
     if file is None:
         yield None, ""
     elif isinstance(file, str | os.PathLike):
         import uproot
 
+        path = os.fspath(file)
         try:
-            handle = uproot.open(file)
-        except (OSError, ValueError) as exc:
-            raise InvalidMeasurement(f"cannot open ROOT file {os.fspath(file)!r}: {exc}") from exc
+            handle = uproot.open(path)
+        except Exception as exc:  # uproot: OSError, ValueError, DeserializationError, ...
+            raise _read_failure(exc, path, "") from exc
         with handle:
-            yield handle, os.path.basename(os.fspath(file))
+            yield handle, os.path.basename(path)
     else:
-        path = getattr(getattr(file, "file", None), "file_path", None)
-        yield file, os.path.basename(path) if path else "file"
+        yield file, _directory_name(file)
 
 
 def _label(obj: Any) -> str:
@@ -136,23 +229,46 @@ def _label(obj: Any) -> str:
     return f"unnamed {classname if isinstance(classname, str) else type(obj).__name__}"
 
 
+def _is_null(obj: Any) -> bool:
+    """Whether a PyROOT pointer is null (``TDirectory::Get`` of a missing name)."""
+    if obj is None:
+        return True
+    try:
+        import cppyy.ll  # present wherever a PyROOT object is
+
+        return int(cppyy.ll.addressof(obj)) == 0
+    except (ImportError, TypeError):
+        return False
+
+
+def _unknown(role: str, obj: str, fname: str, keys: Iterable[str]) -> UnknownName:
+    names = sorted({k.split(";")[0] for k in keys})
+    more = ", ..." if len(names) > 30 else ""
+    return UnknownName(f"{role}: no object {obj!r} in {fname}; it contains {names[:30]}{more}")
+
+
 def _resolve(obj: Any, role: str, file: Any, fname: str) -> tuple[Any, str]:
     """Look ``obj`` up in ``file`` if it is a name; return the object and its description."""
-    if isinstance(obj, str):
-        if file is None:
-            raise InvalidMeasurement(
-                f"{role}: {obj!r} is an object name, but no file= was given to look it up in"
-            )
-        try:
-            found = file[obj]
-        except KeyError:
-            keys = sorted({k.split(";")[0] for k in file.keys()})  # noqa: SIM118 (uproot API)
-            more = ", ..." if len(keys) > 30 else ""
-            raise UnknownName(
-                f"{role}: no object {obj!r} in {fname}; it contains {keys[:30]}{more}"
-            ) from None
-        return found, f"{role} '{fname}:{obj}'"
-    return obj, f"{role} {_label(obj)!r}"
+    if not isinstance(obj, str):
+        return obj, f"{role} {_label(obj)!r}"
+    if file is None:
+        raise InvalidMeasurement(
+            f"{role}: {obj!r} is an object name, but no file= was given to look it up in"
+        )
+    desc = f"{role} '{_object_path(fname, obj)}'"
+    if _is_pyroot_directory(file):
+        found = file.Get(obj)
+        if _is_null(found):
+            raise _unknown(role, obj, fname, (str(k.GetName()) for k in file.GetListOfKeys()))
+        return found, desc
+    try:
+        found = file[obj]
+    except KeyError:
+        raise _unknown(role, obj, fname, file.keys()) from None
+    except Exception as exc:  # reading the object: zlib.error, OSError, DeserializationError
+        path = getattr(getattr(file, "file", None), "file_path", None) or fname
+        raise _read_failure(exc, path, f"{role} {obj!r}") from exc
+    return found, desc
 
 
 def _float_array(values: Any, desc: str) -> NDArray[np.float64]:
@@ -197,6 +313,21 @@ def _title(obj: Any) -> str:
     return str(getattr(obj, "label", "") or "")
 
 
+def _uproot_member(obj: Any, name: str) -> Any:
+    try:
+        return obj.member(name, none_if_missing=True)
+    except Exception:  # another model without that member
+        return None
+
+
+def _uproot_axis_title(obj: Any, axis: str) -> str:
+    """``fTitle`` of the axis ``axis`` (``"fYaxis"``) of a uproot histogram model, else ``""``."""
+    if obj is None or not hasattr(obj, "member"):
+        return ""
+    model = _uproot_member(obj, axis)
+    return str(_uproot_member(model, "fTitle") or "") if model is not None else ""
+
+
 def _pyroot_dimension(obj: Any) -> int:
     if hasattr(obj, "GetDimension"):
         return int(obj.GetDimension())
@@ -208,6 +339,39 @@ def _pyroot_edges(axis: Any, n: int) -> NDArray[np.float64]:
     return np.array([*low, axis.GetBinUpEdge(n)], dtype=float)
 
 
+def _pyroot_variances(obj: Any, values: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The squared bin errors of a PyROOT TH1, as ROOT keeps them: ``fSumw2`` when the
+    histogram has it (read directly, so that a NaN or negative entry is seen as such rather than
+    through ``GetBinError``'s square root), else ``|content|`` (``GetBinError`` is
+    ``sqrt(|content|)`` then). Profiles, histograms with another error option (Poisson) and
+    stand-ins without ``GetSumw2N``: ``GetBinError(i)²``."""
+    n = len(values)
+    plain = (
+        hasattr(obj, "GetSumw2N")
+        and not (hasattr(obj, "InheritsFrom") and obj.InheritsFrom("TProfile"))
+        and int(getattr(obj, "GetBinErrorOption", lambda: 0)()) == 0
+    )
+    if plain:
+        if int(obj.GetSumw2N()) == 0:
+            return np.abs(values)
+        sumw2 = obj.GetSumw2()
+        return np.array([sumw2.At(i) for i in range(1, n + 1)], dtype=float)
+    return np.array([obj.GetBinError(i) for i in range(1, n + 1)], dtype=float) ** 2
+
+
+def _uproot_variances(obj: Any, values: NDArray[np.float64]) -> NDArray[np.float64] | None:
+    """The squared bin errors of a 1-d uproot TH1 as ROOT gives them (``fSumw2``, else
+    ``|content|``); uproot's ``variances()`` would turn a NaN or negative ``fSumw2`` into 0.
+    ``None`` for anything that is not a uproot TH1 (then ``variances()`` is used)."""
+    classname = getattr(obj, "classname", None)
+    if not (isinstance(classname, str) and classname.startswith("TH1") and hasattr(obj, "member")):
+        return None  # hist / boost-histogram, a TProfile, another UHI histogram
+    sumw2 = obj.member("fSumw2", none_if_missing=True)
+    if sumw2 is not None and len(sumw2) > 0 and len(sumw2) == len(values) + 2:
+        return np.array(sumw2, dtype=float)[1:-1]
+    return np.abs(values)
+
+
 def _read_1d(obj: Any, role: str, file: Any, fname: str, *, allow_array: bool) -> _Hist1D:
     obj, desc = _resolve(obj, role, file, fname)
     if hasattr(obj, "GetNbinsX"):  # PyROOT TH1
@@ -215,12 +379,19 @@ def _read_1d(obj: Any, role: str, file: Any, fname: str, *, allow_array: bool) -
             raise InvalidMeasurement(f"{desc}: expected a one-dimensional histogram (TH1)")
         n = int(obj.GetNbinsX())
         values = np.array([obj.GetBinContent(i) for i in range(1, n + 1)], dtype=float)
-        errors = np.array([obj.GetBinError(i) for i in range(1, n + 1)], dtype=float)
         flow = (float(obj.GetBinContent(0)), float(obj.GetBinContent(n + 1)))
         axis = obj.GetXaxis()
         name, label = _axis_text(axis)
         return _Hist1D(
-            desc, values, errors**2, _pyroot_edges(axis, n), flow, name, label, _title(obj)
+            desc,
+            values,
+            _pyroot_variances(obj, values),
+            _pyroot_edges(axis, n),
+            flow,
+            name,
+            label,
+            _title(obj),
+            str(obj.GetYaxis().GetTitle()) if hasattr(obj, "GetYaxis") else "",
         )
     if hasattr(obj, "values") and hasattr(obj, "axes"):  # UHI: uproot, hist, boost-histogram
         axes = list(obj.axes)
@@ -229,8 +400,10 @@ def _read_1d(obj: Any, role: str, file: Any, fname: str, *, allow_array: bool) -
                 f"{desc}: has {len(axes)} axes; a distribution must be one-dimensional"
             )
         values = _float_array(obj.values(), desc)
-        variances = obj.variances() if hasattr(obj, "variances") else None
-        variances = None if variances is None else _float_array(variances, desc)
+        variances = _uproot_variances(obj, values)
+        if variances is None:
+            variances = obj.variances() if hasattr(obj, "variances") else None
+            variances = None if variances is None else _float_array(variances, desc)
         edges = _axis_edges(axes[0], desc)
         if len(edges) != len(values) + 1:
             raise InvalidMeasurement(f"{desc}: {len(values)} values but {len(edges)} bin edges")
@@ -246,7 +419,17 @@ def _read_1d(obj: Any, role: str, file: Any, fname: str, *, allow_array: bool) -
             under = float(full[0]) if has_under else 0.0
             over = float(full[-1]) if extra == 2 or not has_under else 0.0
         name, label = _axis_text(axes[0])
-        return _Hist1D(desc, values, variances, edges, (under, over), name, label, _title(obj))
+        return _Hist1D(
+            desc,
+            values,
+            variances,
+            edges,
+            (under, over),
+            name,
+            label,
+            _title(obj),
+            _uproot_axis_title(obj, "fYaxis"),
+        )
     if allow_array and not isinstance(obj, str | bytes):
         values = _float_array(obj, desc)
         if values.ndim == 1:
@@ -265,6 +448,25 @@ def _check_finite(values: NDArray[np.float64], what: str, h: _Hist1D) -> None:
         raise InvalidMeasurement(
             f"{h.desc}: {what} of {h.where(i)} is {values[i]} (NaN or infinite); "
             f"{bad.size} bin(s) affected: {bad[:10].tolist()}"
+        )
+
+
+def _check_bin_errors(h: _Hist1D) -> None:
+    """The nominal's own bin errors must be real numbers: a NaN or infinite squared error, or a
+    negative one (ROOT's ``GetBinError`` would be NaN), is named with its bin."""
+    var = h.variances
+    assert var is not None
+    bad = np.flatnonzero(~(np.isfinite(var) & (var >= 0)))
+    if bad.size:
+        i = int(bad[0])
+        if var[i] < 0:
+            what = f"not a real number: its square (the variance, fSumw2) is negative ({var[i]:g})"
+        else:
+            what = "NaN" if np.isnan(var[i]) else "infinite"
+        more = f"; {bad.size} bins affected: {bad[:10].tolist()}" if bad.size > 1 else ""
+        raise InvalidMeasurement(
+            f"{h.desc}: the bin error of {h.where(i)} is {what}{more}; fix the histogram or give "
+            f"the statistical uncertainties via stat="
         )
 
 
@@ -483,7 +685,13 @@ def _build(
         binning = Binning.from_edges(
             np.arange(len(bins) + 1.0), centers=centers, is_index=True, **axis
         )
-    return DifferentialMeasurement(measurement, binning, title=nominal.title, origin=nominal.desc)
+    return DifferentialMeasurement(
+        measurement,
+        binning,
+        Quantity(nominal.value_label),
+        title=nominal.title,
+        origin=nominal.desc,
+    )
 
 
 def measurement_from_histograms(
@@ -502,8 +710,8 @@ def measurement_from_histograms(
     """A measurement of a binned distribution from histograms, one estimate per bin.
 
     Every histogram argument may be a uproot TH1/TH2, a ``hist.Hist`` (or another UHI-plottable
-    histogram), a PyROOT TH1/TH2, or the name of an object in ``file``. All must have the
-    nominal's bin edges.
+    histogram), a PyROOT TH1/TH2 (``TH1F``, ``TH1D``, ``TH2D``, ...), or the name of an object in
+    ``file``. All must have the nominal's bin edges.
 
     Parameters
     ----------
@@ -541,14 +749,16 @@ def measurement_from_histograms(
     bin_prefix:
         Prefix of the estimate names (default ``f"{name}_bin"``).
     file:
-        A path or an open uproot file in which string arguments are looked up.
+        Where string arguments are looked up: a path, an open uproot file or directory, or a
+        PyROOT ``TFile``/``TDirectory``.
 
     Raises
     ------
     InvalidMeasurement
-        Mismatched binning (names both histograms), NaN/infinite content (names histogram and
-        bin), a non-positive statistical uncertainty (names the bin; a bin with zero content
-        and zero error carries no information and has to be removed).
+        Mismatched binning (names both histograms), NaN/infinite content or a NaN/negative bin
+        error (names histogram and bin), a non-positive statistical uncertainty (names the bin;
+        a bin with zero content and zero error carries no information and has to be removed),
+        a file that cannot be read (one line naming file and object).
     UnknownName
         An object name that is not in ``file``.
     """
@@ -578,11 +788,8 @@ def measurement_from_histograms(
                     f"{nom.desc} carries no variances (a histogram storage without them); "
                     f"give stat= or use a Weight() storage"
                 )
-            _check_finite(nom.variances, "the variance", nom)
-            var = nom.variances
-            for i in np.flatnonzero(var < 0):
-                raise InvalidMeasurement(f"{nom.desc}: {nom.where(int(i))} has negative variance")
-            sigma = np.sqrt(var)
+            _check_bin_errors(nom)
+            sigma = np.sqrt(nom.variances)
             _positive_stat(sigma, nom, "the nominal's bin errors")
         else:
             h = _read_1d(stat, "stat uncertainty", f, fname, allow_array=True)
@@ -633,6 +840,7 @@ def _read_graph(obj: Any, role: str, file: Any, fname: str) -> _Graph:
             [obj.GetErrorYhigh(i) for i in idx],
         ]
         axis_label = str(obj.GetXaxis().GetTitle()) if hasattr(obj, "GetXaxis") else ""
+        y_label = str(obj.GetYaxis().GetTitle()) if hasattr(obj, "GetYaxis") else ""
     elif callable(getattr(obj, "errors", None)):  # uproot TGraphAsymmErrors (or alike)
         arrays = [
             obj.values(axis="x"),
@@ -642,7 +850,7 @@ def _read_graph(obj: Any, role: str, file: Any, fname: str) -> _Graph:
             obj.errors("low", axis="y"),
             obj.errors("high", axis="y"),
         ]
-        axis_label = ""
+        axis_label = y_label = ""
     else:  # uproot TGraphErrors has no behaviour methods: read its members
         try:
             ex, ey = obj.member("fEX"), obj.member("fEY")
@@ -652,13 +860,15 @@ def _read_graph(obj: Any, role: str, file: Any, fname: str) -> _Graph:
                 f"statistical uncertainty cannot be taken from it"
             ) from exc
         arrays = [obj.member("fX"), obj.member("fY"), ex, ex, ey, ey]
-        axis_label = ""
-    if not axis_label and hasattr(obj, "member"):  # uproot: "title;x label;y label"
-        parts = str(obj.member("fTitle") or "").split(";")
-        axis_label = parts[1] if len(parts) > 1 else ""
+        axis_label = y_label = ""
+    if hasattr(obj, "member"):  # uproot: the frame histogram's axis titles, else "title;x;y"
+        frame = _uproot_member(obj, "fHistogram")
+        parts = str(_uproot_member(obj, "fTitle") or "").split(";")
+        axis_label = _uproot_axis_title(frame, "fXaxis") or (parts[1] if len(parts) > 1 else "")
+        y_label = _uproot_axis_title(frame, "fYaxis") or (parts[2] if len(parts) > 2 else "")
     x, y, exl, exh, eyl, eyh = (_float_array(a, desc) for a in arrays)
     title = _title(obj).split(";")[0]
-    graph = _Graph(desc, x, y, exl, exh, eyl, eyh, axis_label, title)
+    graph = _Graph(desc, x, y, exl, exh, eyl, eyh, axis_label, title, y_label)
     for what, values in (("x", x), ("y", y), ("low y error", eyl), ("high y error", eyh)):
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
@@ -754,7 +964,9 @@ def measurement_from_graph(
     with _opened(file) as (f, fname):
         g = _read_graph(graph, "graph", f, fname)
         edges = _graph_edges(g)
-        nom = _Hist1D(g.desc, g.y, None, edges, (0.0, 0.0), "", g.axis_label, g.title)
+        nom = _Hist1D(
+            g.desc, g.y, None, edges, (0.0, 0.0), "", g.axis_label, g.title, g.value_label
+        )
         if errors == "stat":
             sigma = 0.5 * (g.eyl + g.eyh)
             if not np.allclose(g.eyl, g.eyh, rtol=1e-9, atol=0):

@@ -1,7 +1,9 @@
 """What the combination of a :class:`~hepcombine.spec.CombinationSpec` writes, decided by the
 specification (not by the command line): the normalised distribution when it asks for one,
-the result as a distribution (its bins, binning and quantity) when it is differential, and the
-ROOT objects and HEPData tables of a differential or of any other combination.
+the result as a distribution (its bins, binning and quantity) when it is differential, the
+ROOT objects and HEPData tables of a differential or of any other combination (for every
+combination a ``TGraphAsymmErrors`` of the combined values, as the original program's ``-r``),
+and the ROOT graphs of 2-D contours.
 """
 
 from __future__ import annotations
@@ -9,12 +11,23 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ..differential import DifferentialResult, NormalisedDistribution
     from ..result import CombinationResult
+    from ..solver.contours import Contour
     from ..spec import CombinationSpec
     from .hepdata import HEPDataTables
+    from .root import Graph
 
-__all__ = ["differential_result", "hepdata_tables", "normalised", "root_objects"]
+__all__ = [
+    "contour_graph",
+    "contour_objects",
+    "differential_result",
+    "hepdata_tables",
+    "normalised",
+    "root_objects",
+]
 
 
 def differential_result(
@@ -80,18 +93,50 @@ def root_objects(result: CombinationResult, spec: CombinationSpec) -> dict[str, 
     """The objects of the ROOT output, built before any file is written.
 
     For a differential specification the objects of
-    :func:`~hepcombine.outputs.root.differential_objects` on the specification's binning (the
-    graph ``combined_profile`` has the profile intervals where every bin has one, else the
-    symmetric errors, with a warning; ``normalised`` and ``normalised_covariance`` when the
-    specification normalises); otherwise :func:`~hepcombine.outputs.root.result_objects`.
+    :func:`~hepcombine.outputs.root.differential_objects` on the specification's binning
+    (``normalised`` and ``normalised_covariance`` when the specification normalises); otherwise
+    :func:`~hepcombine.outputs.root.result_objects`. The graph ``combined_profile`` has the
+    profile intervals where every observable has one, else the symmetric errors, with a warning.
     """
     from .root import result_objects
 
     dr = differential_result(result, spec)
+    obs = list(dr.observables) if dr is not None else list(result.observables)
+    ok = _profile_ok(result, obs, "the ROOT graph 'combined_profile'")
+    graph_errors: Literal["profile", "symmetric"] = "profile" if ok else "symmetric"
     if dr is None:
-        return result_objects(result)
-    ok = _profile_ok(result, list(dr.observables), "the ROOT graph 'combined_profile'")
-    return dr.root_objects(normalised=spec.normalise, graph_errors="profile" if ok else "symmetric")
+        return result_objects(result, graph_errors=graph_errors)
+    return dr.root_objects(normalised=spec.normalise, graph_errors=graph_errors)
+
+
+def contour_graph(contour: Contour) -> Graph:
+    """A contour as a closed ``TGraph`` (the first point repeated at the end), titled with its
+    level, axis titles the two quantities."""
+    from .root import Graph
+
+    x, y = contour.closed()
+    title = (
+        f"{contour.y_name} vs {contour.x_name}: Delta chi2 = {contour.delta_chi2:.4g} "
+        f"({100 * contour.cl:.4g}% CL)"
+    )
+    return Graph(x, y, title=title, x_title=contour.x_name, y_title=contour.y_name)
+
+
+def contour_objects(contours: Sequence[Contour]) -> dict[str, Graph]:
+    """``{key: TGraph}`` of several contours; keys ``contour_<a>_<b>_dchi2_<level>`` (ROOT-safe,
+    see :func:`~hepcombine.outputs.root.root_key`; the level with ``p`` for the decimal
+    point, e.g. ``dchi2_2p3``)."""
+    from .root import root_key
+
+    out: dict[str, Graph] = {}
+    for c in contours:
+        level = f"{c.delta_chi2:.3g}".replace(".", "p")
+        base = root_key(f"contour_{c.x_name}_{c.y_name}_dchi2_{level}")
+        key, k = base, 2
+        while key in out:
+            key, k = f"{base}_{k}", k + 1
+        out[key] = contour_graph(c)
+    return out
 
 
 def __dir__() -> list[str]:

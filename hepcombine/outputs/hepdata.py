@@ -90,9 +90,19 @@ class HEPDataSubmission:
     files: tuple[Path, ...]
 
 
+# hepdata_lib imports PyROOT whenever it is installed (for its ROOT file reader, which is not
+# used here), and PyPI's ROOT wheel warns on import that it is an alpha distribution: a warning
+# about a package the user did not ask for, printed by every `combine --hepdata`.
+_ROOT_ALPHA_WARNING = r"\s*This distribution of ROOT is in alpha stage"
+
+
 def _hepdata_lib() -> Any:
+    import warnings
+
     try:
-        import hepdata_lib
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", _ROOT_ALPHA_WARNING, UserWarning)
+            import hepdata_lib
         from hepdata_validator.full_submission_validator import FullSubmissionValidator
     except ImportError:
         raise HEPDataError(f"writing HEPData needs hepdata_lib: {INSTALL}") from None

@@ -15,7 +15,8 @@ Supported objects:
   values) is written with ``fSumw2``, so ROOT's ``GetBinError`` is ``sqrt(variance)``; otherwise
   ROOT uses ``sqrt(content)`` as for any unweighted histogram.
 * :class:`GraphAsymmErrors` becomes ``TGraphAsymmErrors`` (class version 3) and
-  :class:`GraphErrors` becomes ``TGraphErrors`` (class version 3), on top of ``TGraph`` v4. uproot
+  :class:`GraphErrors` becomes ``TGraphErrors`` (class version 3), on top of ``TGraph`` v4;
+  :class:`Graph` (points only, e.g. a contour) becomes a plain ``TGraph`` v4. uproot
   can read these classes but (as of 5.7) raises ``NotImplementedError`` when asked to write them;
   the serialisation here is implemented on uproot's model classes, so
   ``uproot.WritableDirectory.__setitem__`` accepts the objects and writes the streamer information
@@ -26,7 +27,16 @@ Supported objects:
   ``TGraph::GetHistogram`` would compute, as ROOT stores a graph's axis titles.
 
 The key of each object is its name in the file; a name (or ``directory``) containing ``/`` is
-written into nested ``TDirectory`` objects.
+written into nested ``TDirectory`` objects. Axis names (``TAxis::fName``) are the ``hist`` axis
+names (``"xaxis"``/``"yaxis"`` for unnamed axes); the attribute :data:`VALUE_LABEL` of a
+histogram is the title of its values' axis (a TH1D's y, a TH2D's z).
+
+:func:`to_pyroot` makes the same objects in memory with PyROOT (``ROOT.TH1D``, ``ROOT.TH2D``,
+``ROOT.TGraphAsymmErrors``, ``ROOT.TGraphErrors``) from the same description (the histogram's
+layout, the graph dataclasses), so that a result's ``to_root()`` and its file agree object by
+object (names, titles, axes, every cell and error, entries; the tests compare them). PyROOT is
+imported only there (``pip install "hepcombine[root]"``); without it :func:`to_pyroot` raises
+:class:`~hepcombine.exceptions.OutputError` saying what to install.
 
 Tested with uproot 5.7.7 (see :data:`TESTED_UPROOT_VERSIONS`). The ``TGraphAsymmErrors`` layout
 and streamer information were compared with a file written by ROOT 6.22/02 (``full.root`` in the
@@ -35,7 +45,9 @@ to ROOT's when built from the same content, and the streamer records (class vers
 members and their types) are the same. No ROOT-written ``TGraphErrors`` was available; its
 streamer record (uproot's) has the members of ROOT's ``TGraphErrors.h`` and the checksum that
 ROOT's ``TStreamerInfo::GetCheckSum`` algorithm gives for them (the test suite checks that
-algorithm against ROOT's own records).
+algorithm against ROOT's own records). Since ROOT is installable from PyPI (``pip install ROOT``,
+6.40), the test suite also lets ROOT itself read every file written here (``TFile.Open``, every
+object compared with the numbers it should hold, ROOT's warnings and errors as failures).
 """
 
 from __future__ import annotations
@@ -60,15 +72,23 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TESTED_UPROOT_VERSIONS",
+    "VALUE_LABEL",
+    "Graph",
     "GraphAsymmErrors",
     "GraphErrors",
     "differential_objects",
     "result_objects",
     "root_key",
+    "to_pyroot",
     "write_root",
 ]
 
 log = logging.getLogger(__name__)
+
+#: The attribute of a ``hist.Hist`` that holds the title of its values' axis (a TH1D's y axis,
+#: a TH2D's z axis): ``h.value_label = "d#sigma/dp_{T} [pb/GeV]"`` (hist keeps attributes as
+#: metadata).
+VALUE_LABEL = "value_label"
 
 #: uproot versions the ROOT output of this module was tested with.
 TESTED_UPROOT_VERSIONS = ("5.7.7",)
@@ -198,6 +218,30 @@ class GraphErrors:
         return _error_range(self.x, self.y, self.xerr, self.xerr, self.yerr, self.yerr)
 
 
+@dataclass(frozen=True, eq=False)
+class Graph:
+    """Points without errors (e.g. a contour), written as ROOT's plain ``TGraph``.
+
+    See :class:`GraphAsymmErrors`; ``x`` and ``y`` are the points.
+    """
+
+    x: Any
+    y: Any
+    title: str = ""
+    x_title: str = ""
+    y_title: str = ""
+
+    def __post_init__(self) -> None:
+        arrays = _as_points(type(self).__name__, self.title, {"x": self.x, "y": self.y}, ())
+        for key, value in arrays.items():
+            object.__setattr__(self, key, value)
+
+    def _range(self) -> tuple[float, float, float, float]:
+        # TGraph::ComputeRange (linear axes)
+        zero = np.zeros(len(self.x))
+        return _error_range(self.x, self.y, zero, zero, zero, zero)
+
+
 def _error_range(x, y, xlo, xhi, ylo, yhi) -> tuple[float, float, float, float]:
     """(xmin, ymin, xmax, ymax) of points with errors, as ROOT's ComputeRange (linear axes)."""
     if len(x) == 0:
@@ -302,7 +346,7 @@ def _graph_models() -> dict[str, Any]:
     }
 
 
-def _frame_histogram(name: str, graph: GraphAsymmErrors | GraphErrors):
+def _frame_histogram(name: str, graph: GraphAsymmErrors | GraphErrors | Graph):
     """The ``TH1F`` that ``TGraph::GetHistogram`` creates (without a pad, linear axes), which is
     where ROOT keeps a graph's axis titles."""
     import uproot.writing.identify as identify
@@ -348,7 +392,7 @@ def _frame_histogram(name: str, graph: GraphAsymmErrors | GraphErrors):
     return th1f
 
 
-def _graph_to_model(name: str, graph: GraphAsymmErrors | GraphErrors):
+def _graph_to_model(name: str, graph: GraphAsymmErrors | GraphErrors | Graph):
     import uproot.models.TAtt
     import uproot.models.TNamed
     import uproot.models.TObject
@@ -380,6 +424,8 @@ def _graph_to_model(name: str, graph: GraphAsymmErrors | GraphErrors):
         fMaximum=_DEFAULT_LIMIT,
     )
 
+    if isinstance(graph, Graph):
+        return tgraph
     if isinstance(graph, GraphAsymmErrors):
         out = models["TGraphAsymmErrors"].empty()
         out._members.update(
@@ -409,35 +455,55 @@ def _boost_histogram_module(h):
     return None
 
 
-def _axis_to_model(axis, default_name: str, bh):
-    import uproot.writing.identify as identify
+@dataclass(frozen=True)
+class _AxisLayout:
+    """One axis as ROOT keeps it: ``fName``, ``fTitle``, edges (``fXbins`` empty when
+    ``regular``) and bin labels (category axes)."""
 
-    title = getattr(axis, "label", None) or ""
-    labels = None
+    name: str
+    title: str
+    edges: np.ndarray
+    regular: bool
+    labels: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class _HistLayout:
+    """A ``TH1D``/``TH2D`` as ROOT keeps it, the one description both the file writer
+    (:func:`_layout_to_model`, uproot) and the in-memory objects (:func:`_layout_to_pyroot`,
+    PyROOT) are built from. Arrays include the flow bins, indexed ``[x, y]``."""
+
+    title: str
+    value_title: str  # TH1D: y-axis title; TH2D: z-axis title
+    axes: tuple[_AxisLayout, ...]
+    data: np.ndarray
+    sumw2: np.ndarray | None
+    values: np.ndarray  # without flow, for the statistics ROOT stores
+    stat_variances: np.ndarray
+
+    @property
+    def entries(self) -> float:
+        return float(self.data.sum())  # as uproot writes histograms: sum of contents
+
+
+def _axis_layout(axis, default_name: str, bh) -> _AxisLayout:
+    title = str(getattr(axis, "label", None) or "")
+    name = str(getattr(axis, "name", None) or "") or default_name
     if bh is not None and isinstance(axis, (bh.axis.StrCategory, bh.axis.IntCategory)):
-        edges = np.arange(len(axis) + 1, dtype=np.float64)
-        strings = [identify.to_TObjString(str(value)) for value in axis]
-        for i, string in enumerate(strings):  # TAxis::SetBinLabel numbers its labels from 1
-            string._bases[0]._members["@fUniqueID"] = i + 1
-        labels = identify.to_THashList(strings)
-        xbins = np.array([], dtype=np.float64)
-    else:
-        edges = np.asarray(axis.edges, dtype=np.float64)
-        regular = (
-            bh is not None
-            and isinstance(axis, bh.axis.Regular)
-            and getattr(axis, "transform", None) is None
+        return _AxisLayout(
+            name,
+            title,
+            np.arange(len(axis) + 1, dtype=np.float64),
+            True,
+            tuple(str(value) for value in axis),
         )
-        xbins = np.array([], dtype=np.float64) if regular else edges
-    return identify.to_TAxis(
-        fName=default_name,
-        fTitle=title,
-        fNbins=len(edges) - 1,
-        fXmin=float(edges[0]),
-        fXmax=float(edges[-1]),
-        fXbins=xbins,
-        fLabels=labels,
-    ), edges
+    edges = np.asarray(axis.edges, dtype=np.float64)
+    regular = (
+        bh is not None
+        and isinstance(axis, bh.axis.Regular)
+        and getattr(axis, "transform", None) is None
+    )
+    return _AxisLayout(name, title, edges, bool(regular), None)
 
 
 def _with_flow(h, array_flow, array_noflow, bh) -> np.ndarray:
@@ -456,9 +522,7 @@ def _with_flow(h, array_flow, array_noflow, bh) -> np.ndarray:
     return out
 
 
-def _hist_to_model(key: str, name: str, h):
-    import uproot.writing.identify as identify
-
+def _hist_layout(key: str, h) -> _HistLayout:
     ndim = len(h.axes)
     if ndim not in (1, 2):
         raise OutputError(
@@ -483,37 +547,82 @@ def _hist_to_model(key: str, name: str, h):
         values_flow = variances_flow = None  # no flow bins known
         weighted = False
     weighted = variances is not None and (weighted or not np.array_equal(variances, values))
-
-    data = _with_flow(h, values_flow, values, bh)
-    sumw2 = _with_flow(h, variances_flow, variances, bh) if weighted else None
-
-    axes = [
-        _axis_to_model(axis, default, bh)
-        for axis, default in zip(h.axes, ("xaxis", "yaxis"), strict=False)
-    ]
-    centers = [0.5 * (edges[1:] + edges[:-1]) for _, edges in axes]
     title = getattr(h, "label", None) or getattr(h, "name", None) or ""
+    return _HistLayout(
+        title=str(title),
+        value_title=str(getattr(h, VALUE_LABEL, "") or ""),
+        axes=tuple(
+            _axis_layout(axis, default, bh)
+            for axis, default in zip(h.axes, ("xaxis", "yaxis"), strict=False)
+        ),
+        data=_with_flow(h, values_flow, values, bh),
+        sumw2=_with_flow(h, variances_flow, variances, bh) if weighted else None,
+        values=values,
+        stat_variances=variances if weighted and variances is not None else values,
+    )
+
+
+def _axis_to_model(axis: _AxisLayout, fTitleOffset: float = 1.0):
+    import uproot.writing.identify as identify
+
+    labels = None
+    if axis.labels is not None:
+        strings = [identify.to_TObjString(label) for label in axis.labels]
+        for i, string in enumerate(strings):  # TAxis::SetBinLabel numbers its labels from 1
+            string._bases[0]._members["@fUniqueID"] = i + 1
+        labels = identify.to_THashList(strings)
+    return identify.to_TAxis(
+        fName=axis.name,
+        fTitle=axis.title,
+        fNbins=len(axis.edges) - 1,
+        fXmin=float(axis.edges[0]),
+        fXmax=float(axis.edges[-1]),
+        fXbins=np.array([], dtype=np.float64) if axis.regular else axis.edges,
+        fLabels=labels,
+        fTitleOffset=fTitleOffset,
+    )
+
+
+# ROOT 6's default style gives every y axis an automatic title offset (0), the others 1
+_TITLE_OFFSET = {"xaxis": 1.0, "yaxis": 0.0, "zaxis": 1.0}
+
+
+def _value_axis(name: str, title: str):
+    """The axis of the values (a TH1's y, a TH2's z) as TH1's constructor makes it: one bin on
+    [0, 1], with ``title``."""
+    import uproot.writing.identify as identify
+
+    return identify.to_TAxis(name, title, 1, 0.0, 1.0, fTitleOffset=_TITLE_OFFSET[name])
+
+
+def _layout_to_model(name: str, layout: _HistLayout):
+    import uproot.writing.identify as identify
+
+    values = layout.values
+    centers = [0.5 * (a.edges[1:] + a.edges[:-1]) for a in layout.axes]
     common = {
         "fName": name,
-        "fTitle": str(title),
+        "fTitle": layout.title,
         # ROOT stores bins with the x index running fastest
-        "data": data.T.reshape(-1),
-        "fSumw2": None if sumw2 is None else sumw2.T.reshape(-1),
-        "fEntries": float(data.sum()),  # as uproot writes histograms: sum of contents
+        "data": layout.data.T.reshape(-1),
+        "fSumw2": None if layout.sumw2 is None else layout.sumw2.T.reshape(-1),
+        "fEntries": layout.entries,
         "fTsumw": float(values.sum()),
-        "fTsumw2": float((variances if weighted and variances is not None else values).sum()),
-        "fXaxis": axes[0][0],
+        "fTsumw2": float(layout.stat_variances.sum()),
+        "fXaxis": _axis_to_model(layout.axes[0]),
     }
-    if ndim == 1:
+    if len(layout.axes) == 1:
         return identify.to_TH1x(
             **common,
+            fYaxis=_value_axis("yaxis", layout.value_title),
             fTsumwx=float((values * centers[0]).sum()),
             fTsumwx2=float((values * centers[0] ** 2).sum()),
         )
     cx, cy = centers[0][:, None], centers[1][None, :]
     return identify.to_TH2x(
         **common,
-        fYaxis=axes[1][0],
+        fYaxis=_axis_to_model(layout.axes[1], _TITLE_OFFSET["yaxis"]),
+        fZaxis=_value_axis("zaxis", layout.value_title),
         fTsumwx=float((values * cx).sum()),
         fTsumwx2=float((values * cx**2).sum()),
         fTsumwy=float((values * cy).sum()),
@@ -526,17 +635,171 @@ def _is_histogram(obj) -> bool:
     return all(hasattr(obj, a) for a in ("axes", "kind", "values", "variances", "counts"))
 
 
-def _to_model(key: str, name: str, obj):
-    """Convert ``obj`` (written as ``key``, with ``fName`` ``name``) to a writable uproot model."""
-    if isinstance(obj, (GraphAsymmErrors, GraphErrors)):
-        return _graph_to_model(name, obj)
+def _layout(key: str, obj):
+    """The description of ``obj`` (written as ``key``): a :class:`_HistLayout` or the graph."""
+    if isinstance(obj, (GraphAsymmErrors, GraphErrors, Graph)):
+        return obj
     if _is_histogram(obj):
-        return _hist_to_model(key, name, obj)
+        return _hist_layout(key, obj)
     raise OutputError(
         f"cannot write {key!r} to a ROOT file: objects of type {type(obj).__name__} are not "
-        "supported (use a 1D/2D hist.Hist or boost_histogram.Histogram, GraphAsymmErrors or "
-        "GraphErrors)"
+        "supported (use a 1D/2D hist.Hist or boost_histogram.Histogram, GraphAsymmErrors, "
+        "GraphErrors or Graph)"
     )
+
+
+def _to_model(key: str, name: str, obj):
+    """Convert ``obj`` (written as ``key``, with ``fName`` ``name``) to a writable uproot model."""
+    layout = _layout(key, obj)
+    if isinstance(layout, _HistLayout):
+        return _layout_to_model(name, layout)
+    return _graph_to_model(name, layout)
+
+
+# --------------------------------------------------------------------------------------------
+# in memory: PyROOT objects from the same descriptions
+# --------------------------------------------------------------------------------------------
+
+ROOT_INSTALL = 'pip install "hepcombine[root]"'
+
+
+def _import_root() -> Any:
+    """PyROOT, or an :class:`OutputError` that says how to install it."""
+    try:
+        import ROOT
+    except ImportError as exc:
+        raise OutputError(
+            f"ROOT objects need PyROOT (ROOT's Python bindings), which cannot be imported "
+            f"({exc}); install it with {ROOT_INSTALL} (or ROOT from conda-forge or root.cern)"
+        ) from None
+    return ROOT
+
+
+_RAW_TITLE = """
+#include <TNamed.h>
+namespace hepcombine_root {
+void set_title(TNamed *object, const char *title) { object->TNamed::SetTitle(title); }
+}
+"""
+
+
+def _set_raw_title(ROOT, obj, title: str) -> None:
+    """Set the title as given (as the file holds it): TH1::SetTitle and TGraph::SetTitle, which
+    a call from Python reaches even through ``TNamed.SetTitle``, read ``"a;b;c"`` as histogram
+    and axis titles; the non-virtual ``TNamed::SetTitle`` does not."""
+    if ";" not in title:
+        obj.SetTitle(title)
+        return
+    if not hasattr(ROOT, "hepcombine_root"):
+        ROOT.gInterpreter.Declare(_RAW_TITLE)
+    ROOT.hepcombine_root.set_title(obj, title)
+
+
+def _set_axis(axis, layout: _AxisLayout) -> None:
+    axis.SetName(layout.name)
+    axis.SetTitle(layout.title)
+
+
+def _layout_to_pyroot(ROOT, name: str, layout: _HistLayout):
+    from array import array
+
+    def binning(axis: _AxisLayout) -> tuple[Any, ...]:
+        n = len(axis.edges) - 1
+        if axis.regular:
+            return (n, float(axis.edges[0]), float(axis.edges[-1]))
+        return (n, array("d", axis.edges.tolist()))
+
+    if len(layout.axes) == 1:
+        h = ROOT.TH1D(name, "", *binning(layout.axes[0]))
+    else:
+        h = ROOT.TH2D(name, "", *binning(layout.axes[0]), *binning(layout.axes[1]))
+    _set_raw_title(ROOT, h, layout.title)
+    _set_axis(h.GetXaxis(), layout.axes[0])
+    value_axis = h.GetYaxis() if len(layout.axes) == 1 else h.GetZaxis()
+    if len(layout.axes) == 2:
+        _set_axis(h.GetYaxis(), layout.axes[1])
+    value_axis.SetTitle(layout.value_title)
+    weighted = layout.sumw2 is not None
+    h.Sumw2(weighted)  # also undoes TH1::SetDefaultSumw2(true) for an unweighted histogram
+    data = layout.data.reshape(layout.data.shape[0], -1)  # [x, y] (one column for a TH1)
+    sumw2 = None if layout.sumw2 is None else layout.sumw2.reshape(data.shape)
+    weights = h.GetSumw2()
+    for ix in range(data.shape[0]):
+        for iy in range(data.shape[1]):
+            cell = h.GetBin(ix, iy)
+            h.SetBinContent(cell, float(data[ix, iy]))
+            if sumw2 is not None:
+                weights.SetAt(float(sumw2[ix, iy]), cell)
+    h.SetEntries(layout.entries)
+    axes = [h.GetXaxis(), h.GetYaxis()]
+    for axis, axis_layout in zip(axes, layout.axes, strict=False):
+        if axis_layout.labels is not None:  # after the contents: labels make an axis extendable
+            for i, label in enumerate(axis_layout.labels, start=1):
+                axis.SetBinLabel(i, label)
+    h.SetCanExtend(ROOT.TH1.kNoAxis)  # as the histogram read from the file
+    return h
+
+
+def _graph_to_pyroot(ROOT, name: str, graph: GraphAsymmErrors | GraphErrors | Graph):
+    n = len(graph.x)
+    arrays: tuple[Any, ...]
+    if isinstance(graph, Graph):
+        g = ROOT.TGraph(n, np.ascontiguousarray(graph.x), np.ascontiguousarray(graph.y))
+    elif isinstance(graph, GraphAsymmErrors):
+        arrays = (
+            graph.x,
+            graph.y,
+            graph.xerr_low,
+            graph.xerr_high,
+            graph.yerr_low,
+            graph.yerr_high,
+        )
+        g = ROOT.TGraphAsymmErrors(n, *(np.ascontiguousarray(a) for a in arrays))
+    else:
+        arrays = (graph.x, graph.y, graph.xerr, graph.yerr)
+        g = ROOT.TGraphErrors(n, *(np.ascontiguousarray(a) for a in arrays))
+    g.SetName(name)
+    _set_raw_title(ROOT, g, graph.title)
+    if graph.x_title or graph.y_title:  # the frame histogram, as in the file
+        g.GetXaxis().SetTitle(graph.x_title)
+        g.GetYaxis().SetTitle(graph.y_title)
+    return g
+
+
+def to_pyroot(objects: Mapping[str, object]) -> dict[str, Any]:
+    """PyROOT objects for ``objects`` (name -> object, as for :func:`write_root`): the same
+    classes, names, titles, axes, contents and errors that :func:`write_root` writes into a
+    file, built from the same description, in memory.
+
+    ``hist.Hist`` / ``boost_histogram.Histogram`` (1D, 2D) become ``ROOT.TH1D`` /
+    ``ROOT.TH2D``, :class:`GraphAsymmErrors` ``ROOT.TGraphAsymmErrors`` and
+    :class:`GraphErrors` ``ROOT.TGraphErrors``; each object's name is the last ``/``-part of its
+    key. The histograms belong to no ``TDirectory`` (Python owns them; an open ``TFile`` does not
+    take them over). Returns ``{key: object}`` in the order of ``objects``.
+
+    Raises
+    ------
+    OutputError
+        If PyROOT cannot be imported (the message says what to install: ``pip install
+        "hepcombine[root]"``), or an object is not supported (the message names it).
+    """
+    layouts = {}
+    for key, obj in objects.items():
+        name = _check_path("object name", key)[-1]
+        layouts[key] = (name, _layout(key, obj))
+    ROOT = _import_root()
+    status = ROOT.TH1.AddDirectoryStatus()
+    ROOT.TH1.AddDirectory(False)
+    try:
+        out = {}
+        for key, (name, layout) in layouts.items():
+            if isinstance(layout, _HistLayout):
+                out[key] = _layout_to_pyroot(ROOT, name, layout)
+            else:
+                out[key] = _graph_to_pyroot(ROOT, name, layout)
+    finally:
+        ROOT.TH1.AddDirectory(status)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -572,8 +835,8 @@ def write_root(
     objects:
         Names (keys in the file; ``"a/b"`` writes ``b`` into directory ``a``) mapped to 1D/2D
         histograms (``hist.Hist``, ``boost_histogram.Histogram``; written as ``TH1D``/``TH2D``),
-        :class:`GraphAsymmErrors` (``TGraphAsymmErrors``) or :class:`GraphErrors`
-        (``TGraphErrors``).
+        :class:`GraphAsymmErrors` (``TGraphAsymmErrors``), :class:`GraphErrors`
+        (``TGraphErrors``) or :class:`Graph` (``TGraph``).
     directory:
         If given, all objects are written into this ``TDirectory`` (``"a/b"`` nests ``b`` in
         ``a``), which is created even if ``objects`` is empty.
@@ -648,6 +911,28 @@ def _unique_keys(names: Sequence[str], prefix: str) -> dict[str, str]:
     return out
 
 
+def _axis_title(label: str, unit: str) -> str:
+    """An axis title with its unit: ``"p_{T} [GeV]"`` from ``("p_{T}", "GeV")``; the label
+    alone when it already ends with ``[unit]`` or there is no unit, ``"[GeV]"`` without a
+    label."""
+    label, unit = str(label or ""), str(unit or "")
+    if not unit or label.rstrip().endswith(f"[{unit}]"):
+        return label
+    return f"{label} [{unit}]" if label else f"[{unit}]"
+
+
+def _histogram_bins(result: DifferentialResult) -> tuple[np.ndarray, np.ndarray]:
+    """The edges of a distribution's histograms and the histogram bin of each bin of the
+    result: the bin edges; for bins with gaps, the edges with every gap as an extra (empty)
+    bin (:meth:`Binning.filled_edges <hepcombine.binning.Binning.filled_edges>`); the bin
+    numbers where only points are known."""
+    b = result.binning
+    if b.is_contiguous or (b.is_index and b.centers is not None):
+        return np.asarray(result.histogram_edges(), dtype=float), np.arange(result.n_bins)
+    edges, where = b.filled_edges()
+    return edges, where
+
+
 def differential_objects(
     result: DifferentialResult,
     *,
@@ -656,7 +941,16 @@ def differential_objects(
 ) -> dict[str, Any]:
     """The objects of a combined distribution, ``{key: hist.Hist | GraphAsymmErrors}`` (see
     :meth:`DifferentialResult.write_root <hepcombine.differential.DifferentialResult.write_root>`
-    for the list)."""
+    for the list), the one description of both the file (:func:`write_root`) and the PyROOT
+    objects (:func:`to_pyroot`).
+
+    Axes: the x axis carries the result's :class:`~hepcombine.binning.Binning` (its name as the
+    axis name, ``"label [unit]"`` as its title (the name without a label), the edges); the values axis (a TH1D's y, a TH2D's
+    z, the graph's y) the result's quantity (``"label [unit]"``). Bins with gaps (e.g.
+    1.4 < |η| < 1.6 not measured): the histograms get one extra, empty bin (content and error 0)
+    per gap, so that their axes carry the true edges; the graph has exactly the result's bins,
+    each point with x errors to its own edges.
+    """
     from .hist import distribution_hist, matrix_hist
 
     if graph_errors not in ("profile", "symmetric"):
@@ -674,52 +968,132 @@ def differential_objects(
             ) from None
     else:
         low = high = errors
-    centers = result.graph_x()
+    b = result.binning
+    quantity = getattr(result, "quantity", None)
+    label, unit = (quantity.label, quantity.unit) if quantity is not None else ("", "")
+    edges, where = _histogram_bins(result)
     if result.edges is not None:
+        centers = result.graph_x()
         xlow, xhigh = centers - result.edges[:-1], result.edges[1:] - centers
-    else:
+    elif not b.is_contiguous and not (b.is_index and b.centers is not None):  # gaps
+        centers = np.array(b.bin_centers, dtype=float)
+        xlow, xhigh = centers - b.low, b.high - centers
+    else:  # points only
+        centers = result.graph_x()
         xlow = xhigh = np.zeros(result.n_bins)
     title = result.title or "combination"
-    edges = result.histogram_edges()
-    axis = {"name": result.axis_name, "label": result.axis_label}
+    x_title = _axis_title(b.label or b.name, b.unit)  # as Binning.title
+    axis = {"name": b.name, "label": x_title}
+    n_hist = len(edges) - 1
 
-    def h1(v: Any, var: Any, label: str) -> Any:
-        return distribution_hist(edges, v, var, title=label, **axis)
+    def filled(v: Any) -> np.ndarray:
+        out = np.zeros(n_hist)
+        out[where] = v
+        return out
 
-    def h2(m: Any, label: str) -> Any:
-        return matrix_hist(edges, m, title=label, **axis)
+    def filled2(m: Any) -> np.ndarray:
+        out = np.zeros((n_hist, n_hist))
+        out[np.ix_(where, where)] = m
+        return out
 
+    def h1(v: Any, var: Any, hist_title: str, value_title: str) -> Any:
+        h = distribution_hist(edges, filled(v), filled(var), title=hist_title, **axis)
+        setattr(h, VALUE_LABEL, value_title)
+        return h
+
+    def h2(m: Any, hist_title: str, value_title: str) -> Any:
+        h = matrix_hist(edges, filled2(m), title=hist_title, **axis)
+        setattr(h, VALUE_LABEL, value_title)
+        return h
+
+    y_title = _axis_title(label, unit)
+    squared = f"({unit})^{{2}}" if unit else ""
     objects: dict[str, Any] = {
-        "combined": h1(values, errors**2, title),
+        "combined": h1(values, errors**2, title, y_title),
         "combined_profile": GraphAsymmErrors(
-            centers, values, xlow, xhigh, low, high, title=title, x_title=result.axis_label
+            centers, values, xlow, xhigh, low, high, title=title, x_title=x_title, y_title=y_title
         ),
-        "covariance": h2(result.covariance, f"covariance: {title}"),
-        "correlation": h2(result.correlation, f"correlation: {title}"),
+        "covariance": h2(
+            result.covariance, f"covariance: {title}", _axis_title("covariance", squared)
+        ),
+        "correlation": h2(result.correlation, f"correlation: {title}", "correlation"),
     }
     keys = result.breakdown_keys()
     for component, sigma in result.breakdown().items():
         objects[keys[component]] = h1(
-            sigma, np.zeros(result.n_bins), f"uncertainty from {component}: {title}"
+            sigma,
+            np.zeros(result.n_bins),
+            f"uncertainty from {component}: {title}",
+            _axis_title(f"uncertainty from {component}", unit),
         )
     if normalised:
         shape = result.normalised()
-        objects["normalised"] = h1(shape.values, shape.errors**2, f"normalised: {title}")
-        objects["normalised_covariance"] = h2(shape.covariance, f"covariance, normalised: {title}")
+        norm_title = f"normalised {label}".strip()
+        objects["normalised"] = h1(
+            shape.values, shape.errors**2, f"normalised: {title}", norm_title
+        )
+        objects["normalised_covariance"] = h2(
+            shape.covariance, f"covariance, normalised: {title}", "covariance"
+        )
     return objects
 
 
-def result_objects(result: CombinationResult) -> dict[str, Any]:
-    """The objects of any combination: a TH1D ``combined`` with one labelled bin per
-    observable (bin errors = symmetric errors) and TH2D ``covariance`` / ``correlation`` with
-    labelled bins."""
-    from .hist import result_hist, result_matrix_hist
+def result_objects(
+    result: CombinationResult, *, graph_errors: Literal["profile", "symmetric"] = "profile"
+) -> dict[str, Any]:
+    """The objects of any combination, one labelled bin (or point) per observable:
 
-    return {
+    * ``combined``: TH1D, the combined values with their symmetric (Hesse) errors;
+    * ``combined_profile``: TGraphAsymmErrors, point ``i`` at x = i + 0.5 (the middle of bin
+      ``i`` of ``combined``, x errors ±0.5) with the profile-likelihood interval
+      (``graph_errors="profile"``; an :class:`~hepcombine.exceptions.IntervalError` names an
+      observable without one) or the symmetric errors (``"symmetric"``);
+    * ``covariance``, ``correlation``: TH2D;
+    * ``breakdown_<component>``: TH1D per row of the result's breakdown (σ of that component,
+      signed; bin errors 0), keys as for a distribution.
+
+    The description of both :func:`write_root` and :func:`to_pyroot`.
+    """
+    from .hist import _category_hist, result_hist, result_matrix_hist
+
+    if graph_errors not in ("profile", "symmetric"):
+        raise InvalidArgument(
+            f"graph_errors must be 'profile' or 'symmetric', not {graph_errors!r}"
+        )
+    names = list(result.observables)
+    values = np.array([result.values[n] for n in names])
+    errors = np.array([result.errors[n] for n in names])
+    if graph_errors == "profile":
+        bad = [n for n in names if not result.has_interval(n)]
+        if bad:
+            shown = "; ".join(f"{n}: {result.interval_status[n]}" for n in bad[:10])
+            raise IntervalError(
+                f"no valid profile interval for {bad}: {shown}; write the graph with the "
+                "symmetric errors instead with graph_errors='symmetric'"
+            )
+        low = np.array([result.asymmetric_errors(n)[0] for n in names])
+        high = np.array([result.asymmetric_errors(n)[1] for n in names])
+    else:
+        low = high = errors
+    x = np.arange(len(names)) + 0.5
+    half = np.full(len(names), 0.5)
+    objects: dict[str, Any] = {
         "combined": result_hist(result),
+        "combined_profile": GraphAsymmErrors(
+            x, values, half, half, low, high, title="combined", x_title="observable"
+        ),
         "covariance": result_matrix_hist(result, "covariance"),
         "correlation": result_matrix_hist(result, "correlation"),
     }
+    table = result.breakdown
+    keys = _unique_keys(table.rows, "breakdown_")
+    cols = [table.columns.index(n) for n in names]
+    for i, component in enumerate(table.rows):
+        h = _category_hist(names, "observable", label=f"uncertainty from {component}: combined")
+        h.view().value = table.matrix[i, cols]
+        h.view().variance = 0.0
+        objects[keys[component]] = h
+    return objects
 
 
 def __dir__() -> list[str]:

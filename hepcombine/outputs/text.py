@@ -5,6 +5,8 @@ text. Every row and column is labelled by name. Sections, in order:
 
 1. header (version, χ² definition, method, configuration file and measurements if a
    specification is given);
+   then, when given, the normalised values and their covariance (first, as convino prints
+   them);
 2. combined values: value, asymmetric (profile-likelihood, Δχ² = 1) errors, symmetric (Hesse)
    error and the status of the interval;
 3. correlation and covariance of the combined values;
@@ -23,8 +25,7 @@ text. Every row and column is labelled by name. Sections, in order:
 10. Convino's impacts, a separate table that does not add up;
 11. the weights of the inputs (for at most :data:`MAX_MATRIX` observables; all of them are in
     the JSON output);
-12. normalised values and covariance, when given;
-13. repaired correlation assumptions, if any.
+12. repaired correlation assumptions, if any.
 """
 
 from __future__ import annotations
@@ -197,6 +198,20 @@ def format_result(
         for o, refs in spec.observables.items():
             lines.append(f"observable {o} = {' + '.join(refs)}")
 
+    # the normalised distribution first, as convino prints it
+    if normalised is not None:
+        vals, ncov = normalised_arrays(result, normalised)
+        lines += _section("Normalised values (unit sum) and their covariance")
+        lines += _grid(
+            obs,
+            ["value", "±error"],
+            lambda i, j: vals[i] if j == 0 else math.sqrt(max(ncov[i][i], 0.0)),
+            ".6g",
+            corner="observable",
+        )
+        lines.append("")
+        lines += _grid(obs, obs, lambda i, j: ncov[i][j], ".6g")
+
     # combined values
     lines += _section("Combined values (asymmetric: profile likelihood, Δχ² = 1; symmetric: Hesse)")
     w = max(len("observable"), *map(len, obs))
@@ -321,19 +336,6 @@ def format_result(
         )
     else:
         lines.append(f"  ({len(wt.rows)} observables: the weights are in the JSON output)")
-
-    if normalised is not None:
-        vals, ncov = normalised_arrays(result, normalised)
-        lines += _section("Normalised values (unit sum) and their covariance")
-        lines += _grid(
-            obs,
-            ["value", "±error"],
-            lambda i, j: vals[i] if j == 0 else math.sqrt(max(ncov[i][i], 0.0)),
-            ".6g",
-            corner="observable",
-        )
-        lines.append("")
-        lines += _grid(obs, obs, lambda i, j: ncov[i][j], ".6g")
 
     if result.correlation_repairs:
         lines += _section("Correlation assumptions repaired (assumed → used)")

@@ -65,7 +65,9 @@ class Solution:
     minuit: Any | None
     edm: float
     iterations: int = 0
-    notes: tuple[str, ...] = ()
+    #: kink groups held on their kink at the minimum: (global source indices, side whose
+    #: curvature the covariance uses: +1 δ > 0, −1 δ < 0, 0 the mean)
+    on_kinks: tuple[tuple[tuple[int, ...], float], ...] = ()
     hessian: Array | None = field(default=None, repr=False)
     minimum: Minimum | None = field(default=None, repr=False)
     kinks: KinkGroups | None = field(default=None, repr=False)
@@ -105,23 +107,21 @@ def minimise(
     if minimiser != "newton":
         raise ValueError(f"unknown minimiser {minimiser!r}")
     kinks = KinkGroups.of(model)
-    sigma = np.sqrt(np.clip(np.diag(inverse(f0)) * 2.0, 0.0, None))
+    # a scale per parameter for the step criterion and the scaled Newton steps: 1/√(½H_ii)
+    # (at most the error of the quadratic approximation; no inverse needed)
+    sigma = 1.0 / np.sqrt(np.clip(0.5 * np.diag(h0), 1e-300, None))
     best = global_minimise(model, theta0, kinks, sigma)
     if not best.converged:
         raise FitError(f"the minimisation did not converge: {best.message}")
     # curvature at a kink: the side the minimum was reached from (mean slope if unknown)
-    notes = []
     sides = None
+    on_kinks: list[tuple[tuple[int, ...], float]] = []
     if best.held:
-        forced = {g: s for g, s in best.held.items() if s != 0}
-        sides = kinks.sides([g for g, s in best.held.items() if s == 0], forced)
-        for g, s in best.held.items():
-            srcs = ", ".join(str(i) for i in kinks.members[g])
-            side = {1.0: "δ > 0", -1.0: "δ < 0"}.get(s, "mean")
-            notes.append(
-                f"kink group {g} (sources #{srcs}) sits on its kink at the minimum; "
-                f"curvature-based quantities use its {side} side"
-            )
+        forced = {grp: v for grp, v in best.held.items() if v != 0}
+        sides = kinks.sides([grp for grp, v in best.held.items() if v == 0], forced)
+        for grp, side in best.held.items():
+            for src, sign in zip(kinks.members[grp], kinks.signs[grp], strict=True):
+                on_kinks.append(((int(src),), float(side * sign)))
     hess = model.evaluate(best.theta, 2, sides)[2]
     assert hess is not None
     cov = 2.0 * inverse(factor_or_raise(hess, names))
@@ -133,7 +133,7 @@ def minimise(
         None,
         best.edm,
         best.iterations,
-        tuple(notes),
+        tuple(on_kinks),
         hess,
         best,
         kinks,
@@ -195,9 +195,9 @@ def profile_intervals(
     idx = [index[o] for o in observables]
     found, _ = _vm_intervals(model, solution.minimum, solution.kinks, cov, solution.hessian, idx)
     for o, i in zip(observables, idx, strict=True):
-        lo, hi = found[i]
-        intervals[o] = (lo.value, hi.value)
-        status[o] = _status(lo, hi)
+        low_end, high_end = found[i]
+        intervals[o] = (low_end.value, high_end.value)
+        status[o] = _status(low_end, high_end)
         if status[o].startswith("failed"):
             log.warning("profile interval of %s: %s", o, status[o])
         elif status[o] != "profile":

@@ -45,8 +45,10 @@ CHI2_TOLERANCE = 1e-6
 #: … and a Newton step of the minimisation with x_c fixed moves nothing by more than this (σ)
 STEP_TOLERANCE = 1e-6
 #: the chord iteration stops when no parameter moves by more than this (σ)
-CHORD_GOAL = 1e-10
+CHORD_GOAL = 1e-8
 CHORD_ITERATIONS = 12
+#: a chord step of this many σ runs away: the column is dropped from a mirrored check
+RUNAWAY = 1e4
 #: how far (in σ of the value) the root search looks for Δχ² = 1
 MAX_REACH = 50.0
 
@@ -59,6 +61,30 @@ class Endpoint:
     method: str  # "chord" or "scan"
     ok: bool
     reason: str = ""
+
+
+class _Reduced:
+    """H⁻¹ restricted to the kinks held at the minimum: K = H⁻¹ − Y S⁻¹ Yᵀ with Y = H⁻¹Bᵀ,
+    S = B H⁻¹ Bᵀ (B: the normals of the held kink hyperplanes). −K g is the step to the
+    minimum of the quadratic model that keeps the held sources on their kinks; without held
+    kinks K = H⁻¹. ``sides`` evaluates the held sources at their mean slope (the KKT
+    gradient)."""
+
+    def __init__(self, factor: Factor, kinks: KinkGroups, held: Sequence[int]) -> None:
+        self.factor = factor
+        self.held = list(held)
+        self.sides = kinks.sides(self.held, {}) if self.held else None
+        if self.held:
+            B = kinks.normals[self.held]
+            self.B = B
+            self.Y = solve(factor, B.T)
+            self.S_inv = np.linalg.pinv(B @ self.Y)
+
+    def solve(self, G: Array) -> Array:
+        Z = solve(self.factor, G)
+        if not self.held:
+            return Z
+        return Z - self.Y @ (self.S_inv @ (self.Y.T @ G))
 
 
 def profile_intervals(
@@ -89,15 +115,18 @@ def profile_intervals(
     pending: list[tuple[int, int, float, Array | None]] = []  # (param, side index, guess, θ)
     iterations = 0
     if factor is not None:
-        W = covariance[:, cols] * 0.5  # H⁻¹ e_c for each endpoint
+        # kinks the minimum sits on stay held along the profile (verified at every endpoint)
+        op = _Reduced(factor, kinks, list(minimum.held))
+        E = np.zeros((len(theta0), len(cols)))
+        E[cols, np.arange(len(cols))] = 1.0
+        W = op.solve(E)  # K e_c for each endpoint (= H⁻¹ e_c without held kinks)
         w_cc = W[cols, np.arange(len(cols))]
-        thetas = theta0[:, None] + side * covariance[:, cols] / np.sqrt(covariance[cols, cols])
+        # the quadratic prediction θ̂ ± 2K e_c/√(2 K_cc) (exact for a quadratic χ²)
+        thetas = theta0[:, None] + side * W * np.sqrt(2.0 / w_cc)
         thetas, converged, iterations = _chord(
-            model, factor, kinks, thetas, cols, side, W, w_cc, target, sigma
+            model, op, kinks, thetas, cols, side, W, w_cc, target, sigma
         )
-        ok, reasons = _verify(
-            model, factor, kinks, thetas, cols, side, W, w_cc, target, sigma, theta0
-        )
+        ok, reasons = _verify(model, op, kinks, thetas, cols, side, W, w_cc, target, sigma, theta0)
         for k in range(len(cols)):
             c, s = int(cols[k]), int(side[k] > 0)
             if converged[k] and ok[k]:
@@ -154,7 +183,7 @@ def _vm_steps(
 
 def _chord(
     model: CombinedChi2,
-    factor: Factor,
+    op: _Reduced,
     kinks: KinkGroups,
     thetas: Array,
     cols: NDArray[np.intp],
@@ -179,9 +208,9 @@ def _chord(
     it = 0
     for it in range(1, CHORD_ITERATIONS + 1):
         a = np.flatnonzero(active)
-        f, G = model.values_and_gradients(thetas[:, a])
+        f, G = model.values_and_gradients(thetas[:, a], sides=op.sides)
         assert G is not None
-        step = _vm_steps(f, G, solve(factor, G), W[:, a], w_cc[a], cols[a], side[a], target)
+        step = _vm_steps(f, G, op.solve(G), W[:, a], w_cc[a], cols[a], side[a], target)
         bad = ~np.isfinite(step).all(axis=0)
         size = np.where(bad, np.inf, np.max(np.abs(step) / sigma[:, None], axis=0))
         big = size > 1.0
@@ -204,8 +233,9 @@ def _chord(
         e = np.zeros(n_p)
         e[c] = 1.0
         projections = 0
+        held = dict.fromkeys(op.held, 0.0)
         for _ in range(2 * CHORD_ITERATIONS):
-            fv, g, H = model.evaluate(theta, 2)
+            fv, g, H = model.evaluate(theta, 2, op.sides)
             assert g is not None and H is not None
             fk = try_factor(H)
             if fk is None:
@@ -213,17 +243,20 @@ def _chord(
                     break
                 # outside the valley of the χ² (Hessian not positive definite): first the
                 # minimum over all other parameters at this x_c, then Newton from there
-                m = global_minimise(model, theta, kinks, sigma, fixed={c: float(theta[c])})
+                m = global_minimise(
+                    model, theta, kinks, sigma, fixed={c: float(theta[c])}, held=held
+                )
                 if not m.converged:
                     break
                 theta = m.theta.copy()
                 projections += 1
                 continue
-            w = solve(fk, e)
+            local = _Reduced(fk, kinks, op.held)
+            w = local.solve(e)
             st = _vm_steps(
                 np.array([fv]),
                 g[:, None],
-                solve(fk, g)[:, None],
+                local.solve(g[:, None]),
                 w[:, None],
                 np.array([w[c]]),
                 np.array([c]),
@@ -232,14 +265,18 @@ def _chord(
             )[:, 0]
             if not np.all(np.isfinite(st)):
                 break
-            size = float(np.max(np.abs(st) / sigma))
+            step_size = float(np.max(np.abs(st) / sigma))
             log.debug(
-                "endpoint %d Newton: x %.10g Δχ² − 1 %.3g step %.3g", k, theta[c], fv - target, size
+                "endpoint %d Newton: x %.10g Δχ² − 1 %.3g step %.3g",
+                k,
+                theta[c],
+                fv - target,
+                step_size,
             )
-            if size > 1.0:
-                st *= 1.0 / size
+            if step_size > 1.0:
+                st *= 1.0 / step_size
             theta += st
-            if size < CHORD_GOAL:
+            if step_size < CHORD_GOAL:
                 converged[k] = True
                 break
         thetas[:, k] = theta
@@ -248,7 +285,7 @@ def _chord(
 
 def _verify(
     model: CombinedChi2,
-    factor: Factor,
+    op: _Reduced,
     kinks: KinkGroups,
     thetas: Array,
     cols: NDArray[np.intp],
@@ -260,12 +297,13 @@ def _verify(
     theta0: Array,
 ) -> tuple[NDArray[np.bool_], list[str]]:
     """Check each endpoint: on its side of the minimum, Δχ² = 1, a conditional Newton step
-    that moves nothing, and no lower branch across any kink."""
+    that moves nothing, the kinks held at the minimum still minima along their normals
+    (|ν| ≤ κ/2), and no lower branch across any other kink."""
     K = thetas.shape[1]
     idx = np.arange(K)
-    f, G = model.values_and_gradients(thetas)
+    f, G = model.values_and_gradients(thetas, sides=op.sides)
     assert G is not None
-    Z = solve(factor, G)
+    Z = op.solve(G)
     mu = Z[cols, idx] / w_cc
     inner = -Z + mu * W
     move = np.max(np.abs(inner) / sigma[:, None], axis=0)
@@ -281,19 +319,37 @@ def _verify(
         elif not move[k] < STEP_TOLERANCE:
             ok[k] = False
             reasons[k] = f"the minimisation with the value fixed still moves by {move[k]:.3g} σ"
+    if op.held and ok.any():
+        _check_held(model, op, kinks, thetas, cols, G, ok, reasons)
     if len(kinks):
         # every endpoint re-minimised (chord, value fixed) from its mirror image across each kink
         h = kinks.h(thetas)
-        starts, owner = [], []
-        for k in np.flatnonzero(ok):
+        starts: list[Array] = []
+        owner: list[int] = []
+        groups: list[int] = []
+        for k in map(int, np.flatnonzero(ok)):
             for grp in range(len(kinks)):
-                if h[grp, k] != 0.0:
+                if grp not in op.held and h[grp, k] != 0.0:
                     starts.append(thetas[:, k] - 2.0 * h[grp, k] * kinks.normals[grp])
                     owner.append(k)
+                    groups.append(grp)
         if starts:
             S = np.array(starts).T
             own = np.array(owner)
-            fs = _conditional_chord(model, factor, S, cols[own], W[:, own], w_cc[own], sigma)
+            grp_of = np.array(groups)
+            mirrored_side = -np.sign(h[grp_of, own])
+            fs = _conditional_chord(
+                model,
+                op,
+                S,
+                cols[own],
+                W[:, own],
+                w_cc[own],
+                sigma,
+                kinks.normals[grp_of].T,
+                kinks.offsets[grp_of],
+                mirrored_side,
+            )
             for j, k in enumerate(own):
                 if fs[j] < target - CHI2_TOLERANCE and ok[k]:
                     ok[k] = False
@@ -304,33 +360,92 @@ def _verify(
     return ok, reasons
 
 
+def _check_held(
+    model: CombinedChi2,
+    op: _Reduced,
+    kinks: KinkGroups,
+    thetas: Array,
+    cols: NDArray[np.intp],
+    G: Array,
+    ok: NDArray[np.bool_],
+    reasons: list[str],
+) -> None:
+    """At every endpoint, each kink held since the minimum must still be a minimum along its
+    normal: with the KKT multipliers ν of ∇χ² = μ e_c + Σ ν_g n_g and the jump κ_g of the
+    derivative across kink g, |ν_g| ≤ κ_g/2 (see :mod:`hepcombine.solver.newton`)."""
+    n = thetas.shape[0]
+    m = len(op.held)
+    todo = np.flatnonzero(ok)
+    sides = np.repeat(np.asarray(op.sides)[:, None], 2 * m * len(todo), axis=1)
+    pts = np.repeat(thetas[:, todo], 2 * m, axis=1)
+    for j, grp in enumerate(op.held):
+        cols_plus = np.arange(len(todo)) * 2 * m + 2 * j
+        sides[np.ix_(kinks.members[grp], cols_plus)] = kinks.signs[grp][:, None]
+        sides[np.ix_(kinks.members[grp], cols_plus + 1)] = -kinks.signs[grp][:, None]
+    _, one_sided = model.values_and_gradients(pts, sides=sides)
+    assert one_sided is not None
+    for t, k in enumerate(todo):
+        e = np.zeros(n)
+        e[cols[k]] = 1.0
+        A = np.column_stack([e, op.B.T])
+        coef = np.linalg.lstsq(A, G[:, k], rcond=None)[0]
+        for j, grp in enumerate(op.held):
+            plus = one_sided[:, t * 2 * m + 2 * j]
+            minus = one_sided[:, t * 2 * m + 2 * j + 1]
+            kappa = float(kinks.normals[grp] @ (plus - minus))
+            nu = float(coef[1 + j])
+            tol = 1e-9 * max(1.0, abs(kappa), abs(nu))
+            if abs(nu) > 0.5 * kappa + tol:
+                ok[k] = False
+                reasons[k] = (
+                    f"a source held on its kink at the minimum leaves it at this endpoint "
+                    f"(|ν| = {abs(nu):.3g} > κ/2 = {0.5 * kappa:.3g})"
+                )
+                break
+
+
 def _conditional_chord(
     model: CombinedChi2,
-    factor: Factor,
+    op: _Reduced,
     thetas: Array,
     cols: NDArray[np.intp],
     W: Array,
     w_cc: Array,
     sigma: Array,
+    normals: Array,
+    offsets: Array,
+    side: Array,
 ) -> Array:
-    """Chord-Newton minimisation with each column's parameter ``cols[k]`` fixed; returns the
-    χ² reached (a non-converged point returns its lowest χ² seen)."""
+    """Chord-Newton minimisation with each column's parameter ``cols[k]`` fixed, started on the
+    ``side`` of the kink hyperplane (``normals[:, k]``, ``offsets[k]``) opposite to its
+    endpoint; returns the lowest χ² seen per column. Any such value is a χ² at x_c fixed, so
+    one below χ²_min + 1 proves the profile lower there. A column whose iterate returns to its
+    endpoint's side is heading back to the endpoint's branch and is not followed further."""
     K = thetas.shape[1]
-    idx = np.arange(K)
     best = np.full(K, np.inf)
-    for _ in range(CHORD_ITERATIONS):
-        f, G = model.values_and_gradients(thetas)
-        assert G is not None
-        best = np.minimum(best, np.where(np.isfinite(f), f, np.inf))
-        Z = solve(factor, G)
-        mu = Z[cols, idx] / w_cc
-        step = -Z + mu * W
-        if not np.all(np.isfinite(step)):
+    live = np.arange(K)
+    # a chord that runs away (steps of thousands of σ, or a χ² that overflows) proves nothing
+    # and is dropped; its overflowing arithmetic is expected, not a warning for the user
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(CHORD_ITERATIONS):
+            th = thetas[:, live]
+            f, G = model.values_and_gradients(th)
+            assert G is not None
+            finite = np.isfinite(f) & np.all(np.isfinite(G), axis=0)
+            best[live] = np.minimum(best[live], np.where(finite, f, np.inf))
+            Z = op.solve(np.where(finite, G, 0.0))
+            mu = Z[cols[live], np.arange(len(live))] / w_cc[live]
+            step = -Z + mu * W[:, live]
             step = np.where(np.isfinite(step), step, 0.0)
-        thetas = thetas + step
-        if np.max(np.abs(step) / sigma[:, None]) < CHORD_GOAL:
-            break
-    f = model.values_and_gradients(thetas, gradient=False)[0]
+            thetas[:, live] = th + step
+            h = np.einsum("ik,ik->k", normals[:, live], thetas[:, live]) - offsets[live]
+            size = np.max(np.abs(step) / sigma[:, None], axis=0)
+            keep = (size >= CHORD_GOAL) & (size < RUNAWAY) & finite & (h * side[live] > 0)
+            live = live[keep]
+            log.debug("mirrored check: %d of %d columns still on the other side", live.size, K)
+            if live.size == 0:
+                break
+        f = model.values_and_gradients(thetas, gradient=False)[0]
     return np.minimum(best, np.where(np.isfinite(f), f, np.inf))
 
 

@@ -183,7 +183,7 @@ def _kkt_step(system: NewtonSystem, g: Array, A: Array, residual: Array) -> tupl
         nu = np.linalg.solve(S, rhs)
     except np.linalg.LinAlgError:
         nu = np.linalg.lstsq(S, rhs, rcond=None)[0]
-    return -z - Y @ nu, nu
+    return -z - Y @ nu, np.asarray(nu, dtype=float)
 
 
 def newton_minimise(
@@ -210,9 +210,14 @@ def newton_minimise(
     for i, v in fixed.items():
         theta[i] = v
     hold: dict[int, float] = dict(held or {})
+    if len(kinks):
+        # a start exactly on a kink is held there; the multiplier test releases it if need be
+        for on_kink in np.flatnonzero(kinks.h(theta) == 0.0):
+            hold.setdefault(int(on_kink), 0.0)
     theta = kinks.project(theta, list(hold))
     forced: dict[int, float] = {}
     edm = np.inf
+    stalled = 0
     steps_x_scale = np.where(sigma > 0, sigma, 1.0)
     if len(steps_x_scale) < npar:
         steps_x_scale = np.concatenate([steps_x_scale, np.ones(npar - len(steps_x_scale))])
@@ -223,6 +228,10 @@ def newton_minimise(
         assert g is not None and H is not None
         A, b = _constraints(kinks, fixed, hold, npar)
         system = NewtonSystem(H)
+        if not system.positive_definite:
+            # far from the minimum the Hessian of a strongly non-linear χ² is indefinite: a
+            # Gauss–Newton step (the residual terms dropped: positive definite) descends
+            system = NewtonSystem(model.gauss_newton_hessian(theta, sides))
         step, nu = _kkt_step(system, g, A, b - A @ theta)
         if not system.positive_definite and not float(g @ step) < 0:
             system = NewtonSystem(H, steps_x_scale, modified=True)
@@ -265,11 +274,16 @@ def newton_minimise(
             for grp in list(forced):
                 if hv[grp] * forced[grp] > 0 and abs(hv[grp]) > 1e-12:
                     del forced[grp]
-        if f_new >= f0 and edm < 1e-9 and second_order:
-            # no representable decrease left: converged to the precision of the χ² itself
+        stalled = stalled + 1 if (f_new >= f0 and not events) else 0
+        # no representable decrease left: converged to the precision of the χ² itself (with a
+        # Gauss–Newton Hessian, once the line search stalled too)
+        if f_new >= f0 and edm < 1e-9 and (second_order or stalled >= 3):
             multipliers = {i: float(nu[k]) for k, i in enumerate(fixed)}
             if _release(model, kinks, theta, hold, forced, nu[len(fixed) :], g) is None:
                 return Minimum(theta, f0, edm, it, True, "", dict(hold), multipliers)
+        if stalled >= 3:
+            message = f"the line search makes no progress (EDM {edm:.3g}) after {it} Newton steps"
+            return Minimum(theta, float(f_new), edm, it, False, message, dict(hold))
         message = f"no convergence after {max_iterations} Newton steps (EDM {edm:.3g})"
     return Minimum(theta, float(model(theta)), edm, max_iterations, False, message, dict(hold))
 
@@ -431,6 +445,31 @@ def _line_search(
     return theta + t_prev * step, f_prev, events
 
 
+def _other_side_may_be_lower(
+    model: CombinedChi2, kinks: KinkGroups, m: Minimum, grp: int, fixed: Mapping[int, float]
+) -> bool:
+    """Whether the far side of kink group ``grp`` can hold a lower minimum than ``m``.
+
+    The χ² on the far side is a quadratic piece (Neyman, absolute sources: see
+    ``CombinedChi2.is_piecewise_quadratic``); continue it across the kink and take one Newton
+    step of it from ``m`` (with its own Hessian, under the same constraints). If the piece is
+    convex there and its minimum lies on this side of the kink, its minimum over the far side
+    is on the kink itself, where it equals the χ² of this side, which ``m`` minimises: nothing
+    lower there. Otherwise (minimum across the kink, or a Hessian that is not positive
+    definite) the far side must be searched.
+    """
+    side = float(np.sign(kinks.h(m.theta)[grp]))
+    sides = kinks.sides(m.held, {grp: -side})
+    _, g, H = model.evaluate(m.theta, 2, sides)
+    assert g is not None and H is not None
+    system = NewtonSystem(H)
+    if not system.positive_definite:
+        return True
+    A, b = _constraints(kinks, fixed, m.held, model.npar)
+    step, _ = _kkt_step(system, g, A, b - A @ m.theta)
+    return bool(side * kinks.h(m.theta + step)[grp] <= 0.0)
+
+
 def global_minimise(
     model: CombinedChi2,
     theta0: Array,
@@ -456,6 +495,11 @@ def global_minimise(
         tried.add(pattern)
         for grp in range(len(kinks)):
             if grp in best.held or h[grp] == 0.0:
+                continue
+            # the screen is exact only where the χ² is quadratic between kinks; elsewhere a
+            # piece convex at the minimum may still curve down further away: search it
+            screened = model.is_piecewise_quadratic
+            if screened and not _other_side_may_be_lower(model, kinks, best, grp, fixed or {}):
                 continue
             start = kinks.reflect(best.theta, grp)
             other = newton_minimise(model, start, kinks, sigma, fixed=fixed)

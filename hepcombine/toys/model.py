@@ -38,7 +38,8 @@ exactly the pseudo-observations above; consequently (x̂* − x, λ̂* − λ) h
 inverse Hessian of the original fit) and x̂* alone the measurement's total covariance
 V + U(1 + D)⁻¹Uᵀ when λ is drawn from its prior (checked in the tests). Directions of λ the
 measurement's data do not inform (d = 0) get λ̂* = 0 there. Each source type's response is one
-function in :data:`RESPONSES` (absolute: an added shift, relative: a factor).
+function in :data:`RESPONSES` (absolute: an added shift, relative: a factor 1 − s/x̂,
+log-normal: a factor exp(ℓ(δ)), never negative).
 
 Statistical fluctuation ε and what the pseudo-measurement reports (``stat=``)
     ``"fixed"`` (default for Neyman): ε ~ N(0, V); the pseudo-measurement reports M.
@@ -124,18 +125,34 @@ def _relative(x_hat: Array, up: Array, down: Array, delta: Array, asymmetry: str
     return "mul", 1.0 - interpolate(up, down, delta, asymmetry) / x_hat[:, None]
 
 
+def _lognormal(x_hat: Array, up: Array, down: Array, delta: Array, asymmetry: str):
+    """A log-normal source multiplies the prediction by exp(ℓ(δ)) with ℓ(±1) = −ln(1 + u_±/x̂)
+    (one factor κ = 1 + u/x̂ for both sides of a symmetric source): method.md §1."""
+    xh = x_hat[:, None]
+    l_up = -np.log1p(up / xh)
+    symmetric = down == -up
+    l_down = np.where(symmetric, -l_up, -np.log1p(np.where(symmetric, 0.0, down) / xh))
+    return "mul", np.exp(interpolate(l_up, l_down, delta, asymmetry))
+
+
 #: How each type of source enters the prediction X = x̄ · Π(factors) + Σ(terms): one function
 #: per type, ``f(x̂, up, down, δ, asymmetry) -> ("mul" | "add", array (n_estimates, n_sources))``.
 RESPONSES: dict[str, Callable[..., tuple[str, Array]]] = {
     "absolute": _absolute,
     "relative": _relative,
+    "lognormal": _lognormal,
 }
 
 
 def response_types(measurement: Measurement) -> tuple[str, ...]:
     """The response type (a key of :data:`RESPONSES`) of each source of ``measurement``."""
     return tuple(
-        "relative" if s in measurement.relative else "absolute" for s in measurement.source_names
+        "relative"
+        if s in measurement.relative
+        else "lognormal"
+        if s in measurement.lognormal
+        else "absolute"
+        for s in measurement.source_names
     )
 
 

@@ -24,7 +24,14 @@ from pathlib import Path
 import jsonschema
 import numpy as np
 import pytest
-from conftest import minimise_chi2, profile_interval, write
+from conftest import (
+    expect_combination,
+    expect_distribution,
+    judge_root_file,
+    minimise_chi2,
+    profile_interval,
+    write,
+)
 
 from hepcombine.cli import main
 from hepcombine.combiner import Combiner
@@ -641,6 +648,16 @@ def test_differential_normalised_root_and_plots(tmp_path, capsys):
     )
     assert "Normalised values" in (out / "result.txt").read_text()
 
+    # ROOT reads the file: the numbers of the same combination through the API
+    from hepcombine.differential import DifferentialResult
+
+    spec = load_config(base)
+    dr = DifferentialResult.from_result(
+        spec.combiner(chi2="neyman").combine(), binning=spec.binning, title="combined"
+    )
+    judge_root_file(
+        out / "d.root", expect_distribution(dr, normalised=True), directory="combination"
+    )
     with uproot.open(out / "d.root") as f:
         h = f["combination/combined"]
         assert h.values() == pytest.approx(values, rel=1e-12)
@@ -670,6 +687,8 @@ def test_root_non_differential_one_bin_per_observable(tmp_path, capsys):
     )
     assert code == 0, err
     data = json.loads((out / "r.json").read_text())
+    expected = expect_combination(load_config(base).combiner().combine())
+    judge_root_file(out / "r.root", expected, directory="combination")
     with uproot.open(out / "r.root") as f:
         h = f["combination/combined"]
         assert list(h.axis().labels()) == ["x0"]

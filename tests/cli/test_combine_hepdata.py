@@ -12,6 +12,7 @@ fully correlated between bins.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -21,12 +22,14 @@ import numpy as np
 import pytest
 import uproot
 import yaml
-from conftest import DATA, REPO
+from conftest import DATA, REPO, expect_distribution, judge_root_file
 from hepdata_validator.full_submission_validator import FullSubmissionValidator
 
 from hepcombine.cli import main
 from hepcombine.exceptions import HEPDataError
+from hepcombine.inputs import load_config
 from hepcombine.inputs.hepdata import read_hepdata_matrix, read_hepdata_table
+from hepcombine.outputs.combination import differential_result
 
 EXAMPLE = DATA / "lhcb_z_8tev_ee_mumu.yaml"
 LHCB = DATA / "hepdata" / "lhcb_z_8tev_ee_mumu"
@@ -72,6 +75,16 @@ def gls():
     return x, cov, weights @ v_lumi @ weights.T, (low, high)
 
 
+@functools.cache
+def expected_root() -> dict:
+    """What ROOT must read in the example's ROOT file: the numbers of the same combination
+    through the API (the distribution on the configuration's bins, binning and quantity)."""
+    spec = load_config(EXAMPLE)
+    dr = differential_result(spec.combiner().combine(), spec)
+    assert dr is not None
+    return expect_distribution(dr, normalised=spec.normalise)
+
+
 def test_one_command_gives_root_and_hepdata_that_read_back_as_the_gls(tmp_path):
     code = main(
         [
@@ -104,6 +117,7 @@ def test_one_command_gives_root_and_hepdata_that_read_back_as_the_gls(tmp_path):
         np.testing.assert_allclose(f["combination/covariance"].values(), cov, rtol=1e-8)
         lumi = f["combination/breakdown_luminosity"].values()
     np.testing.assert_allclose(lumi, np.sqrt(np.diag(cov_lumi)), rtol=1e-8)
+    judge_root_file(tmp_path / "out.root", expected_root(), directory="combination")
 
     # HEPData, validated and read with the reader
     sub = tmp_path / "out_hepdata"
@@ -151,7 +165,9 @@ def test_the_installed_command(tmp_path):
         check=False,
     )
     assert out.returncode == 0, out.stderr
+    assert out.stderr == ""  # no warning either (PyROOT, imported by hepdata_lib, has one)
     assert f"wrote {tmp_path / 'out_hepdata.tar.gz'}" in out.stdout
+    judge_root_file(tmp_path / "out.root", expected_root(), directory="combination")
 
 
 BROKEN = [
@@ -229,6 +245,7 @@ def test_an_output_that_fails_last_leaves_no_output(tmp_path, capsys, monkeypatc
     assert main([*argv, "--hepdata", str(tmp_path / "sub")]) == 0
     assert main([*argv, "--hepdata", str(tmp_path / "sub"), "--no-hepdata-validation"]) == 0
     assert sorted(os.listdir(tmp_path)) == ["mine", "out.root", "result.txt", "sub", "sub.tar.gz"]
+    judge_root_file(tmp_path / "out.root", expected_root(), directory="combination")
 
 
 def test_without_profile_intervals_the_symmetric_errors_are_written(tmp_path, caplog):

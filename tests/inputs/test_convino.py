@@ -585,3 +585,432 @@ def test_convino_config_combines_like_a_directly_minimised_chi2(tmp_path):
         assert result.errors[name] == pytest.approx(np.sqrt(cov[k, k]), rel=1e-6)
     assert result.chi2 == pytest.approx(best.fun, rel=1e-6, abs=1e-9)
     assert result.spectators["c:spec"][0] == pytest.approx(5.0)
+
+
+# --------------------------------------------------------------------------- the original's quirks
+# Each accepted quirk of docs/convino-format.md is read as the original program reads it, with a
+# warning (file and line) where the original silently ignores something. References: the same
+# content written without the quirk.
+ROWS = "      a stat\n  x 1 2\n"
+PLAIN = "[not fitted]\n" + ROWS + "[end not fitted]\n" + EST
+
+
+def _warnings(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def _same_as_plain(tmp_path: Path, text: str) -> None:
+    from conftest import assert_same_measurement
+
+    plain = read_measurement_file(write(tmp_path / "plain" / "m.txt", PLAIN))
+    quirky = read_measurement_file(write(tmp_path / "m.txt", text))
+    assert_same_measurement(quirky, plain)
+
+
+def test_empty_blocks_are_no_blocks(tmp_path, caplog):
+    """Convino's own example measurement: an empty [correlation matrix] (comments only) next
+    to a filled [hessian] and a [not fitted] table whose stat column is then ignored; and the
+    CMS shape: empty [hessian], [not fitted] and [systematics] next to a full-square
+    [correlation matrix]."""
+    cov = COV[:2, :2]
+    h = np.linalg.inv(cov)
+    example = write(
+        tmp_path / "example.txt",
+        f"""
+        [hessian]
+          # the Hessian
+          xs0 {float(h[0, 0])!r}
+          xs1 {float(h[1, 0])!r} {float(h[1, 1])!r}
+        [end hessian]
+        [correlation matrix]
+          # empty in this example
+        [end correlation matrix]
+        [not fitted]
+                sys_d  stat
+          xs0   5      6
+          xs1   3      2
+        [end not fitted]
+        [estimates]
+          n_estimates = 2
+          name_0 = xs0
+          value_0 = 800;
+          name_1 = xs1
+          value_1 = 300;
+        [end estimates]
+        """,
+    )
+    with caplog.at_level(logging.WARNING):
+        m = read_measurement_file(example)
+    assert m.source_names == ("sys_d",)
+    np.testing.assert_allclose(m.stat_information, h, rtol=1e-12)
+    np.testing.assert_allclose(m.shifts_up[:, 0], [5.0, 3.0])
+    assert any("stat column of [not fitted] is ignored" in w for w in _warnings(caplog))
+
+    sig = np.sqrt(np.diag(cov))
+    rho = cov / np.outer(sig, sig)
+    cms = write(
+        tmp_path / "cms.txt",
+        f"""
+        [hessian]
+
+        [end hessian]
+        [estimates]
+        n_estimates = 2
+        name_0 = xs0
+        value_0 = 100
+        name_1 = xs1
+        value_1 = 50
+        [end estimates]
+        [not fitted]
+        [end not fitted]
+        [correlation matrix]
+        xs0 ({float(sig[0])!r}) 1.0 {float(rho[0, 1])!r}
+        xs1 ({float(sig[1])!r}) {float(rho[1, 0])!r} 1.0
+        [end correlation matrix]
+        [systematics]
+        [end systematics]
+        """,
+    )
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        m = read_measurement_file(cms)
+    assert _warnings(caplog) == []
+    np.testing.assert_allclose(m.stat_information, h, rtol=1e-10)
+    assert m.source_names == ()
+
+
+def test_stray_end_marker_outside_blocks_is_ignored_with_a_warning(tmp_path, caplog):
+    text = "[not fitted]\n" + ROWS + "[end not fitted]\n\n[end systematics]\n" + EST
+    with caplog.at_level(logging.WARNING):
+        _same_as_plain(tmp_path, text)
+    (w,) = _warnings(caplog)
+    line = line_of(tmp_path / "m.txt", "[end systematics]")
+    assert f"{tmp_path / 'm.txt'}, line {line}:" in w and "'[end systematics]'" in w
+
+
+def test_two_equals_signs_take_the_text_between_the_first_two(tmp_path, caplog):
+    text = PLAIN + "[systematics]\n a = relative = something\n[end systematics]\n"
+    with caplog.at_level(logging.WARNING):
+        m = read_measurement_file(write(tmp_path / "m.txt", text))
+    assert m.relative == {"a"}
+    (w,) = _warnings(caplog)
+    line = line_of(tmp_path / "m.txt", "= something")
+    assert f"line {line}, block [systematics]" in w and "'= something' is ignored" in w
+
+
+def test_lines_without_equals_or_key_are_skipped_with_a_warning(tmp_path, caplog):
+    text = (
+        "[not fitted]\n" + ROWS + "[end not fitted]\n"
+        "[estimates]\nthe estimate of this analysis\nn_estimates = 1\n= 3\nname_0 = x\n"
+        "value_0 = 1\n[end estimates]\n"
+    )
+    with caplog.at_level(logging.WARNING):
+        _same_as_plain(tmp_path, text)
+    first, second = _warnings(caplog)
+    prose, empty = line_of(tmp_path / "m.txt", "the estimate"), line_of(tmp_path / "m.txt", "= 3")
+    assert f"line {prose}, block [estimates]" in first and "has no '='" in first
+    assert f"line {empty}, block [estimates]" in second and "nothing before its '='" in second
+
+
+def test_a_block_given_twice_counts_once_when_one_is_empty(tmp_path, caplog):
+    text = "[not fitted]\n# nothing\n[end not fitted]\n" + PLAIN + "[hessian]\n[end hessian]\n"
+    with caplog.at_level(logging.WARNING):
+        _same_as_plain(tmp_path, text)
+    assert _warnings(caplog) == []
+
+
+def test_utf8_byte_order_mark_and_crlf_line_ends(tmp_path):
+    path = tmp_path / "m.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + PLAIN.replace("\n", "\r\n").encode())
+    from conftest import assert_same_measurement
+
+    plain = read_measurement_file(write(tmp_path / "plain" / "m.txt", PLAIN))
+    assert_same_measurement(read_measurement_file(path), plain)
+
+
+def test_hessian_and_correlation_matrix_both_filled_uses_the_hessian(tmp_path, caplog):
+    """As the original program: the Hessian wins (warning); the correlation matrix here is a
+    different one, so using it would change the statistical information."""
+    h = np.array([[4.0]])
+    text = (
+        "[hessian]\n x 4.0\n[end hessian]\n"
+        "[correlation matrix]\n x (3.0) 1.0\n[end correlation matrix]\n" + EST
+    )
+    with caplog.at_level(logging.WARNING):
+        m = read_measurement_file(write(tmp_path / "m.txt", text))
+    np.testing.assert_allclose(m.stat_information, h)
+    (w,) = _warnings(caplog)
+    assert "line 1" in w and "(line 4)" in w and "the Hessian is used" in w
+
+
+def base_with(tmp_path: Path, body: str, *, glob: str = "[global]\n[end global]\n") -> Path:
+    orthogonal(
+        tmp_path / "m1.txt",
+        {"x1": 1.0},
+        {"stat": {"x1": "1"}, "a1": {"x1": "0.2"}, "c1": {"x1": "0.1"}, "lumi_a": {"x1": "0.1"}},
+    )
+    orthogonal(
+        tmp_path / "m2.txt",
+        {"x2": 1.0},
+        {"stat": {"x2": "1"}, "b2": {"x2": "0.2"}, "c2": {"x2": "0.3"}, "lumi_b": {"x2": "0.1"}},
+    )
+    return write(
+        tmp_path / "base.txt",
+        glob + "[inputs]\nnFiles = 2\nfile0 = m1.txt\nfile1 = m2.txt\n[end inputs]\n" + body,
+    )
+
+
+OBS = "[observables]\nx = x1 + x2\n[end observables]\n"
+
+
+def test_repeated_left_hand_names_in_correlations_are_scan_groups(tmp_path):
+    """Convino's example base file: two [correlations] lines start with the same name (no
+    [global] block, as files for earlier releases); each line is one scan group."""
+    base = base_with(
+        tmp_path,
+        OBS + "[correlations]\n"
+        "  a1 =  (0 & -0.9 : 0.9) b2\n"
+        "  a1 = (0.2 & -0.9 : 0.9) c2 + (0.2 & 0.4 : -0.4) lumi_b\n"
+        "  c1 = (0.5) c2\n"
+        "[end correlations]\n",
+        glob="",
+    )
+    spec = read_convino(base)
+    assert (spec.differential, spec.normalise) == (False, False)  # no [global]: an empty one
+    assert spec.correlations == {
+        ("m1:a1", "m2:b2"): 0.0,
+        ("m1:a1", "m2:c2"): 0.2,
+        ("m1:a1", "m2:lumi_b"): 0.2,
+        ("m1:c1", "m2:c2"): 0.5,
+    }
+    first, second = line_of(base, "(0 & -0.9"), line_of(base, "(0.2 & -0.9")
+    assert [g.name for g in spec.scans] == [f"a1 (line {first})", f"a1 (line {second})"]
+    assert spec.scans[0].pairs == [("m1:a1", "m2:b2", -0.9, 0.9)]
+    assert spec.scans[1].pairs == [
+        ("m1:a1", "m2:c2", -0.9, 0.9),
+        ("m1:a1", "m2:lumi_b", 0.4, -0.4),
+    ]
+    assert len(spec.scans[0].points()) == 6  # the original's number, a parameter here
+
+
+def test_empty_entries_of_plus_lists_are_dropped_with_a_warning(tmp_path, caplog):
+    base = base_with(
+        tmp_path,
+        "[observables]\nx = x1 + x2 +\n[end observables]\n"
+        "[correlations]\na1 = (0.5) b2 +\n[end correlations]\n"
+        "[uncertainty impacts]\nlumi = lumi_a + lumi_b +\nrest = a1 + + b2\n"
+        "[end uncertainty impacts]\n",
+    )
+    with caplog.at_level(logging.WARNING):
+        spec = read_convino(base)
+    assert spec.observables == {"x": ["m1:x1", "m2:x2"]}
+    assert spec.correlations == {("m1:a1", "m2:b2"): 0.5}
+    assert spec.impacts == {"lumi": ["m1:lumi_a", "m2:lumi_b"], "rest": ["m1:a1", "m2:b2"]}
+    lines = [line_of(base, needle) for needle in ("x1 + x2 +", "(0.5) b2 +", "lumi_b +", "+ +")]
+    warned = _warnings(caplog)
+    assert len(warned) == 4
+    for number, w in zip(lines, warned, strict=True):
+        assert f"line {number}, block [" in w and "empty entries" in w
+
+
+def test_prose_in_an_included_correlations_file_is_skipped(tmp_path, caplog):
+    write(
+        tmp_path / "extra_correlations.txt",
+        "these correlations come from the combination group\na1 = (0.3) b2\n",
+    )
+    write(tmp_path / "empty_include.txt", "")
+    base = base_with(
+        tmp_path,
+        OBS + "[correlations]\n#!FILE = extra_correlations.txt\n#!FILE = empty_include.txt\n"
+        "[end correlations]\n",
+    )
+    with caplog.at_level(logging.WARNING):
+        spec = read_convino(base)
+    assert spec.correlations == {("m1:a1", "m2:b2"): 0.3}
+    (w,) = _warnings(caplog)
+    assert f"{tmp_path / 'extra_correlations.txt'}, line 1, block [correlations]" in w
+
+
+def test_a_real_base_with_only_an_empty_include(tmp_path):
+    write(tmp_path / "extra_correlations.txt", "")
+    base = base_with(
+        tmp_path, OBS + "[correlations]\n\t#!FILE  =  extra_correlations.txt\n[end correlations]\n"
+    )
+    assert read_convino(base).correlations == {}
+
+
+# --------------------------------------------------------------------------- what stays an error
+@pytest.mark.parametrize(
+    ("text", "needle", "block", "expected"),
+    [
+        # the issue's case: a typo leaves a relative source absolute in the original program
+        (
+            "[not fitted]\n lumi_a stat\n x 1 2\n[end not fitted]\n"
+            "[systematics]\n lumi_q = relative\n[end systematics]\n" + EST,
+            "lumi_q",
+            "systematics",
+            "'lumi_q' is not a systematic of this measurement (did you mean 'lumi_a'?)",
+        ),
+        (
+            NF + "[systematics]\n a = relativ\n[end systematics]\n" + EST,
+            "relativ",
+            "systematics",
+            "did you mean 'relative'?",
+        ),
+        (
+            NF + "[nuisance values]\n aa = 0.5\n[end nuisance values]\n" + EST,
+            "aa = 0.5",
+            "nuisance values",
+            "did you mean 'a'?",
+        ),
+        (NF + NF.replace(" a stat", " b stat") + EST, "[not fitted]", "not fitted", "given twice"),
+        (
+            "[not fitted]\n a stat\n y 1 2\n[end not fitted]\n" + EST,
+            "y 1 2",
+            "not fitted",
+            "'y' is not defined in [estimates]",
+        ),
+        (
+            "[not fitted]\n a stat\n x 1 2\n[end not fitted]\n[end estimates]\n" + EST,
+            "[end estimates]",
+            "not fitted",
+            "",
+        ),
+    ],
+)
+def test_still_rejected_measurement_names_file_line_block(tmp_path, text, needle, block, expected):
+    path = write(tmp_path / "bad.txt", text)
+    number = [i for i, line in enumerate(text.splitlines(), 1) if needle in line][-1]
+    if not expected:  # a stray [end x] outside blocks is fine; this one is after a block: ok
+        read_measurement_file(path)
+        return
+    with pytest.raises(ConfigError) as info:
+        read_measurement_file(path)
+    msg = str(info.value)
+    assert f"{path}, line {number}, block [{block}]" in msg
+    assert expected in msg
+
+
+def test_marker_of_another_block_inside_a_block_is_an_error(tmp_path):
+    text = "[not fitted]\n a stat\n x 1 2\n[end estimates]\n[end not fitted]\n" + EST
+    path = write(tmp_path / "bad.txt", text)
+    with pytest.raises(ConfigError, match=rf"{path}, line 4, block \[not fitted\]: expected"):
+        read_measurement_file(path)
+
+
+@pytest.mark.parametrize(
+    ("body", "needle", "block", "expected"),
+    [
+        (
+            OBS + "[correlations]\n[end correlations]\n"
+            "[uncertainty impacts]\ng1 = a1 + b2\ng2 = c1 + a1\n[end uncertainty impacts]\n",
+            "g2 = c1 + a1",
+            "uncertainty impacts",
+            "'m1:a1' is already in group 'g1' (line",
+        ),
+        (
+            OBS + "[correlations]\n[end correlations]\n"
+            "[uncertainty impacts]\ng1 = stat + b2\n[end uncertainty impacts]\n",
+            "g1 = stat",
+            "uncertainty impacts",
+            "mixes 'stat' with sources",
+        ),
+        (
+            OBS + "[correlations]\n[end correlations]\n"
+            "[uncertainty impacts]\nstat = b2\n[end uncertainty impacts]\n",
+            "stat = b2",
+            "uncertainty impacts",
+            "reserved",
+        ),
+        (
+            OBS + "[correlations]\n[end correlations]\n"
+            "[uncertainty impacts]\ng1 = lumi_c\n[end uncertainty impacts]\n",
+            "lumi_c",
+            "uncertainty impacts",
+            "unknown source 'lumi_c' (did you mean",
+        ),
+        (
+            "[observables]\nx = +\n[end observables]\n[correlations]\n[end correlations]\n",
+            "x = +",
+            "observables",
+            "'x' lists nothing",
+        ),
+        (
+            OBS + "[correlations]\na1 = (0.5) b2\na1 = (0.2) b2\n[end correlations]\n",
+            "a1 = (0.2) b2",
+            "correlations",
+            "given twice",
+        ),
+        (
+            OBS + "[correlations]\n[end correlations]\n[correlations]\na1 = (0.5) b2\n"
+            "[end correlations]\n[correlations]\nc1 = (0.5) c2\n[end correlations]\n",
+            "c1 = (0.5) c2",
+            "correlations",
+            "given twice",
+        ),
+    ],
+)
+def test_still_rejected_base_names_file_line_block(tmp_path, body, needle, block, expected):
+    base = base_with(tmp_path, body)
+    number = line_of(base, needle)
+    if "given twice" in expected and "[correlations]" in body.split("[end correlations]")[1]:
+        number = line_of(base, needle) - 1  # the second filled block's opening line
+    with pytest.raises(ConfigError) as info:
+        read_convino(base)
+    msg = str(info.value)
+    assert f"{base}, line {number}, block [{block}]" in msg
+    assert expected in msg
+
+
+def test_unknown_name_among_143_sources_is_one_short_line(tmp_path):
+    """The issue's 6 kB message: now a handful of names and the near miss."""
+    sources = {f"ATLAS_13TeV_pdf_{90900 + i}": {"x1": "0.1"} for i in range(143)}
+    orthogonal(tmp_path / "m1.txt", {"x1": 1.0}, {"stat": {"x1": "1"}, **sources})
+    base = write(
+        tmp_path / "base.txt",
+        "[inputs]\nnFiles = 1\nfile0 = m1.txt\n[end inputs]\n[observables]\nx = x1\n"
+        "[end observables]\n[correlations]\n[end correlations]\n[uncertainty impacts]\n"
+        "pdf = ATLAS_13TeV_pdf_9O910\n[end uncertainty impacts]\n",
+    )
+    with pytest.raises(ConfigError) as info:
+        read_convino(base)
+    msg = str(info.value)
+    assert len(msg) < 600, len(msg)
+    assert "did you mean 'ATLAS_13TeV_pdf_90910'" in msg
+    assert "(143 in all)" in msg
+    assert f"line {line_of(base, 'pdf =')}, block [uncertainty impacts]" in msg
+
+
+@pytest.mark.parametrize(
+    "content", [b"\x93\x05\xffbinary", b"[estimates]\x00\x00\x00", "µ".encode("latin-1")]
+)
+def test_a_file_that_is_not_utf8_text_is_one_line_naming_it(tmp_path, content):
+    path = tmp_path / "m.bin"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as info:
+        read_measurement_file(path)
+    msg = str(info.value)
+    assert msg.startswith(f"{path} is not a text file") and "\n" not in msg
+    # included from a base file: the including file and line are named too
+    inc = tmp_path / "inc.txt"
+    inc.write_bytes(content)
+    base = base_with(tmp_path, OBS + "[correlations]\n#!FILE = inc.txt\n[end correlations]\n")
+    with pytest.raises(ConfigError) as info:
+        read_convino(base)
+    msg = str(info.value)
+    line = line_of(base, "#!FILE")
+    assert msg.startswith(f"{base}, line {line}, block [correlations]: {inc} is not a text file")
+
+
+def test_unknown_global_option_is_ignored_with_a_near_miss(tmp_path, caplog):
+    base = base_with(
+        tmp_path,
+        OBS + "[correlations]\n[end correlations]\n",
+        glob="[global]\nisDiferential = true\n[end global]\n",
+    )
+    with caplog.at_level(logging.WARNING):
+        spec = read_convino(base)
+    assert spec.differential is False
+    (w,) = _warnings(caplog)
+    assert f"line {line_of(base, 'isDiferential')}, block [global]" in w
+    assert "did you mean 'isDifferential'?" in w

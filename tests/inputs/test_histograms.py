@@ -15,7 +15,7 @@ import hist
 import numpy as np
 import pytest
 import uproot
-from conftest import hist2d, weighted_hist
+from conftest import assert_same_measurement, gls, hist2d, weighted_hist
 
 from hepcombine.exceptions import InvalidMeasurement, UnknownName
 from hepcombine.inputs.histograms import (
@@ -289,103 +289,181 @@ def test_two_dimensional_nominal_is_rejected():
         measurement_from_histograms(hist2d(COV), name="a")
 
 
-# ---------------------------------------------------------------------- PyROOT stand-ins
-class FakeAxis:
-    def __init__(self, edges, title=""):
-        self.edges, self.title = np.asarray(edges, float), title
+# ---------------------------------------------------------------------- PyROOT
+def root_th1(ROOT, name, values, errors=None, edges=EDGES, flow=(0.0, 0.0), cls="TH1D"):
+    """A real ROOT histogram (not attached to any file), with Sumw2 when errors are given."""
+    from array import array
 
-    def GetBinLowEdge(self, i):
-        return self.edges[i - 1]
-
-    def GetBinUpEdge(self, i):
-        return self.edges[i]
-
-    def GetTitle(self):
-        return self.title
-
-    def GetName(self):
-        return "xaxis"
-
-
-class FakeTH1:
-    """PyROOT TH1 interface: bins 1..n, 0 = underflow, n+1 = overflow."""
-
-    def __init__(self, name, values, errors, edges, flow=(0.0, 0.0)):
-        self.name = name
-        self.content = [flow[0], *values, flow[1]]
-        self.errors = [0.0, *errors, 0.0]
-        self.axis = FakeAxis(edges, "m [GeV]")
-
-    def GetName(self):
-        return self.name
-
-    def GetTitle(self):
-        return "a title"
-
-    def GetDimension(self):
-        return 1
-
-    def GetNbinsX(self):
-        return len(self.content) - 2
-
-    def GetBinContent(self, i):
-        return self.content[i]
-
-    def GetBinError(self, i):
-        return self.errors[i]
-
-    def GetXaxis(self):
-        return self.axis
+    status = ROOT.TH1.AddDirectoryStatus()
+    ROOT.TH1.AddDirectory(False)
+    try:
+        h = getattr(ROOT, cls)(name, "a title;m [GeV];events", len(edges) - 1, array("d", edges))
+    finally:
+        ROOT.TH1.AddDirectory(status)
+    if errors is not None:
+        h.Sumw2()
+    for i, v in enumerate([flow[0], *values, flow[1]]):
+        h.SetBinContent(i, v)
+    if errors is not None:
+        for i, e in enumerate(errors, start=1):
+            h.SetBinError(i, e)
+    return h
 
 
-class FakeTH2:
-    def __init__(self, name, matrix, edges):
-        self.name, self.matrix, self.axis = name, np.asarray(matrix), FakeAxis(edges)
+def root_th2(ROOT, name, matrix, edges=EDGES):
+    from array import array
 
-    def GetName(self):
-        return self.name
-
-    def GetDimension(self):
-        return 2
-
-    def GetNbinsX(self):
-        return self.matrix.shape[0]
-
-    def GetNbinsY(self):
-        return self.matrix.shape[1]
-
-    def GetBinContent(self, i, j):
-        return self.matrix[i - 1, j - 1]
-
-    def GetXaxis(self):
-        return self.axis
-
-    def GetYaxis(self):
-        return self.axis
+    n = len(edges) - 1
+    status = ROOT.TH1.AddDirectoryStatus()
+    ROOT.TH1.AddDirectory(False)
+    try:
+        h = ROOT.TH2D(name, "", n, array("d", edges), n, array("d", edges))
+    finally:
+        ROOT.TH1.AddDirectory(status)
+    for i in range(n):
+        for j in range(n):
+            h.SetBinContent(i + 1, j + 1, matrix[i][j])
+    return h
 
 
-def test_pyroot_histograms(caplog):
+def test_pyroot_histograms(pyroot, caplog):
     sigma = np.sqrt(VARIANCES)
-    nominal = FakeTH1("h_nom", VALUES, sigma, EDGES, flow=(0.0, 2.0))
-    up = FakeTH1("h_up", VALUES + JES_UP, np.zeros(4), EDGES)
-    down = FakeTH1("h_down", VALUES + JES_DOWN, np.zeros(4), EDGES)
+    nominal = root_th1(pyroot, "h_nom", VALUES, sigma, flow=(0.0, 2.0))
+    up = root_th1(pyroot, "h_up", VALUES + JES_UP, cls="TH1F")
+    down = root_th1(pyroot, "h_down", VALUES + JES_DOWN, cls="TH1F")
     with caplog.at_level(logging.WARNING, logger="hepcombine.inputs.histograms"):
         d = measurement_from_histograms(nominal, name="cms", systematics={"jes": (up, down)})
     assert "h_nom" in caplog.text and "overflow 2" in caplog.text
     m = d.measurement
     np.testing.assert_array_equal(m.estimates, VALUES)
     np.testing.assert_allclose(m.stat_information, np.diag(1 / VARIANCES), rtol=1e-12)
-    np.testing.assert_allclose(m.shifts_up[:, 0], JES_UP, atol=1e-12)
-    np.testing.assert_allclose(m.shifts_down[:, 0], JES_DOWN, atol=1e-12)
+    # TH1F: contents are float32
+    np.testing.assert_array_equal(
+        m.shifts_up[:, 0], (VALUES + JES_UP).astype(np.float32).astype(float) - VALUES
+    )
+    np.testing.assert_allclose(m.shifts_down[:, 0], JES_DOWN, atol=1e-6)
     np.testing.assert_array_equal(d.edges, EDGES)
     assert d.axis_label == "m [GeV]" and d.title == "a title"
+    assert d.origin == "nominal 'h_nom'"
 
-    d = measurement_from_histograms(nominal, name="cms", stat_covariance=FakeTH2("c", COV, EDGES))
+    cov = root_th2(pyroot, "c", COV)
+    d = measurement_from_histograms(nominal, name="cms", stat_covariance=cov)
+    np.testing.assert_allclose(d.measurement.stat_information, stat_info(COV), rtol=1e-10)
+    rho = root_th2(pyroot, "r", COV / np.outer(sigma, sigma))
+    d = measurement_from_histograms(nominal, name="cms", stat_correlation=rho)
     np.testing.assert_allclose(d.measurement.stat_information, stat_info(COV), rtol=1e-10)
 
-    other = FakeTH1("h_other", VALUES, sigma, EDGES * 2)
+    other = root_th1(pyroot, "h_other", VALUES, sigma, edges=EDGES * 2)
     with pytest.raises(InvalidMeasurement, match=re.escape("'h_other'") + ".*'h_nom'"):
         measurement_from_histograms(nominal, name="cms", systematics={"x": other})
+    with pytest.raises(InvalidMeasurement, match=r"'c'.*one-dimensional histogram \(TH1\)"):
+        measurement_from_histograms(cov, name="cms")
+    wide = root_th2(pyroot, "wide", COV, edges=np.arange(5.0))
+    with pytest.raises(InvalidMeasurement, match=r"x axis of stat covariance 'wide'.*differs"):
+        measurement_from_histograms(nominal, name="cms", stat_covariance=wide)
+
+
+def test_pyroot_errors_as_root_keeps_them(pyroot):
+    # without Sumw2 ROOT's bin error is sqrt(|content|); uproot would give 0 for negative content
+    h = root_th1(pyroot, "poisson", [4.0, 9.0, -16.0, 25.0])
+    assert h.GetSumw2N() == 0 and h.GetBinError(3) == 4.0
+    d = measurement_from_histograms(h, name="p")
+    np.testing.assert_allclose(d.measurement.stat_covariance, np.diag([4.0, 9.0, 16.0, 25.0]))
+    # a NaN or negative squared error is named with histogram and bin
+    h = root_th1(pyroot, "bad", VALUES, np.sqrt(VARIANCES))
+    h.GetSumw2().SetAt(float("nan"), 3)
+    with pytest.raises(
+        InvalidMeasurement, match=r"nominal 'bad': the bin error of bin 2 \[3, 7\) is NaN"
+    ):
+        measurement_from_histograms(h, name="p")
+    h.GetSumw2().SetAt(-0.5, 3)
+    with pytest.raises(
+        InvalidMeasurement,
+        match=r"'bad'.*bin 2 \[3, 7\) is not a real number: .* negative \(-0.5\)",
+    ):
+        measurement_from_histograms(h, name="p")
+
+
+def test_duck_typed_histogram():
+    """The PyROOT path needs only ROOT's method names (GetNbinsX, GetBinContent, GetBinError,
+    GetXaxis().GetBinLowEdge/GetBinUpEdge): a minimal stand-in."""
+
+    class Axis:
+        def GetBinLowEdge(self, i):
+            return EDGES[i - 1]
+
+        def GetBinUpEdge(self, i):
+            return EDGES[i]
+
+    class Histogram:
+        def GetNbinsX(self):
+            return 4
+
+        def GetBinContent(self, i):
+            return [0.0, *VALUES, 0.0][i]
+
+        def GetBinError(self, i):
+            return [0.0, *np.sqrt(VARIANCES), 0.0][i]
+
+        def GetXaxis(self):
+            return Axis()
+
+    d = measurement_from_histograms(Histogram(), name="duck")
+    np.testing.assert_array_equal(d.measurement.estimates, VALUES)
+    np.testing.assert_allclose(d.measurement.stat_information, np.diag(1 / VARIANCES), rtol=1e-12)
+    np.testing.assert_array_equal(d.edges, EDGES)
+
+
+@pytest.fixture(scope="module")
+def root_written(tmp_path_factory):
+    """A file written by ROOT itself: histograms at the top and in a subdirectory."""
+    from conftest import root_module
+
+    ROOT = root_module()
+    if ROOT is None:
+        pytest.skip(
+            'needs PyROOT (ROOT\'s Python bindings), not installed: pip install "hepcombine[root]"'
+        )
+    path = tmp_path_factory.mktemp("pyroot") / "by_root.root"
+    f = ROOT.TFile.Open(str(path), "RECREATE")
+    sub = f.mkdir("sub")
+    for directory in (f, sub):
+        directory.cd()
+        for h in (
+            root_th1(ROOT, "nominal", VALUES, np.sqrt(VARIANCES), flow=(UNDER, OVER)),
+            root_th1(ROOT, "jes_up", VALUES + JES_UP),
+            root_th1(ROOT, "jes_down", VALUES + JES_DOWN),
+            root_th2(ROOT, "stat_cov", COV),
+        ):
+            h.Write()
+    f.Close()
+    return ROOT, path
+
+
+def test_pyroot_tfile_and_tdirectory_with_names(root_written):
+    ROOT, path = root_written
+    args = {"name": "a", "systematics": {"jes": ("jes_up", "jes_down")}}
+    via_uproot = measurement_from_histograms("nominal", file=path, **args)
+    f = ROOT.TFile.Open(str(path))
+    try:
+        top = measurement_from_histograms("nominal", file=f, **args)
+        sub = measurement_from_histograms("nominal", file=f.Get("sub"), **args)
+        path_in_file = measurement_from_histograms("sub/nominal", file=f, **args)
+        cov = measurement_from_histograms("nominal", stat_covariance="stat_cov", file=f, name="a")
+        with pytest.raises(
+            UnknownName, match=r"no object 'nominl' in by_root\.root:sub; it contains \['jes_down'"
+        ):
+            measurement_from_histograms("nominl", file=f.Get("sub"), name="a")
+    finally:
+        f.Close()
+    assert top.origin == "nominal 'by_root.root:nominal'"
+    assert sub.origin == "nominal 'by_root.root:sub/nominal'"
+    for d in (top, sub, path_in_file):
+        assert_same_measurement(d.measurement, via_uproot.measurement)
+        assert d.binning == via_uproot.binning and d.title == via_uproot.title
+    np.testing.assert_array_equal(via_uproot.measurement.estimates, VALUES)
+    np.testing.assert_allclose(via_uproot.measurement.shifts_up[:, 0], JES_UP, atol=1e-12)
+    np.testing.assert_allclose(cov.measurement.stat_information, stat_info(COV), rtol=1e-10)
 
 
 # ---------------------------------------------------------------------- observables
@@ -521,48 +599,22 @@ def test_graph_points_without_bins():
         differential_observables(shifted, h)
 
 
-class FakeTGraphAsymmErrors:
-    """PyROOT TGraphAsymmErrors interface (GetN, GetPointX/Y, GetErrorYlow/high, ...)."""
-
-    def __init__(self, x, y, exl, exh, eyl, eyh):
-        self.cols = x, y, exl, exh, eyl, eyh
-
-    def GetName(self):
-        return "gr_data"
-
-    def GetTitle(self):
-        return "data"
-
-    def GetN(self):
-        return len(self.cols[0])
-
-    def GetPointX(self, i):
-        return self.cols[0][i]
-
-    def GetPointY(self, i):
-        return self.cols[1][i]
-
-    def GetErrorXlow(self, i):
-        return self.cols[2][i]
-
-    def GetErrorXhigh(self, i):
-        return self.cols[3][i]
-
-    def GetErrorYlow(self, i):
-        return self.cols[4][i]
-
-    def GetErrorYhigh(self, i):
-        return self.cols[5][i]
-
-
-def test_pyroot_graph():
-    g = FakeTGraphAsymmErrors(CENTERS, VALUES, HALF, HALF, EYL, EYH)
+def test_pyroot_graphs(pyroot):
+    g = pyroot.TGraphAsymmErrors(4, CENTERS, VALUES, HALF, HALF, EYL, EYH)
+    g.SetName("gr_data")
+    g.SetTitle("data;p_{T} [GeV];events")
     d = measurement_from_graph(g, name="g")
-    np.testing.assert_allclose(d.measurement.stat_information, np.diag((0.5 * (EYL + EYH)) ** -2))
+    reference = measurement_from_graph(asymm_graph(), name="g")
+    assert_same_measurement(d.measurement, reference.measurement)
     np.testing.assert_allclose(d.edges, EDGES)
+    assert d.axis_label == "p_{T} [GeV]" and d.title == "data"
+    sym = pyroot.TGraphErrors(4, CENTERS, VALUES, HALF, np.sqrt(VARIANCES))
+    d = measurement_from_graph(sym, name="g")
+    np.testing.assert_allclose(d.measurement.stat_information, np.diag(1 / VARIANCES))
     # a plain TGraph answers -1 for its errors
-    bare = FakeTGraphAsymmErrors(CENTERS, VALUES, HALF, HALF, -np.ones(4), -np.ones(4))
-    with pytest.raises(InvalidMeasurement, match=r"'gr_data'.*negative"):
+    bare = pyroot.TGraph(4, CENTERS, VALUES)
+    bare.SetName("bare")
+    with pytest.raises(InvalidMeasurement, match=r"'bare'.*negative"):
         measurement_from_graph(bare, name="g")
 
 
@@ -655,3 +707,228 @@ def test_combination_from_root_files_equals_numpy_and_closed_form(tmp_path):
             [result.errors[n] for n in names], np.sqrt(np.diag(cov)), rtol=1e-8
         )
         np.testing.assert_allclose(result.covariance.sub(names).matrix, cov, rtol=1e-8, atol=1e-12)
+
+
+def test_same_combination_from_uproot_hist_and_pyroot(pyroot, tmp_path):
+    """Acceptance (issue 13): one combination from three input forms of the same numbers — hist
+    objects, the same histograms written to a ROOT file and read with uproot, and PyROOT
+    histograms and graphs — gives identical numbers (bit for bit), equal to closed-form GLS."""
+    from hepcombine import combine_differential
+
+    a_val, b_val = VALUES + 1.0, np.array([11.0, 0.5, 4.0, 2.6])
+    a_var, b_cov = VARIANCES, COV
+    a_jes, b_jes = JES_UP, np.array([0.8, 0.1, 0.2, 0.3])
+    # the graph C: asymmetric errors, symmetrised to (low + high) / 2 as its stat uncertainty
+    c_val = np.array([9.5, 1.0, 5.5, 1.8])
+
+    hists = {
+        "a": weighted_hist(a_val, a_var),
+        "a_jes_up": weighted_hist(a_val + a_jes, np.zeros(4)),
+        "a_jes_down": weighted_hist(a_val - a_jes, np.zeros(4)),
+        "b": weighted_hist(b_val, np.diag(b_cov)),
+        "b_cov": hist2d(b_cov),
+        "b_jes": weighted_hist(b_jes, np.zeros(4)),
+    }
+    path = tmp_path / "inputs.root"
+    with uproot.recreate(path) as f:
+        for key, h in hists.items():
+            f[key] = h
+    # the graph is written by hepcombine's writer (uproot cannot write TGraphAsymmErrors)
+    from conftest import expect_objects, judge_root_file
+
+    from hepcombine.outputs.root import GraphAsymmErrors, write_root
+
+    graph = GraphAsymmErrors(CENTERS, c_val, HALF, HALF, EYL, EYH, x_title="p_{T} [GeV]")
+    write_root(tmp_path / "graph.root", {"c": graph})
+    judge_root_file(tmp_path / "graph.root", expect_objects({"c": graph}))
+
+    roots = {
+        "a": root_th1(pyroot, "a", a_val, np.sqrt(a_var)),
+        "a_jes_up": root_th1(pyroot, "a_jes_up", a_val + a_jes),
+        "a_jes_down": root_th1(pyroot, "a_jes_down", a_val - a_jes),
+        "b": root_th1(pyroot, "b", b_val, np.sqrt(np.diag(b_cov))),
+        "b_cov": root_th2(pyroot, "b_cov", b_cov),
+        "b_jes": root_th1(pyroot, "b_jes", b_jes),
+    }
+    for key in ("a", "b"):  # the squared errors exactly as hist holds them
+        for i, v in enumerate(hists[key].variances(), start=1):
+            roots[key].GetSumw2().SetAt(float(v), i)
+    root_graph = pyroot.TGraphAsymmErrors(4, CENTERS, c_val, HALF, HALF, EYL, EYH)
+
+    def combine(source, graph, file=None):
+        a = measurement_from_histograms(
+            source["a"], name="A", systematics={"jes": (source["a_jes_up"], source["a_jes_down"])}
+        )
+        b = measurement_from_histograms(
+            source["b"],
+            name="B",
+            stat_covariance=source["b_cov"],
+            systematics={"jes": source["b_jes"]},
+            kind="shift",
+        )
+        c = measurement_from_graph(graph, name="C", file=file)
+        return combine_differential([a, b, c], {("A:jes", "B:jes"): 1.0})
+
+    from_hist = combine(hists, asymm_graph(y=c_val))
+    with uproot.open(path) as f:
+        from_uproot = combine({k: f[k] for k in hists}, "c", file=tmp_path / "graph.root")
+    from_root = combine(roots, root_graph)
+    for other in (from_uproot, from_root):
+        for what in ("values", "errors", "covariance", "intervals_low", "intervals_high"):
+            np.testing.assert_array_equal(getattr(other, what), getattr(from_hist, what), what)
+        assert other.result.chi2 == from_hist.result.chi2
+        np.testing.assert_array_equal(other.edges, EDGES)
+
+    # closed-form GLS of the nine inputs' bins (quadratic χ²: the intervals are value ± σ)
+    c_sigma = 0.5 * (EYL + EYH)
+    y = np.concatenate([a_val, b_val, c_val])
+    design = np.vstack([np.eye(4)] * 3)
+    jes = np.concatenate([a_jes, b_jes, np.zeros(4)])
+    v = np.zeros((12, 12))
+    v[:4, :4], v[4:8, 4:8], v[8:, 8:] = np.diag(a_var), b_cov, np.diag(c_sigma**2)
+    x, cov, _ = gls(y, design, v + np.outer(jes, jes))
+    np.testing.assert_allclose(from_root.values, x, rtol=1e-9)
+    np.testing.assert_allclose(from_root.covariance, cov, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(
+        from_root.intervals_high - from_root.values, np.sqrt(np.diag(cov)), rtol=1e-8
+    )
+
+
+# ---------------------------------------------------------------------- damaged files (issue 10.7)
+def _written(path, compression=None, **objects):
+    with uproot.recreate(path, compression=compression) as f:
+        for key, obj in objects.items():
+            f[key] = obj
+    return path
+
+
+def _payload(path, key):
+    """(start, length) of the stored (compressed) bytes of object ``key`` in the file."""
+    with uproot.open(path) as f:
+        k = f.key(key)
+        return k.fSeekKey + k.fKeylen, k.data_compressed_bytes
+
+
+def _one_line_error(call, *needles):
+    with pytest.raises(InvalidMeasurement) as err:
+        call()
+    message = str(err.value)
+    assert "\n" not in message, message
+    for needle in needles:
+        assert needle in message, message
+    return message
+
+
+@pytest.mark.parametrize("compression", ["ZLIB", "LZMA"])
+def test_corrupt_compressed_payload(tmp_path, compression):
+    rng = np.random.default_rng(1)
+    h = hist.Hist(hist.axis.Regular(200, 0, 1), storage=hist.storage.Weight())
+    h.fill(rng.random(2000))
+    path = _written(tmp_path / "damaged.root", getattr(uproot, compression)(4), spectrum=h)
+    start, length = _payload(path, "spectrum")
+    data = bytearray(path.read_bytes())
+    assert length < 200 * 2 * 8  # really compressed
+    for i in range(start + 20, start + 60):  # damage the compressed stream, not its header
+        data[i] ^= 0xFF
+    path.write_bytes(bytes(data))
+    message = _one_line_error(
+        lambda: measurement_from_histograms("spectrum", name="a", file=path),
+        "nominal 'spectrum'",
+        "'damaged.root'",
+        "compressed data is corrupt",
+    )
+    assert message.startswith("cannot read nominal 'spectrum' from 'damaged.root': ")
+
+
+def _damage_sumw2(tmp_path, value):
+    """An uncompressed file with a weighted TH1D whose fSumw2 entry of bin 2 is overwritten."""
+    marker = 0.123456789012345  # an unmistakable squared error for bin 2
+    variances = VARIANCES.copy()
+    variances[2] = marker
+    path = _written(tmp_path / "errors.root", h_pt=weighted_hist(VALUES, variances))
+    data = path.read_bytes()
+    pattern = np.array([marker], dtype=">f8").tobytes()
+    assert data.count(pattern) == 1
+    path.write_bytes(data.replace(pattern, np.array([value], dtype=">f8").tobytes()))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("value", "what"),
+    [
+        (np.nan, "NaN"),
+        (-0.5, "not a real number: its square (the variance, fSumw2) is negative (-0.5)"),
+    ],
+)
+def test_nan_or_negative_bin_error_is_named(tmp_path, value, what):
+    path = _damage_sumw2(tmp_path, value)
+    with uproot.open(path) as f:
+        assert f["h_pt"].variances()[2] == 0.0  # what uproot's variances() would have said
+    _one_line_error(
+        lambda: measurement_from_histograms("h_pt", name="a", file=path),
+        "nominal 'errors.root:h_pt'",
+        f"the bin error of bin 2 [3, 7) is {what}",
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "what"),
+    [
+        (np.nan, "NaN"),
+        (-0.5, "not a real number: its square (the variance, fSumw2) is negative (-0.5)"),
+    ],
+)
+def test_nan_or_negative_bin_error_through_pyroot(pyroot, tmp_path, value, what):
+    path = _damage_sumw2(tmp_path, value)
+    f = pyroot.TFile.Open(str(path))
+    try:
+        _one_line_error(
+            lambda: measurement_from_histograms("h_pt", name="a", file=f),
+            "nominal 'errors.root:h_pt'",
+            f"the bin error of bin 2 [3, 7) is {what}",
+        )
+    finally:
+        f.Close()
+
+
+UNREADABLE = {
+    "truncated header": (
+        lambda d, at: d[:300],
+        "cannot open ROOT file 'input.root': the file is truncated (300 bytes long",
+    ),
+    "object cut off": (
+        lambda d, at: d[: at + 30],
+        "cannot read nominal 'h' from 'input.root': the file is truncated",
+    ),
+    "not ROOT": (
+        lambda d, at: b"PK\x03\x04" + d[4:],
+        "not a ROOT file (it starts with b'PK\\x03\\x04'",
+    ),
+    "empty": (lambda d, at: b"", "the file is empty (0 bytes)"),
+}
+
+
+@pytest.mark.parametrize("case", list(UNREADABLE))
+def test_unreadable_files_are_one_line(tmp_path, case):
+    damage, needle = UNREADABLE[case]
+    rng = np.random.default_rng(2)
+    values = rng.random(500)
+    path = _written(tmp_path / "input.root", h=(values, np.arange(501.0)))
+    path.write_bytes(damage(path.read_bytes(), _payload(path, "h")[0]))
+    message = _one_line_error(
+        lambda: measurement_from_histograms("h", name="a", stat=np.ones(500), file=path),
+        "'input.root'",
+        needle,
+    )
+    assert "FSSpecSource" not in message and "for file path" not in message
+
+
+def test_missing_file_and_directory_are_one_line(tmp_path):
+    _one_line_error(
+        lambda: measurement_from_histograms("h", name="a", file=tmp_path / "nothere.root"),
+        "cannot open ROOT file 'nothere.root': no such file",
+    )
+    _one_line_error(
+        lambda: measurement_from_histograms("h", name="a", file=tmp_path),
+        "it is a directory, not a file",
+    )

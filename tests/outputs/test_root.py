@@ -1,4 +1,5 @@
-"""Tests of hepcombine.rootio: ROOT files written with uproot, read back with uproot."""
+"""Tests of hepcombine.outputs.root: ROOT files written with uproot, read back with uproot and
+judged by ROOT itself (``judge_root_file``: every object read by ``TFile.Open`` and compared)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 
 import numpy as np
 import pytest
+from conftest import expect_objects, judge_root_file
 
 from hepcombine.exceptions import HepCombineError, OutputError
 from hepcombine.outputs.root import GraphAsymmErrors, GraphErrors, write_root
@@ -42,7 +44,9 @@ def _weighted_hist():
 
 def test_graph_asymm_errors_read_back(tmp_path):
     path = tmp_path / "g.root"
-    write_root(path, {"intervals": _asymm(title="Profile intervals")})
+    objects = {"intervals": _asymm(title="Profile intervals")}
+    write_root(path, objects)
+    judge_root_file(path, expect_objects(objects))
     with uproot.open(path) as f:
         g = f["intervals"]
         assert g.classname == "TGraphAsymmErrors"
@@ -66,7 +70,9 @@ def test_graph_asymm_errors_read_back(tmp_path):
 
 def test_graph_axis_titles_in_frame_histogram(tmp_path):
     path = tmp_path / "g.root"
-    write_root(path, {"g": _asymm(title="t", x_title="m_{H} [GeV]", y_title="#mu")})
+    objects = {"g": _asymm(title="t", x_title="m_{H} [GeV]", y_title="#mu")}
+    write_root(path, objects)
+    judge_root_file(path, expect_objects(objects))
     with uproot.open(path) as f:
         frame = f["g"].member("fHistogram")
         assert frame.classname == "TH1F"
@@ -84,7 +90,9 @@ def test_graph_axis_titles_in_frame_histogram(tmp_path):
 
 def test_graph_errors_read_back(tmp_path):
     path = tmp_path / "g.root"
-    write_root(path, {"sym": GraphErrors(X, Y, EXL, EYH, title="symmetric")})
+    objects = {"sym": GraphErrors(X, Y, EXL, EYH, title="symmetric")}
+    write_root(path, objects)
+    judge_root_file(path, expect_objects(objects))
     with uproot.open(path) as f:
         g = f["sym"]
         assert g.classname == "TGraphErrors"
@@ -100,6 +108,7 @@ def test_empty_graphs(tmp_path):
     empty = GraphAsymmErrors([], [], [], [], [], [])
     titled = GraphErrors([], [], [], [], x_title="x", y_title="y")
     write_root(path, {"empty": empty, "titled": titled})
+    judge_root_file(path, expect_objects({"empty": empty, "titled": titled}))
     with uproot.open(path) as f:
         assert f["empty"].member("fNpoints") == 0
         assert f["empty"].values()[0].tolist() == []
@@ -141,6 +150,7 @@ def test_graph_arrays_are_read_only_copies():
 def test_th1d_variable_bins_weights_flow_and_titles(tmp_path):
     path = tmp_path / "h.root"
     write_root(path, {"xsec": _weighted_hist()})
+    judge_root_file(path, expect_objects({"xsec": _weighted_hist()}))
     with uproot.open(path) as f:
         h = f["xsec"]
         assert h.classname == "TH1D"
@@ -157,6 +167,7 @@ def test_th1d_unweighted_has_no_sumw2(tmp_path):
     h = hist.Hist(hist.axis.Regular(3, -1.5, 1.5, name="x"))
     h.fill([-1.0, 0.0, 0.0, 0.2, 1.0, 1.1, 1.2, 1.3])
     write_root(path, {"counts": h})
+    judge_root_file(path, expect_objects({"counts": h}))
     with uproot.open(path) as f:
         r = f["counts"]
         assert r.classname == "TH1D"
@@ -172,6 +183,7 @@ def test_th1d_categorical_axis_labels(tmp_path):
     h = hist.Hist(hist.axis.StrCategory(["stat", "jes", "lumi"], label="source"))
     h.fill(["jes", "jes", "lumi"])
     write_root(path, {"by_source": h})
+    judge_root_file(path, expect_objects({"by_source": h}))
     with uproot.open(path) as f:
         r = f["by_source"]
         assert r.axis().labels() == ["stat", "jes", "lumi"]
@@ -192,6 +204,7 @@ def test_th2d_orientation_and_axes(tmp_path):
     h_ord = hist.Hist(hist.axis.Regular(3, 0, 3), hist.axis.Variable([0.0, 1.0, 10.0]))
     h_ord[...] = ordered
     write_root(path, {"cov": h_cov, "ordered": h_ord})
+    judge_root_file(path, expect_objects({"cov": h_cov, "ordered": h_ord}))
     with uproot.open(path) as f:
         r = f["cov"]
         assert r.classname == "TH2D"
@@ -220,6 +233,7 @@ def test_nested_directories(tmp_path):
     path = tmp_path / "d.root"
     objects = {"values": _weighted_hist(), "sources/jes": _weighted_hist(), "g": _asymm()}
     write_root(path, objects, directory="combination/ttbar")
+    judge_root_file(path, expect_objects(objects), directory="combination/ttbar")
     with uproot.open(path) as f:
         assert f.classnames() == {
             "combination;1": "TDirectory",
@@ -236,6 +250,7 @@ def test_nested_directories(tmp_path):
 def test_empty_directory_is_created(tmp_path):
     path = tmp_path / "d.root"
     write_root(path, {}, directory="nothing")
+    judge_root_file(path, {}, directory="nothing")
     with uproot.open(path) as f:
         assert f.classnames() == {"nothing;1": "TDirectory"}
 
@@ -260,6 +275,7 @@ def test_object_cannot_be_a_directory(tmp_path):
 def _existing_file(tmp_path):
     path = tmp_path / "result.root"
     write_root(path, {"old": _asymm(title="old")})
+    judge_root_file(path, expect_objects({"old": _asymm(title="old")}))
     return path, path.read_bytes()
 
 
@@ -297,6 +313,7 @@ def test_failure_mid_write_leaves_nothing(tmp_path, monkeypatch):
 def test_replaces_existing_file(tmp_path):
     path, _ = _existing_file(tmp_path)
     write_root(path, {"new": _asymm()})
+    judge_root_file(path, expect_objects({"new": _asymm()}))
     with uproot.open(path) as f:
         assert f.keys() == ["new;1"]
     assert os.listdir(tmp_path) == ["result.root"]
@@ -369,6 +386,7 @@ def test_graph_bytes_identical_to_root(root_written, tmp_path):
     path = tmp_path / "mine.root"
     objects = {key: _as_written_by_hepcombine(root_written[key]) for key in keys}
     write_root(path, objects)
+    judge_root_file(path, expect_objects(objects))
     with uproot.open(path) as mine:
         for key in keys:
             assert _raw_object(mine, key) == _raw_object(root_written, key), key
@@ -395,7 +413,9 @@ def _streamer_record(info):
 
 def test_streamer_info_matches_root(root_written, tmp_path):
     path = tmp_path / "mine.root"
-    write_root(path, {"g": _asymm(x_title="x", y_title="y"), "e": GraphErrors(X, Y, EXL, EYL)})
+    objects = {"g": _asymm(x_title="x", y_title="y"), "e": GraphErrors(X, Y, EXL, EYL)}
+    write_root(path, objects)
+    judge_root_file(path, expect_objects(objects))
     with uproot.open(path) as mine:
         ours, roots = mine.file.streamers, root_written.file.streamers
         for name, version in GRAPH_CLASSES.items():
@@ -457,6 +477,7 @@ def test_tgrapherrors_streamer_info(root_written, tmp_path):
     be the one ROOT computes from them (algorithm checked on ROOT's own records above)."""
     path = tmp_path / "mine.root"
     write_root(path, {"e": GraphErrors(X, Y, EXL, EYL)})
+    judge_root_file(path, expect_objects({"e": GraphErrors(X, Y, EXL, EYL)}))
     with uproot.open(path) as mine:
         info = mine.file.streamers["TGraphErrors"][3]
         base, ex, ey = info.member("fElements")

@@ -83,6 +83,31 @@ def test_prediction_absolute_relative_asymmetric(asymmetry):
     np.testing.assert_array_equal(new.shifts_up[:, [0, 2]], m.shifts_up[:, [0, 2]])
 
 
+def test_prediction_lognormal():
+    """Log-normal sources (method.md §1): the prediction is scaled by (1 + u/x̂)^(−λ) for a
+    symmetric source and piecewise by (1 + u_up/x̂)^(−λ), (1 + u_down/x̂)^(λ) for an asymmetric
+    one (Convino form), never negative."""
+    x_hat = {"e1": 50.0, "e2": 80.0}
+    syst = {"ln": {"e1": 20.0, "e2": 8.0}, "la": {"e1": (5.0, -10.0), "e2": (16.0, -4.0)}}
+    stat = {"e1": 1e-4, "e2": 1e-4}
+    m = Measurement.from_uncertainties(x_hat, stat, syst, lognormal=["ln", "la"], name="A")
+    comb = Combiner([m])
+    for lam in ({"ln": 2.5, "la": -1.7}, {"ln": -3.0, "la": 2.2}):
+        model = ToyModel(comb, truth={"e1": 47.0, "e2": 83.0}, nuisance=lam)
+        toy = model.generate(item_rng(1, 0))
+        for k, e in enumerate(x_hat):
+            f = (1 + syst["ln"][e] / x_hat[e]) ** (-lam["ln"])
+            up, down = syst["la"][e]
+            f *= (
+                (1 + up / x_hat[e]) ** (-lam["la"])
+                if lam["la"] >= 0
+                else (1 + down / x_hat[e]) ** lam["la"]
+            )
+            expected = {"e1": 47.0, "e2": 83.0}[e] * f
+            assert toy.estimates["A"][k] == pytest.approx(expected, rel=1e-5)
+            assert toy.estimates["A"][k] > 0
+
+
 # --------------------------------------------------------------------------- Hessian input
 def test_toys_of_hessian_measurement_reproduce_its_covariance():
     rng = np.random.default_rng(11)

@@ -93,6 +93,7 @@ PUBLIC_API: dict[str, list[str]] = {
     "hepcombine.cli.combine": ["register", "run"],
     "hepcombine.cli.plot": ["register", "run"],
     "hepcombine.cli.scan": ["register", "run"],
+    "hepcombine.cli.toys": ["register", "run"],
     "hepcombine.combiner": ["Combiner"],
     "hepcombine.config": ["CombinationSpec", "ScanGroup", "load_config", "read_yaml"],
     "hepcombine.convino": ["read_convino", "read_measurement_file", "write_convino"],

@@ -41,3 +41,27 @@ def quadratic_combiner(seed: int = 11, shape: bool = True) -> Combiner:
     )
     obs = {f"b{k}": [f"A:b{k}", f"B:B_x{k}"] for k in range(3)}
     return Combiner([a, h], obs, corr)
+
+
+PER_TOY = ("values", "errors", "interval_low", "interval_high", "interval_valid")
+
+
+def assert_identical(a, b):
+    """Two ToyResults hold bit-identical pseudo-experiments and statistics (also those of the
+    other χ² definition); only the run directory they were written to may differ."""
+    assert a.n == b.n and a.seed == b.seed and a.observables == b.observables
+    for f in PER_TOY:
+        for o in a.observables:
+            np.testing.assert_array_equal(getattr(a, f)[o], getattr(b, f)[o])
+    np.testing.assert_array_equal(a.chi2, b.chi2)
+    np.testing.assert_array_equal(a.failed, b.failed)
+    assert a.reasons == b.reasons
+    assert (a.other is None) == (b.other is None)
+    if a.other is not None:
+        assert_identical(a.other, b.other)
+    da, db = a.to_dict(), b.to_dict()
+    for d in (da, db):
+        d["output"] = None
+        if d["other"] is not None:
+            d["other"]["output"] = None
+    assert da == db

@@ -26,7 +26,13 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 log = logging.getLogger(__name__)
 
 #: The subcommands, in the order of ``hepcombine --help``: name → module of this package.
-COMMANDS: dict[str, str] = {"combine": "combine", "scan": "scan", "blue": "blue", "plot": "plot"}
+COMMANDS: dict[str, str] = {
+    "combine": "combine",
+    "scan": "scan",
+    "blue": "blue",
+    "plot": "plot",
+    "toys": "toys",
+}
 
 _DESCRIPTION = """\
 Combine measurements in high-energy physics: the chi2 method of Convino (inputs from
@@ -45,6 +51,7 @@ examples:
   hepcombine scan base.txt --points 11            # scan_result.txt and plots of every scan group
   hepcombine blue data/lhc_ttbar_xsec_emu_8tev.csv --correlations data/lhc_ttbar_xsec_emu_8tev_corr.csv
   hepcombine -sp --neyman --prefix P base.txt     # convino's command line: 'combine -sp ...'
+  hepcombine toys base.txt --n 1000 --seed 1      # pseudo-experiments: bias, pulls, coverage
   hepcombine <command> --help                     # the options of one command
 
 Exit status: 0 on success, 1 when an input is wrong or an output cannot be written (one line on
@@ -105,9 +112,10 @@ def _message(exc: BaseException, args: argparse.Namespace | None) -> str:
         return f"{where}: {reason}" if where else reason
     msg = str(exc) or type(exc).__name__
     config = getattr(args, "config", None) if args is not None else None
-    from ..exceptions import ConfigError
+    from ..exceptions import ConfigError, RunError
 
-    if config is not None and not isinstance(exc, ConfigError) and not msg.startswith(str(config)):
+    named = (ConfigError, RunError)  # their messages name the file or directory themselves
+    if config is not None and not isinstance(exc, named) and not msg.startswith(str(config)):
         msg = f"{config}: {msg}"
     return msg
 
@@ -152,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return int(args.func(args))
+    except UsageError as exc:  # an option that the configuration or installation rules out
+        print(f"{PROG}: error: {_one_line(str(exc))}", file=sys.stderr)
+        return 2
     except (HepCombineError, OSError) as exc:
         if debug:
             raise

@@ -59,7 +59,8 @@ def add_debug(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_chi2(parser: argparse.ArgumentParser) -> None:
+def add_chi2(parser: argparse.ArgumentParser) -> Any:
+    """``--neyman`` / ``--pearson`` (dest ``chi2``); returns their mutually exclusive group."""
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
         "--neyman",
@@ -76,6 +77,7 @@ def add_chi2(parser: argparse.ArgumentParser) -> None:
         help="Pearson chi2 (statistical uncertainties scale with the prediction); the default "
         "for Convino base files",
     )
+    return group
 
 
 def add_output(parser: argparse.ArgumentParser) -> None:
@@ -91,8 +93,8 @@ def add_output(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         default=".",
         type=Path,
-        help="directory for result.txt / scan_result.txt and the plots (default: the current "
-        "directory; created if missing)",
+        help="directory for the text report (result.txt, scan_result.txt, toys_result.txt) and "
+        "the plots (default: the current directory; created if missing)",
     )
 
 

@@ -1,9 +1,9 @@
 """Plots of pseudo-experiments (:class:`~hepcombine.toys.ToyResult`): the pull distribution
 with a fitted Gaussian, the coverage per observable, the χ²_min distribution.
 
-Each function draws into ``ax`` when given (in the caller's style, nothing global is changed)
-or into a new figure in the mplhep ROOT style (applied with ``matplotlib.rc_context`` only
-while drawing), and returns the Figure. The Gaussian is fitted with iminuit
+Each function draws into ``ax`` when given, or into a new figure of the active style's size,
+and returns the Figure; the active matplotlib style is used (``mplhep.style.use("CMS")`` or
+``hepcombine.plots.style.use_style``), nothing global is changed, as every hepcombine plot. The Gaussian is fitted with iminuit
 (:func:`hepcombine.toys.fit_gaussian`).
 """
 
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..exceptions import UnknownName
+from . import _style
 from ._style import COMBINED, INPUT
 
 if TYPE_CHECKING:
@@ -30,18 +31,13 @@ OTHER = "tab:orange"
 
 
 @contextlib.contextmanager
-def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Iterator[Axes]:
-    """``ax`` as given, or the axes of a new figure drawn in the mplhep ROOT style."""
-    if ax is not None:
-        yield ax
-        return
-    import matplotlib
-    import matplotlib.pyplot as plt
-    import mplhep
+def _axes(ax: Axes | None, width: float = 1.0) -> Iterator[Axes]:
+    """``ax`` as given, or the axes of a new figure of the active style's size (``width``
+    times as wide)."""
+    import matplotlib as mpl
 
-    with matplotlib.rc_context(mplhep.style.ROOT):
-        _, new = plt.subplots(figsize=figsize, layout="constrained")
-        yield new
+    w, h = mpl.rcParams["figure.figsize"]
+    yield _style.axes_or_new(ax, (width * float(w), float(h)))[1]
 
 
 def _counts(ax: Axes, counts: np.ndarray, edges: np.ndarray, label: str) -> None:
@@ -85,7 +81,7 @@ def plot_pull_distribution(
         mass = norm.cdf(limits[1], mu, sigma) - norm.cdf(limits[0], mu, sigma)
         return inside * width * norm.pdf(x, mu, sigma) / max(mass, 1e-300)
 
-    with _axes(ax, (10, 8)) as a:
+    with _axes(ax) as a:
         _counts(a, counts, edges, f"{pulls.size} pulls")
         if fit.valid:
             a.plot(
@@ -131,13 +127,15 @@ def plot_coverage(
         raise ValueError(f"x has {pos.size} entries for {len(names)} observables")
     n_iv = max([result.n_intervals[o] for o in names] + [1])
     spread = np.sqrt(COVERAGE_68 * (1 - COVERAGE_68) / n_iv)
-    with _axes(ax, (11, 8)) as a:
+    with _axes(ax, 1.1) as a:
         a.axhspan(COVERAGE_68 - spread, COVERAGE_68 + spread, color="grey", alpha=0.25, lw=0)
         a.axhline(COVERAGE_68, color="grey", ls="--", lw=1, label="68.3 %")
         sets: list[tuple[Any, str, str, float]] = [(result, COMBINED, "o", 0.0)]
+        step = float(np.min(np.diff(np.sort(pos)))) if len(pos) > 1 else 1.0
         if result.other is not None:
-            step = float(np.min(np.diff(np.sort(pos)))) if len(pos) > 1 else 1.0
             sets.append((result.other, OTHER, "s", 0.15 * step))
+        if len(pos) and step > 0:  # half a step of margin (one observable: centred)
+            a.set_xlim(float(pos.min()) - 0.5 * step, float(pos.max()) + 0.5 * step)
         for res, colour, marker, offset in sets:
             a.errorbar(
                 pos + offset,
@@ -176,7 +174,7 @@ def plot_chi2_distribution(result: ToyResult, *, ax: Axes | None = None, bins: i
     edges = np.linspace(0.0, top, bins + 1)
     counts, _ = np.histogram(values, bins=edges)
     width = edges[1] - edges[0]
-    with _axes(ax, (10, 8)) as a:
+    with _axes(ax) as a:
         label = f"{values.size} pseudo-experiments\nmean {result.chi2_mean:.3g} ± {result.chi2_mean_error:.2g}"
         _counts(a, counts, edges, label)
         if ndf > 0:

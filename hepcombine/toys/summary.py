@@ -329,10 +329,10 @@ class ToyResult:
         for o in self.observables[:max_rows]:
             rows.append(
                 f"  {o:<{width}}  {self.truth[o]:>11.5g}  "
-                f"{self.bias[o]:>+8.3f} ± {self.bias_error[o]:<5.3f}  "
-                f"{self.pull_mean[o]:>+8.3f} ± {self.pull_mean_error[o]:<5.3f}  "
-                f"{self.pull_width[o]:>8.3f} ± {self.pull_width_error[o]:<5.3f}  "
-                f"{self.coverage[o]:>8.3f} ± {self.coverage_error[o]:<5.3f}"
+                f"{_pm(self.bias[o], self.bias_error[o], '+')}  "
+                f"{_pm(self.pull_mean[o], self.pull_mean_error[o], '+')}  "
+                f"{_pm(self.pull_width[o], self.pull_width_error[o])}  "
+                f"{_pm(self.coverage[o], self.coverage_error[o], none='not computed')}"
             )
         if len(self.observables) > max_rows:
             rows.append(f"  … {len(self.observables) - max_rows} more observables (to_dict())")
@@ -340,6 +340,14 @@ class ToyResult:
 
     def __repr__(self) -> str:
         return self.summary()
+
+
+def _pm(value: float, error: float, sign: str = "", none: str = "—") -> str:
+    """``value ± error`` in a 16-character column of the summary table (``none`` if the value
+    is undefined: no interval computed, fewer than two successful pseudo-experiments)."""
+    if not math.isfinite(value):
+        return f"{none:>16}"
+    return f"{value:>{sign}8.3f} ± {error:<5.3f}"
 
 
 # --------------------------------------------------------------------------- pull fit

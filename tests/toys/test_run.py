@@ -15,15 +15,13 @@ import sys
 
 import numpy as np
 import pytest
-from toy_inputs import quadratic_combiner
+from toy_inputs import assert_identical, quadratic_combiner
 
 from hepcombine import Combiner, Measurement
 from hepcombine.exceptions import HepCombineError
 from hepcombine.toys import RunError, item_rng, load_toys, run_chunks, run_toys
 
 distributed = pytest.importorskip("distributed")
-
-FIELDS = ("values", "errors", "interval_low", "interval_high", "interval_valid")
 
 
 @pytest.fixture(scope="module")
@@ -56,17 +54,6 @@ def client():
     yield c
     c.close()
     cluster.close()
-
-
-def assert_identical(a, b):
-    assert a.n == b.n and a.seed == b.seed
-    for f in FIELDS:
-        for o in a.observables:
-            np.testing.assert_array_equal(getattr(a, f)[o], getattr(b, f)[o])
-    np.testing.assert_array_equal(a.chi2, b.chi2)
-    np.testing.assert_array_equal(a.failed, b.failed)
-    assert a.reasons == b.reasons
-    assert a.to_dict() | {"output": None} == b.to_dict() | {"output": None}
 
 
 # --------------------------------------------------------------------------- generic runner

@@ -322,9 +322,8 @@ def _verify(
     if op.held and ok.any():
         _check_held(model, op, kinks, thetas, cols, G, ok, reasons)
     if len(kinks):
-        # every endpoint re-minimised (chord, value fixed) from two starts across each kink: its
-        # mirror image, and the point just across (where the χ² is still the endpoint's: far
-        # from the minimum a mirror image can sit on a wall the chord cannot come down from)
+        # every endpoint re-minimised (chord, value fixed) from its mirror image across each
+        # kink; where the chord does not converge, _other_branches decides exactly
         h = kinks.h(thetas)
         starts: list[Array] = []
         owner: list[int] = []
@@ -332,16 +331,14 @@ def _verify(
         for k in map(int, np.flatnonzero(ok)):
             for grp in range(len(kinks)):
                 if grp not in op.held and h[grp, k] != 0.0:
-                    across = h[grp, k] + np.sign(h[grp, k]) * max(1e-3, 0.05 * abs(h[grp, k]))
-                    for shift in (2.0 * h[grp, k], across):
-                        starts.append(thetas[:, k] - shift * kinks.normals[grp])
-                        owner.append(k)
-                        groups.append(grp)
+                    starts.append(thetas[:, k] - 2.0 * h[grp, k] * kinks.normals[grp])
+                    owner.append(k)
+                    groups.append(grp)
         if starts:
             S = np.array(starts).T
             own = np.array(owner)
             grp_of = np.array(groups)
-            fs, _ = _conditional_chord(
+            fs, settled = _conditional_chord(
                 model,
                 op,
                 S,
@@ -351,7 +348,7 @@ def _verify(
                 sigma,
             )
             _other_branches(
-                model, op, kinks, thetas, cols, ok, fs, own, grp_of, target, sigma, theta0
+                model, op, kinks, thetas, cols, ok, fs, settled, own, grp_of, target, sigma, theta0
             )
             for j, k in enumerate(own):
                 if fs[j] < target - CHI2_TOLERANCE and ok[k]:
@@ -415,6 +412,7 @@ def _other_branches(
     cols: NDArray[np.intp],
     ok: NDArray[np.bool_],
     fs: Array,
+    settled: NDArray[np.bool_],
     own: NDArray[np.intp],
     grp_of: NDArray[np.intp],
     target: float,
@@ -422,7 +420,8 @@ def _other_branches(
     theta0: Array,
 ) -> None:
     """The exact half of the check across kinks, in place on ``fs`` (the lowest χ² found per
-    (endpoint, kink group) pair). The profile on the far side of kink g is bounded below by the
+    (endpoint, kink group) pair) for the pairs whose chord did not converge (``settled``). The
+    profile on the far side of kink g is bounded below by the
     χ² minimum on that side; found once per group (Newton from the minimum's mirror image), it
     certifies every endpoint at once when it is above χ²_min + 1. Where it is not (a far branch
     low enough to matter), each endpoint is re-minimised exactly, value fixed, from that far
@@ -432,7 +431,7 @@ def _other_branches(
     far: dict[int, Minimum | None] = {}
     for j in range(len(own)):
         k, grp = int(own[j]), int(grp_of[j])
-        if not ok[k] or fs[j] < target - CHI2_TOLERANCE:
+        if settled[j] or not ok[k] or fs[j] < target - CHI2_TOLERANCE:
             continue
         if grp not in far:
             m = _local_minimise(model, kinks.reflect(theta0, grp), kinks, sigma, {}, held)

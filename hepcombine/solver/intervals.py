@@ -434,7 +434,9 @@ def _other_branches(
         if settled[j] or not ok[k] or fs[j] < target - CHI2_TOLERANCE:
             continue
         if grp not in far:
-            m = _local_minimise(model, kinks.reflect(theta0, grp), kinks, sigma, {}, held)
+            m = _safe_minimise(
+                model, kinks.reflect(theta0, grp), kinks, sigma, {}, held, local=True
+            )
             h0, hm = kinks.h(theta0)[grp], kinks.h(m.theta)[grp]
             low = m.converged and m.chi2 < target - CHI2_TOLERANCE and h0 * hm < 0
             far[grp] = m if low else None
@@ -444,24 +446,9 @@ def _other_branches(
         c = int(cols[k])
         start = m_far.theta.copy()
         start[c] = thetas[c, k]
-        m = _local_minimise(model, start, kinks, sigma, {c: float(thetas[c, k])}, held)
+        m = _safe_minimise(model, start, kinks, sigma, {c: float(thetas[c, k])}, held, local=True)
         if m.converged:
             fs[j] = min(fs[j], m.chi2)
-
-
-def _local_minimise(
-    model: CombinedChi2,
-    start: Array,
-    kinks: KinkGroups,
-    sigma: Array,
-    fixed: dict[int, float],
-    held: dict[int, float],
-) -> Minimum:
-    """:func:`newton_minimise` that reports a failure as a non-converged minimum."""
-    try:
-        return newton_minimise(model, start, kinks, sigma, fixed=fixed, held=held)
-    except FitError as exc:
-        return Minimum(start, math.inf, math.inf, 0, False, str(exc))
 
 
 def _conditional_chord(
@@ -514,10 +501,14 @@ def _safe_minimise(
     sigma: Array,
     fixed: dict[int, float],
     held: dict[int, float],
+    *,
+    local: bool = False,
 ) -> Minimum:
-    """:func:`global_minimise` that reports a failure as a non-converged minimum."""
+    """:func:`global_minimise` (``local``: :func:`newton_minimise`, where the start already
+    chose the branch) that reports a failure as a non-converged minimum."""
+    minimise = newton_minimise if local else global_minimise
     try:
-        return global_minimise(model, start, kinks, sigma, fixed=fixed, held=held)
+        return minimise(model, start, kinks, sigma, fixed=fixed, held=held)
     except FitError as exc:
         return Minimum(start, math.inf, math.inf, 0, False, str(exc))
 

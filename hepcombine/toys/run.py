@@ -372,10 +372,24 @@ def _execute_dask(
     distributed = _import_distributed()
     tag = f"{task.kind}-{task.fingerprint()[:12]}-{seed}"
     holder = client.submit(_hold, task, key=f"{tag}-task", pure=False)
-    futures = {
-        client.submit(_run_chunk, holder, a, b, seed, key=f"{tag}-{a}-{b}", pure=False): (a, b)
-        for a, b in chunks
-    }
+    # The scheduler would queue every chunk on the one worker holding the task and leave the
+    # others to steal work late (~1 s of chunks of 0.1 s each): the chunks are spread over the
+    # worker threads instead, as a preference only (a chunk still runs, or reruns, anywhere).
+    threads = [w for w, k in sorted(client.nthreads().items()) for _ in range(k)]
+    futures = {}
+    for i, (a, b) in enumerate(chunks):
+        where = {"workers": [threads[i % len(threads)]], "allow_other_workers": True}
+        future = client.submit(
+            _run_chunk,
+            holder,
+            a,
+            b,
+            seed,
+            key=f"{tag}-{a}-{b}",
+            pure=False,
+            **(where if threads else {}),
+        )
+        futures[future] = (a, b)
     try:
         for future in distributed.as_completed(list(futures)):
             a, b = futures[future]

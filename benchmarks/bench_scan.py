@@ -1,14 +1,21 @@
 """Speed of correlation scans (not part of the test suite).
 
-    python benchmarks/bench_scan.py
+    python benchmarks/bench_scan.py          # both cases
+    python benchmarks/bench_scan.py dask     # only the scan as Dask tasks
 
 Case: 100 bins, 2 measurements (Hessian + uncertainty table) with 20 sources each, one scan
 group of 10 pairs × 21 points. Compared with the straightforward loop of full
 ``Combiner.combine()`` calls (which also compute breakdown, weights and impacts).
+
+Dask case: the same combination, 4 groups (the 10 pairs, then pairs 0–2, 3–5, 6–9) × 101
+points as tasks on running local clusters of 1 and 2 workers (as ``workers=N`` starts them)
+against the in-process scan; every figure also relative to one nominal combination
+(``combine(decompositions=False)``, single-threaded BLAS) measured in the same run.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
@@ -21,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import synthetic_hessian_measurement, synthetic_table
 
 from hepcombine import Combiner
-from hepcombine.scan import scan_correlations
+from hepcombine.scan import scan_all, scan_correlations
 from hepcombine.spec import ScanGroup
 
 
@@ -34,14 +41,69 @@ def _best(fn, repeat):
     return min(times), statistics.median(times)
 
 
-def scan_100_bins(repeat: int = 5) -> dict[str, float]:
-    """Time the scan and the naive loop; returns the best times in seconds."""
+def _combination() -> tuple[Combiner, dict[tuple[str, str], float]]:
     rng = np.random.default_rng(1)
     values = np.linspace(100, 10, 100)
     a = synthetic_hessian_measurement(rng, "A", 100, 20, values)
     b = synthetic_table(rng, "B", 100, 20, values)
     nominal = {(f"A:A_s{j}", f"B:B_s{j}"): 0.5 for j in range(10)}
-    comb = Combiner([a, b], correlations=nominal)
+    return Combiner([a, b], correlations=nominal), nominal
+
+
+def scan_dask(points: int = 101) -> dict[str, float]:
+    """Points per second in-process and on running clusters of 1 and 2 workers."""
+    import distributed
+    from threadpoolctl import threadpool_limits
+
+    from hepcombine.toys.run import _local_cluster
+
+    comb, nominal = _combination()
+    pair = [(f"A:A_s{j}", f"B:B_s{j}", 0.0, 1.0) for j in range(10)]
+    groups = [
+        ScanGroup(name, pair[lo:hi], points)
+        for name, lo, hi in (("all", 0, 10), ("0-2", 0, 3), ("3-5", 3, 6), ("6-9", 6, 10))
+    ]
+    n = points * len(groups)
+    with threadpool_limits(1, user_api="blas"):
+        nom, _ = _best(lambda: comb.combine(intervals=True, decompositions=False), 5)
+        t_in, _ = _best(lambda: scan_all(comb, groups, nominal=nominal), 1)
+    reference = scan_all(comb, groups, nominal=nominal)
+    print(f"scan as Dask tasks: 100 bins, {len(groups)} groups x {points} points (+ nominal)")
+    print(f"  one nominal combination (yardstick): {nom * 1e3:.2f} ms")
+    print(
+        f"  in-process: {t_in:.2f} s, {n / t_in:.0f} points/s "
+        f"({t_in / (n + 1) / nom:.2f} x nominal per point)"
+    )
+    rates = {}
+    for workers in (1, 2):
+        cluster = _local_cluster(workers)
+        client = distributed.Client(cluster)
+        try:
+            scan_all(comb, groups[:1], n_points=8, nominal=nominal, client=client)  # warm-up
+            t0 = time.perf_counter()
+            got = scan_all(comb, groups, nominal=nominal, client=client)
+            t = time.perf_counter() - t0
+        finally:
+            client.close()
+            cluster.close()
+        same = all(
+            g.values[o].tobytes() == r.values[o].tobytes()
+            for g, r in zip(got, reference, strict=True)
+            for o in r.observables
+        )
+        rates[workers] = n / t
+        print(
+            f"  running cluster of {workers} worker(s): {t:.2f} s, {n / t:.0f} points/s "
+            f"({t / (n + 1) / nom:.2f} x nominal per point; {t / t_in:.3f} x in-process); "
+            f"bit-identical to in-process: {same}"
+        )
+    print(f"  throughput 2 workers / 1 worker: {rates[2] / rates[1]:.2f}")
+    return {"in_process": t_in, "rate1": rates[1], "rate2": rates[2], "nominal": nom}
+
+
+def scan_100_bins(repeat: int = 5) -> dict[str, float]:
+    """Time the scan and the naive loop; returns the best times in seconds."""
+    comb, nominal = _combination()
     group = ScanGroup("ten pairs", [(f"A:A_s{j}", f"B:B_s{j}", 0.0, 1.0) for j in range(10)], 21)
     comb.combine()  # warm-up (imports)
 
@@ -63,4 +125,8 @@ def scan_100_bins(repeat: int = 5) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    scan_100_bins()
+    print(f"load average {os.getloadavg()} on {os.cpu_count()} cores", flush=True)
+    cases = sys.argv[1:] or ["scan", "dask"]
+    for case in cases:
+        {"scan": scan_100_bins, "dask": scan_dask}[case]()
+    print(f"load average {os.getloadavg()}")

@@ -6,24 +6,27 @@
 Cases (inputs as benchmarks/run.py: a 100-bin Hessian measurement and a 100-bin table, 20
 sources each, 10 pairs of sources correlated):
 
-1. 10,000 toys of the quadratic (Neyman) combination on 2 local workers (target ≤ 30 s,
-   cluster start included);
+1. 10,000 toys of the quadratic (Neyman) combination in-process and on 2 local workers (target
+   ≤ 30 s, cluster start included);
 2. the 100-bin Pearson combination with one relative and one asymmetric source, with profile
-   intervals: per-toy cost measured on a few toys, extrapolated to 1,000 toys on 2 workers
-   (target ≤ 2 min);
+   intervals: per-toy cost measured on a few toys, extrapolated to 1,000 toys on 2 workers,
+   and 200 toys run on 2 workers (target for 1,000: ≤ 2 min);
 3. throughput with 1 and 2 local workers (target ratio ≥ 1.7);
 4. per-toy cost with Dask on one worker and of run_toys in-process against a plain loop
    ``combiner.with_estimates(...).combine()`` over the same pseudo-experiments (target: within
    10 %);
 5. where the time of one toy goes (cProfile, quadratic and Pearson).
 
-The yardstick printed with each case is the plain loop's per-toy time measured in the same run.
+The yardsticks printed with each case, measured in the same run: the plain loop's per-toy time,
+and one nominal combination of the same input (``combine(decompositions=False)``, with the
+intervals the toys compute), as "× nominal".
 """
 
 from __future__ import annotations
 
 import cProfile
 import io
+import math
 import os
 import pstats
 import sys
@@ -92,6 +95,16 @@ def timed(fn) -> tuple[float, object]:
     return time.perf_counter() - t0, out
 
 
+def nominal_time(comb: Combiner, intervals: bool = True, repeat: int = 5) -> float:
+    """Best seconds of one nominal combination (the yardstick "× nominal")."""
+    best = math.inf
+    with blas_threads(1):
+        for _ in range(repeat):
+            t, _ = timed(lambda: comb.combine(intervals=intervals, decompositions=False))
+            best = min(best, t)
+    return best
+
+
 def line(label: str, value: str, target: str = "") -> None:
     print(f"  {label:<62} {value:>22}  {target}", flush=True)
 
@@ -119,15 +132,28 @@ def case_quadratic() -> None:
         "  the same with BLAS's default threads",
         f"{plain_loop(comb, 300, threads=None) * 1e3:.2f} ms",
     )
+    nom = nominal_time(comb)
+    line("one nominal combination (yardstick)", f"{nom * 1e3:.2f} ms")
+    line("  plain loop per toy", f"{loop / nom:.2f} × nominal")
     t, res = timed(lambda: run_toys(comb, 10_000, seed=1, workers=2, nominal=nominal))
     assert res.n_failed == 0, res.failures
-    line("10,000 toys, workers=2 (cluster start included)", f"{t:.1f} s", "(target ≤ 30 s)")
-    line("  = per toy and worker", f"{2 * t / 10_000 * 1e3:.2f} ms")
-    t, _ = timed(lambda: run_toys(comb, 1000, seed=1, nominal=nominal))
     line(
-        "run_toys in-process, per toy",
-        f"{t / 1000 * 1e3:.2f} ms",
-        f"({t / 1000 / loop:.3f} × loop)",
+        "10,000 toys, workers=2 (cluster start included)",
+        f"{t:.1f} s",
+        f"({t / nom:.0f} × nominal; target ≤ 30 s)",
+    )
+    line("  = per toy and worker", f"{2 * t / 10_000 * 1e3:.2f} ms")
+    t, res = timed(lambda: run_toys(comb, 10_000, seed=1, nominal=nominal))
+    assert res.n_failed == 0, res.failures
+    line(
+        "10,000 toys in-process",
+        f"{t:.1f} s",
+        f"({t / nom:.0f} × nominal; target ≤ 30 s)",
+    )
+    line(
+        "  run_toys in-process, per toy",
+        f"{t / 10_000 * 1e3:.2f} ms",
+        f"({t / 10_000 / loop:.3f} × loop, {t / 10_000 / nom:.2f} × nominal)",
     )
 
     n = 3000
@@ -145,7 +171,11 @@ def case_quadratic() -> None:
             client.close()
             c.close()
         rates[workers] = n / t
-        line(f"{n} toys on a running cluster of {workers} worker(s)", f"{n / t:.0f} toys/s")
+        line(
+            f"{n} toys on a running cluster of {workers} worker(s)",
+            f"{n / t:.0f} toys/s",
+            f"({t / n / nom:.2f} × nominal per toy)",
+        )
         line(
             "  workers' CPU time per toy",
             f"{cpu / n * 1e3:.2f} ms",
@@ -155,7 +185,7 @@ def case_quadratic() -> None:
             line(
                 "  per toy with Dask at one worker",
                 f"{t / n * 1e3:.2f} ms",
-                f"({t / n / loop:.3f} × loop; target ≤ 1.10)",
+                f"({t / n / loop:.3f} × loop; target ≤ 1.10; {t / n / nom:.2f} × nominal)",
             )
     line("throughput 2 workers / 1 worker", f"{rates[2] / rates[1]:.2f}", "(target ≥ 1.7)")
 
@@ -164,18 +194,34 @@ def case_pearson() -> None:
     comb = pearson()
     nominal = comb.combine(decompositions=False)
     print("Pearson: 100 bins x 2 measurements x 20 sources, 1 relative + 1 asymmetric source")
+    nom = nominal_time(comb, intervals=True, repeat=3)
+    line("one nominal combination with intervals (yardstick)", f"{nom * 1e3:.0f} ms")
     k = 6
     t_iv = plain_loop(comb, k, intervals=True)
     t_no = plain_loop(comb, 3 * k, intervals=False)
-    line(f"per toy with profile intervals on all 100 ({k} toys)", f"{t_iv:.2f} s")
+    line(
+        f"per toy with profile intervals on all 100 ({k} toys)",
+        f"{t_iv:.3f} s",
+        f"({t_iv / nom:.2f} × nominal)",
+    )
     line(f"per toy without intervals ({3 * k} toys)", f"{t_no * 1e3:.0f} ms")
     line(
         "1,000 toys with intervals on 2 workers (extrapolated)",
         f"{1000 * t_iv / 2 / 60:.1f} min",
         "(target ≤ 2 min)",
     )
-    t, res = timed(lambda: run_toys(comb, 8, seed=1, nominal=nominal, workers=2))
-    line("8 toys with intervals, workers=2 (cluster start included)", f"{t:.1f} s")
+    n = int(os.environ.get("PEARSON_TOYS", "200"))
+    t, res = timed(lambda: run_toys(comb, n, seed=1, nominal=nominal, workers=2))
+    line(
+        f"{n} toys with intervals, workers=2 (cluster start included)",
+        f"{t:.1f} s",
+        f"({t / nom:.0f} × nominal)",
+    )
+    line(
+        "  1,000 toys extrapolated from it",
+        f"{1000 / n * t / 60:.2f} min",
+        f"({1000 / n * t / nom:.0f} × nominal; target ≤ 2 min)",
+    )
     bad = sum(int((~res.interval_valid[o]).sum()) for o in res.observables)
     line("  invalid intervals / failed toys", f"{bad} / {res.n_failed}")
 
@@ -236,8 +282,8 @@ def case_profiles() -> None:
 
 
 if __name__ == "__main__":
-    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    print(f"load average {os.getloadavg()} on {os.cpu_count()} cores", flush=True)
     cases = sys.argv[1:] or ["quadratic", "pearson", "profile"]
     for case in cases:
         {"quadratic": case_quadratic, "pearson": case_pearson, "profile": case_profiles}[case]()
-    print(f"load average {os.getloadavg()[0]:.2f}")
+    print(f"load average {os.getloadavg()}")

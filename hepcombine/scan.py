@@ -12,13 +12,21 @@ their profile intervals) and χ²_min, so it skips the uncertainty breakdown, th
 impacts that :meth:`Combiner.combine` computes. For a non-quadratic χ² the profile (Minos)
 intervals are the expensive part; they are computed only with ``intervals=True``. For a
 quadratic χ² they are exact and free, and always reported.
+
+Scale-out: with ``workers=``, ``client=`` or ``scheduler=`` the points of all groups run as
+Dask tasks through the runner of the pseudo-experiments (:func:`hepcombine.toys.run.run_chunks`):
+one task is a chunk of consecutive points, the combiner is sent to the cluster once, the nominal
+combination is done once in the calling process. The numbers are those of the in-process scan,
+bit for bit, whatever the number of workers or ``chunk_size``. Without these arguments the scan
+runs in-process and Dask is not imported.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -289,7 +297,9 @@ class _Scanner:
             self.nominal_point = None
             self.nominal_reason = str(exc)
 
-    def scan(self, group: ScanGroup, n_points: int | None, progress: Progress | None) -> ScanResult:
+    def plan(self, group: ScanGroup, n_points: int | None) -> _Plan:
+        """The scanned pairs of ``group`` as source indices and the assumed ρ at each point
+        (the group's errors raised before any point is combined)."""
         comb = self.combiner
         n = group.n_points if n_points is None else int(n_points)
         if n < 2:
@@ -308,47 +318,35 @@ class _Scanner:
         stop = np.array([p[3] for p in group.pairs], dtype=float)
         t = np.arange(n) / (n - 1)
         rho = start[None, :] + t[:, None] * (stop - start)[None, :]
-        nominal_rho = np.array([self.nominal.get(k, 0.0) for k in keys])
+        return _Plan(group, tuple(keys), rho)
 
-        obs = comb.observables
-        k = len(obs)
-        vals = np.full((n, k), np.nan)
-        errs = np.full((n, k), np.nan)
-        low = np.full((n, k), np.nan)
-        high = np.full((n, k), np.nan)
-        chi2 = np.full(n, np.nan)
-        valid = np.zeros(n, dtype=bool)
-        reasons: list[str] = []
-        names = comb.sources
-        ndf = None
+    def scan(self, plan: _Plan, progress: Progress | None) -> ScanResult:
+        """The scan of one group in-process, point after point."""
+        rows = [
+            _point_row(self.combiner, self.nominal, plan, i, self.intervals)
+            for i in self._counted(plan.rho.shape[0], progress)
+        ]
+        return self.result(plan, _stack(rows))
+
+    def _counted(self, n: int, progress: Progress | None) -> Iterator[int]:
         for i in range(n):
-            assumed = dict(self.nominal)
-            for key, r in zip(keys, rho[i], strict=True):
-                assumed[key] = float(r)
-            try:
-                point = _combine_point(
-                    comb.with_correlations(
-                        {(names[a], names[b]): r for (a, b), r in assumed.items()}
-                    ),
-                    self.intervals,
-                )
-            except (InvalidCorrelation, FitError) as exc:
-                log.info("scan %r point %d (ρ = %s) invalid: %s", group.name, i, rho[i], exc)
-                reasons.append(str(exc))
-            else:
-                vals[i], errs[i], low[i], high[i] = (
-                    point.values,
-                    point.errors,
-                    point.low,
-                    point.high,
-                )
-                chi2[i] = point.chi2
-                valid[i] = True
-                ndf = point.ndf
-                reasons.append(point.note)
+            yield i
             self.done += 1
             if progress is not None:
                 progress(self.done, self.total)
+
+    def result(self, plan: _Plan, rows: Mapping[str, NDArray[Any]]) -> ScanResult:
+        """The :class:`ScanResult` of ``plan`` from its points' rows (:func:`_point_row`)."""
+        group, rho = plan.group, plan.rho
+        n = rho.shape[0]
+        nominal_rho = np.array([self.nominal.get(k, 0.0) for k in plan.keys])
+        obs = self.combiner.observables
+        vals, errs, low, high = (np.array(rows[f], dtype=float) for f in _FIELDS)
+        chi2 = np.array(rows["chi2"], dtype=float)
+        valid = np.array(rows["valid"], dtype=bool)
+        reasons = tuple(str(r) for r in rows["reason"])
+        for i in np.flatnonzero(~valid):
+            log.info("scan %r point %d (ρ = %s) invalid: %s", group.name, i, rho[i], reasons[i])
         n_bad = int(np.sum(~valid))
         if n_bad:
             log.warning(
@@ -358,8 +356,8 @@ class _Scanner:
                 n,
             )
         nom = self.nominal_point
-        if ndf is None:
-            ndf = nom.ndf if nom is not None else -1
+        ndfs = np.asarray(rows["ndf"])[valid]
+        ndf = int(ndfs[-1]) if ndfs.size else (nom.ndf if nom is not None else -1)
         nan = math.nan
         return ScanResult(
             name=group.name,
@@ -374,7 +372,7 @@ class _Scanner:
             chi2=chi2,
             ndf=int(ndf),
             valid=valid,
-            reasons=tuple(reasons),
+            reasons=reasons,
             nominal_values={o: float(nom.values[j]) if nom else nan for j, o in enumerate(obs)},
             nominal_errors={o: float(nom.errors[j]) if nom else nan for j, o in enumerate(obs)},
             nominal_interval={
@@ -385,6 +383,160 @@ class _Scanner:
             nominal_reason=self.nominal_reason,
         )
 
+    def scan_many(
+        self, plans: Sequence[_Plan], progress: Progress | None, execution: _Execution
+    ) -> list[ScanResult]:
+        """Every plan's scan: in-process, or with ``execution`` as Dask tasks (chunks of
+        consecutive points of all plans, :func:`~hepcombine.toys.run.run_chunks`)."""
+        if not execution.given():
+            return [self.scan(plan, progress) for plan in plans]
+        from .toys.run import run_chunks
+
+        task = _ScanTask(self.combiner, self.nominal, plans, self.intervals)
+        offset = self.done
+
+        def counted(done: int, total: int) -> None:
+            if progress is not None:
+                progress(offset + done, self.total)
+
+        rows, _ = run_chunks(
+            task,
+            task.n,
+            seed=0,
+            chunk_size=execution.chunk_size,
+            workers=execution.workers,
+            client=execution.client,
+            scheduler=execution.scheduler,
+            progress=counted,
+        )
+        self.done = offset + task.n
+        out, pos = [], 0
+        for plan in plans:
+            m = plan.rho.shape[0]
+            out.append(self.result(plan, {k: v[pos : pos + m] for k, v in rows.items()}))
+            pos += m
+        return out
+
+
+# ---------------------------------------------------------------------- points and tasks
+_FIELDS = ("values", "errors", "low", "high")
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One group's scanned pairs (source indices) and ρ at each point, ``(n, n_pairs)``."""
+
+    group: ScanGroup
+    keys: tuple[tuple[int, int], ...]
+    rho: NDArray[np.float64]
+
+
+def _point_row(
+    combiner: Combiner,
+    nominal: Mapping[tuple[int, int], float],
+    plan: _Plan,
+    i: int,
+    intervals: bool,
+) -> dict[str, Any]:
+    """The combination at point ``i`` of ``plan`` as one row: values, errors, low, high
+    (one entry per observable), chi2, ndf, valid, reason."""
+    assumed = dict(nominal)
+    for key, r in zip(plan.keys, plan.rho[i], strict=True):
+        assumed[key] = float(r)
+    names = combiner.sources
+    k = len(combiner.observables)
+    try:
+        point = _combine_point(
+            combiner.with_correlations({(names[a], names[b]): r for (a, b), r in assumed.items()}),
+            intervals,
+        )
+    except (InvalidCorrelation, FitError) as exc:
+        nan = np.full(k, np.nan)
+        return dict.fromkeys(_FIELDS, nan) | {
+            "chi2": math.nan,
+            "ndf": -1,
+            "valid": False,
+            "reason": str(exc),
+        }
+    return {
+        "values": point.values,
+        "errors": point.errors,
+        "low": point.low,
+        "high": point.high,
+        "chi2": point.chi2,
+        "ndf": point.ndf,
+        "valid": True,
+        "reason": point.note,
+    }
+
+
+def _stack(rows: Sequence[Mapping[str, Any]]) -> dict[str, NDArray[Any]]:
+    """Rows of :func:`_point_row` as arrays with one entry per row."""
+    return {f: np.array([r[f] for r in rows]) for f in (*_FIELDS, "chi2", "ndf", "valid", "reason")}
+
+
+class _ScanTask:
+    """Points ``start … stop − 1`` of the concatenated plans (a task for
+    :func:`~hepcombine.toys.run.run_chunks`; the seed is unused, a scan draws nothing).
+
+    Its fingerprint is new for every task (a scan run is never resumed from files), so that a
+    cluster never serves one scan's chunks for another's."""
+
+    kind = "scan"
+
+    def __init__(
+        self,
+        combiner: Combiner,
+        nominal: Mapping[tuple[int, int], float],
+        plans: Sequence[_Plan],
+        intervals: bool,
+    ) -> None:
+        self.combiner = combiner
+        self.nominal = dict(nominal)
+        self.plans = tuple(plans)
+        self.intervals = intervals
+        self.items = [(p, i) for p, plan in enumerate(self.plans) for i in range(plan.rho.shape[0])]
+        self.n = len(self.items)
+        self._id = uuid.uuid4().hex
+
+    def fingerprint(self) -> str:
+        return self._id
+
+    def describe(self) -> dict[str, Any]:
+        return {"groups": [plan.group.name for plan in self.plans], "intervals": self.intervals}
+
+    def __call__(self, start: int, stop: int, seed: int) -> dict[str, NDArray[Any]]:
+        return _stack(
+            [
+                _point_row(self.combiner, self.nominal, self.plans[p], i, self.intervals)
+                for p, i in self.items[start:stop]
+            ]
+        )
+
+
+@dataclass(frozen=True)
+class _Execution:
+    """Where the points run: in-process (nothing given), or Dask (see :func:`scan_all`)."""
+
+    workers: int | None = None
+    client: Any = None
+    scheduler: str | None = None
+    chunk_size: int | None = None
+
+    def given(self) -> bool:
+        return any(x is not None for x in (self.workers, self.client, self.scheduler))
+
+    def check(self) -> None:
+        """Stop before any work on bad or unusable arguments (one-line errors)."""
+        if self.given() or self.chunk_size is not None:
+            from .toys.run import check_execution
+
+            check_execution(self.workers, self.client, self.scheduler, self.chunk_size)
+        if self.chunk_size is not None and not self.given():
+            raise InvalidArgument(
+                "chunk_size only applies to a scan run on Dask (workers=, client= or scheduler=)"
+            )
+
 
 def scan_correlations(
     combiner: Combiner,
@@ -394,6 +546,10 @@ def scan_correlations(
     nominal: Mapping | None = None,
     progress: Progress | None = None,
     intervals: bool = False,
+    workers: int | None = None,
+    client: Any = None,
+    scheduler: str | None = None,
+    chunk_size: int | None = None,
 ) -> ScanResult:
     """Redo the combination at each point of ``group``.
 
@@ -413,9 +569,31 @@ def scan_correlations(
     intervals:
         Compute profile-likelihood (Minos) intervals at each point of a non-quadratic χ² (slow;
         exact and always reported for a quadratic χ²).
+    workers:
+        Run the points as tasks on a local Dask cluster of this many single-threaded worker
+        processes, started for the scan (needs ``hepcombine[dask]``; a script must then run
+        under ``if __name__ == "__main__":``).
+    client:
+        Run the points as tasks on this :class:`distributed.Client` instead.
+    scheduler:
+        Run the points as tasks on the Dask scheduler at this address (``"tcp://host:8786"``)
+        instead.
+    chunk_size:
+        Points per Dask task (default: about 8 tasks per worker thread); only with
+        ``workers``, ``client`` or ``scheduler``. The numbers do not depend on it nor on the
+        number of workers.
+
+    Returns
+    -------
+    ScanResult
+        The combination at every point, next to the nominal one.
     """
+    execution = _Execution(workers, client, scheduler, chunk_size)
+    execution.check()
     n = group.n_points if n_points is None else int(n_points)
-    return _Scanner(combiner, nominal, intervals, n).scan(group, n_points, progress)
+    scanner = _Scanner(combiner, nominal, intervals, n)
+    (result,) = scanner.scan_many([scanner.plan(group, n_points)], progress, execution)
+    return result
 
 
 def scan_all(
@@ -427,6 +605,10 @@ def scan_all(
     progress: Progress | None = None,
     intervals: bool = False,
     combiner_options: Mapping[str, Any] | None = None,
+    workers: int | None = None,
+    client: Any = None,
+    scheduler: str | None = None,
+    chunk_size: int | None = None,
 ) -> list[ScanResult]:
     """Scan every group; the nominal combination is done once.
 
@@ -438,7 +620,22 @@ def scan_all(
     ``spec.correlations``) or a :class:`~hepcombine.combiner.Combiner` (``scans`` required).
     ``n_points`` overrides every group's number of points; ``progress(done, total)`` counts
     points over all groups.
+
+    Parameters
+    ----------
+    workers, client, scheduler, chunk_size:
+        Run the points of all groups as Dask tasks, in one run (see :func:`scan_correlations`);
+        the numbers are those of the in-process scan.
+    intervals, nominal:
+        As for :func:`scan_correlations`.
+
+    Returns
+    -------
+    list of ScanResult
+        One per group, in the order of ``scans``.
     """
+    execution = _Execution(workers, client, scheduler, chunk_size)
+    execution.check()
     if isinstance(spec_or_combiner, CombinationSpec):
         spec = spec_or_combiner
         options = {k: v for k, v in (combiner_options or {}).items() if v is not None}
@@ -467,7 +664,8 @@ def scan_all(
         return []
     total = sum(g.n_points if n_points is None else int(n_points) for g in groups)
     scanner = _Scanner(combiner, nominal, intervals, total)
-    return [scanner.scan(g, n_points, progress) for g in groups]
+    plans = [scanner.plan(g, n_points) for g in groups]
+    return scanner.scan_many(plans, progress, execution)
 
 
 def __dir__() -> list[str]:

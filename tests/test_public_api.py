@@ -293,7 +293,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "combiner_with_definition",
         "estimate_parameters",
     ],
-    "hepcombine.toys.run": ["ChunkTask", "item_rng", "run_chunks"],
+    "hepcombine.toys.run": ["ChunkTask", "check_execution", "item_rng", "run_chunks"],
     "hepcombine.toys.study": ["ToyTask", "load_toys", "run_toys"],
     "hepcombine.toys.summary": ["COVERAGE_68", "GaussianFit", "ToyResult", "fit_gaussian"],
 }

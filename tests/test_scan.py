@@ -4,18 +4,27 @@ Reference numbers come from two independent paths: a fresh ``Combiner(...).combi
 point's assumptions written out in full, and the closed-form BLUE/GLS of two measurements of
 one quantity computed here (x̂ = 1ᵀC⁻¹y / 1ᵀC⁻¹1, σ² = 1/1ᵀC⁻¹1, χ² = rᵀC⁻¹r; method.md §4,
 which equals the χ² method for orthogonal Neyman inputs).
+
+As Dask tasks (``workers=``/``client=``/``scheduler=``) a scan must equal the in-process scan bit
+for bit (every array, reason and nominal number), whatever the chunking: checked on a real
+2-worker LocalCluster with the real Convino example (Pearson, Hessian + correlation-matrix +
+table inputs, profile intervals) and with two groups whose chunks straddle the groups' boundary
+and hold invalid points.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import sys
 
 import numpy as np
 import pytest
+from conftest import DATA
 
 from hepcombine import Combiner, Measurement
-from hepcombine.exceptions import InvalidCorrelation, UnknownName
+from hepcombine.exceptions import InvalidArgument, InvalidCorrelation, RunError, UnknownName
+from hepcombine.inputs import load_config
 from hepcombine.scan import ScanResult, scan_all, scan_correlations
 from hepcombine.spec import CombinationSpec, ScanGroup
 
@@ -277,3 +286,97 @@ def test_to_table_and_dict() -> None:
     assert d["rho"] == [[0.0], [0.5], [1.0]]
     assert d["observables"]["x"]["value"][1] == pytest.approx(x, rel=1e-10)
     assert d["chi2"][1] == pytest.approx(chi2, rel=1e-8)
+
+
+# --------------------------------------------------------------------------- as Dask tasks
+def assert_bit_identical(a: ScanResult, b: ScanResult) -> None:
+    """Every number of two scans equal in all bits (NaN where NaN), every text equal."""
+    assert (a.name, a.pairs, a.observables, a.ndf) == (b.name, b.pairs, b.observables, b.ndf)
+    assert (a.reasons, a.nominal_reason) == (b.reasons, b.nominal_reason)
+    arrays = [(a.rho, b.rho), (a.nominal_rho, b.nominal_rho), (a.chi2, b.chi2)]
+    arrays.append((a.valid, b.valid))
+    for f in ("values", "errors", "interval_low", "interval_high"):
+        arrays += [(getattr(a, f)[o], getattr(b, f)[o]) for o in a.observables]
+    for x, y in arrays:
+        assert x.dtype == y.dtype and x.shape == y.shape
+        assert x.tobytes() == y.tobytes()
+    # repr of a float is exact (the shortest string that reads back as the same bits)
+    nominal_a = [a.nominal_values, a.nominal_errors, a.nominal_interval, a.nominal_chi2]
+    nominal_b = [b.nominal_values, b.nominal_errors, b.nominal_interval, b.nominal_chi2]
+    assert repr(nominal_a) == repr(nominal_b)
+
+
+def _two_groups() -> tuple[Combiner, list[ScanGroup], dict]:
+    """Two groups (5 + 4 points); the first has indefinite points (ρ_BC < 0.62, see
+    test_indefinite_points_are_flagged)."""
+    nominal = {("A:s", "B:s"): 0.9, ("A:s", "C:s"): 0.9, ("B:s", "C:s"): 0.9}
+    groups = [
+        ScanGroup("BC", [("B:s", "C:s", 0.0, 1.0)], 5),
+        ScanGroup("t", [("A:t", "B:t", -0.5, 0.5), ("A:t", "C:t", 0.0, 0.6)], 4),
+    ]
+    return Combiner(_three(), correlations=nominal), groups, nominal
+
+
+def test_dask_tasks_equal_the_in_process_scan_bit_for_bit() -> None:
+    distributed = pytest.importorskip("distributed")
+    spec = load_config(DATA / "convino_example" / "combination.txt")
+    assert spec.scans and spec.chi2_definition(None) == "pearson"  # intervals are non-trivial
+    reference = scan_all(spec, n_points=5, intervals=True)
+    assert all(s.valid.all() and np.isfinite(s.interval_low["xsec"]).all() for s in reference)
+    comb, groups, nominal = _two_groups()
+    ref_two = scan_all(comb, groups, nominal=nominal)
+    assert ref_two[0].valid.tolist() == [False, False, False, True, True]
+
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+    )
+    client = distributed.Client(cluster)
+    try:
+        for chunk_size in (None, 1, 2, 5):
+            scans = scan_all(spec, n_points=5, intervals=True, client=client, chunk_size=chunk_size)
+            assert len(scans) == len(reference)
+            for got, ref in zip(scans, reference, strict=True):
+                assert_bit_identical(got, ref)
+        # chunks of 2 and 3 straddle the boundary between the groups (points 4 | 5)
+        for chunk_size in (2, 3, 9):
+            calls: list[tuple[int, int]] = []
+            scans = scan_all(
+                comb,
+                groups,
+                nominal=nominal,
+                client=client,
+                chunk_size=chunk_size,
+                progress=lambda i, n, calls=calls: calls.append((i, n)),
+            )
+            for got, ref in zip(scans, ref_two, strict=True):
+                assert_bit_identical(got, ref)
+            assert calls[-1] == (9, 9) and len(calls) == -(-9 // chunk_size)
+        one = scan_correlations(comb, groups[1], nominal=nominal, client=client, chunk_size=3)
+        assert_bit_identical(one, ref_two[1])
+    finally:
+        client.close()
+        cluster.close()
+
+
+def test_dask_arguments_are_checked_before_any_work(monkeypatch) -> None:
+    comb, groups, nominal = _two_groups()
+    unknown = [ScanGroup("x", [("A:s", "Z:s", 0.0, 1.0)])]  # would be an UnknownName later
+    with pytest.raises(InvalidArgument, match="chunk_size only applies to a scan run on Dask"):
+        scan_all(comb, unknown, chunk_size=2)
+    cases = [
+        ({"workers": 0}, "workers must be a positive integer, not 0"),
+        ({"chunk_size": 0, "workers": 1}, "chunk_size must be a positive integer, not 0"),
+        ({"workers": 2, "scheduler": "tcp://127.0.0.1:1"}, "give at most one of workers="),
+        ({"scheduler": 8786}, "scheduler must be an address"),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(RunError, match=message):
+            scan_all(comb, unknown, **kwargs)
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if Dask were not installed
+    for kwargs in ({"workers": 2}, {"scheduler": "tcp://127.0.0.1:8786"}):
+        with pytest.raises(RunError) as info:
+            scan_correlations(comb, unknown[0], **kwargs)
+        assert "\n" not in str(info.value)
+        assert "need dask.distributed: python -m pip install 'hepcombine[dask]'" in str(info.value)
+    # without the arguments the scan runs in-process and never imports Dask
+    assert scan_all(comb, groups, nominal=nominal)[1].valid.all()

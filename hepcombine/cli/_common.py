@@ -32,6 +32,22 @@ class Parser(argparse.ArgumentParser):
 
 
 # --------------------------------------------------------------------------- argument groups
+def integer(text: str, minimum: int, what: str) -> int:
+    """An integer ≥ ``minimum`` (an :class:`argparse.ArgumentTypeError` naming ``what``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"{what} must be at least {minimum}, got {value}")
+    return value
+
+
+def positive(text: str) -> int:
+    """An integer ≥ 1 (``--n``, ``--workers``, ``--chunk-size``)."""
+    return integer(text, 1, "it")
+
+
 def points(text: str) -> int:
     """``--points N``: an integer ≥ 2."""
     try:
@@ -96,6 +112,38 @@ def add_output(parser: argparse.ArgumentParser) -> None:
         help="directory for the text report (result.txt, scan_result.txt, toys_result.txt) and "
         "the plots (default: the current directory; created if missing)",
     )
+
+
+def add_execution(parser: argparse.ArgumentParser) -> Any:
+    """``--workers N`` / ``--scheduler ADDRESS`` (mutually exclusive) in an argument group
+    "execution", which is returned for more options; :func:`check_dask` checks them."""
+    group = parser.add_argument_group("execution (in-process by default)")
+    where = group.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        metavar="N",
+        type=positive,
+        help="start a local Dask cluster of N single-threaded worker processes for the run",
+    )
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on an existing Dask cluster, e.g. tcp://10.0.0.1:8786",
+    )
+    return group
+
+
+def check_dask(args: argparse.Namespace) -> None:
+    """--workers and --scheduler need dask.distributed: say so in one line before any work."""
+    if getattr(args, "workers", None) is None and getattr(args, "scheduler", None) is None:
+        return
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        from ..toys.run import INSTALL_DASK
+
+        option = "--workers" if args.workers is not None else "--scheduler"
+        raise UsageError(f"{option} needs Dask: {INSTALL_DASK}") from None
 
 
 def add_combiner(parser: argparse.ArgumentParser) -> None:
@@ -164,7 +212,7 @@ def scan_outputs(
     plots: bool,
 ) -> tuple[list[Any], str, dict[str, Any]]:
     """The correlation scans of ``spec`` (:func:`hepcombine.scan.scan_all`, with a progress
-    bar), the text of ``scan_result.txt`` and, with ``plots``, the figures
+    bar, on Dask with ``args.workers`` / ``args.scheduler`` where given), the text of ``scan_result.txt`` and, with ``plots``, the figures
     ``scan_<group>_<observable>``."""
     from ..scan import scan_all
 
@@ -176,6 +224,8 @@ def scan_outputs(
             progress=progress,
             intervals=intervals,
             combiner_options=combiner_options(args),
+            workers=getattr(args, "workers", None),
+            scheduler=getattr(args, "scheduler", None),
         )
     finally:
         progress.close()

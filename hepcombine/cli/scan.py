@@ -20,7 +20,9 @@ the combination redone at each point.
 Outputs (all or none): DIR/[P_]scan_result.txt, the table of value, symmetric error, profile
 interval and chi2_min per point, per group and observable; DIR/[P_]scan_<group>_<observable>.png
 and .pdf, each combined value against the scanned correlation; --json FILE with every scan.
-A progress bar is shown on stderr when stderr is a terminal.
+A progress bar is shown on stderr when stderr is a terminal. --workers N / --scheduler ADDRESS
+run the points as Dask tasks (the numbers do not change); they need Dask:
+python -m pip install 'hepcombine[dask]'.
 """
 
 EPILOG = """\
@@ -28,6 +30,7 @@ examples:
   hepcombine scan base.txt                         # 6 points per group (as convino -s)
   hepcombine scan base.txt --points 11 --neyman --output-dir scans --json scans.json
   hepcombine scan base.txt --intervals             # with profile intervals at every point
+  hepcombine scan base.txt --intervals --workers 2 # the points on 2 local worker processes
 """
 
 
@@ -55,6 +58,7 @@ def register(sub: Any) -> None:
         help="compute the profile-likelihood (Minos) interval at every point of a non-quadratic "
         "chi2 (slow; for a quadratic chi2 they are exact and always reported)",
     )
+    c.add_execution(p)
     c.add_combiner(p)
     c.add_plot_style(p)
     c.add_debug(p)
@@ -65,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from ..outputs.atomic import output_set
     from ..outputs.json import dumps, scans_to_dict
 
+    c.check_dask(args)
     table_path = c.out_name(args, "scan_result.txt")
     c.check_distinct({"scan_result.txt": table_path, "--json": args.json})
     spec = c.load(args)

@@ -62,24 +62,9 @@ PULL_PLOTS = 12
 
 
 # --------------------------------------------------------------------------- argument types
-def _integer(text: str, minimum: int, what: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < minimum:
-        raise argparse.ArgumentTypeError(f"{what} must be at least {minimum}, got {value}")
-    return value
-
-
-def positive(text: str) -> int:
-    """An integer ≥ 1 (``--n``, ``--workers``, ``--chunk-size``)."""
-    return _integer(text, 1, "it")
-
-
 def seed(text: str) -> int:
     """A non-negative integer (``--seed``)."""
-    return _integer(text, 0, "the seed")
+    return c.integer(text, 0, "the seed")
 
 
 def truth_item(text: str) -> tuple[str, float]:
@@ -103,7 +88,7 @@ def register(sub: Any) -> None:
     )
     c.add_config(p)
     p.add_argument(
-        "--n", metavar="N", type=positive, required=True, help="number of pseudo-experiments"
+        "--n", metavar="N", type=c.positive, required=True, help="number of pseudo-experiments"
     )
     p.add_argument(
         "--seed",
@@ -157,23 +142,11 @@ def register(sub: Any) -> None:
         help="skip the profile intervals of a non-quadratic chi2 (faster; no coverage then). "
         "For a quadratic chi2 they are exact and free",
     )
-    run_group = p.add_argument_group("execution (in-process by default)")
-    where = run_group.add_mutually_exclusive_group()
-    where.add_argument(
-        "--workers",
-        metavar="N",
-        type=positive,
-        help="start a local Dask cluster of N single-threaded worker processes for the run",
-    )
-    where.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="run on an existing Dask cluster, e.g. tcp://10.0.0.1:8786",
-    )
+    run_group = c.add_execution(p)
     run_group.add_argument(
         "--chunk-size",
         metavar="N",
-        type=positive,
+        type=c.positive,
         help="toys per task (default: about 8 tasks per worker, at most 500); the numbers do "
         "not depend on it",
     )
@@ -221,19 +194,6 @@ def _truth(args: argparse.Namespace, combiner: Any) -> dict[str, float] | None:
     return out or None
 
 
-def _check_dask(args: argparse.Namespace) -> None:
-    """--workers and --scheduler need dask.distributed: say so before any work."""
-    if args.workers is None and args.scheduler is None:
-        return
-    try:
-        import distributed  # noqa: F401
-    except ImportError:
-        from ..toys.run import INSTALL_DASK
-
-        option = "--workers" if args.workers is not None else "--scheduler"
-        raise c.UsageError(f"{option} needs Dask: {INSTALL_DASK}") from None
-
-
 def _figures(result: Any) -> dict[str, Any]:
     c.quiet_matplotlib()
     from ..plots.combination import file_stem
@@ -254,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
     from ..outputs.json import dumps
     from ..toys import run_toys
 
-    _check_dask(args)
+    c.check_dask(args)
     spec = c.load(args)
     combiner = c.combiner(args, spec)
     truth = _truth(args, combiner)

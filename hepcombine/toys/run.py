@@ -53,7 +53,7 @@ from numpy.typing import NDArray
 from ..exceptions import HepCombineError, RunError
 from ..outputs.atomic import output_set
 
-__all__ = ["ChunkTask", "item_rng", "run_chunks"]
+__all__ = ["ChunkTask", "check_execution", "item_rng", "run_chunks"]
 
 log = logging.getLogger(__name__)
 
@@ -372,10 +372,24 @@ def _execute_dask(
     distributed = _import_distributed()
     tag = f"{task.kind}-{task.fingerprint()[:12]}-{seed}"
     holder = client.submit(_hold, task, key=f"{tag}-task", pure=False)
-    futures = {
-        client.submit(_run_chunk, holder, a, b, seed, key=f"{tag}-{a}-{b}", pure=False): (a, b)
-        for a, b in chunks
-    }
+    # The scheduler would queue every chunk on the one worker holding the task and leave the
+    # others to steal work late (~1 s of chunks of 0.1 s each): the chunks are spread over the
+    # worker threads instead, as a preference only (a chunk still runs, or reruns, anywhere).
+    threads = [w for w, k in sorted(client.nthreads().items()) for _ in range(k)]
+    futures = {}
+    for i, (a, b) in enumerate(chunks):
+        where = {"workers": [threads[i % len(threads)]], "allow_other_workers": True}
+        future = client.submit(
+            _run_chunk,
+            holder,
+            a,
+            b,
+            seed,
+            key=f"{tag}-{a}-{b}",
+            pure=False,
+            **(where if threads else {}),
+        )
+        futures[future] = (a, b)
     try:
         for future in distributed.as_completed(list(futures)):
             a, b = futures[future]
@@ -396,6 +410,28 @@ def _execute_dask(
         holder.release()
 
 
+def check_execution(
+    workers: int | None = None,
+    client: Any = None,
+    scheduler: str | None = None,
+    chunk_size: int | None = None,
+) -> None:
+    """Raise a one-line :class:`~hepcombine.exceptions.RunError` for execution arguments of
+    :func:`run_chunks` that cannot work (several given, a count that is not a positive integer,
+    a scheduler that is not an address, Dask not installed), before any work is done."""
+    given = [x for x in (workers, client, scheduler) if x is not None]
+    if len(given) > 1:
+        raise RunError("give at most one of workers=, client= and scheduler=")
+    if workers is not None:
+        _positive_int(workers, "workers")
+    if chunk_size is not None:
+        _positive_int(chunk_size, "chunk_size")
+    if scheduler is not None and not isinstance(scheduler, str):
+        raise RunError(f"scheduler must be an address such as 'tcp://host:8786', not {scheduler!r}")
+    if given:
+        _import_distributed()
+
+
 def run_chunks(
     task: ChunkTask,
     n: int,
@@ -411,15 +447,10 @@ def run_chunks(
     """Run items ``0 … n − 1`` of ``task`` (module docstring); returns ``({field: array},
     seed)`` with the rows in item order and the seed used (drawn when ``seed=None``)."""
     n = _positive_int(n, "the number of items")
+    check_execution(workers, client, scheduler, chunk_size)
+    workers = None if workers is None else int(workers)
+    chunk_size = None if chunk_size is None else int(chunk_size)
     given = [x for x in (workers, client, scheduler) if x is not None]
-    if len(given) > 1:
-        raise RunError("give at most one of workers=, client= and scheduler=")
-    if workers is not None:
-        workers = _positive_int(workers, "workers")
-    if scheduler is not None and not isinstance(scheduler, str):
-        raise RunError(f"scheduler must be an address such as 'tcp://host:8786', not {scheduler!r}")
-    if given:
-        _import_distributed()
     seed = _seed(seed)
     from .. import __version__
 
@@ -441,8 +472,6 @@ def run_chunks(
     done = n - sum(b - a for a, b in gaps)
     if done:
         log.info("resuming: %d of %d items are already in %s", done, n, output)
-    if chunk_size is not None:
-        chunk_size = _positive_int(chunk_size, "chunk_size")
 
     def plan(parallel: int) -> list[tuple[int, int]]:
         size = chunk_size or max(1, min(500, math.ceil((n - done) / (8 * parallel))))

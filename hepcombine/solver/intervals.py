@@ -322,15 +322,24 @@ def _verify(
     if op.held and ok.any():
         _check_held(model, op, kinks, thetas, cols, G, ok, reasons)
     if len(kinks):
-        # every endpoint re-minimised (chord, value fixed) from its mirror image across each
-        # kink; where the chord does not converge, _other_branches decides exactly
+        # the profile on the far side of kink g is bounded below by the χ² minimum on that
+        # side: found once per group, it certifies every endpoint at once when it is above
+        # χ²_min + 1. Only the groups it does not certify are checked endpoint by endpoint:
+        # a chord (value fixed) from the endpoint's mirror image, and where the chord does not
+        # converge, an exact minimisation from the far minimum (_other_branches)
+        held = dict.fromkeys(op.held, 0.0)
+        far = {
+            grp: _far_minimum(model, kinks, theta0, grp, held, target, sigma)
+            for grp in range(len(kinks))
+            if grp not in op.held
+        }
         h = kinks.h(thetas)
         starts: list[Array] = []
         owner: list[int] = []
         groups: list[int] = []
         for k in map(int, np.flatnonzero(ok)):
-            for grp in range(len(kinks)):
-                if grp not in op.held and h[grp, k] != 0.0:
+            for grp, m_far in far.items():
+                if m_far is not None and h[grp, k] != 0.0:
                     starts.append(thetas[:, k] - 2.0 * h[grp, k] * kinks.normals[grp])
                     owner.append(k)
                     groups.append(grp)
@@ -348,7 +357,7 @@ def _verify(
                 sigma,
             )
             _other_branches(
-                model, op, kinks, thetas, cols, ok, fs, settled, own, grp_of, target, sigma, theta0
+                model, kinks, far, thetas, cols, ok, fs, settled, own, grp_of, held, target, sigma
             )
             for j, k in enumerate(own):
                 if fs[j] < target - CHI2_TOLERANCE and ok[k]:
@@ -404,10 +413,27 @@ def _check_held(
                 break
 
 
+def _far_minimum(
+    model: CombinedChi2,
+    kinks: KinkGroups,
+    theta0: Array,
+    grp: int,
+    held: dict[int, float],
+    target: float,
+    sigma: Array,
+) -> Minimum | None:
+    """The χ² minimum on the far side of kink group ``grp`` (Newton from the minimum's mirror
+    image), or None when nothing there is below ``target`` (χ²_min + 1): then no endpoint has
+    a lower branch across that kink."""
+    m = _safe_minimise(model, kinks.reflect(theta0, grp), kinks, sigma, {}, held, local=True)
+    across = kinks.h(theta0)[grp] * kinks.h(m.theta)[grp] < 0
+    return m if m.converged and m.chi2 < target - CHI2_TOLERANCE and across else None
+
+
 def _other_branches(
     model: CombinedChi2,
-    op: _Reduced,
     kinks: KinkGroups,
+    far: dict[int, Minimum | None],
     thetas: Array,
     cols: NDArray[np.intp],
     ok: NDArray[np.bool_],
@@ -415,34 +441,20 @@ def _other_branches(
     settled: NDArray[np.bool_],
     own: NDArray[np.intp],
     grp_of: NDArray[np.intp],
+    held: dict[int, float],
     target: float,
     sigma: Array,
-    theta0: Array,
 ) -> None:
     """The exact half of the check across kinks, in place on ``fs`` (the lowest χ² found per
-    (endpoint, kink group) pair) for the pairs whose chord did not converge (``settled``). The
-    profile on the far side of kink g is bounded below by the
-    χ² minimum on that side; found once per group (Newton from the minimum's mirror image), it
-    certifies every endpoint at once when it is above χ²_min + 1. Where it is not (a far branch
-    low enough to matter), each endpoint is re-minimised exactly, value fixed, from that far
-    minimum moved to the endpoint's value: the chord's fixed operator cannot be trusted on a
-    far, stiff piece."""
-    held = dict.fromkeys(op.held, 0.0)
-    far: dict[int, Minimum | None] = {}
+    (endpoint, kink group) pair), for the pairs whose chord did not converge (``settled``):
+    each endpoint re-minimised exactly, value fixed, from the far minimum of its group moved to
+    the endpoint's value (the chord's fixed operator cannot be trusted on a far, stiff
+    piece)."""
     for j in range(len(own)):
         k, grp = int(own[j]), int(grp_of[j])
-        if settled[j] or not ok[k] or fs[j] < target - CHI2_TOLERANCE:
-            continue
-        if grp not in far:
-            m = _safe_minimise(
-                model, kinks.reflect(theta0, grp), kinks, sigma, {}, held, local=True
-            )
-            h0, hm = kinks.h(theta0)[grp], kinks.h(m.theta)[grp]
-            low = m.converged and m.chi2 < target - CHI2_TOLERANCE and h0 * hm < 0
-            far[grp] = m if low else None
         m_far = far[grp]
-        if m_far is None:
-            continue  # nothing on that side is below χ²_min + 1
+        if settled[j] or m_far is None or not ok[k] or fs[j] < target - CHI2_TOLERANCE:
+            continue
         c = int(cols[k])
         start = m_far.theta.copy()
         start[c] = thetas[c, k]

@@ -150,3 +150,21 @@ def test_heavy_imports_happen_where_they_are_used(code, absent):
     check = f"import sys\n{code}\nprint(sorted(m for m in {absent!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_loggers_named_by_the_tests_exist(graph):
+    """A test that sets the level of ``logger="hepcombine.x"`` checks what the module logging
+    as ``hepcombine.x`` (or a module below it) says; a stale name (a module that moved) makes
+    such a test pass on the default level alone."""
+    import re
+
+    tests = Path(__file__).resolve().parent
+    named = {
+        (path.relative_to(tests).as_posix(), name)
+        for path in tests.rglob("*.py")
+        if path.name != "test_layout.py"
+        for name in re.findall(r"""logger=["'](hepcombine[\w.]*)["']""", path.read_text())
+    }
+    assert named, "the pattern finds the loggers the tests name"
+    stale = sorted((f, n) for f, n in named if n not in graph)
+    assert stale == []

@@ -68,13 +68,6 @@ PUBLIC_API: dict[str, list[str]] = {
         "write_hepdata",
         "write_root",
     ],
-    "hepcombine.adapters": [
-        "DifferentialMeasurement",
-        "Systematic",
-        "differential_observables",
-        "measurement_from_graph",
-        "measurement_from_histograms",
-    ],
     "hepcombine.binning": ["Binning", "Qualifier", "Quantity"],
     "hepcombine.blue": [
         "Blue",
@@ -95,8 +88,6 @@ PUBLIC_API: dict[str, list[str]] = {
     "hepcombine.cli.scan": ["register", "run"],
     "hepcombine.cli.toys": ["register", "run"],
     "hepcombine.combiner": ["Combiner"],
-    "hepcombine.config": ["CombinationSpec", "ScanGroup", "load_config", "read_yaml"],
-    "hepcombine.convino": ["read_convino", "read_measurement_file", "write_convino"],
     "hepcombine.correlations": [
         "CorrelationFactor",
         "factorize_correlations",
@@ -122,6 +113,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "RunError",
         "UnknownName",
     ],
+    "hepcombine.execution": ["ChunkTask", "check_execution", "item_rng", "run_chunks"],
     "hepcombine.formatting": [
         "Rounded",
         "breakdown_table",
@@ -244,12 +236,6 @@ PUBLIC_API: dict[str, list[str]] = {
         "use_style",
     ],
     "hepcombine.result": ["CombinationResult", "NamedMatrix", "Table"],
-    "hepcombine.rootio": [
-        "GraphAsymmErrors",
-        "GraphErrors",
-        "TESTED_UPROOT_VERSIONS",
-        "write_root",
-    ],
     "hepcombine.scan": ["ScanResult", "scan_all", "scan_correlations"],
     "hepcombine.solver": [
         "EDM_GOAL",
@@ -293,18 +279,12 @@ PUBLIC_API: dict[str, list[str]] = {
         "combiner_with_definition",
         "estimate_parameters",
     ],
-    "hepcombine.toys.run": ["ChunkTask", "check_execution", "item_rng", "run_chunks"],
     "hepcombine.toys.study": ["ToyTask", "load_toys", "run_toys"],
     "hepcombine.toys.summary": ["COVERAGE_68", "GaussianFit", "ToyResult", "fit_gaussian"],
 }
 
-#: Old module paths of 0.1, kept for one release as thin re-exports that warn on import.
-DEPRECATED = {
-    "hepcombine.adapters": "hepcombine.inputs.histograms",
-    "hepcombine.config": "hepcombine.spec",
-    "hepcombine.convino": "hepcombine.inputs.convino",
-    "hepcombine.rootio": "hepcombine.outputs.root",
-}
+#: The 0.1 module paths, deprecated re-exports in the wave before 0.3, removed in 0.3.
+REMOVED = ("hepcombine.adapters", "hepcombine.config", "hepcombine.convino", "hepcombine.rootio")
 
 #: The engine modules (rewritten in parallel) pin their ``__all__`` only; they define no
 #: ``__dir__`` yet.
@@ -323,7 +303,6 @@ def test_every_public_module_is_pinned():
     assert _public_modules() == sorted(PUBLIC_API)
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.parametrize("module", sorted(PUBLIC_API))
 def test_public_module_api(module):
     mod = importlib.import_module(module)
@@ -335,23 +314,12 @@ def test_public_module_api(module):
         assert getattr(mod, name) is not None, name
 
 
-@pytest.mark.parametrize("module", sorted(DEPRECATED))
-def test_deprecated_paths_warn_and_reexport(module):
-    """Each old path warns once on import and re-exports the very same objects."""
-    code = (
-        "import importlib, warnings\n"
-        "with warnings.catch_warnings(record=True) as w:\n"
-        "    warnings.simplefilter('always')\n"
-        f"    old = importlib.import_module({module!r})\n"
-        "print(sum(issubclass(x.category, DeprecationWarning) for x in w))\n"
-        "import hepcombine\n"
-        "print(all(getattr(old, n) is getattr(hepcombine, n) for n in old.__all__ "
-        "if n in hepcombine.__all__))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout.split()
-    assert out == ["1", "True"]
+@pytest.mark.parametrize("module", REMOVED)
+def test_removed_paths_do_not_import(module):
+    """The four 0.1 paths are gone in 0.3 (CHANGELOG): importing one is an ImportError, not a
+    silent success."""
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module(module)
 
 
 def test_import_is_light():
@@ -364,8 +332,9 @@ def test_import_is_light():
 
 
 def test_version_is_written_once():
-    """The installed distribution's version is read from ``hepcombine.__version__`` (hatch's
-    ``[tool.hatch.version]``), not written a second time in pyproject.toml."""
+    """The installed distribution's version is read from ``hepcombine/_version.py`` (hatch's
+    ``[tool.hatch.version]``; no module needs the package root for it), not written a second
+    time in pyproject.toml."""
     import importlib.metadata
     import tomllib
     from pathlib import Path
@@ -373,6 +342,7 @@ def test_version_is_written_once():
     pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
     assert "version" not in pyproject["project"]
     assert pyproject["project"]["dynamic"] == ["version"]
+    assert pyproject["tool"]["hatch"]["version"]["path"] == "hepcombine/_version.py"
     assert importlib.metadata.version("hepcombine") == hepcombine.__version__
 
 

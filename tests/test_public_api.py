@@ -173,6 +173,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "regular_or_variable_axis",
         "result_hist",
         "result_matrix_hist",
+        "to_hist",
     ],
     "hepcombine.outputs.json": [
         "SCHEMA_VERSION",
@@ -190,6 +191,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "GraphErrors",
         "TESTED_UPROOT_VERSIONS",
         "VALUE_LABEL",
+        "breakdown_keys",
         "differential_objects",
         "result_objects",
         "root_key",
@@ -346,17 +348,28 @@ def test_version_is_written_once():
     assert importlib.metadata.version("hepcombine") == hepcombine.__version__
 
 
-def test_root_object_methods_are_pinned():
-    """Results as PyROOT objects in memory (issue 13): the methods and their keywords."""
+def test_results_know_no_writers():
+    """Results carry numbers; the outputs are functions of a result in ``hepcombine.outputs``
+    (0.3): no writer methods on the result types, and the functions that replace them, with
+    their keywords."""
     import dataclasses
     import inspect
 
-    from hepcombine import CombinationResult, DifferentialResult
+    from hepcombine import BlueResult, CombinationResult, DifferentialResult
+    from hepcombine.outputs.hist import to_hist
+    from hepcombine.outputs.root import breakdown_keys, to_pyroot, write_root
+
+    writers = ("to_root", "to_hist", "root_objects", "write_root", "write_hepdata")
+    for cls in (CombinationResult, DifferentialResult, BlueResult):
+        assert [w for w in (*writers, "breakdown_keys") if hasattr(cls, w)] == [], cls
+    assert not hasattr(BlueResult, "summary")  # hepcombine.outputs.text.format_blue
 
     def params(f):
         return list(inspect.signature(f).parameters)
 
-    assert params(CombinationResult.to_root) == ["self", "graph_errors"]
-    assert params(DifferentialResult.to_root) == ["self", "normalised", "graph_errors"]
+    assert params(to_pyroot) == ["objects", "normalised", "graph_errors"]
+    assert params(write_root) == ["path", "objects", "directory", "normalised", "graph_errors"]
+    assert params(to_hist) == ["result", "normalised"]
+    assert params(breakdown_keys) == ["result"]
     assert "quantity" in params(DifferentialResult.from_result)
     assert [f.name for f in dataclasses.fields(DifferentialResult)][-1] == "quantity"

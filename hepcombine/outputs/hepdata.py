@@ -56,10 +56,11 @@ import numpy as np
 import yaml
 
 from ..binning import Binning, Qualifier, Quantity
-from ..exceptions import HEPDataError, IntervalError, OutputError, UnknownName
+from ..exceptions import HEPDataError, IntervalError, InvalidArgument, OutputError, UnknownName
 from .atomic import OutputSet, output_set
 
 if TYPE_CHECKING:
+    from ..differential import DifferentialResult
     from ..result import CombinationResult
 
 __all__ = [
@@ -207,7 +208,7 @@ def _numbered(obs: Sequence[str], limit: int = 30) -> str:
 
 
 def prepare_hepdata(
-    result: CombinationResult,
+    result: CombinationResult | DifferentialResult,
     observables: Sequence[str] | None = None,
     *,
     binning: Binning | None = None,
@@ -240,6 +241,18 @@ def prepare_hepdata(
     UnknownName
         An observable that the result does not have.
     """
+    from ..differential import DifferentialResult
+
+    if isinstance(result, DifferentialResult):
+        given = {"observables": observables, "binning": binning, "quantity": quantity}
+        for key, value in given.items():
+            if value is not None:
+                raise InvalidArgument(
+                    f"write_hepdata: {key}= comes from the DifferentialResult; build one with "
+                    "DifferentialResult.from_result(...) to change it"
+                )
+        observables, binning, quantity = result.observables, result.binning, result.quantity
+        result = result.result
     obs = list(result.observables if observables is None else observables)
     if not obs:
         raise HEPDataError("write_hepdata: no observables to write")
@@ -352,7 +365,7 @@ def prepare_hepdata(
 
 
 def write_hepdata(
-    result: CombinationResult,
+    result: CombinationResult | DifferentialResult,
     directory: PathLike,
     observables: Sequence[str] | None = None,
     *,
@@ -376,7 +389,9 @@ def write_hepdata(
     Parameters
     ----------
     result:
-        The combination.
+        The combination, or a combined distribution
+        (:class:`~hepcombine.differential.DifferentialResult`: its bins, binning and quantity
+        are written, so ``observables``, ``binning`` and ``quantity`` are not given then).
     directory:
         The submission directory to create (``submission.yaml`` and one file per table).
     observables:

@@ -57,6 +57,7 @@ _EXPORTS: dict[str, str] = {
     "differential_observables": "inputs.histograms",
     "measurement_from_graph": "inputs.histograms",
     "measurement_from_histograms": "inputs.histograms",
+    "combine_differential": "inputs.histograms",
     "read_hepdata": "inputs.hepdata",
     "HEPDataMatrix": "inputs.hepdata",
     "HEPDataBreakdown": "inputs.hepdata",
@@ -67,7 +68,6 @@ _EXPORTS: dict[str, str] = {
     # differential results
     "DifferentialResult": "differential",
     "NormalisedDistribution": "differential",
-    "combine_differential": "differential",
     "normalise": "differential",
     # outputs
     "write_convino": "outputs.convino",
@@ -159,12 +159,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .binning import Binning, Qualifier, Quantity
     from .blue import Blue, BlueResult, Compatibility, CorrelationScan, blue_from_csv
     from .combiner import Combiner
-    from .differential import (
-        DifferentialResult,
-        NormalisedDistribution,
-        combine_differential,
-        normalise,
-    )
+    from .differential import DifferentialResult, NormalisedDistribution, normalise
     from .exceptions import (
         ConfigError,
         FitError,
@@ -182,6 +177,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .inputs.hepdata import HEPDataBreakdown, HEPDataMatrix, read_hepdata
     from .inputs.histograms import (
         Systematic,
+        combine_differential,
         differential_observables,
         measurement_from_graph,
         measurement_from_histograms,

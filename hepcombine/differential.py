@@ -11,8 +11,8 @@ breakdown) and the normalised shape. It knows no file format: the outputs are fu
 :func:`~hepcombine.outputs.root.to_pyroot` (the same objects in PyROOT),
 :func:`hepcombine.outputs.hepdata.write_hepdata` (a HEPData submission).
 
-:func:`combine_differential` builds it from :class:`~hepcombine.measurement.DifferentialMeasurement`
-inputs (histograms and graphs read by :mod:`hepcombine.inputs.histograms`);
+:func:`hepcombine.inputs.histograms.combine_differential` (``hepcombine.combine_differential``)
+combines :class:`~hepcombine.measurement.DifferentialMeasurement` inputs into one;
 :meth:`DifferentialResult.from_result` wraps any result (e.g. of a Convino configuration with
 ``isDifferential = true``). :func:`normalise` gives the shape: values divided by their sum with
 the exactly propagated (singular) covariance.
@@ -32,14 +32,11 @@ from .binning import Binning, Quantity
 from .exceptions import IntervalError, InvalidArgument, InvalidMeasurement, UnknownName
 
 if TYPE_CHECKING:
-    from .measurement import DifferentialMeasurement
-    from .names import Ref
     from .result import CombinationResult
 
 __all__ = [
     "DifferentialResult",
     "NormalisedDistribution",
-    "combine_differential",
     "normalise",
 ]
 
@@ -393,40 +390,6 @@ def _interval_message(bad: Mapping[str, str]) -> str:
     shown = "; ".join(f"{o}: {s}" for o, s in list(bad.items())[:10])
     more = f" (and {len(bad) - 10} more)" if len(bad) > 10 else ""
     return f"no valid profile interval for bins {list(bad)}: {shown}{more}"
-
-
-# ---------------------------------------------------------------------- combining
-def combine_differential(
-    measurements: Sequence[DifferentialMeasurement],
-    correlations: Mapping[tuple[Ref, Ref], float] | None = None,
-    chi2: Literal["neyman", "pearson"] = "neyman",
-    *,
-    intervals: bool = True,
-    **combiner_kwargs: Any,
-) -> DifferentialResult:
-    """Combine measurements of the same binned distribution, bin by bin.
-
-    The specification is :func:`~hepcombine.inputs.histograms.differential_spec` (bins matched
-    by their binning — an error names two measurements whose binning differs — and called
-    ``bin0, bin1, ...``; the measurements named by their ``.name``, so refer to sources as
-    ``"name:source"`` in ``correlations``), combined by its
-    :meth:`~hepcombine.spec.CombinationSpec.combiner`. ``combiner_kwargs`` (``groups``,
-    ``asymmetry``, ``repair``) go to the combiner; ``intervals`` to its ``combine``. The
-    binning, title and quantity are those of the first measurement.
-    """
-    from .inputs.histograms import differential_spec
-
-    measurements = list(measurements)
-    spec = differential_spec(measurements, correlations, chi2=chi2)
-    result = spec.combiner(**combiner_kwargs).combine(intervals=intervals)
-    assert spec.binning is not None
-    return DifferentialResult(
-        result,
-        tuple(spec.observables),
-        spec.binning,
-        measurements[0].title,
-        spec.quantity if spec.quantity is not None else Quantity(),
-    )
 
 
 def __dir__() -> list[str]:

@@ -27,10 +27,11 @@ from conftest import (
 
 from hepcombine import Measurement
 from hepcombine.combiner import Combiner
-from hepcombine.differential import DifferentialResult, combine_differential, normalise
+from hepcombine.differential import DifferentialResult, normalise
 from hepcombine.exceptions import IntervalError, InvalidMeasurement, OutputError, UnknownName
 from hepcombine.inputs.histograms import (
     Systematic,
+    combine_differential,
     measurement_from_graph,
     measurement_from_histograms,
 )

@@ -93,12 +93,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "factorize_correlations",
         "nearest_correlation_matrix",
     ],
-    "hepcombine.differential": [
-        "DifferentialResult",
-        "NormalisedDistribution",
-        "combine_differential",
-        "normalise",
-    ],
+    "hepcombine.differential": ["DifferentialResult", "NormalisedDistribution", "normalise"],
     "hepcombine.exceptions": [
         "ConfigError",
         "FitError",
@@ -141,6 +136,7 @@ PUBLIC_API: dict[str, list[str]] = {
     "hepcombine.inputs.csv": ["read_blue_csv"],
     "hepcombine.inputs.histograms": [
         "Systematic",
+        "combine_differential",
         "differential_observables",
         "differential_spec",
         "measurement_from_graph",

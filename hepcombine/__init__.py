@@ -73,6 +73,7 @@ _EXPORTS: dict[str, str] = {
     "write_convino": "outputs.convino",
     "write_root": "outputs.root",
     "write_hepdata": "outputs.hepdata",
+    "HEPDataOptions": "outputs.hepdata",
     "GraphAsymmErrors": "outputs.root",
     "GraphErrors": "outputs.root",
     # errors
@@ -106,6 +107,7 @@ __all__ = [
     "HEPDataBreakdown",
     "HEPDataError",
     "HEPDataMatrix",
+    "HEPDataOptions",
     "HepCombineError",
     "IntervalError",
     "InvalidArgument",
@@ -185,7 +187,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .inputs.yaml import read_yaml
     from .measurement import DifferentialMeasurement, Measurement
     from .outputs.convino import write_convino
-    from .outputs.hepdata import write_hepdata
+    from .outputs.hepdata import HEPDataOptions, write_hepdata
     from .outputs.root import GraphAsymmErrors, GraphErrors, write_root
     from .result import CombinationResult, NamedMatrix, Table
     from .scan import ScanResult, scan_all, scan_correlations

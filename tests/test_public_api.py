@@ -34,6 +34,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "HEPDataBreakdown",
         "HEPDataError",
         "HEPDataMatrix",
+        "HEPDataOptions",
         "HepCombineError",
         "IntervalError",
         "InvalidArgument",
@@ -157,6 +158,7 @@ PUBLIC_API: dict[str, list[str]] = {
     ],
     "hepcombine.outputs.convino": ["write_convino"],
     "hepcombine.outputs.hepdata": [
+        "HEPDataOptions",
         "HEPDataSubmission",
         "HEPDataTables",
         "prepare_hepdata",

@@ -67,7 +67,7 @@ def hepdata_tables(result: CombinationResult, spec: CombinationSpec) -> HEPDataT
     binning and quantity; otherwise one numbered bin per observable. The ``total`` error is the
     profile interval where every observable has one, else the symmetric error (with a
     warning)."""
-    from .hepdata import prepare_hepdata
+    from .hepdata import HEPDataOptions, prepare_hepdata
 
     dr = differential_result(result, spec)
     obs = list(dr.observables) if dr is not None else list(result.observables)
@@ -75,8 +75,8 @@ def hepdata_tables(result: CombinationResult, spec: CombinationSpec) -> HEPDataT
         "profile" if _profile_ok(result, obs, "the HEPData table") else "hesse"
     )
     if dr is None:
-        return prepare_hepdata(result, obs, errors=errors)
-    return prepare_hepdata(dr, errors=errors)
+        return prepare_hepdata(result, HEPDataOptions(observables=obs, errors=errors))
+    return prepare_hepdata(dr, HEPDataOptions(errors=errors))
 
 
 def normalised(result: CombinationResult, spec: CombinationSpec) -> NormalisedDistribution | None:

@@ -505,10 +505,10 @@ class Combiner:
                 sides[src] = side
         k = len(self.observables)
         b = bartlett_factors(model, sol.theta, list(range(k)), ndf, sides)
-        statistic = float(sol.chi2) * ndf / b.chi2 if ndf > 0 else math.nan
+        statistic = float(sol.chi2) * ndf / float(b.chi2) if ndf > 0 else math.nan
         return BartlettCorrection(
             profile=dict(zip(self.observables, b.profile.tolist(), strict=True)),
-            chi2=b.chi2,
+            chi2=float(b.chi2),
             applied=self.bartlett,
             goodness_of_fit=statistic,
             pvalue=float(chdtrc(ndf, statistic)) if ndf > 0 else math.nan,

@@ -137,15 +137,20 @@ def factorize_correlations(
                     "the nearest valid correlation matrix (reported in the result)."
                 )
             fixed = nearest_correlation_matrix(c)
+            changed: dict[tuple[str, str], tuple[float, float]] = {}
             for a in range(len(idx)):
                 for b in range(a + 1, len(idx)):
                     if abs(fixed[a, b] - c[a, b]) > 1e-6:
-                        repaired[(names[idx[a]], names[idx[b]])] = (
+                        changed[(names[idx[a]], names[idx[b]])] = (
                             float(c[a, b]),
                             float(fixed[a, b]),
                         )
+            repaired.update(changed)
+            from .result import repairs_summary
+
             log.warning(
-                "correlation assumptions repaired to the nearest valid matrix: %s", repaired
+                "correlation assumptions repaired to the nearest valid matrix: %s",
+                repairs_summary(changed),
             )
             c = fixed
             w, v = np.linalg.eigh(c)

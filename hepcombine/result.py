@@ -35,6 +35,16 @@ _MAPPINGS = (
 )
 
 
+def repairs_summary(repairs: Mapping[tuple[str, str], tuple[float, float]], shown: int = 3) -> str:
+    """The opt-in repairs of correlation assumptions in one line: all of them when there are
+    few, else their number and the largest changes."""
+    if len(repairs) <= shown:
+        return str(dict(repairs))
+    worst = sorted(repairs.items(), key=lambda kv: -abs(kv[1][1] - kv[1][0]))[:shown]
+    largest = "; ".join(f"{a} ~ {b}: {old:.3g} → {new:.3g}" for (a, b), (old, new) in worst)
+    return f"{len(repairs)} pairs changed, the largest {largest} (all in correlation_repairs)"
+
+
 def _valid(status: str) -> bool:
     """Whether an interval status is one of the valid kinds (``"profile scan"`` may carry the
     reason in parentheses)."""
@@ -403,7 +413,9 @@ class CombinationResult:
         if self.spectators:
             lines.append(f"  spectators: {len(self.spectators)}")
         if self.correlation_repairs:
-            lines.append(f"  correlation assumptions repaired: {dict(self.correlation_repairs)}")
+            lines.append(
+                f"  correlation assumptions repaired: {repairs_summary(self.correlation_repairs)}"
+            )
         if self.errors_on_errors:
             terms = ", ".join(
                 f"{t.entry} (ε = {t.eps:g}, {t.kind}, N = {t.n})" for t in self.errors_on_errors

@@ -239,7 +239,7 @@ class _EpsTask:
 def scan_errors_on_errors(
     combiner: Combiner,
     sources: Ref | Sequence[Ref],
-    eps: Sequence[float] | NDArray[np.float64] = tuple(np.linspace(0.0, 1.0, 11)),
+    eps: Sequence[float] | NDArray[np.float64] | None = None,
     *,
     kind: str = "dependent",
     intervals: bool = True,
@@ -274,7 +274,7 @@ def scan_errors_on_errors(
     labels = [":".join(map(str, e)) if isinstance(e, tuple) else str(e) for e in entries]
     if not labels:
         raise InvalidArgument("scan_errors_on_errors: name at least one source")
-    grid = np.asarray(eps, dtype=float)
+    grid = np.linspace(0.0, 1.0, 11) if eps is None else np.asarray(eps, dtype=float)
     if grid.ndim != 1 or grid.size < 2:
         raise InvalidArgument("scan_errors_on_errors: give at least two values of ε")
     for e in grid:
@@ -308,11 +308,13 @@ def scan_errors_on_errors(
         rows = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     obs = tuple(combiner.observables)
     valid = np.asarray(rows["valid"], dtype=bool)
-    for i in np.flatnonzero(~valid):
-        log.warning("errors-on-errors scan: ε = %g failed: %s", grid[i], rows["reason"][i])
+    for bad in np.flatnonzero(~valid):
+        log.warning("errors-on-errors scan: ε = %g failed: %s", grid[bad], rows["reason"][bad])
     per = {f: np.asarray(rows[f], dtype=float).reshape(task.n, len(obs)) for f in _PER_OBS}
-    ndf = sum(len(m.estimate_names) for m in combiner.measurements.values()) - len(obs) - len(
-        combiner.spectators
+    ndf = (
+        sum(len(m.estimate_names) for m in combiner.measurements.values())
+        - len(obs)
+        - len(combiner.spectators)
     )
     return EpsScanResult(
         entries=tuple(labels),

@@ -210,7 +210,14 @@ def plot_eps_scan(
     mid.plot(x, v - lo, "v--", color=INPUT, ms=4, lw=1.2, label="lower")
     mid.set_ylabel("half-width")
     mid.legend(loc="upper left", fontsize="small", ncols=2)
-    bottom.plot(x, np.where(ok, scan.chi2, np.nan), "o-", color=COMBINED, ms=4, label=r"$\chi^2_{\mathrm{min}}$")
+    bottom.plot(
+        x,
+        np.where(ok, scan.chi2, np.nan),
+        "o-",
+        color=COMBINED,
+        ms=4,
+        label=r"$\chi^2_{\mathrm{min}}$",
+    )
     bottom.set_ylabel(r"$\chi^2_{\mathrm{min}}$")
     twin = bottom.twinx()
     twin.plot(x, np.where(ok, scan.pvalue, np.nan), ":", color=INPUT, lw=1.2, label="p-value")

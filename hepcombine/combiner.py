@@ -403,6 +403,8 @@ class Combiner:
         fitted = list(obs) + list(self.spectators)
         theta_names = fitted + list(factor.eta_names)
         sol = minimise(model, theta_names, minimiser=self.minimiser)
+        if constraints and sol.minimum is not None:
+            sol = self._lowest(model, sol, theta_names)
         n_p = model.n_params
         ndf = model.n_estimates - n_p
         bartlett = None
@@ -416,6 +418,8 @@ class Combiner:
                 ivals, status = intervals_at(sol, model, theta_names, obs, list(levels.values()))
             else:
                 ivals, status = profile_intervals(sol, model, theta_names, obs)
+            if constraints and sol.minimum is not None:
+                ivals, status = self._verified(model, sol, ivals, status, levels)
         else:
             ivals = dict.fromkeys(obs, (math.nan, math.nan))
             status = dict.fromkeys(obs, "not computed")
@@ -491,6 +495,62 @@ class Combiner:
             bartlett=bartlett,
             interval_levels=levels,
         )
+
+    @staticmethod
+    def _lowest(model: CombinedChi2, sol: Solution, names: list[str]) -> Solution:
+        """The lowest minimum over the far branches of the errors-on-errors terms
+        (:mod:`hepcombine.solver.gvm`), starting from the one Newton's method found."""
+        from .solver.gvm import lowest_minimum
+
+        assert sol.minimum is not None
+        sigma = np.sqrt(np.clip(np.diag(sol.covariance), 1e-300, None))
+        best = lowest_minimum(model, sol.minimum, sigma)
+        if best is sol.minimum:
+            return sol
+        log.info(
+            "errors on errors: a lower minimum on a far branch (χ² %.8g < %.8g)",
+            best.chi2,
+            sol.chi2,
+        )
+        return minimise(model, names, start=best.theta)
+
+    def _verified(
+        self,
+        model: CombinedChi2,
+        sol: Solution,
+        ivals: dict[str, tuple[float, float]],
+        status: dict[str, str],
+        levels: Mapping[str, float],
+    ) -> tuple[dict[str, tuple[float, float]], dict[str, str]]:
+        """The intervals checked on every branch of the errors-on-errors terms; endpoints found
+        again where another branch is lower there (status ``"profile scan (branches)"``)."""
+        from .solver.gvm import verify_intervals
+
+        assert sol.minimum is not None
+        sigma = np.sqrt(np.clip(np.diag(sol.covariance), 1e-300, None))
+        idx = {o: i for i, o in enumerate(self.observables)}
+        checked = verify_intervals(
+            model,
+            sol.minimum,
+            sigma,
+            [idx[o] for o in self.observables if not status[o].startswith("failed")],
+            {idx[o]: ivals[o] for o in self.observables},
+            {idx[o]: float(levels[o]) for o in self.observables},
+        )
+        ivals, status = dict(ivals), dict(status)
+        for o in self.observables:
+            if idx[o] in checked and checked[idx[o]][1]:
+                ivals[o] = checked[idx[o]][0]
+                ok = all(np.isfinite(ivals[o]))
+                status[o] = (
+                    "profile scan (branches)"
+                    if ok
+                    else (
+                        "failed: the profiled χ² on another branch of the errors-on-errors terms "
+                        "does not reach the level within the search range"
+                    )
+                )
+        return ivals, status
 
     def _bartlett(self, model: CombinedChi2, sol: Solution, ndf: int) -> BartlettCorrection:
         """The Bartlett factors at the minimum (:mod:`hepcombine.solver.bartlett`)."""

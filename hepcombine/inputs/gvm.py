@@ -316,6 +316,8 @@ def _checked(
             f"the correlation of {labels[a]} and {labels[b]} (row {a + 1}, column {b + 1}) is "
             f"{rho[a, b]:g}, outside [-1, 1]",
         )
+    rho = np.clip(rho, -1.0, 1.0)  # round-off beyond ±1 (written as 1.0000000000000002)
+    sub = rho[np.ix_(used, used)]
     asym = np.argwhere(np.triu(np.abs(sub - sub.T) > _SYMMETRY_TOL, 1))
     if asym.size:
         pairs = [

@@ -333,7 +333,15 @@ class Combiner:
         return tuple(f"{m}:{s}" for m, s in self._names.sources)
 
     def _factor(self) -> CorrelationFactor:
-        return factorize_correlations(list(self.sources), self.correlations, repair=self.repair)
+        # the factor of these assumptions, computed once (the opt-in repair of large blocks
+        # is the expensive part); copies made by with_* keep it only for the same assumptions
+        key = (tuple(sorted(self.correlations.items())), self.repair, self.sources)
+        cached = self.__dict__.get("_factor_cache")
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        factor = factorize_correlations(list(self.sources), self.correlations, repair=self.repair)
+        self._factor_cache = (key, factor)
+        return factor
 
     def with_errors_on_errors(self, errors_on_errors: Mapping[Ref, Any]) -> Combiner:
         """A copy of this combiner with other errors on errors (e.g. for scans over ε)."""

@@ -3,10 +3,11 @@
 A gamma-variance term g(Q) flattens for large Q, so the χ² can have a second minimum where an
 outlier has pulled the sources of a term far out (the term's "far branch") besides the one
 near the Gaussian solution, where Newton's method from the quadratic start ends. This module
-finds the other branches: for each term it minimises a copy of the χ² in which that term is
-replaced by a weak Gaussian prior (variance ``KAPPA`` along its directions: the sources move
-to where the data put them), and restarts Newton's method on the true χ² from there; the
-lowest minimum wins, and the search is repeated from it until nothing lower turns up.
+finds the other branches: for each term it finds where the data alone would put the term's
+sources (the quadratic approximation with that term's prior removed, :func:`candidates`); a term
+whose sources stay inside the region where it is convex has no far branch (a proof for a linear
+χ², see :func:`candidates`); from the others Newton's method restarts on the true χ², the lowest
+minimum wins, and the search is repeated from it until nothing lower turns up.
 
 The same search verifies the endpoints of profile intervals: at an endpoint x_c the profiled
 χ² must not be lower on another branch than on the one the interval solver followed. An
@@ -27,43 +28,71 @@ from numpy.typing import NDArray
 from ..chi2 import CombinedChi2
 from .newton import KinkGroups, Minimum, global_minimise
 
-__all__ = ["KAPPA", "branch_profile", "lowest_minimum", "verify_intervals"]
+__all__ = [
+    "SCREEN",
+    "Quadratic",
+    "branch_profile",
+    "candidates",
+    "lowest_minimum",
+    "verify_intervals",
+]
 
 log = logging.getLogger(__name__)
 
 Array = NDArray[np.float64]
 
-#: prior variance along a term's directions in the copy that finds its far branch
-KAPPA = 100.0
+#: a term whose sources the data pull (in the quadratic approximation, its own prior removed)
+#: to Q ≥ SCREEN / (2ε²) may have a far branch and is searched; below, where the term is still
+#: convex, it cannot (see :func:`candidates`)
+SCREEN = 0.8
 #: a minimum lower by more than this is another branch
 _LOWER = 1e-7
 #: how far (in σ of the value) a re-found endpoint is searched for
 _REACH = 30.0
 
 
-def _weak(model: CombinedChi2, k: int) -> tuple[CombinedChi2, Array]:
-    """The χ² with term ``k`` replaced by a Gaussian prior of variance KAPPA along its
-    directions, in η' with η = M η' (returns the model and M)."""
-    B = model.constraints[k].basis
-    M = np.eye(model.rank) + (math.sqrt(KAPPA) - 1.0) * (B @ B.T)
-    others = tuple(t for i, t in enumerate(model.constraints) if i != k)
-    weak = CombinedChi2(
-        model.blocks,
-        model.n_params,
-        model.L @ M,
-        pearson=model.pearson,
-        asymmetry=model.asymmetry,
-        constraints=others,
-    )
-    return weak, M
+class Quadratic:
+    """The quadratic approximation of a χ² (all terms Gaussian, Neyman, symmetrised): its
+    minimum ``theta`` and ½-Hessian ``h``."""
+
+    def __init__(self, model: CombinedChi2) -> None:
+        lin = model.linearised()
+        start = lin.start()
+        self.h = 0.5 * lin.hessian(start)  # ½ ∂²χ²
+        self.theta = start - np.linalg.lstsq(self.h, lin.grad(start), rcond=None)[0] / 2.0
+        self.theta = self.theta - np.linalg.lstsq(self.h, lin.grad(self.theta), rcond=None)[0] / 2.0
 
 
-def _to_weak(theta: Array, n_p: int, M: Array) -> Array:
-    return np.concatenate([theta[:n_p], np.linalg.solve(M, theta[n_p:])])
+def candidates(
+    model: CombinedChi2, quad: Quadratic, fixed: Mapping[int, float] | None = None
+) -> list[tuple[int, Array]]:
+    """The terms that may have a far branch, each with a start on it.
 
-
-def _from_weak(theta: Array, n_p: int, M: Array) -> Array:
-    return np.concatenate([theta[:n_p], M @ theta[n_p:]])
+    For term k, remove its prior from the quadratic approximation and find where the data put
+    its directions z (the other sources Gaussian, ``fixed`` parameters held): m_k. Every
+    stationary point of data + g_k(Q) has ‖z‖ ≤ ‖m_k‖ (it solves z = (A + g′)⁻¹A m_k with
+    g′ > 0), and g_k is convex for Q < 1/(2ε²); so with ‖m_k‖² below that (times SCREEN, a
+    margin for the approximation) the term has one branch only. Otherwise the point found,
+    the data's own choice for the term, starts the search of its far branch."""
+    n_p = model.n_params
+    npar = model.npar
+    fixed = dict(fixed or {})
+    free = np.array([i for i in range(npar) if i not in fixed], dtype=np.intp)
+    out = []
+    for k, term in enumerate(model.constraints):
+        P = np.zeros((npar, npar))
+        P[n_p:, n_p:] = term.basis @ term.basis.T
+        A = quad.h - P
+        delta = np.zeros(npar)
+        for i, v in fixed.items():
+            delta[i] = v - quad.theta[i]
+        rhs = (P @ quad.theta)[free] - (A @ delta)[free]
+        delta[free] = np.linalg.lstsq(A[np.ix_(free, free)], rhs, rcond=None)[0]
+        theta = quad.theta + delta
+        z = term.basis.T @ theta[n_p:]
+        if float(z @ z) * 2.0 * term.eps * term.eps >= SCREEN:
+            out.append((k, theta))
+    return out
 
 
 def lowest_minimum(
@@ -71,43 +100,47 @@ def lowest_minimum(
     start: Minimum,
     sigma: Array,
     fixed: Mapping[int, float] | None = None,
+    quad: Quadratic | None = None,
 ) -> Minimum:
     """The lowest of the minima of ``model`` reachable from ``start`` (a minimum) through the
     far branches of its errors-on-errors terms (module docstring); ``fixed`` parameters stay."""
+    if not model.constraints:
+        return start
+    quad = Quadratic(model) if quad is None else quad
+    todo = candidates(model, quad, fixed)
     best = start
-    n_p = model.n_params
-    tried: set[int] = set()
+    kinks = KinkGroups.of(model)
     improved = True
-    while improved and model.constraints:
+    while improved and todo:
         improved = False
-        for k in range(len(model.constraints)):
-            weak, M = _weak(model, k)
-            kinks_w = KinkGroups.of(weak)
-            w = global_minimise(weak, _to_weak(best.theta, n_p, M), kinks_w, sigma, fixed=fixed)
-            if not w.converged:
-                continue
-            theta = _from_weak(w.theta, n_p, M)
-            key = hash(np.round(theta / np.where(sigma > 0, sigma, 1.0), 3).tobytes())
-            if key in tried:
-                continue
-            tried.add(key)
-            other = global_minimise(model, theta, KinkGroups.of(model), sigma, fixed=fixed)
+        for j, (k, theta) in enumerate(todo):
+            s = theta.copy()
+            for i, v in (fixed or {}).items():
+                s[i] = v
+            other = global_minimise(model, s, kinks, sigma, fixed=fixed)
             if other.converged and other.chi2 < best.chi2 - _LOWER * max(1.0, abs(best.chi2)):
                 log.debug("errors on errors: a lower minimum on the far branch of term %d", k)
                 best = other
                 improved = True
+                del todo[j]
+                break
     return best
 
 
 def branch_profile(
-    model: CombinedChi2, near: Minimum, sigma: Array, index: int, value: float
+    model: CombinedChi2,
+    near: Minimum,
+    sigma: Array,
+    index: int,
+    value: float,
+    quad: Quadratic | None = None,
 ) -> Minimum:
     """The profiled χ² at θ_index = ``value``, minimised over every branch, from ``near``."""
     theta = near.theta.copy()
     theta[index] = value
     kinks = KinkGroups.of(model)
     local = global_minimise(model, theta, kinks, sigma, fixed={index: value})
-    return lowest_minimum(model, local, sigma, fixed={index: value})
+    return lowest_minimum(model, local, sigma, fixed={index: value}, quad=quad)
 
 
 def verify_intervals(
@@ -125,6 +158,7 @@ def verify_intervals(
     search of :func:`branch_profile`."""
     from scipy.optimize import brentq
 
+    quad = Quadratic(model)
     out: dict[int, tuple[tuple[float, float], bool]] = {}
     for c in observables:
         target = minimum.chi2 + levels[c]
@@ -133,14 +167,23 @@ def verify_intervals(
         for side, end in enumerate(ends):
             if not np.isfinite(end):
                 continue
-            m = branch_profile(model, minimum, sigma, c, end)
-            if not m.converged or m.chi2 >= target - 1e-6 * max(1.0, levels[c]):
+            # the interval solver's branch has χ² = target here; is a far branch lower?
+            kinks = KinkGroups.of(model)
+            lower = False
+            for _, start in candidates(model, quad, {c: end}):
+                start = start.copy()
+                start[c] = end
+                far = global_minimise(model, start, kinks, sigma, fixed={c: end})
+                if far.converged and far.chi2 < target - 1e-6 * max(1.0, levels[c]):
+                    lower = True
+                    break
+            if not lower:
                 continue
             refound = True
             direction = 1.0 if side else -1.0
 
-            def excess(x: float) -> float:
-                p = branch_profile(model, minimum, sigma, c, x)
+            def excess(x: float, c: int = c, target: float = target) -> float:
+                p = branch_profile(model, minimum, sigma, c, x, quad)
                 return p.chi2 - target if p.converged else math.nan
 
             inside, step = end, sigma[c]

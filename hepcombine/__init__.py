@@ -64,6 +64,11 @@ _EXPORTS: dict[str, str] = {
     "ScanResult": "scan",
     "scan_all": "scan",
     "scan_correlations": "scan",
+    # errors on errors
+    "ErrorOnError": "errors_on_errors",
+    "EpsScanResult": "eps_scan",
+    "scan_errors_on_errors": "eps_scan",
+    "read_gvm": "inputs.gvm",
     # differential results
     "DifferentialResult": "differential",
     "NormalisedDistribution": "differential",
@@ -100,6 +105,8 @@ __all__ = [
     "CorrelationScan",
     "DifferentialMeasurement",
     "DifferentialResult",
+    "EpsScanResult",
+    "ErrorOnError",
     "FitError",
     "GraphAsymmErrors",
     "GraphErrors",
@@ -131,11 +138,13 @@ __all__ = [
     "measurement_from_histograms",
     "normalise",
     "read_convino",
+    "read_gvm",
     "read_hepdata",
     "read_measurement_file",
     "read_yaml",
     "scan_all",
     "scan_correlations",
+    "scan_errors_on_errors",
     "write_convino",
     "write_hepdata",
     "write_root",
@@ -192,5 +201,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .outputs.hepdata import write_hepdata
     from .outputs.root import GraphAsymmErrors, GraphErrors, write_root
     from .result import CombinationResult, NamedMatrix, Table
+    from .eps_scan import EpsScanResult, scan_errors_on_errors
+    from .errors_on_errors import ErrorOnError
+    from .inputs.gvm import read_gvm
     from .scan import ScanResult, scan_all, scan_correlations
     from .spec import CombinationSpec, ScanGroup

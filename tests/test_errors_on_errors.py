@@ -488,3 +488,68 @@ def test_spec_objects_and_patterns():
         ("*:jes", "independent", 1),
         ("lumi", "dependent", 2),
     ]
+
+
+# --------------------------------------------------------------------------- YAML, scans
+def test_yaml_errors_on_errors(tmp_path):
+    from hepcombine import load_config
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        """
+measurements:
+  A: {estimates: {x: 10.0}, stat: 0.5, uncertainties: {model: 0.8, det: 0.3}}
+  B: {estimates: {x: 10.6}, stat: 0.6, uncertainties: {model: 0.7, det: 0.4}}
+  C: {estimates: {x: 12.9}, stat: 0.7, uncertainties: {model: 0.9, det: 0.2}}
+  D: {estimates: {x: 9.7}, stat: 0.5, uncertainties: {model: 0.6, det: 0.3}}
+correlations:
+  - {a: 'A:model', b: 'B:model', rho: 0.5}
+  - {a: 'C:model', b: 'D:model', rho: 1.0}
+errors_on_errors:
+  model: 0.6
+"""
+    )
+    res = load_config(cfg).combiner().combine()
+    direct = orthogonal_case(0.6, "dependent")[0].combine()
+    assert res.values["x"] == pytest.approx(direct.values["x"], abs=1e-12)
+    cfg.write_text(cfg.read_text().replace("\n  model: 0.6\n", "\n  modl: 0.6\n"))
+    with pytest.raises(
+        Exception, match=r"line 11, at errors_on_errors/modl: .*did you mean 'model'"
+    ):
+        load_config(cfg)
+    cfg.write_text(cfg.read_text().replace("\n  modl: 0.6\n", "\n  model: {eps: -1}\n"))
+    with pytest.raises(Exception, match="errors_on_errors/model"):
+        load_config(cfg)
+
+
+def test_eps_scan_in_process_and_on_dask():
+    from hepcombine import scan_errors_on_errors
+
+    comb = orthogonal_case(0.0, "dependent")[0]
+    grid = [0.0, 0.3, 0.6]
+    scan = scan_errors_on_errors(comb, "model", grid)
+    for i, e in enumerate(grid):
+        one = orthogonal_case(e, "dependent")[0].combine()
+        assert scan.values["x"][i] == one.values["x"]
+        assert (scan.interval_low["x"][i], scan.interval_high["x"][i]) == one.interval("x")
+        assert scan.chi2[i] == one.chi2
+    assert scan.b_profile["x"][0] == 1.0 and scan.b_chi2[0] == scan.ndf
+    assert "errors-on-errors scan of model" in scan.to_table()
+    pytest.importorskip("distributed")
+    on_dask = scan_errors_on_errors(comb, "model", grid, workers=2, chunk_size=1)
+    np.testing.assert_array_equal(on_dask.values["x"], scan.values["x"])
+    np.testing.assert_array_equal(on_dask.goodness_of_fit, scan.goodness_of_fit)
+
+
+def test_eps_scan_plot(tmp_path):
+    from hepcombine import scan_errors_on_errors
+    from hepcombine.plots.scan import plot_eps_scan
+
+    comb = Combiner(**_arguments(orthogonal_case(0.0, "dependent")[0]), bartlett=True)
+    scan = scan_errors_on_errors(comb, "model", [0.0, 0.2, 0.4, 0.6])
+    fig = plot_eps_scan(scan, "x")
+    out = tmp_path / "eps.png"
+    fig.savefig(out)
+    assert out.stat().st_size > 10_000
+    with pytest.raises(UnknownName):
+        plot_eps_scan(scan, "y")

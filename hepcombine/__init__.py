@@ -174,6 +174,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
         combine_differential,
         normalise,
     )
+    from .eps_scan import EpsScanResult, scan_errors_on_errors
+    from .errors_on_errors import ErrorOnError
     from .exceptions import (
         ConfigError,
         FitError,
@@ -188,6 +190,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     )
     from .inputs import load_config
     from .inputs.convino import read_convino, read_measurement_file
+    from .inputs.gvm import read_gvm
     from .inputs.hepdata import HEPDataBreakdown, HEPDataMatrix, read_hepdata
     from .inputs.histograms import (
         Systematic,
@@ -201,8 +204,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .outputs.hepdata import write_hepdata
     from .outputs.root import GraphAsymmErrors, GraphErrors, write_root
     from .result import CombinationResult, NamedMatrix, Table
-    from .eps_scan import EpsScanResult, scan_errors_on_errors
-    from .errors_on_errors import ErrorOnError
-    from .inputs.gvm import read_gvm
     from .scan import ScanResult, scan_all, scan_correlations
     from .spec import CombinationSpec, ScanGroup

@@ -65,6 +65,11 @@ _EXPORTS: dict[str, str] = {
     "ScanResult": "scan",
     "scan_all": "scan",
     "scan_correlations": "scan",
+    # errors on errors
+    "ErrorOnError": "errors_on_errors",
+    "EpsScanResult": "eps_scan",
+    "scan_errors_on_errors": "eps_scan",
+    "read_gvm": "inputs.gvm",
     # differential results
     "DifferentialResult": "differential",
     "NormalisedDistribution": "differential",
@@ -101,6 +106,8 @@ __all__ = [
     "CorrelationScan",
     "DifferentialMeasurement",
     "DifferentialResult",
+    "EpsScanResult",
+    "ErrorOnError",
     "FitError",
     "GraphAsymmErrors",
     "GraphErrors",
@@ -133,11 +140,13 @@ __all__ = [
     "measurement_from_histograms",
     "normalise",
     "read_convino",
+    "read_gvm",
     "read_hepdata",
     "read_measurement_file",
     "read_yaml",
     "scan_all",
     "scan_correlations",
+    "scan_errors_on_errors",
     "write_convino",
     "write_hepdata",
     "write_root",
@@ -162,6 +171,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .blue import Blue, BlueResult, Compatibility, CorrelationScan, blue_from_csv
     from .combiner import Combiner
     from .differential import DifferentialResult, NormalisedDistribution, normalise
+    from .eps_scan import EpsScanResult, scan_errors_on_errors
+    from .errors_on_errors import ErrorOnError
     from .exceptions import (
         ConfigError,
         FitError,
@@ -176,6 +187,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     )
     from .inputs import load_config
     from .inputs.convino import read_convino, read_measurement_file
+    from .inputs.gvm import read_gvm
     from .inputs.hepdata import HEPDataBreakdown, HEPDataMatrix, read_hepdata
     from .inputs.histograms import (
         Systematic,

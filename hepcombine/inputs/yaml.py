@@ -24,7 +24,14 @@ import yaml
 from numpy.typing import NDArray
 
 from ..binning import Binning, Qualifier, Quantity
-from ..exceptions import ConfigError, HepCombineError, InvalidMeasurement, UnknownName
+from ..errors_on_errors import ErrorOnError
+from ..exceptions import (
+    ConfigError,
+    HepCombineError,
+    InvalidArgument,
+    InvalidMeasurement,
+    UnknownName,
+)
 from ..measurement import DifferentialMeasurement, Measurement, Shift
 from ..names import Names
 from ..spec import CombinationSpec, Pair, ScanGroup
@@ -539,13 +546,16 @@ def read_yaml(path: str | Path) -> CombinationSpec:
           - {a: atlas:lumi, b: cms:lumi, rho: 1.0}
           - {a: pdf, b: cms:lumi, rho: 0.0, scan: [0, 0.5], group: pdf}
         impacts: {luminosity: [atlas:lumi, cms:lumi], statistics: [stat]}
+        errors_on_errors: {pdf: 0.3, 'cms:lumi': {eps: 0.2, type: independent}}
         chi2: neyman
 
     Without ``observables`` every estimate name becomes one combined quantity of all estimates
     of that name. Correlation entries with ``scan`` are scanned; entries with the same
     ``group`` are scanned together (an entry without ``group`` is a group of its own named
     ``"a, b"``). ``shared_names: true`` correlates same-named sources with +1, as
-    ``sharedNames`` does for Convino files.
+    ``sharedNames`` does for Convino files. ``errors_on_errors`` gives the relative
+    uncertainty ε of the size of sources (a source, a bare name for every source of that name,
+    or a pattern; see :mod:`hepcombine.errors_on_errors`).
 
     Distributions: a measurement can instead be a HEPData table (``hepdata:``, every key an
     argument of :func:`~hepcombine.inputs.hepdata.read_hepdata`), histograms or a graph in a
@@ -753,6 +763,20 @@ def read_yaml(path: str | Path) -> CombinationSpec:
                 y.fail(["impacts", group, i], str(exc))
         impacts[str(group)] = members
 
+    errors_on_errors: dict[str, ErrorOnError] = {}
+    for ref, value in (data.get("errors_on_errors") or {}).items():
+        where = ["errors_on_errors", ref]
+        key = source_ref(ref)
+        try:
+            names.matching(key)
+            errors_on_errors[key] = (
+                ErrorOnError(value["eps"], value.get("type", "dependent"))
+                if isinstance(value, Mapping)
+                else ErrorOnError(value)
+            )
+        except (UnknownName, InvalidArgument) as exc:
+            y.fail(where, str(exc))
+
     differential = bool(data.get("differential", False))
     if binned:
         differential = True
@@ -788,6 +812,7 @@ def read_yaml(path: str | Path) -> CombinationSpec:
         binning=binning,
         format="yaml",
         quantity=quantity,
+        errors_on_errors=errors_on_errors,
     )
 
 

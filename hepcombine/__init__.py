@@ -60,6 +60,9 @@ _EXPORTS: dict[str, str] = {
     "read_hepdata": "inputs.hepdata",
     "HEPDataMatrix": "inputs.hepdata",
     "HEPDataBreakdown": "inputs.hepdata",
+    # compatibility of the inputs
+    "compatibility": "compat",
+    "CompatibilityResult": "compat",
     # correlation scans
     "ScanResult": "scan",
     "scan_all": "scan",
@@ -96,6 +99,7 @@ __all__ = [
     "CombinationSpec",
     "Combiner",
     "Compatibility",
+    "CompatibilityResult",
     "ConfigError",
     "CorrelationScan",
     "DifferentialMeasurement",
@@ -125,6 +129,7 @@ __all__ = [
     "__version__",
     "blue_from_csv",
     "combine_differential",
+    "compatibility",
     "differential_observables",
     "load_config",
     "measurement_from_graph",
@@ -159,6 +164,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .binning import Binning, Qualifier, Quantity
     from .blue import Blue, BlueResult, Compatibility, CorrelationScan, blue_from_csv
     from .combiner import Combiner
+    from .compat import CompatibilityResult, compatibility
     from .differential import (
         DifferentialResult,
         NormalisedDistribution,

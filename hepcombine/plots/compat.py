@@ -282,7 +282,7 @@ def plot_ideogram(
                 color=COMBINED,
                 alpha=0.15,
                 lw=0,
-                label=f"error × S = {result.scale_factor:.2f}: ± {s_err:.3g}",
+                label=f"error scaled by S = {result.scale_factor:.2f}: ± {s_err:.2g}",
             )
         )
     ax.axvspan(v - e, v + e, color=COMBINED, alpha=0.35, lw=0, zorder=0)

@@ -113,6 +113,8 @@ PUBLIC_API: dict[str, list[str]] = {
     "hepcombine.compat.linear": [
         "DataCovariance",
         "Layout",
+        "LinearCombination",
+        "constraint_shares",
         "data_covariance",
         "layout",
         "response",
@@ -126,7 +128,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "ToyPValue",
     ],
     "hepcombine.compat.study": ["compatibility"],
-    "hepcombine.compat.toys": ["CompatibilityTask", "calibrate"],
+    "hepcombine.compat.toys": ["CompatibilityTask", "LinearToys", "calibrate"],
     "hepcombine.config": ["CombinationSpec", "ScanGroup", "load_config", "read_yaml"],
     "hepcombine.convino": ["read_convino", "read_measurement_file", "write_convino"],
     "hepcombine.correlations": [

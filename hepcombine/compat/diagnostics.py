@@ -73,7 +73,13 @@ from ..chi2 import CombinedChi2
 from ..exceptions import HepCombineError, InvalidArgument, InvalidMeasurement, UnknownName
 from ..names import Ref, did_you_mean, some_names
 from ..result import NamedMatrix
-from .linear import DataCovariance, Layout, data_covariance, layout, response
+from .linear import (
+    Layout,
+    constraint_shares,
+    data_covariance,
+    layout,
+    response,
+)
 from .result import (
     NOT_AFFECTED,
     NOT_MEASURED,
@@ -289,7 +295,6 @@ class _Sub:
     ndf: int
     shift_chi2: float
     shift_ndf: int
-    shift_cov: Array | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -317,16 +322,6 @@ class Diagnosis:
     def max_pull(self) -> float:
         finite = np.abs(self.pull[np.isfinite(self.pull)])
         return float(finite.max()) if finite.size else math.nan
-
-
-@dataclass(frozen=True, eq=False)
-class Cache:
-    """What does not depend on the data of a quadratic combination: the errors of the pulls,
-    of the inputs and of every shift."""
-
-    error: Array
-    input_error: Array
-    shift_errors: Mapping[str, Array]
 
 
 def profile(result: CombinationResult) -> Profile:
@@ -371,25 +366,17 @@ def _data_terms(model: CombinedChi2, theta: Array) -> Array:
 
 def _constraint_shares(model: CombinedChi2, theta: Array) -> Array:
     """λ_i (C⁺λ)_i per source at θ, summed per measurement block (they add up to ηᵀη)."""
-    L = model.L
-    eta = theta[model.n_params :]
-    if not eta.size:
-        return np.zeros(len(model.blocks))
-    lam = L @ eta
-    c_plus_lam = L @ np.linalg.solve(L.T @ L, eta)
-    share = lam * c_plus_lam
-    return np.array([float(share[b.src].sum()) for b in model.blocks])
+    return constraint_shares(model.L, theta[model.n_params :], [b.src for b in model.blocks])
 
 
 def diagnose(
     setup: Setup,
     result: CombinationResult | None = None,
     *,
-    cache: Cache | None = None,
     correlation: bool = True,
 ) -> Diagnosis:
     """Every statistic of the set-up's data (``result``: its nominal combination, if already
-    computed). With ``cache`` (quadratic χ²) the variances are taken from it."""
+    computed; ``correlation``: also the covariance of the pulls)."""
     comb = setup.combiner
     if result is None:
         result = comb.combine(intervals=False, decompositions=False)
@@ -405,32 +392,27 @@ def diagnose(
     difference = x_hat - values[par]
     notes: list[str] = []
     pull_cov = None
-    cov: DataCovariance | None = None
-    R: Array | None = None
-    if cache is None:
-        R = response(model, sol)
-        cov = data_covariance(model, sol)
-        for m, neg in zip(comb.measurements, cov.negative, strict=True):
-            if neg < 0:
-                notes.append(
-                    f"measurement {m!r}: its source information D has the negative eigenvalue "
-                    f"{neg:.3g} (its Hessian leaves less than the unit prior on some sources); the "
-                    "variances treat that direction as unconstrained by its data"
-                )
-        rows = np.zeros((n_in, lay.size))
-        at = np.array([lay.estimate(k, j) for (k, j, *_rest) in setup.inputs], dtype=np.intp)
-        rows[np.arange(n_in), at] = 1.0
-        input_var = cov.variance(rows) if n_in else np.zeros(0)
-        rows -= R[par]
-        if correlation and n_in:
-            pull_cov = cov.covariance(rows)
-            var = np.diag(pull_cov).copy()
-        else:
-            var = cov.variance(rows) if n_in else np.zeros(0)
-        error = np.sqrt(np.clip(var, 0.0, None))
-        input_error = np.sqrt(np.clip(input_var, 0.0, None))
+    R = response(model, sol)
+    cov = data_covariance(model, sol)
+    for m, neg in zip(comb.measurements, cov.negative, strict=True):
+        if neg < 0:
+            notes.append(
+                f"measurement {m!r}: its source information D has the negative eigenvalue "
+                f"{neg:.3g} (its Hessian leaves less than the unit prior on some sources); the "
+                "variances treat that direction as unconstrained by its data"
+            )
+    rows = np.zeros((n_in, lay.size))
+    at = np.array([lay.estimate(k, j) for (k, j, *_rest) in setup.inputs], dtype=np.intp)
+    rows[np.arange(n_in), at] = 1.0
+    input_var = cov.variance(rows) if n_in else np.zeros(0)
+    rows -= R[par]
+    if correlation and n_in:
+        pull_cov = cov.covariance(rows)
+        var = np.diag(pull_cov).copy()
     else:
-        error, input_error = cache.error, cache.input_error
+        var = cov.variance(rows) if n_in else np.zeros(0)
+    error = np.sqrt(np.clip(var, 0.0, None))
+    input_error = np.sqrt(np.clip(input_var, 0.0, None))
     ok = error > math.sqrt(_ZERO_VARIANCE) * np.maximum(input_error, 1e-300)
     pull = np.full(n_in, math.nan)
     pull[ok] = difference[ok] / error[ok]
@@ -460,16 +442,10 @@ def diagnose(
         sv = np.array([sub_res.values.get(o, math.nan) for o in obs])
         se = np.array([sub_res.errors.get(o, math.nan) for o in obs])
         shifts = sv - values
-        if cache is None:
-            assert R is not None and cov is not None
-            d_rows = _embedded_response(sub_res, setup, sub, lay) - R[:n_obs]
-            d_rows[~measured] = 0.0
-            s_cov = cov.covariance(d_rows)
-            s_var = np.diag(s_cov).copy()
-            shift_err = np.sqrt(np.clip(s_var, 0.0, None))
-        else:
-            shift_err = cache.shift_errors[m]
-            s_cov = None
+        d_rows = _embedded_response(sub_res, setup, sub, lay) - R[:n_obs]
+        d_rows[~measured] = 0.0
+        s_cov = cov.covariance(d_rows)
+        shift_err = np.sqrt(np.clip(np.diag(s_cov), 0.0, None))
         affected = shift_err > math.sqrt(_ZERO_VARIANCE) * np.sqrt(nominal_var)
         status = tuple(
             NOT_MEASURED if not measured[c] else (OK if affected[c] else NOT_AFFECTED)
@@ -477,7 +453,7 @@ def diagnose(
         )
         good = np.array([s == OK for s in status])
         shift_chi2, shift_ndf = math.nan, 0
-        if s_cov is not None and good.any():
+        if good.any():
             shift_chi2, shift_ndf = _joint_chi2(shifts[good], s_cov[np.ix_(good, good)])
         subs[m] = _Sub(
             OK,
@@ -490,7 +466,6 @@ def diagnose(
             int(sub_res.ndf),
             shift_chi2,
             shift_ndf,
-            s_cov,
         )
     return Diagnosis(
         result,
@@ -512,15 +487,6 @@ def _joint_chi2(delta: Array, cov: Array) -> tuple[float, int]:
     keep = w > _ZERO_VARIANCE * max(float(w.max(initial=0.0)), 1e-300)
     proj = v[:, keep].T @ delta
     return float(np.sum(proj * proj / w[keep])), int(keep.sum())
-
-
-def make_cache(setup: Setup, diagnosis: Diagnosis) -> Cache:
-    """The data-independent parts of a quadratic combination's diagnosis."""
-    return Cache(
-        error=diagnosis.error,
-        input_error=diagnosis.input_error,
-        shift_errors={m: s.shift_errors for m, s in diagnosis.subs.items()},
-    )
 
 
 def build_result(

@@ -49,6 +49,7 @@ This module knows nothing of names, files or outputs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,7 +58,15 @@ from numpy.typing import NDArray
 from ..chi2 import CombinedChi2
 from ..solver import Solution
 
-__all__ = ["DataCovariance", "Layout", "data_covariance", "layout", "response"]
+__all__ = [
+    "DataCovariance",
+    "Layout",
+    "LinearCombination",
+    "constraint_shares",
+    "data_covariance",
+    "layout",
+    "response",
+]
 
 Array = NDArray[np.float64]
 
@@ -102,14 +111,15 @@ def _local_blocks(model: CombinedChi2, theta: Array) -> list[tuple[Array, Array]
     return [(f, -E) for f, E in model.linear_parts(theta)]
 
 
-def response(model: CombinedChi2, solution: Solution) -> Array:
+def response(model: CombinedChi2, solution: Solution, *, every_parameter: bool = False) -> Array:
     """∂(combined values and spectators)/∂y at the minimum: shape (n_params, n_y), columns in
-    the order of :func:`layout` (module docstring)."""
+    the order of :func:`layout` (module docstring); ``every_parameter``: ∂θ/∂y, the rows of
+    the sources' η too."""
     theta, V = solution.theta, solution.covariance
     n_p = model.n_params
-    A = V[:n_p]  # rows of the combined values (and spectators)
+    A = V if every_parameter else V[:n_p]  # rows of the combined values (and spectators)
     lay = layout(model)
-    out = np.zeros((n_p, lay.size))
+    out = np.zeros((A.shape[0], lay.size))
     for b, (f, U), (off, n_e, n_s) in zip(
         model.blocks, _local_blocks(model, theta), lay.blocks, strict=True
     ):
@@ -186,6 +196,76 @@ def data_covariance(model: CombinedChi2, solution: Solution) -> DataCovariance:
             N = chol_v
         noise.append(N)
     return DataCovariance(lay, T, model.L, tuple(noise), tuple(negative))
+
+
+def constraint_shares(L: Array, eta: Array, blocks: Sequence[NDArray[np.intp]]) -> Array:
+    """λ_i (C⁺λ)_i with λ = Lη and C = LLᵀ, summed over the sources ``blocks[k]`` of each
+    measurement: the shares of the prior ηᵀη (they add up to it; L has full column rank)."""
+    if not eta.size:
+        return np.zeros(len(blocks))
+    share = (L @ eta) * (L @ np.linalg.solve(L.T @ L, eta))
+    return np.array([float(share[src].sum()) for src in blocks])
+
+
+@dataclass(frozen=True, eq=False)
+class LinearCombination:
+    """A quadratic combination as the exact linear map it is: its minimum θ̂(y) = θ̂₀ + R(y − y₀),
+    and the data term of each measurement there, χ²_α = (w − y_α)ᵀH_α(w − y_α) − λ_αᵀλ_α
+    (module docstring), for new data y of the same measurements (pseudo-experiments with the
+    statistical information fixed)."""
+
+    n_params: int
+    theta0: Array
+    y0: Array
+    R: Array
+    L: Array
+    lay: Layout
+    P: tuple[Array, ...]
+    H: tuple[Array, ...]
+    src: tuple[NDArray[np.intp], ...]
+
+    @classmethod
+    def of(cls, model: CombinedChi2, solution: Solution) -> LinearCombination:
+        if not model.is_quadratic:
+            raise ValueError("only a quadratic χ² is a linear map of its data")
+        lay = layout(model)
+        y0 = np.concatenate([np.concatenate([b.x_hat, b.lam_hat]) for b in model.blocks])
+        Ps, Hs = [], []
+        for b, (f, U) in zip(model.blocks, _local_blocks(model, solution.theta), strict=True):
+            n_e, n_s = len(b.x_hat), len(b.src)
+            P = np.zeros((n_e, model.n_params))
+            P[np.arange(n_e), b.param] = f
+            MU = b.M @ U
+            H = np.block([[b.M, -MU], [-MU.T, U.T @ MU + b.D + np.eye(n_s)]])
+            Ps.append(P)
+            Hs.append(H)
+        return cls(
+            model.n_params,
+            solution.theta.copy(),
+            y0,
+            response(model, solution, every_parameter=True),
+            model.L,
+            lay,
+            tuple(Ps),
+            tuple(Hs),
+            tuple(np.asarray(b.src, dtype=np.intp) for b in model.blocks),
+        )
+
+    def minimum(self, y: Array) -> tuple[Array, float, Array, Array]:
+        """θ̂, χ²_min, the data term of each measurement and its sources' share of the prior,
+        for data ``y``."""
+        theta = self.theta0 + self.R @ (y - self.y0)
+        x, eta = theta[: self.n_params], theta[self.n_params :]
+        lam = self.L @ eta
+        data = np.empty(len(self.P))
+        for k, ((off, n_e, n_s), P, H, src) in enumerate(
+            zip(self.lay.blocks, self.P, self.H, self.src, strict=True)
+        ):
+            lam_a = lam[src]
+            r = np.concatenate([P @ x, lam_a]) - y[off : off + n_e + n_s]
+            data[k] = r @ H @ r - lam_a @ lam_a
+        shares = constraint_shares(self.L, eta, self.src)
+        return theta, float(data.sum() + eta @ eta), data, shares
 
 
 def __dir__() -> list[str]:

@@ -114,17 +114,18 @@ class LeaveOneOut:
     Attributes
     ----------
     measurement: the measurement left out.
-    status: ``"ok"``, or why there is no combination without it (``"nothing left to
-        combine"``, ``"no combined value is measured without it"``, or the error of the
-        combination without it); then every number is NaN.
+    status: ``"ok"``, or why there is no combination without it
+        (``"nothing left to combine"``, ``"no combined value is measured without it"``, or
+        ``"failed: "`` and the error of the combination without it); then every number is NaN.
     values, errors: combined values and Hesse errors without the measurement (NaN for a value
         it alone measures).
     shifts: values − nominal values (what removing the measurement does to each value).
     shift_errors: √Var(shift) under the nominal combination's model, correlations included;
         for a quadratic χ² exactly √(σ²_without − σ²_nominal).
     significance: shift / shift_error.
-    value_status: per combined value ``"ok"``, ``"not measured without it"`` or ``"not
-        affected"`` (the measurement carries no weight for it: its shift has no variance).
+    value_status: per combined value ``"ok"``, ``"not measured without it"`` or
+        ``"not affected"`` (the measurement carries no weight for it: its shift has no
+        variance).
     chi2, ndf: χ²_min and ndf of the combination without it.
     delta_chi2, delta_ndf: nominal χ²_min − chi2 and ndf − ndf: the likelihood-ratio test of
         the measurement against the rest (χ²(delta_ndf)-distributed for a quadratic χ²).
@@ -244,8 +245,8 @@ class ToyCalibration:
 
 @dataclass(frozen=True, eq=False, repr=False)
 class CompatibilityResult:
-    """Compatibility diagnostics of a combination (:func:`~hepcombine.compat.
-    compatibility`). Every mapping is read-only and keyed by name.
+    """Compatibility diagnostics of a combination
+    (:func:`~hepcombine.compat.compatibility`). Every mapping is read-only and keyed by name.
 
     Attributes
     ----------
@@ -254,8 +255,9 @@ class CompatibilityResult:
     combination: the nominal :class:`~hepcombine.result.CombinationResult`.
     pulls: ``{"measurement:estimate": InputPull}`` for every input that measures a combined
         value (spectators have none).
-    pull_correlation: the correlation matrix of the pulls (:class:`~hepcombine.result.
-        NamedMatrix`, names as ``pulls``; NaN rows for inputs without a pull).
+    pull_correlation: the correlation matrix of the pulls
+        (:class:`~hepcombine.result.NamedMatrix`, names as ``pulls``; NaN rows for inputs
+        without a pull).
     contributions: ``{measurement: Contribution}``.
     unattributed: χ²_min − Σ contributions (rounding for Gaussian constraints).
     leave_one_out: ``{measurement: LeaveOneOut}`` for the measurements left out.

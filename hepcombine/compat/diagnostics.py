@@ -300,10 +300,11 @@ class _Sub:
 @dataclass(frozen=True, eq=False)
 class Diagnosis:
     """Every statistic of one data set (the data or a pseudo-experiment), in arrays:
-    per input (the set-up's order) ``difference``, ``error``, ``input_error``, ``pull``; per
+    per input (the set-up's order) ``x_hat``, ``difference``, ``error``, ``input_error``, ``pull``; per
     measurement ``data`` and ``constraints``; per measurement left out a :class:`_Sub`."""
 
     result: CombinationResult
+    x_hat: Array
     difference: Array
     error: Array
     input_error: Array
@@ -469,6 +470,7 @@ def diagnose(
         )
     return Diagnosis(
         result,
+        x_hat,
         difference,
         error,
         input_error,
@@ -512,7 +514,7 @@ def build_result(
             measurement=m,
             estimate=e,
             observable=obs[c],
-            value=float(diagnosis.difference[i] + res.values[obs[c]]),
+            value=float(diagnosis.x_hat[i]),
             input_error=float(diagnosis.input_error[i]),
             combined=float(res.values[obs[c]]),
             difference=float(diagnosis.difference[i]),

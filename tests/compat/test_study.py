@@ -181,6 +181,7 @@ def test_a_failed_combination_without_one_is_reported_not_raised(monkeypatch):
 
 def test_results_are_read_only():
     diag = compatibility(two_bins())
+    assert diag.pulls["B:x"].value == 12.0  # the estimate as reported, not recomputed
     with pytest.raises(TypeError):
         diag.pulls["A:x"] = None  # type: ignore[index]
     with pytest.raises(TypeError):

@@ -24,7 +24,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
@@ -57,6 +57,7 @@ _EXPORTS: dict[str, str] = {
     "differential_observables": "inputs.histograms",
     "measurement_from_graph": "inputs.histograms",
     "measurement_from_histograms": "inputs.histograms",
+    "combine_differential": "inputs.histograms",
     "read_hepdata": "inputs.hepdata",
     "HEPDataMatrix": "inputs.hepdata",
     "HEPDataBreakdown": "inputs.hepdata",
@@ -70,12 +71,12 @@ _EXPORTS: dict[str, str] = {
     # differential results
     "DifferentialResult": "differential",
     "NormalisedDistribution": "differential",
-    "combine_differential": "differential",
     "normalise": "differential",
     # outputs
     "write_convino": "outputs.convino",
     "write_root": "outputs.root",
     "write_hepdata": "outputs.hepdata",
+    "HEPDataOptions": "outputs.hepdata",
     "GraphAsymmErrors": "outputs.root",
     "GraphErrors": "outputs.root",
     # errors
@@ -110,6 +111,7 @@ __all__ = [
     "HEPDataBreakdown",
     "HEPDataError",
     "HEPDataMatrix",
+    "HEPDataOptions",
     "HepCombineError",
     "IntervalError",
     "InvalidArgument",
@@ -165,12 +167,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .blue import Blue, BlueResult, Compatibility, CorrelationScan, blue_from_csv
     from .combiner import Combiner
     from .compat import CompatibilityResult, compatibility
-    from .differential import (
-        DifferentialResult,
-        NormalisedDistribution,
-        combine_differential,
-        normalise,
-    )
+    from .differential import DifferentialResult, NormalisedDistribution, normalise
     from .exceptions import (
         ConfigError,
         FitError,
@@ -188,6 +185,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .inputs.hepdata import HEPDataBreakdown, HEPDataMatrix, read_hepdata
     from .inputs.histograms import (
         Systematic,
+        combine_differential,
         differential_observables,
         measurement_from_graph,
         measurement_from_histograms,
@@ -195,7 +193,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .inputs.yaml import read_yaml
     from .measurement import DifferentialMeasurement, Measurement
     from .outputs.convino import write_convino
-    from .outputs.hepdata import write_hepdata
+    from .outputs.hepdata import HEPDataOptions, write_hepdata
     from .outputs.root import GraphAsymmErrors, GraphErrors, write_root
     from .result import CombinationResult, NamedMatrix, Table
     from .scan import ScanResult, scan_all, scan_correlations

@@ -6,7 +6,7 @@ import html
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -302,30 +302,6 @@ class CombinationResult:
                 f"{name!r} is not a combined observable{did_you_mean(name, self.observables)}; "
                 f"observables are {some_names(self.observables)}"
             )
-
-    # ------------------------------------------------------------------ ROOT objects
-    def to_root(
-        self, *, graph_errors: Literal["profile", "symmetric"] = "profile"
-    ) -> dict[str, Any]:
-        """The combination as PyROOT objects in memory, ``{key: object}``, named and titled as
-        in the ROOT file of ``hepcombine combine --root`` (one labelled bin per observable, see
-        :func:`~hepcombine.outputs.root.result_objects`): ``ROOT.TH1D`` ``combined`` (values,
-        symmetric errors), ``ROOT.TGraphAsymmErrors`` ``combined_profile`` (the profile
-        intervals, or with ``graph_errors="symmetric"`` the symmetric errors), ``ROOT.TH2D``
-        ``covariance`` and ``correlation``, a ``ROOT.TH1D`` per ``breakdown_<component>``.
-        For the bins of a distribution use :meth:`DifferentialResult.to_root
-        <hepcombine.differential.DifferentialResult.to_root>` (edges, axis titles).
-
-        Raises
-        ------
-        OutputError
-            If PyROOT is not installed (``pip install "hepcombine[root]"``).
-        IntervalError
-            ``graph_errors="profile"`` and an observable has no valid profile interval.
-        """
-        from .outputs.root import result_objects, to_pyroot
-
-        return to_pyroot(result_objects(self, graph_errors=graph_errors))
 
     # ------------------------------------------------------------------ display
     def summary(self) -> str:

@@ -140,7 +140,7 @@ def check_dask(args: argparse.Namespace) -> None:
     try:
         import distributed  # noqa: F401
     except ImportError:
-        from ..toys.run import INSTALL_DASK
+        from ..execution import INSTALL_DASK
 
         option = "--workers" if args.workers is not None else "--scheduler"
         raise UsageError(f"{option} needs Dask: {INSTALL_DASK}") from None

@@ -54,7 +54,7 @@ applied: it is defined for independent inputs of one quantity.
 drawn from the nominal combination's own model (:mod:`hepcombine.toys.model`: combined values
 at their nominal values, sources from their priors) and its p-value is the fraction of
 pseudo-experiments at least as extreme; the look-elsewhere-corrected test of the pulls is that
-of the largest |pull|. Runs in-process or on Dask through :func:`hepcombine.toys.run_chunks`.
+of the largest |pull|. Runs in-process or on Dask through :func:`hepcombine.execution.run_chunks`.
 """
 
 from __future__ import annotations

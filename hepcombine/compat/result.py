@@ -317,9 +317,17 @@ class CompatibilityResult:
         return tuple(p for p in self.pulls.values() if p.observable == observable)
 
     def __repr__(self) -> str:
-        from ..outputs.compat import format_compatibility
-
-        return format_compatibility(self, max_rows=20)
+        """One line: χ²/ndf with its p-value, S, the largest pull (the report is
+        :func:`hepcombine.outputs.compat.format_compatibility`)."""
+        finite = [(abs(p.pull), k) for k, p in self.pulls.items() if math.isfinite(p.pull)]
+        worst = f"; largest |pull| {max(finite)[0]:.2f} ({max(finite)[1]})" if finite else ""
+        p = f"{self.pvalue:.3g}" if math.isfinite(self.pvalue) else "n/a"
+        s = f"{self.scale_factor:.3g}" if math.isfinite(self.scale_factor) else "n/a"
+        toys = f"; {self.toys.n} toys" if self.toys is not None else ""
+        return (
+            f"CompatibilityResult(χ²/ndf = {self.chi2:.4g}/{self.ndf}, p = {p}, S = {s}{worst}; "
+            f"{len(self.pulls)} inputs, {len(self.leave_one_out)} left out{toys})"
+        )
 
 
 def __dir__() -> list[str]:

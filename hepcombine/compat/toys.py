@@ -5,7 +5,7 @@ Each pseudo-experiment is drawn from the nominal combination's own model
 from their priors with the assumed correlations, the statistical model of the χ² definition)
 and analysed exactly as the data by :func:`~.diagnostics.diagnose`: its combination, the pulls
 of its inputs, the χ² contributions and every leave-one-out combination. The chunks run through
-:func:`hepcombine.toys.run_chunks` (in-process, or on Dask; streamed to a directory that a rerun
+:func:`hepcombine.execution.run_chunks` (in-process, or on Dask; streamed to a directory that a rerun
 resumes; toy i uses child i of ``numpy.random.SeedSequence(seed)`` whatever the chunking).
 
 For a quadratic χ² with the default fixed statistical model every combination is an exact linear
@@ -25,7 +25,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..exceptions import GenerationError, HepCombineError
-from ..toys import ToyModel, item_rng, run_chunks
+from ..execution import item_rng, run_chunks
+from ..toys import ToyModel
 from ..toys.model import PseudoExperiment
 from ..toys.study import _reason
 from .diagnostics import Diagnosis, Setup, diagnose, profile
@@ -153,7 +154,7 @@ class LinearToys:
 
 class CompatibilityTask:
     """Pseudo-experiments ``start … stop − 1`` analysed as the data (a task for
-    :func:`~hepcombine.toys.run_chunks`): fields ``toy``, ``failed``, ``reason`` and the
+    :func:`~hepcombine.execution.run_chunks`): fields ``toy``, ``failed``, ``reason`` and the
     statistics of :func:`statistics`."""
 
     kind = "compatibility"

@@ -505,7 +505,7 @@ def _root_measurement(
 def _aliases(name: str, block: Mapping[str, Any]) -> dict[str, str]:
     """``{label as written in the file: source}`` for the renamed labels of a HEPData
     measurement (labels that are not renamed resolve by the reader's cleaning)."""
-    from .hepdata import _clean_label
+    from .hepdata._tables import _clean_label
 
     out = {}
     for label, new in (block.get("sources") or {}).items():
@@ -667,7 +667,7 @@ def read_yaml(path: str | Path) -> CombinationSpec:
     def source_ref(ref: Any) -> str:
         """A source reference, with the labels of HEPData measurements as written in the file
         ('ee:sys,lumi') resolved to their sources."""
-        from .hepdata import _clean_label
+        from .hepdata._tables import _clean_label
 
         text = str(ref).strip()
         m, sep, n = text.partition(":")

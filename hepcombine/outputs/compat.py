@@ -425,7 +425,7 @@ def compatibility_to_dict(
     result: CompatibilityResult, *, config: str | None = None
 ) -> dict[str, Any]:
     """The JSON-ready content of ``result`` (layout in the schema; NaN as ``None``)."""
-    from .. import __version__
+    from .._version import __version__
     from .json import finite_or_none
 
     comb = result.combination

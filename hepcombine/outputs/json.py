@@ -31,6 +31,8 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .._version import __version__
+
 if TYPE_CHECKING:
     from ..blue.result import BlueResult
     from ..differential import DifferentialResult
@@ -110,7 +112,6 @@ def result_to_dict(
     as ``"config"``; ``differential``: the result as a distribution (its bins, binning and
     quantity are recorded as ``"differential"``).
     """
-    from .. import __version__
     from .text import normalised_arrays
 
     combined = {}
@@ -170,7 +171,6 @@ def scans_to_dict(
 ) -> dict[str, Any]:
     """The JSON-ready content of correlation scans (each :meth:`ScanResult.to_dict
     <hepcombine.scan.ScanResult.to_dict>`)."""
-    from .. import __version__
 
     out: dict[str, Any] = {"hepcombine_version": __version__}
     if config is not None:
@@ -183,7 +183,6 @@ def scans_to_dict(
 def blue_to_dict(result: BlueResult, **extra: Any) -> dict[str, Any]:
     """The JSON-ready content of a BLUE result (by name; NaN as ``None``); ``extra`` entries
     (e.g. the input files) are added at the top level."""
-    from .. import __version__
 
     obs = list(result.observables)
     out: dict[str, Any] = {

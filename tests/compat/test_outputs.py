@@ -96,7 +96,8 @@ def test_report_holds_the_numbers(lhcb):
     assert "Combination with every input uncertainty scaled by S" in text
     short = format_compatibility(diag, max_rows=5)
     assert "… 29 more (largest |pull| first" in short
-    assert repr(diag).startswith("hepcombine compatibility diagnostics")
+    assert repr(diag).startswith("CompatibilityResult(χ²/ndf = 23.35/17, p = 0.138, S = 1.17; ")
+    assert f"largest |pull| {abs(worst.pull):.2f} ({worst.name})" in repr(diag)
 
 
 def test_tables_in_three_styles(example):

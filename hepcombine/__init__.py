@@ -61,6 +61,9 @@ _EXPORTS: dict[str, str] = {
     "read_hepdata": "inputs.hepdata",
     "HEPDataMatrix": "inputs.hepdata",
     "HEPDataBreakdown": "inputs.hepdata",
+    # compatibility of the inputs
+    "compatibility": "compat",
+    "CompatibilityResult": "compat",
     # correlation scans
     "ScanResult": "scan",
     "scan_all": "scan",
@@ -102,6 +105,7 @@ __all__ = [
     "CombinationSpec",
     "Combiner",
     "Compatibility",
+    "CompatibilityResult",
     "ConfigError",
     "CorrelationScan",
     "DifferentialMeasurement",
@@ -134,6 +138,7 @@ __all__ = [
     "__version__",
     "blue_from_csv",
     "combine_differential",
+    "compatibility",
     "differential_observables",
     "load_config",
     "measurement_from_graph",
@@ -170,6 +175,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .binning import Binning, Qualifier, Quantity
     from .blue import Blue, BlueResult, Compatibility, CorrelationScan, blue_from_csv
     from .combiner import Combiner
+    from .compat import CompatibilityResult, compatibility
     from .differential import DifferentialResult, NormalisedDistribution, normalise
     from .eps_scan import EpsScanResult, scan_errors_on_errors
     from .errors_on_errors import ErrorOnError

@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "blue": "blue",
     "plot": "plot",
     "toys": "toys",
+    "compat": "compat",
 }
 
 _DESCRIPTION = """\
@@ -52,6 +53,7 @@ examples:
   hepcombine blue data/lhc_ttbar_xsec_emu_8tev.csv --correlations data/lhc_ttbar_xsec_emu_8tev_corr.csv
   hepcombine -sp --neyman --prefix P base.txt     # convino's command line: 'combine -sp ...'
   hepcombine toys base.txt --n 1000 --seed 1      # pseudo-experiments: bias, pulls, coverage
+  hepcombine compat base.txt --scale --plots      # pulls of the inputs, leave-one-out, PDG S
   hepcombine <command> --help                     # the options of one command
 
 Exit status: 0 on success, 1 when an input is wrong or an output cannot be written (one line on

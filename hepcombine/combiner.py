@@ -38,6 +38,16 @@ STAT = "stat"
 CROSS = "correlations between groups"
 
 
+def _check_pearson(name: str, meas: Measurement) -> None:
+    """The Pearson χ² divides by the estimates: every one must be positive."""
+    bad = [e for e, v in zip(meas.estimate_names, meas.estimates, strict=True) if not v > 0]
+    if bad:
+        raise InvalidMeasurement(
+            f"measurement {name!r}: the Pearson χ² needs positive estimates, not for {bad}; "
+            "use chi2='neyman'"
+        )
+
+
 class Combiner:
     """Combine measurements with the χ² method of the Convino paper (method.md §2).
 
@@ -126,13 +136,7 @@ class Combiner:
             )
         if chi2 == "pearson":
             for m, meas in self.measurements.items():
-                bad = [
-                    e for e, v in zip(meas.estimate_names, meas.estimates, strict=True) if not v > 0
-                ]
-                if bad:
-                    raise InvalidMeasurement(
-                        f"measurement {m!r}: the Pearson χ² needs positive estimates, not for {bad}; use chi2='neyman'"
-                    )
+                _check_pearson(m, meas)
 
     # ------------------------------------------------------------------ set-up
     @staticmethod
@@ -263,6 +267,30 @@ class Combiner:
         new.correlations = self._check_correlations(correlations)
         return new
 
+    def with_chi2(self, chi2: Literal["neyman", "pearson"]) -> Combiner:
+        """A copy of this combiner with the other χ² definition (everything else shared)."""
+        if chi2 not in ("neyman", "pearson"):
+            raise InvalidArgument(f"chi2 must be 'neyman' or 'pearson', not {chi2!r}")
+        if chi2 == "pearson":
+            for m, meas in self.measurements.items():
+                _check_pearson(m, meas)
+        new = object.__new__(Combiner)
+        new.__dict__.update(self.__dict__)
+        new.chi2 = chi2
+        return new
+
+    def options(self) -> dict[str, Any]:
+        """The keyword options of this combination (χ² definition, asymmetry, repair,
+        minimiser, errors on errors, Bartlett), to build a related one with ``Combiner``."""
+        return {
+            "chi2": self.chi2,
+            "asymmetry": self.asymmetry,
+            "repair": self.repair,
+            "minimiser": self.minimiser,
+            "errors_on_errors": dict(self.errors_on_errors),
+            "bartlett": self.bartlett,
+        }
+
     def with_estimates(
         self,
         estimates: Mapping[str, ArrayLike],
@@ -312,15 +340,8 @@ class Combiner:
                     scaled[:, rel] *= ratio[:, None]
                     change[key] = scaled
             measurements[m] = new_m = old._replace(**change)
-            if self.chi2 == "pearson" and not np.all(new_m.estimates > 0):
-                bad = [
-                    e
-                    for e, v in zip(new_m.estimate_names, new_m.estimates, strict=True)
-                    if not v > 0
-                ]
-                raise InvalidMeasurement(
-                    f"measurement {m!r}: the Pearson χ² needs positive estimates, not for {bad}"
-                )
+            if self.chi2 == "pearson":
+                _check_pearson(m, new_m)
         new = object.__new__(Combiner)
         new.__dict__.update(self.__dict__)
         new.measurements = measurements

@@ -150,16 +150,17 @@ def combiner_without(combiner: Combiner, measurements: Iterable[str]) -> Combine
         members = [sources[i] for i in idx if sources[i][0] not in drop]
         if members:
             groups[g] = members
-    return Combiner(
-        keep,
-        observables,
-        correlations,
-        combiner.chi2,
-        groups=groups,
-        asymmetry=combiner.asymmetry,
-        repair=combiner.repair,
-        minimiser=combiner.minimiser,
-    )
+    options = combiner.options()
+    # errors on errors: an entry whose sources all belong to dropped measurements goes; the
+    # others name the same kept sources again (a pattern or bare name matches what is left)
+    options["errors_on_errors"] = {
+        ref: value
+        for (ref, value), (_, idx, _) in zip(
+            combiner.errors_on_errors.items(), combiner._eoe, strict=True
+        )
+        if any(sources[i][0] not in drop for i in idx)
+    }
+    return Combiner(keep, observables, correlations, groups=groups, **options)
 
 
 def _known_measurements(combiner: Combiner, names: Iterable[str]) -> list[str]:

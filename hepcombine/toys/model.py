@@ -164,26 +164,9 @@ def estimate_parameters(combiner: Combiner) -> NDArray[np.intp]:
 
 
 def combiner_with_definition(combiner: Combiner, chi2: str) -> Combiner:
-    """The same combination with another χ² definition (``"neyman"`` or ``"pearson"``)."""
-    from ..combiner import Combiner
-
-    param = estimate_parameters(combiner)
-    fitted = list(combiner.observables) + list(combiner.spectators)
-    refs = [f"{m}:{e}" for m, meas in combiner.measurements.items() for e in meas.estimate_names]
-    observables: dict[str, list[str]] = {o: [] for o in combiner.observables}
-    for ref, p in zip(refs, param, strict=True):
-        if p < len(combiner.observables):
-            observables[fitted[p]].append(ref)
-    sources = combiner.sources
-    return Combiner(
-        combiner.measurements,
-        observables,
-        {(sources[i], sources[j]): rho for (i, j), rho in combiner.correlations.items()},
-        chi2,  # type: ignore[arg-type]
-        groups={g: [sources[i] for i in idx] for g, idx in combiner.groups.items()},
-        asymmetry=combiner.asymmetry,
-        repair=combiner.repair,
-    )
+    """The same combination with another χ² definition (``"neyman"`` or ``"pearson"``); every
+    other option (errors on errors included) is kept: :meth:`Combiner.with_chi2`."""
+    return combiner.with_chi2(chi2)  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- one measurement

@@ -93,7 +93,7 @@ def test_combiner_without_keeps_every_option():
     """Every argument of Combiner reaches the combination without a measurement (a new option
     of Combiner must be carried over by combiner_without: this test names them)."""
     known = {"self", "measurements", "observables", "correlations", "chi2", "groups",
-             "asymmetry", "repair", "minimiser"}  # fmt: skip
+             "asymmetry", "repair", "minimiser", "errors_on_errors", "bartlett"}  # fmt: skip
     assert set(inspect.signature(Combiner.__init__).parameters) == known
     comb = load_config(DATA / "convino_example" / "combination.txt").combiner(
         asymmetry="smooth", repair=True
@@ -107,6 +107,38 @@ def test_combiner_without_keeps_every_option():
     pairs = {(src[i], src[j]): r for (i, j), r in sub.correlations.items()}
     assert pairs == {("fit_a:lumi_a", "table_c:lumi_c"): 1.0}  # jes_a ~ jes_b is gone
     assert set(sub.groups) == {"luminosity", "jet_energy_scale"}
+
+
+def test_combiner_without_keeps_the_errors_on_errors_of_the_kept_sources():
+    """An ε entry whose sources all leave with the measurement goes; a pattern keeps naming
+    what is left; the leave-one-out combination equals the one with ε given afresh."""
+    eps = {"table_c:jes_c": 0.3, "fit_?:jes_?": 0.4}
+    spec = load_config(DATA / "convino_example" / "combination.txt")
+    comb = spec.combiner(errors_on_errors=eps)
+    sub = combiner_without(comb, ["table_c"])
+    assert sub.errors_on_errors == {"fit_?:jes_?": 0.4}
+    afresh = combiner_without(spec.combiner(), ["table_c"])
+    direct = afresh.with_errors_on_errors({"fit_?:jes_?": 0.4}).combine().values
+    plain = afresh.combine().values
+    got = sub.combine().values
+    assert got["xsec"] == pytest.approx(direct["xsec"], rel=1e-10)
+    assert abs(got["xsec"] - plain["xsec"]) > 1e-6 * abs(plain["xsec"])  # ε matters here
+    # without fit_b the pattern names jes_a alone (its partner jes_b is gone with fit_b)
+    assert combiner_without(comb, ["fit_b"]).errors_on_errors == eps
+
+
+def test_the_other_chi2_definition_keeps_every_option():
+    from hepcombine.toys.model import combiner_with_definition
+
+    eps = {"table_c:jes_c": 0.3}
+    spec = load_config(DATA / "convino_example" / "combination.txt")
+    comb = spec.combiner(errors_on_errors=eps, asymmetry="smooth")
+    other = combiner_with_definition(comb, "neyman")
+    assert other.options() == {**comb.options(), "chi2": "neyman"}
+    direct = spec.combiner(chi2="neyman", errors_on_errors=eps, asymmetry="smooth").combine()
+    assert other.combine().values["xsec"] == pytest.approx(direct.values["xsec"], rel=1e-10)
+    with pytest.raises(InvalidArgument, match="neyman"):
+        comb.with_chi2("poisson")  # type: ignore[arg-type]
 
 
 def test_values_only_one_measurement_measures_are_flagged_per_value():

@@ -1,5 +1,5 @@
-"""nox sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s typecheck``, ``nox -s docs``,
-``nox -s benchmarks``."""
+"""nox sessions: ``nox -s tests``, ``nox -s slow``, ``nox -s lint``, ``nox -s typecheck``,
+``nox -s docs``, ``nox -s benchmarks``."""
 
 import nox
 
@@ -11,6 +11,13 @@ def tests(session: nox.Session) -> None:
     """Run the test suite."""
     session.install(".[test]")
     session.run("pytest", *session.posargs)
+
+
+@nox.session
+def slow(session: nox.Session) -> None:
+    """The tests the default run leaves out (marked ``slow``: full-size validation runs)."""
+    session.install(".[test]")
+    session.run("pytest", "-m", "slow", *session.posargs)
 
 
 @nox.session

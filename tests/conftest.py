@@ -665,6 +665,23 @@ def expect_contours(contours: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+# --------------------------------------------------------------------------- Dask
+@pytest.fixture(scope="session")
+def dask_client() -> Any:
+    """One real Dask ``LocalCluster`` (2 single-threaded worker processes) and its client for
+    the whole session, shared by the tests that hand work to an existing cluster
+    (``client=``); tests of ``workers=N`` (hepcombine starts the cluster) and of a worker
+    killed mid-run make their own. Skips without Dask."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+    )
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
 @pytest.fixture(autouse=True)
 def _root_files_are_judged(monkeypatch: Any) -> Any:
     """Every ROOT file hepcombine writes is read by ROOT as it is written (every object, no

@@ -14,6 +14,7 @@ pseudo-measurements' data χ² plus the correlated prior λᵀC⁻¹λ directly.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -67,6 +68,10 @@ class Pseudo:
 
     def chi2_data(self, xbar, lam):
         pred = self.prediction(xbar, lam)
+        if self.pearson and not np.all(pred > 0):
+            # σ² = prediction (Eq. 30) is no variance where the prediction is not positive:
+            # the χ² is undefined there, +∞ makes Migrad step back (no sqrt of a negative)
+            return math.inf
         sigma = np.sqrt(pred if self.pearson else self.n_obs)
         r = (pred - self.n_obs) / sigma  # (n_est, n_bins)
         return float(np.einsum("mb,mn,nb->", r, self.S, r))

@@ -22,7 +22,6 @@ from campaign_check import check
 CASES = {"single": 5, "hessian": 4, "differential": 3}
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("asymmetry", ["convino", "smooth"])
 @pytest.mark.parametrize("chi2", ["neyman", "pearson"])
 @pytest.mark.parametrize("family", sorted(CASES))

@@ -67,12 +67,13 @@ def test_notebook_runs(path: Path) -> None:
     run_notebook(path)
 
 
-@pytest.mark.parametrize("where", [".", "docs/_ext"])
+@pytest.mark.parametrize("where", [pytest.param(".", marks=pytest.mark.slow), "docs/_ext"])
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebooks_run_from_another_directory(path: Path, where: str) -> None:
     """The notebooks find the repository's data/ from the repository root or any directory
     below it, as Jupyter, nbconvert or the documentation build (which runs a copy of each from
-    docs/tutorials/) may start them."""
+    docs/tutorials/) may start them (the default run: a directory two levels below, as the
+    documentation build; the slow run also the root itself)."""
     ns = run_notebook(path, NOTEBOOK_DIR.parent / where)
     if path.name == "ttbar_8tev_blue.ipynb":
         assert ns["comb"].combined_result == pytest.approx(241.46454, abs=5e-6)

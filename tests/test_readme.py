@@ -64,6 +64,17 @@ def test_readme_hepcombine_commands_run(command, tmp_path):
             assert (tmp_path / args[args.index(flag) + 1]).stat().st_size > 0
 
 
+def test_ci_runs_the_readme_test_command_and_the_slow_tests():
+    """The default run leaves out the tests marked slow; CI (.ci/run) runs the README's test
+    command and then them, as ``nox -s slow`` does."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "-m 'not slow'" in pyproject["tool"]["pytest"]["ini_options"]["addopts"]
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert 'python -m pip install ".[test]" && python -m pytest\n' in ci
+    assert "\npython -m pytest -m slow\n" in ci
+    assert re.search(r'session.run\("pytest", "-m", "slow"', (ROOT / "noxfile.py").read_text())
+
+
 def test_readme_other_commands_name_what_exists():
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
         "optional-dependencies"

@@ -317,8 +317,7 @@ def _two_groups() -> tuple[Combiner, list[ScanGroup], dict]:
     return Combiner(_three(), correlations=nominal), groups, nominal
 
 
-def test_dask_tasks_equal_the_in_process_scan_bit_for_bit() -> None:
-    distributed = pytest.importorskip("distributed")
+def test_dask_tasks_equal_the_in_process_scan_bit_for_bit(dask_client) -> None:
     spec = load_config(DATA / "convino_example" / "combination.txt")
     assert spec.scans and spec.chi2_definition(None) == "pearson"  # intervals are non-trivial
     reference = scan_all(spec, n_points=5, intervals=True)
@@ -327,35 +326,28 @@ def test_dask_tasks_equal_the_in_process_scan_bit_for_bit() -> None:
     ref_two = scan_all(comb, groups, nominal=nominal)
     assert ref_two[0].valid.tolist() == [False, False, False, True, True]
 
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
-    )
-    client = distributed.Client(cluster)
-    try:
-        for chunk_size in (None, 1, 2, 5):
-            scans = scan_all(spec, n_points=5, intervals=True, client=client, chunk_size=chunk_size)
-            assert len(scans) == len(reference)
-            for got, ref in zip(scans, reference, strict=True):
-                assert_bit_identical(got, ref)
-        # chunks of 2 and 3 straddle the boundary between the groups (points 4 | 5)
-        for chunk_size in (2, 3, 9):
-            calls: list[tuple[int, int]] = []
-            scans = scan_all(
-                comb,
-                groups,
-                nominal=nominal,
-                client=client,
-                chunk_size=chunk_size,
-                progress=lambda i, n, calls=calls: calls.append((i, n)),
-            )
-            for got, ref in zip(scans, ref_two, strict=True):
-                assert_bit_identical(got, ref)
-            assert calls[-1] == (9, 9) and len(calls) == -(-9 // chunk_size)
-        one = scan_correlations(comb, groups[1], nominal=nominal, client=client, chunk_size=3)
-        assert_bit_identical(one, ref_two[1])
-    finally:
-        client.close()
-        cluster.close()
+    client = dask_client
+    for chunk_size in (None, 1, 2, 5):
+        scans = scan_all(spec, n_points=5, intervals=True, client=client, chunk_size=chunk_size)
+        assert len(scans) == len(reference)
+        for got, ref in zip(scans, reference, strict=True):
+            assert_bit_identical(got, ref)
+    # chunks of 2 and 3 straddle the boundary between the groups (points 4 | 5)
+    for chunk_size in (2, 3, 9):
+        calls: list[tuple[int, int]] = []
+        scans = scan_all(
+            comb,
+            groups,
+            nominal=nominal,
+            client=client,
+            chunk_size=chunk_size,
+            progress=lambda i, n, calls=calls: calls.append((i, n)),
+        )
+        for got, ref in zip(scans, ref_two, strict=True):
+            assert_bit_identical(got, ref)
+        assert calls[-1] == (9, 9) and len(calls) == -(-9 // chunk_size)
+    one = scan_correlations(comb, groups[1], nominal=nominal, client=client, chunk_size=3)
+    assert_bit_identical(one, ref_two[1])
 
 
 def test_dask_arguments_are_checked_before_any_work(monkeypatch) -> None:

@@ -99,8 +99,16 @@ def test_statistical_correlation_sect_3_3_within_5_percent(d, t, c):
         assert abs(res.errors[f"x{i}"] / err[i] - 1) < 0.05
 
 
-@pytest.mark.parametrize("t", [0.01, 0.1, 0.15])
-@pytest.mark.parametrize("c", [0.0, 0.99])
+@pytest.mark.parametrize(
+    ("t", "c"),
+    # the default run: the smallest and the largest stat. uncertainty, one each uncorrelated
+    # and nearly fully correlated; the slow run the paper's whole grid
+    [(0.01, 0.99), (0.15, 0.0)]
+    + [
+        pytest.param(t, c, marks=pytest.mark.slow)
+        for t, c in [(0.01, 0.0), (0.1, 0.0), (0.1, 0.99), (0.15, 0.99)]
+    ],
+)
 def test_relative_source_sect_3_4_within_5_percent(t, c):
     """Paper Sect. 3.4 (one relative source per measurement), for every one of 25 random
     pseudo-measurement pairs per setting: no exception, a verified profile interval, and value

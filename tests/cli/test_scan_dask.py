@@ -24,10 +24,20 @@ def scan(config, *options, capsys):
     return run(["scan", config, *options], capsys)
 
 
-def test_workers_2_writes_the_same_scan_files(tmp_path, capsys):
+@pytest.mark.parametrize(
+    "how",
+    # the default run hands the scan to a running scheduler (the session's cluster); the slow
+    # run also lets hepcombine start its own (toys --workers 2 does in the default run)
+    ["scheduler", pytest.param("workers", marks=pytest.mark.slow)],
+)
+def test_dask_writes_the_same_scan_files(tmp_path, capsys, request, how):
     pytest.importorskip("distributed")
+    if how == "scheduler":
+        dask = ["--scheduler", request.getfixturevalue("dask_client").scheduler.address]
+    else:
+        dask = ["--workers", 2]
     outputs = {}
-    for name, extra in (("serial", []), ("dask", ["--workers", 2])):
+    for name, extra in (("serial", []), ("dask", dask)):
         out = tmp_path / name
         argv = ["--points", 5, "--intervals", "--no-plots", "--output-dir", out]
         code, stdout, err = scan(CONVINO, *argv, "--json", out / "s.json", *extra, capsys=capsys)

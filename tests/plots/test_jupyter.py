@@ -48,9 +48,13 @@ def test_every_figure_is_displayed_in_jupyter(tmp_path, monkeypatch):
     assert nb.cells[5].outputs[0].text.split()[0] == "True"  # still interactive
 
 
-def test_no_font_warnings_at_default_logging(tmp_path):
+@pytest.mark.parametrize(
+    "styles", [(None, "CMS"), pytest.param(("ATLAS",), marks=pytest.mark.slow)], ids=str
+)
+def test_no_font_warnings_at_default_logging(tmp_path, styles):
     """Every plot made and saved with logging at its default level (WARNING), in matplotlib's
-    default style and in an mplhep style: nothing on stderr."""
+    default style and in an mplhep style (the other experiment's style in the slow run):
+    nothing on stderr. The combinations are computed once; the figures in each style."""
     script = textwrap.dedent(
         f"""
         import logging
@@ -66,17 +70,20 @@ def test_no_font_warnings_at_default_logging(tmp_path):
         from hepcombine.scan import scan_all
 
         data = {str(REPO / "data")!r}
-        for style in (None, "ATLAS", "CMS"):
+        comb = blue_from_csv(data + "/lhc_ttbar_xsec_emu_8tev.csv",
+                             data + "/lhc_ttbar_xsec_emu_8tev_corr.csv")
+        blue_scan = comb.scan_correlations("PDF", factors=[0, 0.5, 1])
+        spec = load_config(data + "/convino_example/combination.txt")
+        c = spec.combiner()
+        result = c.combine()
+        scans = scan_all(spec)
+        for style in {styles!r}:
             use_style(style)
-            comb = blue_from_csv(data + "/lhc_ttbar_xsec_emu_8tev.csv",
-                                 data + "/lhc_ttbar_xsec_emu_8tev_corr.csv")
             figs = [plot_summary(comb, xlabel=r"$\\sigma_{{t\\bar{{t}}}}$", unit="pb",
                                  exp_label="ATLAS+CMS"),
-                    plot_correlation_scan(comb.scan_correlations("PDF", factors=[0, 0.5, 1]))]
-            spec = load_config(data + "/convino_example/combination.txt")
-            c = spec.combiner()
-            figs += combination_figures(c, c.combine(), exp_label={{"text": "Preliminary"}}).values()
-            figs += [plot_scan(s, o) for s in scan_all(spec) for o in s.observables]
+                    plot_correlation_scan(blue_scan)]
+            figs += combination_figures(c, result, exp_label={{"text": "Preliminary"}}).values()
+            figs += [plot_scan(s, o) for s in scans for o in s.observables]
             for i, f in enumerate(figs):
                 f.savefig({str(tmp_path)!r} + f"/{{style}}_{{i}}.png", dpi=30)
                 f.savefig({str(tmp_path)!r} + f"/{{style}}_{{i}}.pdf")
@@ -85,4 +92,4 @@ def test_no_font_warnings_at_default_logging(tmp_path):
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stderr == ""
-    assert len(list(tmp_path.glob("*.png"))) >= 3 * 6
+    assert len(list(tmp_path.glob("*.png"))) >= len(styles) * 6

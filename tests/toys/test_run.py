@@ -46,14 +46,8 @@ def pearson():
 
 
 @pytest.fixture(scope="module")
-def client():
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
-    )
-    c = distributed.Client(cluster)
-    yield c
-    c.close()
-    cluster.close()
+def client(dask_client):
+    return dask_client
 
 
 # --------------------------------------------------------------------------- generic runner
@@ -97,7 +91,6 @@ def test_bit_identical_for_chunk_sizes_and_workers(combiner, pearson, client):
     ref = run_toys(combiner, 30, seed=9, chunk_size=30)
     assert_identical(ref, run_toys(combiner, 30, seed=9, chunk_size=7))
     assert_identical(ref, run_toys(combiner, 30, seed=9, chunk_size=4, client=client))
-    assert_identical(ref, run_toys(combiner, 30, seed=9, chunk_size=11, workers=2))
     address = client.scheduler.address  # a running scheduler, by its address
     assert_identical(ref, run_toys(combiner, 30, seed=9, scheduler=address))
     assert client.status == "running"  # only run_toys' own connection was closed
@@ -105,6 +98,14 @@ def test_bit_identical_for_chunk_sizes_and_workers(combiner, pearson, client):
     ref = run_toys(pearson, 6, seed=4, chunk_size=6, compare=True)
     assert ref.n_failed == 0 and all(ref.interval_valid[o].all() for o in ref.observables)
     assert_identical(ref, run_toys(pearson, 6, seed=4, chunk_size=1, client=client, compare=True))
+
+
+@pytest.mark.slow
+def test_workers_2_starts_its_own_cluster_with_the_same_bits(combiner):
+    """``workers=2`` (hepcombine starts a LocalCluster for the run); the default run has the
+    same through the command line (tests/cli/test_toys.py)."""
+    ref = run_toys(combiner, 30, seed=9, chunk_size=30)
+    assert_identical(ref, run_toys(combiner, 30, seed=9, chunk_size=11, workers=2))
 
 
 def test_progress_callback(combiner, client):

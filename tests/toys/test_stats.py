@@ -36,9 +36,13 @@ def quadratic():
     return quadratic_combiner(11)
 
 
-@pytest.fixture(scope="module")
-def quadratic_toys(quadratic):
-    return run_toys(quadratic, 3000, seed=2024)
+@pytest.fixture(
+    scope="module", params=[1000, pytest.param(3000, marks=pytest.mark.slow)], ids=lambda n: f"n{n}"
+)
+def quadratic_toys(request, quadratic):
+    """The same study at 1000 pseudo-experiments in the default run (every check is relative to
+    its own statistical error) and at 3000 in the slow run."""
+    return run_toys(quadratic, request.param, seed=2024)
 
 
 def test_quadratic_pulls_coverage_chi2(quadratic_toys):
@@ -80,7 +84,7 @@ def test_quadratic_toys_are_gls_of_their_pseudo_observations(quadratic, quadrati
     X = np.vstack([np.eye(3), np.eye(3), np.zeros((3, 3))])
     W = np.linalg.inv(cov)
     F = np.linalg.inv(X.T @ W @ X)
-    for i in (0, 1, 7, 2999):
+    for i in (0, 1, 7, quadratic_toys.n - 1):
         toy = model.generate(item_rng(2024, i))
         xa, xb, lam = toy.estimates["A"], toy.estimates["B"], toy.nuisance_values["B"]
         y = np.concatenate([xa, xb - b.shifts @ lam, np.linalg.solve(D, (np.eye(3) + D) @ lam)])
@@ -197,7 +201,7 @@ def test_result_object(quadratic_toys):
     assert d["failed"] == {"count": 0, "reasons": {}}
     assert d["other"] is None
     r = repr(res)
-    assert "3000 toys" in r and "b2" in r and "KS p-value" in r
+    assert f"{res.n} toys" in r and "b2" in r and "KS p-value" in r
     from hepcombine.exceptions import UnknownName
 
     with pytest.raises(UnknownName):

@@ -641,8 +641,9 @@ def _select(objects: Mapping[str, YodaObject], which: str | None, file: str) -> 
         from ..names import did_you_mean
 
         paths = [o.path for o in readable]
+        candidates = paths if which.startswith("/") else [o.name for o in readable]
         raise ConfigError(
-            f"{file}: no object {which!r}{did_you_mean(which, paths)}; its distributions are "
+            f"{file}: no object {which!r}{did_you_mean(which, candidates)}; its distributions are "
             f"{paths[:8]}{' …' if len(paths) > 8 else ''}"
         )
     if not found.is_measurement:

@@ -327,7 +327,9 @@ def _num(v: float) -> str:
 def _yaml(value: Any) -> str:
     import yaml
 
-    text = yaml.safe_dump(value, default_flow_style=True, width=math.inf, allow_unicode=True)
+    text = yaml.safe_dump(
+        value, default_flow_style=True, width=math.inf, allow_unicode=True, sort_keys=False
+    )
     text = text.strip()
     if text.endswith("\n..."):
         text = text[:-4].strip()

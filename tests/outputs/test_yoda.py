@@ -239,3 +239,72 @@ correlations:
     assert code == 0
     assert "BEGIN YODA_SCATTER2D_V2 /REF/HEPCOMBINE/combined" in out1.read_text()
     capsys.readouterr()
+
+
+def _random_case(rng: np.random.Generator):
+    """Measurements users meet: 1 to 150 bins, values from 1e-9 to 1e9, statistical errors from
+    1e-8 to 10 of the value, asymmetric (also same-sign) and relative sources, ρ = ±1."""
+    n = int(rng.choice([1, 3, 17, 150]))
+    scale = 10.0 ** rng.uniform(-9, 9)
+    truth = scale * rng.uniform(1.0, 3.0, n)
+    measurements = {}
+    relative: dict[str, list[str]] = {}
+    for name in ("a", "b", "c")[: int(rng.integers(2, 4))]:
+        rel_stat = 10.0 ** rng.uniform(-8, 1)
+        stat = truth * rel_stat * rng.uniform(0.5, 1.5, n)
+        systematics = {}
+        for src in ("lumi", "jes", "pdf"):
+            up = truth * rng.uniform(-0.05, 0.1, n)
+            down = (
+                -up * rng.uniform(0.5, 1.5, n) if src != "pdf" else up * rng.uniform(-1.5, 0.5, n)
+            )
+            systematics[src] = {f"b{i}": (float(up[i]), float(down[i])) for i in range(n)}
+        rel = ["lumi"] if rng.random() < 0.5 else []
+        relative[name] = rel
+        x = truth + stat * rng.normal(size=n)
+        measurements[name] = Measurement.from_uncertainties(
+            {f"b{i}": float(x[i]) for i in range(n)},
+            {f"b{i}": float(stat[i]) for i in range(n)},
+            systematics,
+            relative=rel,
+            name=name,
+        )
+    names = list(measurements)
+    rho = {
+        (f"{m1}:lumi", f"{m2}:lumi"): 1.0 for i, m1 in enumerate(names) for m2 in names[i + 1 :]
+    }
+    rho[(f"{names[0]}:jes", f"{names[1]}:jes")] = float(rng.choice([-1.0, 0.5, 1.0]))
+    return n, measurements, relative, rho
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_random_inputs_round_trip_through_yoda(tmp_path, seed):
+    from hepcombine.spec import CombinationSpec
+
+    rng = np.random.default_rng(1000 + seed)
+    n, measurements, relative, rho = _random_case(rng)
+    fmt = "yoda1" if seed % 2 else "yoda2"
+    asymmetry = "smooth" if seed % 3 == 0 else "convino"
+    obs = [f"b{i}" for i in range(n)]
+    edges = np.cumsum(np.concatenate([[0.0], rng.uniform(0.5, 2.0, n)]))
+    spec = CombinationSpec(
+        measurements,
+        observables={o: [f"{m}:{o}" for m in measurements] for o in obs},
+        correlations=rho,
+        differential=True,
+        binning=Binning.from_edges(edges),
+    )
+    direct = Combiner(measurements, spec.observables, rho, asymmetry=asymmetry).combine(
+        intervals=False
+    )
+    read = {}
+    for obj in measurement_objects(spec, obs, binning=spec.binning, format=fmt):
+        path = write(tmp_path / f"{obj.name}.yoda", format_yoda([obj]))
+        dm = read_yoda_measurement(path, relative=relative[obj.name], bin_prefix="b")
+        np.testing.assert_array_equal(dm.binning.low, edges[:-1])
+        read[obj.name] = dm.measurement
+    again = Combiner(read, spec.observables, rho, asymmetry=asymmetry).combine(intervals=False)
+    for o in obs:
+        assert again.values[o] == pytest.approx(direct.values[o], rel=1e-9, abs=0)
+        assert again.errors[o] == pytest.approx(direct.errors[o], rel=1e-8)
+    assert again.chi2 == pytest.approx(direct.chi2, rel=1e-8, abs=1e-9)

@@ -270,9 +270,7 @@ def _random_case(rng: np.random.Generator):
             name=name,
         )
     names = list(measurements)
-    rho = {
-        (f"{m1}:lumi", f"{m2}:lumi"): 1.0 for i, m1 in enumerate(names) for m2 in names[i + 1 :]
-    }
+    rho = {(f"{m1}:lumi", f"{m2}:lumi"): 1.0 for i, m1 in enumerate(names) for m2 in names[i + 1 :]}
     rho[(f"{names[0]}:jes", f"{names[1]}:jes")] = float(rng.choice([-1.0, 0.5, 1.0]))
     return n, measurements, relative, rho
 

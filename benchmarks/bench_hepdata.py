@@ -66,8 +66,9 @@ def one_size(n: int, repeat: int, work: Path) -> None:
     result = comb.combine()
     binning = Binning.from_edges(np.arange(n + 1.0), name="x", label="x")
     t_comb = best(comb.combine, repeat)
-    t_prep = best(lambda: writer.prepare_hepdata(result, binning=binning), repeat)
-    tables = writer.prepare_hepdata(result, binning=binning)
+    options = writer.HEPDataOptions(binning=binning)
+    t_prep = best(lambda: writer.prepare_hepdata(result, options), repeat)
+    tables = writer.prepare_hepdata(result, options)
     counter = iter(range(10**6))
 
     def write(validate: bool) -> None:

@@ -55,7 +55,7 @@ def scan_dask(points: int = 101) -> dict[str, float]:
     import distributed
     from threadpoolctl import threadpool_limits
 
-    from hepcombine.toys.run import _local_cluster
+    from hepcombine.execution import _local_cluster
 
     comb, nominal = _combination()
     pair = [(f"A:A_s{j}", f"B:B_s{j}", 0.0, 1.0) for j in range(10)]

@@ -113,7 +113,7 @@ def cluster(n_workers: int):
     """A local cluster as ``run_toys(workers=N)`` starts it."""
     import distributed
 
-    from hepcombine.toys.run import _local_cluster
+    from hepcombine.execution import _local_cluster
 
     c = _local_cluster(n_workers)
     return c, distributed.Client(c)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
@@ -57,6 +57,7 @@ _EXPORTS: dict[str, str] = {
     "differential_observables": "inputs.histograms",
     "measurement_from_graph": "inputs.histograms",
     "measurement_from_histograms": "inputs.histograms",
+    "combine_differential": "inputs.histograms",
     "read_hepdata": "inputs.hepdata",
     "HEPDataMatrix": "inputs.hepdata",
     "HEPDataBreakdown": "inputs.hepdata",
@@ -64,15 +65,20 @@ _EXPORTS: dict[str, str] = {
     "ScanResult": "scan",
     "scan_all": "scan",
     "scan_correlations": "scan",
+    # errors on errors
+    "ErrorOnError": "errors_on_errors",
+    "EpsScanResult": "eps_scan",
+    "scan_errors_on_errors": "eps_scan",
+    "read_gvm": "inputs.gvm",
     # differential results
     "DifferentialResult": "differential",
     "NormalisedDistribution": "differential",
-    "combine_differential": "differential",
     "normalise": "differential",
     # outputs
     "write_convino": "outputs.convino",
     "write_root": "outputs.root",
     "write_hepdata": "outputs.hepdata",
+    "HEPDataOptions": "outputs.hepdata",
     "GraphAsymmErrors": "outputs.root",
     "GraphErrors": "outputs.root",
     # errors
@@ -100,12 +106,15 @@ __all__ = [
     "CorrelationScan",
     "DifferentialMeasurement",
     "DifferentialResult",
+    "EpsScanResult",
+    "ErrorOnError",
     "FitError",
     "GraphAsymmErrors",
     "GraphErrors",
     "HEPDataBreakdown",
     "HEPDataError",
     "HEPDataMatrix",
+    "HEPDataOptions",
     "HepCombineError",
     "IntervalError",
     "InvalidArgument",
@@ -131,11 +140,13 @@ __all__ = [
     "measurement_from_histograms",
     "normalise",
     "read_convino",
+    "read_gvm",
     "read_hepdata",
     "read_measurement_file",
     "read_yaml",
     "scan_all",
     "scan_correlations",
+    "scan_errors_on_errors",
     "write_convino",
     "write_hepdata",
     "write_root",
@@ -159,12 +170,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .binning import Binning, Qualifier, Quantity
     from .blue import Blue, BlueResult, Compatibility, CorrelationScan, blue_from_csv
     from .combiner import Combiner
-    from .differential import (
-        DifferentialResult,
-        NormalisedDistribution,
-        combine_differential,
-        normalise,
-    )
+    from .differential import DifferentialResult, NormalisedDistribution, normalise
+    from .eps_scan import EpsScanResult, scan_errors_on_errors
+    from .errors_on_errors import ErrorOnError
     from .exceptions import (
         ConfigError,
         FitError,
@@ -179,9 +187,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     )
     from .inputs import load_config
     from .inputs.convino import read_convino, read_measurement_file
+    from .inputs.gvm import read_gvm
     from .inputs.hepdata import HEPDataBreakdown, HEPDataMatrix, read_hepdata
     from .inputs.histograms import (
         Systematic,
+        combine_differential,
         differential_observables,
         measurement_from_graph,
         measurement_from_histograms,
@@ -189,7 +199,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .inputs.yaml import read_yaml
     from .measurement import DifferentialMeasurement, Measurement
     from .outputs.convino import write_convino
-    from .outputs.hepdata import write_hepdata
+    from .outputs.hepdata import HEPDataOptions, write_hepdata
     from .outputs.root import GraphAsymmErrors, GraphErrors, write_root
     from .result import CombinationResult, NamedMatrix, Table
     from .scan import ScanResult, scan_all, scan_correlations

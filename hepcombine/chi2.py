@@ -27,10 +27,17 @@ the profile-interval solver uses for all endpoints together.
 Kinks: Convino's piecewise-linear form has a kink at δ_i = 0. ``sides`` can force the slope of
 a kinked source (−1: the δ < 0 side, +1: the δ > 0 side, 0: their mean), which lets the solver
 hold a source on its kink and evaluate one-sided derivatives there. This module knows nothing about names, files or the solver.
+
+Errors on errors (gamma variance model, method.md §2c): :class:`GammaConstraint` terms replace
+part of the prior ηᵀη. A term covers the η directions of one group of sources (a union of whole
+correlated blocks of C, so that its Gaussian prior λ_gᵀC_g⁺λ_g is exactly z ᵀz with z = Bᵀη) and
+turns zᵀz = Q into (N + 1/(2ε²)) ln(1 + 2ε²Q), N the number of its directions; see the
+"constraint terms" section at the end of this module.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -38,7 +45,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
-__all__ = ["CombinedChi2", "MeasurementBlock"]
+__all__ = ["CombinedChi2", "GammaConstraint", "MeasurementBlock"]
 
 Array = NDArray[np.float64]
 IntArray = NDArray[np.intp]
@@ -151,6 +158,7 @@ class CombinedChi2:
         *,
         pearson: bool = False,
         asymmetry: Literal["convino", "smooth"] = "convino",
+        constraints: Sequence[GammaConstraint] = (),
     ) -> None:
         self.blocks = blocks
         self.n_params = n_params
@@ -159,6 +167,9 @@ class CombinedChi2:
         self.pearson = pearson
         self.asymmetry = asymmetry
         self.npar = n_params + self.rank
+        #: errors-on-errors terms replacing part of the prior ηᵀη (empty: the Gaussian prior)
+        self.constraints = tuple(constraints)
+        self._prior = _Prior(self.constraints, self.rank)
         self.n_estimates = sum(len(b.x_hat) for b in blocks)
         #: number of "data" terms: the estimates plus the unit priors of the sources, so that
         #: ``ndata − npar`` is the ndf of the combination
@@ -184,14 +195,18 @@ class CombinedChi2:
     # ------------------------------------------------------------------ structure
     @property
     def is_quadratic(self) -> bool:
-        """Neyman, absolute and symmetric: χ² is exactly quadratic in θ."""
-        return not self.pearson and all(b.is_linear for b in self.blocks)
+        """Neyman, absolute and symmetric, Gaussian priors: χ² is exactly quadratic in θ."""
+        return not self.pearson and not self.constraints and all(b.is_linear for b in self.blocks)
 
     @property
     def is_piecewise_quadratic(self) -> bool:
         """Neyman with absolute sources only: χ² is quadratic between the kinks of the
-        asymmetric (Convino-form) sources."""
-        return not self.pearson and not any(np.any(b.rel) or np.any(b.logn) for b in self.blocks)
+        asymmetric (Convino-form) sources (and no errors-on-errors terms)."""
+        return (
+            not self.pearson
+            and not self.constraints
+            and not any(np.any(b.rel) or np.any(b.logn) for b in self.blocks)
+        )
 
     @property
     def kinked_sources(self) -> NDArray[np.intp]:
@@ -207,7 +222,8 @@ class CombinedChi2:
         return {s: np.unique(v) for s, v in out.items()}
 
     def linearised(self) -> CombinedChi2:
-        """The quadratic (Neyman, absolute, symmetrised) approximation of this χ²."""
+        """The quadratic (Neyman, absolute, symmetrised, Gaussian priors) approximation of this
+        χ²."""
         if self.is_quadratic:
             return self
         return CombinedChi2([b.linearised() for b in self.blocks], self.n_params, self.L)
@@ -215,7 +231,24 @@ class CombinedChi2:
     def with_pearson(self, pearson: bool) -> CombinedChi2:
         """The same χ² with the other statistical definition."""
         return CombinedChi2(
-            self.blocks, self.n_params, self.L, pearson=pearson, asymmetry=self.asymmetry
+            self.blocks,
+            self.n_params,
+            self.L,
+            pearson=pearson,
+            asymmetry=self.asymmetry,
+            constraints=self.constraints,
+        )
+
+    def rotated(self, Q: Array) -> CombinedChi2:
+        """The same χ² in the rotated source parameters η' = Qᵀη (Q orthogonal): L → L Q, the
+        errors-on-errors terms rotated with it."""
+        return CombinedChi2(
+            self.blocks,
+            self.n_params,
+            self.L @ Q,
+            pearson=self.pearson,
+            asymmetry=self.asymmetry,
+            constraints=tuple(t.rotated(Q) for t in self.constraints),
         )
 
     def start(self) -> Array:
@@ -362,7 +395,7 @@ class CombinedChi2:
         n_p = self.n_params
         x, eta = thetas[:n_p], thetas[n_p:]
         lam = self.L @ eta
-        chi2 = np.einsum("ik,ik->k", eta, eta)
+        chi2 = self._prior.value(eta)
         if gradient:
             g_x = np.zeros((n_p, K))
             g_l = np.zeros((self.n_lambda, K))
@@ -406,7 +439,7 @@ class CombinedChi2:
             g_l[b.src] += gd
         if not gradient:
             return chi2, None
-        grad = np.concatenate([g_x, self.L.T @ g_l + 2.0 * eta])
+        grad = np.concatenate([g_x, self.L.T @ g_l + self._prior.gradient(eta)])
         return chi2, grad
 
     def evaluate(
@@ -516,7 +549,7 @@ class CombinedChi2:
                 h_xx += (onehot.T @ (onehot.T @ Wf).T).T
                 h_xe += onehot.T @ (hyd @ Lb)
             h_ee += Lb.T @ hdd @ Lb
-        h_ee[np.diag_indices_from(h_ee)] += 1.0
+        self._prior.add_half_hessian(h_ee, eta, gauss_newton)
         hess = 2.0 * np.block([[h_xx, h_xe], [h_xe.T, h_ee]])
         return 0.5 * (hess + hess.T)
 
@@ -546,6 +579,123 @@ class CombinedChi2:
                 E[:, b.nl] = Enl
             out.append((np.ones(n_e) if f is None else f[:, 0], E))
         return out
+
+
+# ---------------------------------------------------------------------- constraint terms
+@dataclass(frozen=True, eq=False)
+class GammaConstraint:
+    """One errors-on-errors term of the gamma variance model (Cowan, EPJC 79 (2019) 133).
+
+    ``basis`` (rank × N) has orthonormal columns spanning the η directions of a group of sources
+    whose Gaussian prior is Q = zᵀz with z = basisᵀη (for the sources' own columns of L: columns
+    of the identity). The term replaces Q in the χ² by
+
+        g(Q) = (N + 1/(2ε²)) ln(1 + 2ε²Q) = (1 + 2Nε²) Q · ln(1 + t)/t,   t = 2ε²Q,
+
+    −2 ln of the likelihood with the variance factor s of the group's σ profiled (the estimate
+    of s gamma-distributed with relative width 2ε, the same s for the N directions). The second
+    form is exact and regular at ε = 0, where g(Q) = Q: the Gaussian term exactly. Its derivatives
+
+        g′(Q) = (1 + 2Nε²)/(1 + 2ε²Q) = 1/ŝ,   g″(Q) = −2ε² g′(Q)/(1 + 2ε²Q)
+
+    (ŝ the profiled variance factor) make the Hessian g′ I + 2g″ zzᵀ (½ of it), indefinite
+    along z beyond Q = 1/(2ε²) + N: far out the term flattens and an outlier pulls its own
+    systematic instead of the result.
+    """
+
+    basis: Array
+    eps: float
+
+    @property
+    def n(self) -> int:
+        """N: the number of η directions of the term."""
+        return int(self.basis.shape[1])
+
+    def rotated(self, Q: Array) -> GammaConstraint:
+        """The term in η' = Qᵀη."""
+        return GammaConstraint(Q.T @ self.basis, self.eps)
+
+    def variance_factor(self, q: Array | float) -> Array:
+        """ŝ = (1 + 2ε²Q)/(1 + 2Nε²): the variance factor of the group's σ² that the data
+        prefer at Q (1 at ε = 0)."""
+        e2 = self.eps * self.eps
+        return (1.0 + 2.0 * e2 * np.asarray(q, dtype=float)) / (1.0 + 2.0 * self.n * e2)
+
+
+def _log1p_ratio(t: Array) -> Array:
+    """ln(1 + t)/t, 1 at t = 0 (t ≥ 0)."""
+    safe = np.where(t > 0.0, t, 1.0)
+    return np.where(t > 0.0, np.log1p(safe) / safe, 1.0)
+
+
+class _Prior:
+    """The prior part of the χ²: ηᵀη, with the directions of the errors-on-errors terms
+    replaced by g(Q) (:class:`GammaConstraint`). Everything for K points at once."""
+
+    def __init__(self, terms: Sequence[GammaConstraint], rank: int) -> None:
+        self.terms = tuple(terms)
+        for t in self.terms:
+            if t.basis.shape[0] != rank:
+                raise ValueError(
+                    f"errors-on-errors term: basis has {t.basis.shape[0]} rows, expected {rank}"
+                )
+        # the part of ηᵀη the terms take over: η = P η + (1 − P) η, P the projector on them
+        if self.terms:
+            B = np.hstack([t.basis for t in self.terms])
+            self.B = B
+            self.offsets = np.cumsum([0] + [t.n for t in self.terms])
+            e2 = np.array([t.eps * t.eps for t in self.terms])
+            n = np.array([t.n for t in self.terms], dtype=float)
+            self.e2 = e2
+            self.norm = 1.0 + 2.0 * n * e2
+
+    def _q(self, z: Array) -> Array:
+        """Q of every term (terms × K) from z = Bᵀη (N_total × K)."""
+        z2 = z * z
+        return np.add.reduceat(z2, self.offsets[:-1], axis=0)
+
+    def value(self, eta: Array) -> Array:
+        chi2 = np.einsum("ik,ik->k", eta, eta)
+        if not self.terms:
+            return chi2
+        z = self.B.T @ eta
+        q = self._q(z)
+        t = 2.0 * self.e2[:, None] * q
+        g = self.norm[:, None] * q * _log1p_ratio(t)
+        return chi2 - q.sum(axis=0) + g.sum(axis=0)
+
+    def _slopes(self, z: Array) -> tuple[Array, Array]:
+        """g′(Q) and g″(Q) per term (terms × K)."""
+        q = self._q(z)
+        denom = 1.0 + 2.0 * self.e2[:, None] * q
+        g1 = self.norm[:, None] / denom
+        g2 = -2.0 * self.e2[:, None] * g1 / denom
+        return g1, g2
+
+    def gradient(self, eta: Array) -> Array:
+        grad = 2.0 * eta
+        if not self.terms:
+            return grad
+        z = self.B.T @ eta
+        g1, _ = self._slopes(z)
+        per = np.repeat(g1 - 1.0, np.diff(self.offsets), axis=0)
+        return grad + self.B @ (2.0 * per * z)
+
+    def add_half_hessian(self, h: Array, eta: Array, gauss_newton: bool = False) -> None:
+        """Add ½ ∂²/∂η² of the prior to ``h`` (one point); ``gauss_newton`` drops the term
+        2g″zzᵀ (positive definite: g′ > 0)."""
+        h[np.diag_indices_from(h)] += 1.0
+        if not self.terms:
+            return
+        z = self.B.T @ eta
+        g1, g2 = self._slopes(z[:, None])
+        for k, term in enumerate(self.terms):
+            b = term.basis
+            zk = z[self.offsets[k] : self.offsets[k + 1]]
+            h += (float(g1[k, 0]) - 1.0) * (b @ b.T)
+            if not gauss_newton:
+                bz = b @ zk
+                h += 2.0 * float(g2[k, 0]) * np.outer(bz, bz)
 
 
 def __dir__() -> list[str]:

@@ -14,18 +14,20 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .chi2 import CombinedChi2, MeasurementBlock
+from .chi2 import CombinedChi2, GammaConstraint, MeasurementBlock
 from .correlations import CorrelationFactor, factorize_correlations
+from .errors_on_errors import gamma_terms, resolve, with_variance_factors
 from .exceptions import InvalidArgument, InvalidCorrelation, InvalidMeasurement, UnknownName
 from .measurement import Measurement
 from .names import Names, Ref
-from .result import CombinationResult, NamedMatrix, Table
+from .result import BartlettCorrection, CombinationResult, NamedMatrix, Table
 from .solver import Solution, blas_threads, make_minuit, minimise, profile_intervals
+from .solver.bartlett import intervals_at
 from .solver.contours import Profile
 
 __all__ = ["Combiner"]
@@ -69,6 +71,19 @@ class Combiner:
         verified Venzon–Moolgavkar profile intervals (method.md §2b); ``"minuit"``: iminuit's
         Migrad and Minos, as the original program, for comparison. A quadratic χ² (Neyman,
         absolute, symmetric) is solved exactly by linear algebra either way.
+    errors_on_errors:
+        ``{source or pattern: ε}`` or ``{source or pattern: (ε, "dependent" | "independent")}``
+        (or an :class:`~hepcombine.errors_on_errors.ErrorOnError`): the relative uncertainty ε
+        of the size of these sources, the gamma variance model (method.md §2c; see
+        :mod:`hepcombine.errors_on_errors`). A bare name stands for every source of that name,
+        a pattern (``"JES*"``, ``"atlas:*"``) for all it matches. ``"dependent"`` (default):
+        one ε and one variance factor for all of them, which must be whole correlated groups;
+        ``"independent"``: one per source. The χ² is then −2 ln L of that model (not
+        quadratic), χ²_min its value at the minimum; ε = 0 is the Gaussian χ² exactly.
+    bartlett:
+        With errors on errors, report Bartlett-corrected results: each profile interval at
+        Δχ² = b (the Bartlett factor of its profile statistic, instead of 1) and the goodness
+        of fit χ²_min · ndf / b_χ² (``result.bartlett``). The factors are reported either way.
     """
 
     def __init__(
@@ -82,6 +97,8 @@ class Combiner:
         asymmetry: Literal["convino", "smooth"] = "convino",
         repair: bool = False,
         minimiser: Literal["newton", "minuit"] = "newton",
+        errors_on_errors: Mapping[Ref, Any] | None = None,
+        bartlett: bool = False,
     ) -> None:
         self.measurements = self._named(measurements)
         if minimiser not in ("newton", "minuit"):
@@ -100,6 +117,13 @@ class Combiner:
         )
         self.correlations = self._check_correlations(correlations or {})
         self.groups = self._make_groups(groups)
+        self.errors_on_errors = dict(errors_on_errors or {})
+        self._eoe = resolve(self._names, self.errors_on_errors)
+        self.bartlett = bool(bartlett)
+        if self.bartlett and minimiser == "minuit":
+            raise InvalidArgument(
+                "bartlett=True needs minimiser='newton' (Minos finds Δχ² = 1 intervals only)"
+            )
         if chi2 == "pearson":
             for m, meas in self.measurements.items():
                 bad = [
@@ -309,9 +333,27 @@ class Combiner:
         return tuple(f"{m}:{s}" for m, s in self._names.sources)
 
     def _factor(self) -> CorrelationFactor:
-        return factorize_correlations(list(self.sources), self.correlations, repair=self.repair)
+        # the factor of these assumptions, computed once (the opt-in repair of large blocks
+        # is the expensive part); copies made by with_* keep it only for the same assumptions
+        key = (tuple(sorted(self.correlations.items())), self.repair, self.sources)
+        cached = self.__dict__.get("_factor_cache")
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        factor = factorize_correlations(list(self.sources), self.correlations, repair=self.repair)
+        self._factor_cache = (key, factor)
+        return factor
 
-    def _model(self, factor: CorrelationFactor) -> CombinedChi2:
+    def with_errors_on_errors(self, errors_on_errors: Mapping[Ref, Any]) -> Combiner:
+        """A copy of this combiner with other errors on errors (e.g. for scans over ε)."""
+        new = object.__new__(Combiner)
+        new.__dict__.update(self.__dict__)
+        new.errors_on_errors = dict(errors_on_errors)
+        new._eoe = resolve(self._names, new.errors_on_errors)
+        return new
+
+    def _model(
+        self, factor: CorrelationFactor, constraints: Sequence[GammaConstraint] = ()
+    ) -> CombinedChi2:
         blocks = []
         e0 = s0 = 0
         for meas in self.measurements.values():
@@ -337,7 +379,12 @@ class Combiner:
             s0 += n_s
         n_params = len(self.observables) + len(self.spectators)
         return CombinedChi2(
-            blocks, n_params, factor.L, pearson=self.chi2 == "pearson", asymmetry=self.asymmetry
+            blocks,
+            n_params,
+            factor.L,
+            pearson=self.chi2 == "pearson",
+            asymmetry=self.asymmetry,
+            constraints=constraints,
         )
 
     # ------------------------------------------------------------------ combine
@@ -358,17 +405,32 @@ class Combiner:
 
     def _combine(self, intervals: bool, decompositions: bool) -> CombinationResult:
         factor = self._factor()
-        model = self._model(factor)
+        constraints, eoe_terms = gamma_terms(self._eoe, factor)
+        model = self._model(factor, constraints)
         obs = self.observables
         fitted = list(obs) + list(self.spectators)
         theta_names = fitted + list(factor.eta_names)
         sol = minimise(model, theta_names, minimiser=self.minimiser)
+        if constraints and sol.minimum is not None:
+            sol = self._lowest(model, sol, theta_names)
+        n_p = model.n_params
+        ndf = model.n_estimates - n_p
+        bartlett = None
+        if constraints:
+            bartlett = self._bartlett(model, sol, ndf)
+        levels = dict.fromkeys(obs, 1.0)
+        if bartlett is not None and self.bartlett:
+            levels = dict(bartlett.profile)
         if intervals or sol.method == "linear solve":
-            ivals, status = profile_intervals(sol, model, theta_names, obs)
+            if bartlett is not None and self.bartlett:
+                ivals, status = intervals_at(sol, model, theta_names, obs, list(levels.values()))
+            else:
+                ivals, status = profile_intervals(sol, model, theta_names, obs)
+            if constraints and sol.minimum is not None:
+                ivals, status = self._verified(model, sol, ivals, status, levels)
         else:
             ivals = dict.fromkeys(obs, (math.nan, math.nan))
             status = dict.fromkeys(obs, "not computed")
-        n_p = model.n_params
         theta, cov = sol.theta, sol.covariance
 
         # sources: λ = L η
@@ -392,7 +454,6 @@ class Combiner:
         else:
             empty = Table((), obs, np.zeros((0, k)))
             weights, breakdown, impacts = Table(obs, (), np.zeros((k, 0))), empty, empty
-        ndf = model.n_estimates - n_p
         from scipy.special import chdtrc
 
         chi2_min = float(sol.chi2)
@@ -438,6 +499,87 @@ class Combiner:
             # for result.contour (hepcombine.solver.contours): the χ², its minimum, the names
             _profile=Profile(model, sol, tuple(fitted), tuple(sources)),
             notes=self._notes(sol),
+            errors_on_errors=with_variance_factors(eoe_terms, constraints, theta[n_p:]),
+            bartlett=bartlett,
+            interval_levels=levels,
+        )
+
+    @staticmethod
+    def _lowest(model: CombinedChi2, sol: Solution, names: list[str]) -> Solution:
+        """The lowest minimum over the far branches of the errors-on-errors terms
+        (:mod:`hepcombine.solver.gvm`), starting from the one Newton's method found."""
+        from .solver.gvm import lowest_minimum
+
+        assert sol.minimum is not None
+        sigma = np.sqrt(np.clip(np.diag(sol.covariance), 1e-300, None))
+        best = lowest_minimum(model, sol.minimum, sigma)
+        if best is sol.minimum:
+            return sol
+        log.info(
+            "errors on errors: a lower minimum on a far branch (χ² %.8g < %.8g)",
+            best.chi2,
+            sol.chi2,
+        )
+        return minimise(model, names, start=best.theta)
+
+    def _verified(
+        self,
+        model: CombinedChi2,
+        sol: Solution,
+        ivals: dict[str, tuple[float, float]],
+        status: dict[str, str],
+        levels: Mapping[str, float],
+    ) -> tuple[dict[str, tuple[float, float]], dict[str, str]]:
+        """The intervals checked on every branch of the errors-on-errors terms; endpoints found
+        again where another branch is lower there (status ``"profile scan (branches)"``)."""
+        from .solver.gvm import verify_intervals
+
+        assert sol.minimum is not None
+        sigma = np.sqrt(np.clip(np.diag(sol.covariance), 1e-300, None))
+        idx = {o: i for i, o in enumerate(self.observables)}
+        checked = verify_intervals(
+            model,
+            sol.minimum,
+            sigma,
+            [idx[o] for o in self.observables if not status[o].startswith("failed")],
+            {idx[o]: ivals[o] for o in self.observables},
+            {idx[o]: float(levels[o]) for o in self.observables},
+        )
+        ivals, status = dict(ivals), dict(status)
+        for o in self.observables:
+            if idx[o] in checked and checked[idx[o]][1]:
+                ivals[o] = checked[idx[o]][0]
+                ok = all(np.isfinite(ivals[o]))
+                status[o] = (
+                    "profile scan (branches)"
+                    if ok
+                    else (
+                        "failed: the profiled χ² on another branch of the errors-on-errors terms "
+                        "does not reach the level within the search range"
+                    )
+                )
+        return ivals, status
+
+    def _bartlett(self, model: CombinedChi2, sol: Solution, ndf: int) -> BartlettCorrection:
+        """The Bartlett factors at the minimum (:mod:`hepcombine.solver.bartlett`)."""
+        from scipy.special import chdtrc
+
+        from .solver.bartlett import bartlett_factors
+
+        sides = None
+        if sol.kinks is not None and sol.on_kinks:
+            sides = np.full(model.n_lambda, np.nan)
+            for (src,), side in sol.on_kinks:
+                sides[src] = side
+        k = len(self.observables)
+        b = bartlett_factors(model, sol.theta, list(range(k)), ndf, sides)
+        statistic = float(sol.chi2) * ndf / float(b.chi2) if ndf > 0 else math.nan
+        return BartlettCorrection(
+            profile=dict(zip(self.observables, b.profile.tolist(), strict=True)),
+            chi2=float(b.chi2),
+            applied=self.bartlett,
+            goodness_of_fit=statistic,
+            pvalue=float(chdtrc(ndf, statistic)) if ndf > 0 else math.nan,
         )
 
     def _notes(self, sol: Solution) -> tuple[str, ...]:

@@ -137,15 +137,18 @@ def factorize_correlations(
                     "the nearest valid correlation matrix (reported in the result)."
                 )
             fixed = nearest_correlation_matrix(c)
+            changed: dict[tuple[str, str], tuple[float, float]] = {}
             for a in range(len(idx)):
                 for b in range(a + 1, len(idx)):
                     if abs(fixed[a, b] - c[a, b]) > 1e-6:
-                        repaired[(names[idx[a]], names[idx[b]])] = (
+                        changed[(names[idx[a]], names[idx[b]])] = (
                             float(c[a, b]),
                             float(fixed[a, b]),
                         )
+            repaired.update(changed)
             log.warning(
-                "correlation assumptions repaired to the nearest valid matrix: %s", repaired
+                "correlation assumptions repaired to the nearest valid matrix: %s",
+                repairs_summary(changed),
             )
             c = fixed
             w, v = np.linalg.eigh(c)
@@ -168,6 +171,16 @@ def factorize_correlations(
             eta_names.extend(f"{names[idx[0]]}~{names[idx[-1]]}#{m}" for m in range(k))
         col += k
     return CorrelationFactor(tuple(names), L, L_pinv, tuple(components), tuple(eta_names), repaired)
+
+
+def repairs_summary(repairs: Mapping[tuple[str, str], tuple[float, float]], shown: int = 3) -> str:
+    """The opt-in repairs of correlation assumptions in one line: all of them when there are
+    few, else their number and the largest changes."""
+    if len(repairs) <= shown:
+        return str(dict(repairs))
+    worst = sorted(repairs.items(), key=lambda kv: -abs(kv[1][1] - kv[1][0]))[:shown]
+    largest = "; ".join(f"{a} ~ {b}: {old:.3g} → {new:.3g}" for (a, b), (old, new) in worst)
+    return f"{len(repairs)} pairs changed, the largest {largest} (all in correlation_repairs)"
 
 
 def __dir__() -> list[str]:

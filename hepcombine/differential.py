@@ -4,13 +4,15 @@ A differential combination is an ordinary :class:`~hepcombine.CombinationResult`
 observables are the bins of one distribution. :class:`DifferentialResult` adds the order of the
 bins and their :class:`~hepcombine.binning.Binning` (edges, axis name, label and unit) and gives
 
-* arrays in bin order (values, symmetric errors, profile intervals, covariance, correlation),
-* a ``hist.Hist`` (:meth:`DifferentialResult.to_hist`, written by :mod:`hepcombine.outputs.hist`),
-* one ROOT file (:meth:`DifferentialResult.write_root`, written by :mod:`hepcombine.outputs.root`),
-  or the same objects as PyROOT objects in memory (:meth:`DifferentialResult.to_root`).
+arrays in bin order (values, symmetric errors, profile intervals, covariance, correlation,
+breakdown) and the normalised shape. It knows no file format: the outputs are functions of it,
+:func:`hepcombine.outputs.hist.to_hist` (a ``hist.Hist``),
+:func:`hepcombine.outputs.root.write_root` (one ROOT file) and
+:func:`~hepcombine.outputs.root.to_pyroot` (the same objects in PyROOT),
+:func:`hepcombine.outputs.hepdata.write_hepdata` (a HEPData submission).
 
-:func:`combine_differential` builds it from :class:`~hepcombine.measurement.DifferentialMeasurement`
-inputs (histograms and graphs read by :mod:`hepcombine.inputs.histograms`);
+:func:`hepcombine.inputs.histograms.combine_differential` (``hepcombine.combine_differential``)
+combines :class:`~hepcombine.measurement.DifferentialMeasurement` inputs into one;
 :meth:`DifferentialResult.from_result` wraps any result (e.g. of a Convino configuration with
 ``isDifferential = true``). :func:`normalise` gives the shape: values divided by their sum with
 the exactly propagated (singular) covariance.
@@ -18,9 +20,7 @@ the exactly propagated (singular) covariance.
 
 from __future__ import annotations
 
-import logging
 import math
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
@@ -32,21 +32,13 @@ from .binning import Binning, Quantity
 from .exceptions import IntervalError, InvalidArgument, InvalidMeasurement, UnknownName
 
 if TYPE_CHECKING:
-    import hist
-
-    from .measurement import DifferentialMeasurement
-    from .names import Ref
-    from .outputs.hepdata import HEPDataSubmission
     from .result import CombinationResult
 
 __all__ = [
     "DifferentialResult",
     "NormalisedDistribution",
-    "combine_differential",
     "normalise",
 ]
-
-log = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------------- normalisation
@@ -347,14 +339,6 @@ class DifferentialResult:
         cols = [table.columns.index(o) for o in self.observables]
         return {row: np.array(table.matrix[i, cols]) for i, row in enumerate(table.rows)}
 
-    def breakdown_keys(self) -> dict[str, str]:
-        """``{component: ROOT key}`` of the ``breakdown_<name>`` histograms written by
-        :meth:`write_root` (names made safe by :func:`~hepcombine.outputs.root.root_key`; a
-        clash gets ``_2``, ...)."""
-        from .outputs.root import _unique_keys
-
-        return _unique_keys(self.result.breakdown.rows, "breakdown_")
-
     def normalised(self, *, per_width: bool = False) -> NormalisedDistribution:
         """The shape of the combined distribution, ``(values, covariance)`` from
         :func:`normalise` (the values sum to one; with ``per_width=True`` they integrate to
@@ -378,139 +362,6 @@ class DifferentialResult:
             return np.array(self.centers)
         e = self.histogram_edges()
         return 0.5 * (e[1:] + e[:-1])
-
-    def to_hist(self, normalised: bool = False) -> hist.Hist:
-        """A 1-d ``hist.Hist`` with ``Weight`` storage: value and variance = error² (Hesse) of
-        each bin on the edges of the binning (``Regular`` if the bins are uniform, else
-        ``Variable``), the axis name, the axis label with its unit (``"$p_T$ [GeV]"``: hist
-        axes have no unit of their own), and the title (else the quantity's title) as label.
-        Bins with gaps between them: each gap is an extra bin with value and variance 0 (the
-        bins of the distribution are ``h[binning.filled_edges()[1]]``); bins known only by
-        number: the bin numbers as edges. ``normalised=True``: the shape from
-        :meth:`normalised` (sum normalisation)."""
-        from .outputs.hist import distribution_hist
-
-        if normalised:
-            shape = self.normalised()
-            values, variances = shape.values, shape.errors**2
-        else:
-            values, variances = self.values, self.errors**2
-        b = self.binning
-        edges = self.histogram_edges()
-        if not b.is_contiguous and not b.is_index:
-            edges, where = b.filled_edges()
-            full_v, full_var = np.zeros(len(edges) - 1), np.zeros(len(edges) - 1)
-            full_v[where], full_var[where] = values, variances
-            values, variances = full_v, full_var
-        return distribution_hist(
-            edges,
-            values,
-            variances,
-            name=self.axis_name,
-            label=b.title if b.label or b.unit else "",
-            title=self.title or self.quantity.title,
-        )
-
-    # ------------------------------------------------------------------ ROOT output
-    def root_objects(
-        self,
-        *,
-        normalised: bool = False,
-        graph_errors: Literal["profile", "symmetric"] = "profile",
-    ) -> dict[str, Any]:
-        """The objects :meth:`write_root` writes, ``{key: hist.Hist | GraphAsymmErrors}``."""
-        from .outputs.root import differential_objects
-
-        return differential_objects(self, normalised=normalised, graph_errors=graph_errors)
-
-    def write_root(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        directory: str | None = "combination",
-        normalised: bool = False,
-        graph_errors: Literal["profile", "symmetric"] = "profile",
-    ) -> None:
-        """Write the combined distribution into one new ROOT file, atomically.
-
-        Into ``directory`` (``None``: the top level) go:
-
-        * ``combined``: TH1D, values with the symmetric (Hesse) errors;
-        * ``combined_profile``: TGraphAsymmErrors at the bin centres (x errors: to the bin
-          edges) with the profile-likelihood intervals (``graph_errors="profile"``; if a bin
-          has no valid interval an :class:`~hepcombine.exceptions.IntervalError` names it and
-          nothing is written) or the symmetric errors (``graph_errors="symmetric"``);
-        * ``covariance``, ``correlation``: TH2D with the bin edges on both axes;
-        * ``breakdown_<component>``: TH1D per row of the result's breakdown, content = the
-          (signed) σ of that component, bin errors 0; ``<component>`` made ROOT-safe by
-          :func:`~hepcombine.outputs.root.root_key` (see :meth:`breakdown_keys`);
-        * with ``normalised=True``: ``normalised`` (TH1D, sum normalisation, errors from the
-          propagated covariance) and ``normalised_covariance`` (TH2D, singular, rank n − 1).
-
-        Axes: the binning's edges, its name as the x axis name and ``"label [unit]"`` as the
-        x axis title; the quantity (``"label [unit]"``) on the values axis. Bins with gaps get
-        one extra, empty histogram bin per gap (so that the axes carry the true edges); the
-        graph has exactly the result's bins. :meth:`to_root` gives the same objects in memory.
-
-        An existing file at ``path`` is replaced only once the new one is complete; on any
-        error nothing is written.
-        """
-        from .outputs.root import write_root
-
-        objects = self.root_objects(normalised=normalised, graph_errors=graph_errors)
-        write_root(path, objects, directory=directory)
-        log.info("wrote %d objects to %s", len(objects), os.fspath(path))
-
-    def to_root(
-        self,
-        *,
-        normalised: bool = False,
-        graph_errors: Literal["profile", "symmetric"] = "profile",
-    ) -> dict[str, Any]:
-        """The objects of :meth:`write_root` as PyROOT objects in memory, ``{key: object}``:
-        ``ROOT.TH1D`` ``combined``, ``ROOT.TGraphAsymmErrors`` ``combined_profile``,
-        ``ROOT.TH2D`` ``covariance`` and ``correlation``, a ``ROOT.TH1D`` per
-        ``breakdown_<component>`` (and ``normalised``, ``normalised_covariance``), with the
-        names, titles, axes (the binning's edges, axis name and ``"label [unit]"``; the
-        quantity on the values axis) and numbers of the file, built from the same description
-        (:func:`~hepcombine.outputs.root.to_pyroot`). The histograms belong to no ``TFile``.
-
-        Raises
-        ------
-        OutputError
-            If PyROOT is not installed (``pip install "hepcombine[root]"``).
-        IntervalError
-            ``graph_errors="profile"`` and a bin has no valid profile interval.
-        """
-        from .outputs.root import to_pyroot
-
-        return to_pyroot(self.root_objects(normalised=normalised, graph_errors=graph_errors))
-
-    # ------------------------------------------------------------------ HEPData output
-    def write_hepdata(self, directory: str | os.PathLike[str], **options: Any) -> HEPDataSubmission:
-        """Write the combined distribution as a HEPData submission (directory and
-        ``.tar.gz``) with :func:`hepcombine.outputs.hepdata.write_hepdata`: the bins with their
-        edges, axis label and unit from :attr:`binning`, the values' label, unit and
-        qualifiers from :attr:`quantity`, profile-likelihood errors, breakdown, covariance and
-        correlation. ``options`` are those of ``write_hepdata`` (``qualifiers`` are added to
-        the quantity's; ``name``, ``errors``, ``overwrite``, ``validate``, …).
-        """
-        from .outputs.hepdata import write_hepdata
-
-        for key in ("binning", "quantity", "observables"):
-            if key in options:
-                raise InvalidArgument(
-                    f"write_hepdata: {key}= comes from the DifferentialResult; build one with "
-                    "DifferentialResult.from_result(...) to change it"
-                )
-        return write_hepdata(
-            self.result,
-            directory,
-            list(self.observables),
-            binning=self.binning,
-            quantity=self.quantity,
-            **options,
-        )
 
     # ------------------------------------------------------------------ tables
     def to_latex(self, *, breakdown: bool = False, **options: Any) -> str:
@@ -539,40 +390,6 @@ def _interval_message(bad: Mapping[str, str]) -> str:
     shown = "; ".join(f"{o}: {s}" for o, s in list(bad.items())[:10])
     more = f" (and {len(bad) - 10} more)" if len(bad) > 10 else ""
     return f"no valid profile interval for bins {list(bad)}: {shown}{more}"
-
-
-# ---------------------------------------------------------------------- combining
-def combine_differential(
-    measurements: Sequence[DifferentialMeasurement],
-    correlations: Mapping[tuple[Ref, Ref], float] | None = None,
-    chi2: Literal["neyman", "pearson"] = "neyman",
-    *,
-    intervals: bool = True,
-    **combiner_kwargs: Any,
-) -> DifferentialResult:
-    """Combine measurements of the same binned distribution, bin by bin.
-
-    The specification is :func:`~hepcombine.inputs.histograms.differential_spec` (bins matched
-    by their binning — an error names two measurements whose binning differs — and called
-    ``bin0, bin1, ...``; the measurements named by their ``.name``, so refer to sources as
-    ``"name:source"`` in ``correlations``), combined by its
-    :meth:`~hepcombine.spec.CombinationSpec.combiner`. ``combiner_kwargs`` (``groups``,
-    ``asymmetry``, ``repair``) go to the combiner; ``intervals`` to its ``combine``. The
-    binning, title and quantity are those of the first measurement.
-    """
-    from .inputs.histograms import differential_spec
-
-    measurements = list(measurements)
-    spec = differential_spec(measurements, correlations, chi2=chi2)
-    result = spec.combiner(**combiner_kwargs).combine(intervals=intervals)
-    assert spec.binning is not None
-    return DifferentialResult(
-        result,
-        tuple(spec.observables),
-        spec.binning,
-        measurements[0].title,
-        spec.quantity if spec.quantity is not None else Quantity(),
-    )
 
 
 def __dir__() -> list[str]:

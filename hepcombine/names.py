@@ -168,6 +168,31 @@ class Names:
             return self._find(ref, "source")
         return [self._one(ref, "source")]
 
+    def matching(self, ref: Ref) -> list[int]:
+        """Indices of the sources ``ref`` stands for, where a name may mean several: a
+        pattern (``*``, ``?``, ``[…]``; with a ``:`` it is matched against the qualified names
+        ``"measurement:source"``, without against the bare source names), a bare name (every
+        source of that name), a qualified name or a tuple (one source). A pattern that matches
+        nothing raises :class:`~hepcombine.exceptions.UnknownName`."""
+        import fnmatch
+
+        if isinstance(ref, str) and any(c in ref for c in "*?["):
+            pattern = ref.strip()
+            if ":" in pattern:
+                hits = [
+                    i
+                    for i, (m, s) in enumerate(self.sources)
+                    if fnmatch.fnmatchcase(f"{m}:{s}", pattern)
+                ]
+            else:
+                hits = [
+                    i for i, (_, s) in enumerate(self.sources) if fnmatch.fnmatchcase(s, pattern)
+                ]
+            if not hits:
+                raise UnknownName(f"the pattern {ref!r} matches no source; {self._known('source')}")
+            return hits
+        return self._find(ref, "source")
+
     # ------------------------------------------------------------------ qualified names
     def estimate_name(self, i: int) -> str:
         """``"measurement:estimate"`` of estimate ``i``."""

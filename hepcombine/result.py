@@ -6,20 +6,22 @@ import html
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from .correlations import repairs_summary
 from .exceptions import IntervalError, InvalidArgument, UnknownName
 from .names import did_you_mean, some_names
 
 if TYPE_CHECKING:
     from iminuit import Minuit
 
+    from .errors_on_errors import ErrorOnErrorTerm
     from .solver.contours import Contour, Profile
 
-__all__ = ["CombinationResult", "NamedMatrix", "Table"]
+__all__ = ["BartlettCorrection", "CombinationResult", "NamedMatrix", "Table"]
 
 _VALID_INTERVALS = ("exact", "minos", "profile", "profile scan")
 _MAPPINGS = (
@@ -144,6 +146,41 @@ class Table(Mapping[str, Mapping[str, float]]):
         return f"Table(rows={len(self.rows)}, columns={len(self.columns)})"
 
 
+@dataclass(frozen=True)
+class BartlettCorrection:
+    """Bartlett factors of a combination with errors on errors (method.md §2c,
+    :mod:`hepcombine.solver.bartlett`), computed from the Fisher information at the minimum.
+
+    Attributes
+    ----------
+    profile: ``{observable: b}``, the expected value of its profile statistic (1 for a
+        Gaussian χ²); the Bartlett-corrected 68.3 % interval is at Δχ² = b.
+    chi2: b_χ², the expected value of χ²_min (ndf for a Gaussian χ²).
+    applied: whether the result's intervals are the corrected ones (``bartlett=True``).
+    goodness_of_fit: the corrected goodness-of-fit statistic χ²_min · ndf / b_χ².
+    pvalue: its p-value for ndf degrees of freedom.
+    """
+
+    profile: Mapping[str, float]
+    chi2: float
+    applied: bool
+    goodness_of_fit: float
+    pvalue: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "profile", MappingProxyType(dict(self.profile)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready ``{"profile", "chi2", "applied", "goodness_of_fit", "pvalue"}``."""
+        return {
+            "profile": dict(self.profile),
+            "chi2": self.chi2,
+            "applied": self.applied,
+            "goodness_of_fit": self.goodness_of_fit,
+            "pvalue": self.pvalue,
+        }
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class CombinationResult:
     """What a combination reports (method.md §3). All mappings are keyed by name and read-only
@@ -192,6 +229,14 @@ class CombinationResult:
     notes: what else the solver wants a user to know, e.g. sources that sit exactly on the
         kink of their asymmetric (Convino) interpolation at the minimum, whose curvature-based
         quantities (errors, constraints) use one side of the kink.
+    errors_on_errors: the errors-on-errors terms of the χ²
+        (:class:`~hepcombine.errors_on_errors.ErrorOnErrorTerm`: sources, ε, kind, N and the
+        fitted variance factor); empty for a Gaussian χ². With them ``chi2`` is −2 ln L of the
+        gamma variance model at the minimum.
+    bartlett: the Bartlett factors (:class:`BartlettCorrection`) when there are errors on
+        errors, else ``None``.
+    interval_levels: ``{observable: Δχ²}`` at which each interval in ``intervals`` was found:
+        1, or the Bartlett factor with ``bartlett=True``.
     """
 
     observables: tuple[str, ...]
@@ -221,10 +266,15 @@ class CombinationResult:
     notes: tuple[str, ...] = ()
     #: what :meth:`contour` needs (the χ², its minimum, the names); set by the combiner
     _profile: Profile | None = field(default=None, repr=False)
+    errors_on_errors: tuple[ErrorOnErrorTerm, ...] = ()
+    bartlett: BartlettCorrection | None = None
+    interval_levels: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:  # the mappings are read-only, as documented
         for name in _MAPPINGS:
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+        levels = dict(self.interval_levels) or dict.fromkeys(self.observables, 1.0)
+        object.__setattr__(self, "interval_levels", MappingProxyType(levels))
 
     # ------------------------------------------------------------------ access
     def interval(self, name: str) -> tuple[float, float]:
@@ -303,30 +353,6 @@ class CombinationResult:
                 f"observables are {some_names(self.observables)}"
             )
 
-    # ------------------------------------------------------------------ ROOT objects
-    def to_root(
-        self, *, graph_errors: Literal["profile", "symmetric"] = "profile"
-    ) -> dict[str, Any]:
-        """The combination as PyROOT objects in memory, ``{key: object}``, named and titled as
-        in the ROOT file of ``hepcombine combine --root`` (one labelled bin per observable, see
-        :func:`~hepcombine.outputs.root.result_objects`): ``ROOT.TH1D`` ``combined`` (values,
-        symmetric errors), ``ROOT.TGraphAsymmErrors`` ``combined_profile`` (the profile
-        intervals, or with ``graph_errors="symmetric"`` the symmetric errors), ``ROOT.TH2D``
-        ``covariance`` and ``correlation``, a ``ROOT.TH1D`` per ``breakdown_<component>``.
-        For the bins of a distribution use :meth:`DifferentialResult.to_root
-        <hepcombine.differential.DifferentialResult.to_root>` (edges, axis titles).
-
-        Raises
-        ------
-        OutputError
-            If PyROOT is not installed (``pip install "hepcombine[root]"``).
-        IntervalError
-            ``graph_errors="profile"`` and an observable has no valid profile interval.
-        """
-        from .outputs.root import result_objects, to_pyroot
-
-        return to_pyroot(result_objects(self, graph_errors=graph_errors))
-
     # ------------------------------------------------------------------ display
     def summary(self) -> str:
         """A plain-text summary: each value PDG-rounded with its profile interval (printed as
@@ -354,7 +380,23 @@ class CombinationResult:
         if self.spectators:
             lines.append(f"  spectators: {len(self.spectators)}")
         if self.correlation_repairs:
-            lines.append(f"  correlation assumptions repaired: {dict(self.correlation_repairs)}")
+            lines.append(
+                f"  correlation assumptions repaired: {repairs_summary(self.correlation_repairs)}"
+            )
+        if self.errors_on_errors:
+            terms = ", ".join(
+                f"{t.entry} (ε = {t.eps:g}, {t.kind}, N = {t.n})" for t in self.errors_on_errors
+            )
+            lines.append(f"  errors on errors: {terms}; χ² is −2 ln L of the gamma variance model")
+        b = self.bartlett
+        if b is not None:
+            factors = ", ".join(f"{o}: {v:.4g}" for o, v in b.profile.items())
+            used = "intervals at Δχ² = b" if b.applied else "not applied (bartlett=True)"
+            lines.append(
+                f"  Bartlett factors: profile {factors}; χ² {b.chi2:.4g} ({used}); corrected "
+                f"goodness of fit {b.goodness_of_fit:.4g} for {self.ndf} degrees of freedom "
+                f"(p = {b.pvalue:.4g})"
+            )
         return "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -14,7 +14,7 @@ intervals are the expensive part; they are computed only with ``intervals=True``
 quadratic χ² they are exact and free, and always reported.
 
 Scale-out: with ``workers=``, ``client=`` or ``scheduler=`` the points of all groups run as
-Dask tasks through the runner of the pseudo-experiments (:func:`hepcombine.toys.run.run_chunks`):
+Dask tasks through the runner of the pseudo-experiments (:func:`hepcombine.execution.run_chunks`):
 one task is a chunk of consecutive points, the combiner is sent to the cluster once, the nominal
 combination is done once in the calling process. The numbers are those of the in-process scan,
 bit for bit, whatever the number of workers or ``chunk_size``. Without these arguments the scan
@@ -387,10 +387,10 @@ class _Scanner:
         self, plans: Sequence[_Plan], progress: Progress | None, execution: _Execution
     ) -> list[ScanResult]:
         """Every plan's scan: in-process, or with ``execution`` as Dask tasks (chunks of
-        consecutive points of all plans, :func:`~hepcombine.toys.run.run_chunks`)."""
+        consecutive points of all plans, :func:`~hepcombine.execution.run_chunks`)."""
         if not execution.given():
             return [self.scan(plan, progress) for plan in plans]
-        from .toys.run import run_chunks
+        from .execution import run_chunks
 
         task = _ScanTask(self.combiner, self.nominal, plans, self.intervals)
         offset = self.done
@@ -477,7 +477,7 @@ def _stack(rows: Sequence[Mapping[str, Any]]) -> dict[str, NDArray[Any]]:
 
 class _ScanTask:
     """Points ``start … stop − 1`` of the concatenated plans (a task for
-    :func:`~hepcombine.toys.run.run_chunks`; the seed is unused, a scan draws nothing).
+    :func:`~hepcombine.execution.run_chunks`; the seed is unused, a scan draws nothing).
 
     Its fingerprint is new for every task (a scan run is never resumed from files), so that a
     cluster never serves one scan's chunks for another's."""
@@ -529,7 +529,7 @@ class _Execution:
     def check(self) -> None:
         """Stop before any work on bad or unusable arguments (one-line errors)."""
         if self.given() or self.chunk_size is not None:
-            from .toys.run import check_execution
+            from .execution import check_execution
 
             check_execution(self.workers, self.client, self.scheduler, self.chunk_size)
         if self.chunk_size is not None and not self.given():

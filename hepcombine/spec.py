@@ -39,6 +39,7 @@ FORMATS: Mapping[str, str] = {
     "yaml": "neyman",
     "histograms": "neyman",
     "python": "neyman",
+    "gvm": "neyman",  # gvm-combinations files
 }
 #: Names the combiner reserves for its breakdown rows.
 _RESERVED_GROUPS = ("stat", "correlations between groups")
@@ -121,6 +122,10 @@ class CombinationSpec:
         they say (HEPData tables, the YAML ``quantity:``); an empty ``Quantity()`` for a
         differential combination whose inputs say nothing, ``None`` for one that is not
         differential.
+    errors_on_errors:
+        ``{source or pattern: ErrorOnError}`` (or ε): errors on errors of the gamma variance
+        model, as the combiner's ``errors_on_errors`` (YAML ``errors_on_errors:``,
+        gvm-combinations' ``error-on-error``).
     """
 
     measurements: dict[str, Measurement]
@@ -135,6 +140,7 @@ class CombinationSpec:
     binning: Binning | None = None
     format: str = "python"
     quantity: Quantity | None = None
+    errors_on_errors: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.chi2 not in (None, "neyman", "pearson"):
@@ -208,9 +214,12 @@ class CombinationSpec:
         groups: Mapping[str, list[str]] | None = _UNSET,
         asymmetry: str = "convino",
         repair: bool = False,
+        errors_on_errors: Mapping[str, Any] | None = None,
+        bartlett: bool = False,
     ) -> dict[str, Any]:
         """The keyword arguments of ``Combiner`` that :meth:`combiner` uses (with the format's
-        defaults applied)."""
+        defaults applied). ``errors_on_errors`` entries are added to the specification's,
+        replacing those with the same key."""
         return {
             "measurements": self.measurements,
             "observables": self.observables or None,
@@ -219,6 +228,8 @@ class CombinationSpec:
             "groups": self.groups() if groups is _UNSET else groups,
             "asymmetry": asymmetry,
             "repair": repair,
+            "errors_on_errors": {**self.errors_on_errors, **(errors_on_errors or {})},
+            "bartlett": bartlett,
         }
 
     def combiner(
@@ -228,6 +239,8 @@ class CombinationSpec:
         groups: Mapping[str, list[str]] | None = _UNSET,
         asymmetry: str = "convino",
         repair: bool = False,
+        errors_on_errors: Mapping[str, Any] | None = None,
+        bartlett: bool = False,
     ) -> Combiner:
         """The :class:`~hepcombine.combiner.Combiner` of this specification.
 
@@ -239,13 +252,23 @@ class CombinationSpec:
         groups:
             Overrides the source groups of the breakdown and impacts (default:
             :meth:`groups`, i.e. the input's impact groups).
-        asymmetry, repair:
+        asymmetry, repair, bartlett:
             As for :class:`~hepcombine.combiner.Combiner`.
+        errors_on_errors:
+            Errors on errors added to the specification's (an entry with the same key replaces
+            the specification's).
         """
         from .combiner import Combiner
 
         return Combiner(
-            **self.combiner_arguments(chi2=chi2, groups=groups, asymmetry=asymmetry, repair=repair)
+            **self.combiner_arguments(
+                chi2=chi2,
+                groups=groups,
+                asymmetry=asymmetry,
+                repair=repair,
+                errors_on_errors=errors_on_errors,
+                bartlett=bartlett,
+            )
         )
 
 

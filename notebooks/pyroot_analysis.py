@@ -4,7 +4,7 @@ Two experiments measure the same pT spectrum (pseudo-data). Experiment A's histo
 in memory with PyROOT (``TH1D`` with ``Sumw2`` errors, jet-energy-scale variations); experiment B
 keeps its histograms in a ``TFile`` written by ROOT (nominal, a ``TH2D`` statistical covariance,
 variations), read by name. hepcombine combines them bin by bin with the JES and luminosity
-variations fully correlated, returns the combination as ROOT objects (``to_root()``), and the
+variations fully correlated, returns the combination as ROOT objects (``to_pyroot``), and the
 result is drawn twice: with ROOT's own ``TCanvas`` (batch mode) and with mplhep.
 
 Run it as ``python notebooks/pyroot_analysis.py OUTDIR``: it writes ``OUTDIR/inputs_B.root``
@@ -41,7 +41,8 @@ def th1(ROOT: Any, name: str, values: Any, errors: Any = None) -> Any:
 def main(outdir: Path) -> dict[str, Any]:
     import ROOT
 
-    from hepcombine import combine_differential, measurement_from_histograms
+    from hepcombine import combine_differential, measurement_from_histograms, write_root
+    from hepcombine.outputs.root import to_pyroot
 
     ROOT.gROOT.SetBatch(True)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -99,8 +100,8 @@ def main(outdir: Path) -> dict[str, Any]:
     combination = combine_differential(
         [A, B], correlations={("A:JES", "B:JES"): 1.0, ("A:lumi", "B:lumi"): 1.0}
     )
-    combination.write_root(outdir / "combination.root")
-    objects = combination.to_root()  # TH1D, TGraphAsymmErrors, TH2D, breakdown TH1Ds
+    write_root(outdir / "combination.root", combination, directory="combination")
+    objects = to_pyroot(combination)  # TH1D, TGraphAsymmErrors, TH2D, breakdown TH1Ds
 
     # ROOT's own drawing, batch mode: the combination as a line with the band of its profile
     # intervals, the inputs as points with their total uncertainties (spread within the bin)

@@ -592,7 +592,9 @@ def expect_distribution(
     }
     table = res.breakdown
     cols = [table.columns.index(o) for o in obs]
-    keys = dr.breakdown_keys()
+    from hepcombine.outputs.root import breakdown_keys
+
+    keys = breakdown_keys(dr)
     for i, row in enumerate(table.rows):
         out[keys[row]] = TH1(
             filled(table.matrix[i, cols]), np.zeros(n), edges, f"uncertainty from {row}: {name}",

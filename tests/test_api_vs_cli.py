@@ -23,7 +23,7 @@ from hepcombine import blue_from_csv, combine_differential, load_config
 from hepcombine.cli import main
 from hepcombine.inputs.histograms import differential_spec
 from hepcombine.outputs.json import result_to_dict
-from hepcombine.outputs.text import format_result
+from hepcombine.outputs.text import format_blue, format_result
 
 
 def _cli(tmp_path, config, *extra):
@@ -72,7 +72,7 @@ def test_blue_csv(tmp_path, capsys):
     printed = capsys.readouterr().out
     data = json.loads((tmp_path / "b.json").read_text())
     api = blue_from_csv(table, corr).result
-    assert printed.startswith(api.summary())
+    assert printed.startswith(format_blue(api))
     assert data["combined"] == {
         o: {"value": api.values[o], "error": api.errors[o]} for o in api.observables
     }

@@ -24,6 +24,8 @@ from hepcombine import Binning, Quantity, combine_differential, load_config, rea
 from hepcombine.inputs.hepdata import read_hepdata_table
 from hepcombine.inputs.histograms import measurement_from_histograms
 from hepcombine.outputs import combination
+from hepcombine.outputs.hepdata import HEPDataOptions, write_hepdata
+from hepcombine.outputs.hist import to_hist
 from hepcombine.outputs.json import dumps, load_schema, result_to_dict
 
 LHCB = DATA / "hepdata" / "lhcb_z_8tev_ee_mumu"
@@ -49,7 +51,7 @@ def check_outputs(dr, binning: Binning, quantity: Quantity, tmp_path, *, hepdata
         ],
     }
     # hist: the edges (gaps as empty bins), the label with the unit
-    h = dr.to_hist()
+    h = to_hist(dr)
     if binning.is_contiguous:
         np.testing.assert_array_equal(h.axes[0].edges, binning.edges)
         np.testing.assert_allclose(h.values(), dr.values, rtol=1e-15)
@@ -62,7 +64,7 @@ def check_outputs(dr, binning: Binning, quantity: Quantity, tmp_path, *, hepdata
         assert h.axes[0].label == f"{binning.label or binning.name} [{binning.unit}]"
     # HEPData: read back with the reader
     if hepdata:
-        out = dr.write_hepdata(tmp_path / "sub", errors="hesse")
+        out = write_hepdata(dr, tmp_path / "sub", HEPDataOptions(errors="hesse"))
         back = read_hepdata_table(out.directory, "Combination", 0)
         assert back.binning.same_bins(binning)
         assert back.binning.label == (binning.label or binning.name)
@@ -231,7 +233,7 @@ def test_write_hepdata_of_a_distribution_takes_its_own_bins(tmp_path):
     spec = load_config(DATA / "lhcb_z_8tev_ee_mumu.yaml")
     dr = combination.differential_result(spec.combiner().combine(), spec)
     with pytest.raises(InvalidArgument, match="binning= comes from the DifferentialResult"):
-        dr.write_hepdata(tmp_path / "x", binning=Binning.index(17))
+        write_hepdata(dr, tmp_path / "x", HEPDataOptions(binning=Binning.index(17)))
     with pytest.raises(InvalidArgument, match="quantity must be a Quantity"):
         type(dr)(dr.result, dr.observables, dr.binning, quantity="pb")
     assert not (tmp_path / "x").exists()

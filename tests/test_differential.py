@@ -27,14 +27,16 @@ from conftest import (
 
 from hepcombine import Measurement
 from hepcombine.combiner import Combiner
-from hepcombine.differential import DifferentialResult, combine_differential, normalise
+from hepcombine.differential import DifferentialResult, normalise
 from hepcombine.exceptions import IntervalError, InvalidMeasurement, OutputError, UnknownName
 from hepcombine.inputs.histograms import (
     Systematic,
+    combine_differential,
     measurement_from_graph,
     measurement_from_histograms,
 )
-from hepcombine.outputs.root import GraphAsymmErrors, root_key, write_root
+from hepcombine.outputs.hist import to_hist
+from hepcombine.outputs.root import GraphAsymmErrors, breakdown_keys, root_key, write_root
 
 EDGES = np.array([0.0, 1.0, 3.0, 7.0, 15.0])  # variable bin widths
 
@@ -270,7 +272,7 @@ def test_root_files_to_combination_to_root_file(inputs):
     assert direct.breakdown.rows == ("stat", "jes", "lumi")
 
     path = d / "out.root"
-    res.write_root(path, normalised=True)
+    write_root(path, res, normalised=True, directory="combination")
     judge_root_file(path, expect_distribution(res, normalised=True), directory="combination")
     with uproot.open(path) as f:
         assert {k.split(";")[0] for k in f.keys()} == {  # noqa: SIM118 (uproot API)
@@ -371,7 +373,7 @@ def test_hist_round_trip_keeps_axis(axis):
     res = combine_differential(
         [measurement_from_histograms(h1, name="a"), measurement_from_histograms(h2, name="b")]
     )
-    out = res.to_hist()
+    out = to_hist(res)
     assert isinstance(out.axes[0], type(axis))
     assert out.axes[0].name == axis.name
     assert out.axes[0].label == axis.label
@@ -388,7 +390,7 @@ def test_hist_round_trip_keeps_axis(axis):
     x, v = out.values(), np.diag(1 / (w1 + w2))
     s = x.sum()
     jac = (np.eye(4) - np.outer(x / s, np.ones(4))) / s
-    norm = res.to_hist(normalised=True)
+    norm = to_hist(res, normalised=True)
     np.testing.assert_allclose(norm.values(), x / s, rtol=1e-12)
     np.testing.assert_allclose(norm.variances(), np.diag(jac @ v @ jac.T), rtol=1e-10)
 
@@ -424,7 +426,7 @@ def test_pearson_profile_intervals_written_as_graph(pearson, tmp_path):
     assert np.all(np.abs(high - low) > 1e-3 * (high + low))  # really asymmetric
     np.testing.assert_array_equal(res.asymmetric_errors(), (low, high))
     path = tmp_path / "pearson.root"
-    res.write_root(path, directory="pearson/2016")
+    write_root(path, res, directory="pearson/2016")
     judge_root_file(path, expect_distribution(res), directory="pearson/2016")
     with uproot.open(path) as f:
         gr = f["pearson/2016/combined_profile"]
@@ -448,9 +450,9 @@ def test_missing_intervals_raise_unless_symmetric_is_asked_for(pearson, tmp_path
     assert np.isnan(low).all() and np.isnan(high).all()
     path = tmp_path / "out.root"
     with pytest.raises(IntervalError, match="graph_errors='symmetric'"):
-        res.write_root(path)
+        write_root(path, res, directory="combination")
     assert not path.exists()
-    res.write_root(path, graph_errors="symmetric")
+    write_root(path, res, graph_errors="symmetric", directory="combination")
     expected = expect_distribution(res, graph_errors="symmetric")
     judge_root_file(path, expected, directory="combination")
     with uproot.open(path) as f:
@@ -463,18 +465,18 @@ def test_failed_write_leaves_existing_file_untouched(pearson, tmp_path):
     ms, _ = pearson
     res = combine_differential(ms, chi2="pearson", intervals=False)
     path = tmp_path / "out.root"
-    res.write_root(path, graph_errors="symmetric")
+    write_root(path, res, graph_errors="symmetric", directory="combination")
     expected = expect_distribution(res, graph_errors="symmetric")
     judge_root_file(path, expected, directory="combination")
     before = path.read_bytes()
     with pytest.raises(IntervalError):
-        res.write_root(path)  # profile intervals were not computed
+        write_root(path, res, directory="combination")  # profile intervals were not computed
     with pytest.raises(OutputError, match="not a valid ROOT name"):
-        res.write_root(path, directory="bad;name", graph_errors="symmetric")
+        write_root(path, res, directory="bad;name", graph_errors="symmetric")
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["out.root"]
     with pytest.raises(OutputError):
-        res.write_root(tmp_path / "new.root", directory="", graph_errors="symmetric")
+        write_root(tmp_path / "new.root", res, directory="", graph_errors="symmetric")
     assert os.listdir(tmp_path) == ["out.root"]
 
 
@@ -489,7 +491,7 @@ def test_breakdown_names_are_sanitised_and_add_up(tmp_path):
         groups={"JES/flavour (2016)": ["a:jes", "b:jes"], "lumi;1": ["a:lumi", "b:lumi"]},
     ).combine()
     res = DifferentialResult.from_result(result, edges=EDGES, axis_name="pt")
-    keys = res.breakdown_keys()
+    keys = breakdown_keys(res)
     assert keys == {
         "stat": "breakdown_stat",
         "JES/flavour (2016)": "breakdown_JES_flavour_2016",
@@ -497,7 +499,7 @@ def test_breakdown_names_are_sanitised_and_add_up(tmp_path):
         "correlations between groups": "breakdown_correlations_between_groups",
     }
     assert root_key("  ") == "unnamed"
-    res.write_root(tmp_path / "b.root", directory=None)
+    write_root(tmp_path / "b.root", res)
     judge_root_file(tmp_path / "b.root", expect_distribution(res))
     total = np.zeros(N)
     with uproot.open(tmp_path / "b.root") as f:
@@ -517,7 +519,7 @@ def test_from_result_defaults_and_errors():
     res = DifferentialResult.from_result(result)
     assert res.observables == ("y0", "y1", "y2", "y3")
     np.testing.assert_array_equal(res.edges, np.arange(5.0))
-    out = res.to_hist()
+    out = to_hist(res)
     assert isinstance(out.axes[0], hist.axis.Regular)
     assert out.axes[0].name == "x"
     x, cov, _ = gls(
@@ -547,7 +549,7 @@ def test_points_without_bins(tmp_path):
     m = measurement_from_graph("g", name="g", file=tmp_path / "g.root")
     res = combine_differential([m])
     assert res.edges is None
-    res.write_root(tmp_path / "out.root")
+    write_root(tmp_path / "out.root", res, directory="combination")
     judge_root_file(tmp_path / "out.root", expect_distribution(res), directory="combination")
     with uproot.open(tmp_path / "out.root") as f:
         np.testing.assert_array_equal(f["combination/combined"].axis().edges(), np.arange(4.0))

@@ -7,6 +7,8 @@ import pytest
 from hepcombine import Combiner, Measurement, ScanGroup, scan_all
 from hepcombine.differential import DifferentialResult
 from hepcombine.exceptions import HepCombineError, InvalidArgument, OutputError
+from hepcombine.outputs.hist import to_hist
+from hepcombine.outputs.root import differential_objects, to_pyroot
 from hepcombine.outputs.text import normalised_arrays
 from hepcombine.result import Table
 
@@ -26,9 +28,12 @@ CASES = {
     "invalid=": lambda: DifferentialResult.from_result(_combiner().combine()).asymmetric_errors(
         invalid="zero"
     ),
-    "graph_errors=": lambda: DifferentialResult.from_result(_combiner().combine()).root_objects(
-        graph_errors="none"
+    "graph_errors=": lambda: differential_objects(
+        DifferentialResult.from_result(_combiner().combine()), graph_errors="none"
     ),
+    "normalised= of a result": lambda: to_hist(_combiner().combine(), normalised=True),
+    "to_hist of a table": lambda: to_hist(Table(("a",), ("b",), np.zeros((1, 1)))),
+    "options of given objects": lambda: to_pyroot({}, graph_errors="symmetric"),
 }
 
 

@@ -115,9 +115,11 @@ def test_differential_from_root_output_is_read_by_root(tmp_path) -> None:
     with the notebook's arguments, is judged by ROOT."""
     from conftest import expect_distribution, judge_root_file
 
+    from hepcombine.outputs.root import write_root
+
     ns = run_notebook(NOTEBOOK_DIR / "differential_from_root.ipynb")
     combination = ns["combination"]
-    combination.write_root(tmp_path / "c.root", directory="pt_combination", normalised=True)
+    write_root(tmp_path / "c.root", combination, directory="pt_combination", normalised=True)
     expected = expect_distribution(combination, normalised=True)
     judge_root_file(tmp_path / "c.root", expected, directory="pt_combination")
 

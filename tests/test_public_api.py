@@ -28,12 +28,15 @@ PUBLIC_API: dict[str, list[str]] = {
         "CorrelationScan",
         "DifferentialMeasurement",
         "DifferentialResult",
+        "EpsScanResult",
+        "ErrorOnError",
         "FitError",
         "GraphAsymmErrors",
         "GraphErrors",
         "HEPDataBreakdown",
         "HEPDataError",
         "HEPDataMatrix",
+        "HEPDataOptions",
         "HepCombineError",
         "IntervalError",
         "InvalidArgument",
@@ -59,21 +62,16 @@ PUBLIC_API: dict[str, list[str]] = {
         "measurement_from_histograms",
         "normalise",
         "read_convino",
+        "read_gvm",
         "read_hepdata",
         "read_measurement_file",
         "read_yaml",
         "scan_all",
         "scan_correlations",
+        "scan_errors_on_errors",
         "write_convino",
         "write_hepdata",
         "write_root",
-    ],
-    "hepcombine.adapters": [
-        "DifferentialMeasurement",
-        "Systematic",
-        "differential_observables",
-        "measurement_from_graph",
-        "measurement_from_histograms",
     ],
     "hepcombine.binning": ["Binning", "Qualifier", "Quantity"],
     "hepcombine.blue": [
@@ -87,7 +85,9 @@ PUBLIC_API: dict[str, list[str]] = {
     "hepcombine.blue.inputs": ["BlueInputs", "Scaling"],
     "hepcombine.blue.method": ["Blue", "Compatibility", "CorrelationScan", "blue_from_csv"],
     "hepcombine.blue.result": ["BlueResult"],
-    "hepcombine.chi2": ["CombinedChi2", "MeasurementBlock"],
+    "hepcombine.chi2": ["CombinedChi2", "GammaConstraint", "MeasurementBlock"],
+    "hepcombine.eps_scan": ["EpsScanResult", "scan_errors_on_errors"],
+    "hepcombine.errors_on_errors": ["KINDS", "ErrorOnError", "ErrorOnErrorTerm"],
     "hepcombine.cli": ["COMMANDS", "build_parser", "main"],
     "hepcombine.cli.blue": ["register", "run"],
     "hepcombine.cli.combine": ["register", "run"],
@@ -95,19 +95,12 @@ PUBLIC_API: dict[str, list[str]] = {
     "hepcombine.cli.scan": ["register", "run"],
     "hepcombine.cli.toys": ["register", "run"],
     "hepcombine.combiner": ["Combiner"],
-    "hepcombine.config": ["CombinationSpec", "ScanGroup", "load_config", "read_yaml"],
-    "hepcombine.convino": ["read_convino", "read_measurement_file", "write_convino"],
     "hepcombine.correlations": [
         "CorrelationFactor",
         "factorize_correlations",
         "nearest_correlation_matrix",
     ],
-    "hepcombine.differential": [
-        "DifferentialResult",
-        "NormalisedDistribution",
-        "combine_differential",
-        "normalise",
-    ],
+    "hepcombine.differential": ["DifferentialResult", "NormalisedDistribution", "normalise"],
     "hepcombine.exceptions": [
         "ConfigError",
         "FitError",
@@ -122,6 +115,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "RunError",
         "UnknownName",
     ],
+    "hepcombine.execution": ["ChunkTask", "check_execution", "item_rng", "run_chunks"],
     "hepcombine.formatting": [
         "Rounded",
         "breakdown_table",
@@ -149,11 +143,13 @@ PUBLIC_API: dict[str, list[str]] = {
     "hepcombine.inputs.csv": ["read_blue_csv"],
     "hepcombine.inputs.histograms": [
         "Systematic",
+        "combine_differential",
         "differential_observables",
         "differential_spec",
         "measurement_from_graph",
         "measurement_from_histograms",
     ],
+    "hepcombine.inputs.gvm": ["is_gvm_file", "read_gvm"],
     "hepcombine.inputs.yaml": ["read_yaml"],
     "hepcombine.inputs.yoda": ["YodaObject", "read_yoda", "read_yoda_measurement", "yoda_objects"],
     "hepcombine.measurement": ["DifferentialMeasurement", "Measurement"],
@@ -170,6 +166,7 @@ PUBLIC_API: dict[str, list[str]] = {
     ],
     "hepcombine.outputs.convino": ["write_convino"],
     "hepcombine.outputs.hepdata": [
+        "HEPDataOptions",
         "HEPDataSubmission",
         "HEPDataTables",
         "prepare_hepdata",
@@ -183,6 +180,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "regular_or_variable_axis",
         "result_hist",
         "result_matrix_hist",
+        "to_hist",
     ],
     "hepcombine.outputs.json": [
         "SCHEMA_VERSION",
@@ -200,6 +198,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "GraphErrors",
         "TESTED_UPROOT_VERSIONS",
         "VALUE_LABEL",
+        "breakdown_keys",
         "differential_objects",
         "result_objects",
         "root_key",
@@ -245,7 +244,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "plot_summary",
     ],
     "hepcombine.plots.contour": ["contour_label", "plot_contour"],
-    "hepcombine.plots.scan": ["plot_scan"],
+    "hepcombine.plots.scan": ["plot_eps_scan", "plot_scan"],
     "hepcombine.plots.style": [
         "COMBINED",
         "INPUT",
@@ -256,13 +255,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "draw_label",
         "use_style",
     ],
-    "hepcombine.result": ["CombinationResult", "NamedMatrix", "Table"],
-    "hepcombine.rootio": [
-        "GraphAsymmErrors",
-        "GraphErrors",
-        "TESTED_UPROOT_VERSIONS",
-        "write_root",
-    ],
+    "hepcombine.result": ["BartlettCorrection", "CombinationResult", "NamedMatrix", "Table"],
     "hepcombine.scan": ["ScanResult", "scan_all", "scan_correlations"],
     "hepcombine.solver": [
         "EDM_GOAL",
@@ -271,6 +264,15 @@ PUBLIC_API: dict[str, list[str]] = {
         "make_minuit",
         "minimise",
         "profile_intervals",
+    ],
+    "hepcombine.solver.bartlett": ["Bartlett", "bartlett_factors", "intervals_at"],
+    "hepcombine.solver.gvm": [
+        "SCREEN",
+        "Quadratic",
+        "branch_profile",
+        "candidates",
+        "lowest_minimum",
+        "verify_intervals",
     ],
     "hepcombine.solver.contours": ["DEFAULT_CL", "Contour", "Profile", "contour", "delta_chi2_for"],
     "hepcombine.solver.intervals": ["Endpoint", "profile_intervals"],
@@ -306,18 +308,12 @@ PUBLIC_API: dict[str, list[str]] = {
         "combiner_with_definition",
         "estimate_parameters",
     ],
-    "hepcombine.toys.run": ["ChunkTask", "check_execution", "item_rng", "run_chunks"],
     "hepcombine.toys.study": ["ToyTask", "load_toys", "run_toys"],
     "hepcombine.toys.summary": ["COVERAGE_68", "GaussianFit", "ToyResult", "fit_gaussian"],
 }
 
-#: Old module paths of 0.1, kept for one release as thin re-exports that warn on import.
-DEPRECATED = {
-    "hepcombine.adapters": "hepcombine.inputs.histograms",
-    "hepcombine.config": "hepcombine.spec",
-    "hepcombine.convino": "hepcombine.inputs.convino",
-    "hepcombine.rootio": "hepcombine.outputs.root",
-}
+#: The 0.1 module paths, deprecated re-exports in the wave before 0.3, removed in 0.3.
+REMOVED = ("hepcombine.adapters", "hepcombine.config", "hepcombine.convino", "hepcombine.rootio")
 
 #: The engine modules (rewritten in parallel) pin their ``__all__`` only; they define no
 #: ``__dir__`` yet.
@@ -336,7 +332,6 @@ def test_every_public_module_is_pinned():
     assert _public_modules() == sorted(PUBLIC_API)
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.parametrize("module", sorted(PUBLIC_API))
 def test_public_module_api(module):
     mod = importlib.import_module(module)
@@ -348,23 +343,12 @@ def test_public_module_api(module):
         assert getattr(mod, name) is not None, name
 
 
-@pytest.mark.parametrize("module", sorted(DEPRECATED))
-def test_deprecated_paths_warn_and_reexport(module):
-    """Each old path warns once on import and re-exports the very same objects."""
-    code = (
-        "import importlib, warnings\n"
-        "with warnings.catch_warnings(record=True) as w:\n"
-        "    warnings.simplefilter('always')\n"
-        f"    old = importlib.import_module({module!r})\n"
-        "print(sum(issubclass(x.category, DeprecationWarning) for x in w))\n"
-        "import hepcombine\n"
-        "print(all(getattr(old, n) is getattr(hepcombine, n) for n in old.__all__ "
-        "if n in hepcombine.__all__))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout.split()
-    assert out == ["1", "True"]
+@pytest.mark.parametrize("module", REMOVED)
+def test_removed_paths_do_not_import(module):
+    """The four 0.1 paths are gone in 0.3 (CHANGELOG): importing one is an ImportError, not a
+    silent success."""
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module(module)
 
 
 def test_import_is_light():
@@ -377,8 +361,9 @@ def test_import_is_light():
 
 
 def test_version_is_written_once():
-    """The installed distribution's version is read from ``hepcombine.__version__`` (hatch's
-    ``[tool.hatch.version]``), not written a second time in pyproject.toml."""
+    """The installed distribution's version is read from ``hepcombine/_version.py`` (hatch's
+    ``[tool.hatch.version]``; no module needs the package root for it), not written a second
+    time in pyproject.toml."""
     import importlib.metadata
     import tomllib
     from pathlib import Path
@@ -386,20 +371,32 @@ def test_version_is_written_once():
     pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
     assert "version" not in pyproject["project"]
     assert pyproject["project"]["dynamic"] == ["version"]
+    assert pyproject["tool"]["hatch"]["version"]["path"] == "hepcombine/_version.py"
     assert importlib.metadata.version("hepcombine") == hepcombine.__version__
 
 
-def test_root_object_methods_are_pinned():
-    """Results as PyROOT objects in memory (issue 13): the methods and their keywords."""
+def test_results_know_no_writers():
+    """Results carry numbers; the outputs are functions of a result in ``hepcombine.outputs``
+    (0.3): no writer methods on the result types, and the functions that replace them, with
+    their keywords."""
     import dataclasses
     import inspect
 
-    from hepcombine import CombinationResult, DifferentialResult
+    from hepcombine import BlueResult, CombinationResult, DifferentialResult
+    from hepcombine.outputs.hist import to_hist
+    from hepcombine.outputs.root import breakdown_keys, to_pyroot, write_root
+
+    writers = ("to_root", "to_hist", "root_objects", "write_root", "write_hepdata")
+    for cls in (CombinationResult, DifferentialResult, BlueResult):
+        assert [w for w in (*writers, "breakdown_keys") if hasattr(cls, w)] == [], cls
+    assert not hasattr(BlueResult, "summary")  # hepcombine.outputs.text.format_blue
 
     def params(f):
         return list(inspect.signature(f).parameters)
 
-    assert params(CombinationResult.to_root) == ["self", "graph_errors"]
-    assert params(DifferentialResult.to_root) == ["self", "normalised", "graph_errors"]
+    assert params(to_pyroot) == ["objects", "normalised", "graph_errors"]
+    assert params(write_root) == ["path", "objects", "directory", "normalised", "graph_errors"]
+    assert params(to_hist) == ["result", "normalised"]
+    assert params(breakdown_keys) == ["result"]
     assert "quantity" in params(DifferentialResult.from_result)
     assert [f.name for f in dataclasses.fields(DifferentialResult)][-1] == "quantity"

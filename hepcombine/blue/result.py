@@ -60,12 +60,6 @@ class BlueResult:
         for name in ("values", "errors"):
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
 
-    def summary(self) -> str:
-        """A plain-text summary (the text of ``hepcombine blue``)."""
-        from ..outputs.text import format_blue
-
-        return format_blue(self)
-
     def to_latex(self, *, breakdown: bool = False, **options: Any) -> str:
         """A LaTeX table of the combined values (statistical and systematic uncertainties,
         PDG-rounded, χ²/ndf), or with ``breakdown=True`` of the uncertainty per source; see

@@ -70,7 +70,7 @@ def _one_line(text: str) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``hepcombine`` (exposed for documentation tools)."""
-    from .. import __version__
+    from .._version import __version__
 
     parser = Parser(prog=PROG, description=_DESCRIPTION, epilog=_EPILOG, formatter_class=FORMATTER)
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")

@@ -59,6 +59,27 @@ def points(text: str) -> int:
     return n
 
 
+def eps_entry(text: str) -> tuple[str, Any]:
+    """``--eps SOURCE=EPS[,dependent|independent]`` → ``(SOURCE, ErrorOnError)``."""
+    from ..errors_on_errors import ErrorOnError
+    from ..exceptions import InvalidArgument
+
+    source, sep, value = text.rpartition("=")
+    if not sep or not source.strip():
+        raise argparse.ArgumentTypeError(
+            f"expected SOURCE=EPS or SOURCE=EPS,independent, got {text!r}"
+        )
+    number, _, kind = value.partition(",")
+    try:
+        eps = float(number)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"ε of {source!r} is not a number: {number!r}") from None
+    try:
+        return source.strip(), ErrorOnError(eps, kind.strip() or "dependent")  # type: ignore[arg-type]
+    except InvalidArgument as exc:
+        raise argparse.ArgumentTypeError(f"{source}: {exc}") from None
+
+
 def add_config(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "config", metavar="CONFIG", type=Path, help="Convino base file or YAML config"
@@ -140,7 +161,7 @@ def check_dask(args: argparse.Namespace) -> None:
     try:
         import distributed  # noqa: F401
     except ImportError:
-        from ..toys.run import INSTALL_DASK
+        from ..execution import INSTALL_DASK
 
         option = "--workers" if args.workers is not None else "--scheduler"
         raise UsageError(f"{option} needs Dask: {INSTALL_DASK}") from None
@@ -160,6 +181,29 @@ def add_combiner(parser: argparse.ArgumentParser) -> None:
         help="replace an indefinite correlation assumption by the nearest valid one (the "
         "changes are reported) instead of stopping with an error",
     )
+    parser.add_argument(
+        "--symmetrise-correlations",
+        action="store_true",
+        help="use the mean of the two entries of a correlation-matrix file that is not "
+        "symmetric (gvm-combinations files) instead of stopping with an error",
+    )
+    parser.add_argument(
+        "--eps",
+        metavar="SOURCE=EPS",
+        action="append",
+        type=eps_entry,
+        default=[],
+        help="errors on errors: the relative uncertainty EPS of the size of SOURCE (a source, "
+        "a bare name for all sources of that name, or a pattern such as 'JES*'); "
+        "SOURCE=EPS,independent gives each source its own; repeatable; replaces the config's "
+        "entry of the same name",
+    )
+    parser.add_argument(
+        "--bartlett",
+        action="store_true",
+        help="with errors on errors, the Bartlett-corrected intervals (at delta chi2 = b) and "
+        "goodness of fit",
+    )
 
 
 # --------------------------------------------------------------------------- library calls
@@ -167,13 +211,26 @@ def load(args: argparse.Namespace) -> CombinationSpec:
     """The specification of ``args.config``."""
     from ..inputs import load_config
 
-    return load_config(args.config)
+    return load_config(
+        args.config,
+        symmetrise=bool(getattr(args, "symmetrise_correlations", False)),
+        repair_correlations=bool(getattr(args, "repair_correlations", False)),
+    )
 
 
 def combiner_options(args: argparse.Namespace) -> dict[str, Any]:
     """The options of :meth:`CombinationSpec.combiner <hepcombine.spec.CombinationSpec.combiner>`
     given on the command line."""
-    return {"chi2": args.chi2, "asymmetry": args.asymmetry, "repair": args.repair_correlations}
+    options: dict[str, Any] = {
+        "chi2": args.chi2,
+        "asymmetry": args.asymmetry,
+        "repair": args.repair_correlations,
+    }
+    if getattr(args, "eps", None):
+        options["errors_on_errors"] = dict(args.eps)
+    if getattr(args, "bartlett", False):
+        options["bartlett"] = True
+    return options
 
 
 def combiner(args: argparse.Namespace, spec: CombinationSpec) -> Combiner:

@@ -23,6 +23,12 @@ and .pdf, each combined value against the scanned correlation; --json FILE with 
 A progress bar is shown on stderr when stderr is a terminal. --workers N / --scheduler ADDRESS
 run the points as Dask tasks (the numbers do not change); they need Dask:
 python -m pip install 'hepcombine[dask]'.
+
+With --eps-scan SOURCE (repeatable; a source, a bare name or a pattern) the errors on errors of
+those sources are scanned instead: epsilon from --eps-range LOW HIGH (default 0 1) in --points
+(default 11) steps, with the profile interval (Bartlett-corrected with --bartlett), chi2_min and
+the goodness of fit at every point: DIR/[P_]eps_scan_result.txt, the plots
+DIR/[P_]eps_scan_<observable>.png and .pdf, --json FILE.
 """
 
 EPILOG = """\
@@ -31,6 +37,8 @@ examples:
   hepcombine scan base.txt --points 11 --neyman --output-dir scans --json scans.json
   hepcombine scan base.txt --intervals             # with profile intervals at every point
   hepcombine scan base.txt --intervals --workers 2 # the points on 2 local worker processes
+  hepcombine scan LHC_comb.yaml --repair-correlations --symmetrise-correlations \
+      --eps-scan LHCrad --eps-scan PDF --eps-range 0 0.6 --points 7 --bartlett
 """
 
 
@@ -58,6 +66,29 @@ def register(sub: Any) -> None:
         help="compute the profile-likelihood (Minos) interval at every point of a non-quadratic "
         "chi2 (slow; for a quadratic chi2 they are exact and always reported)",
     )
+    p.add_argument(
+        "--eps-scan",
+        metavar="SOURCE",
+        action="append",
+        default=[],
+        help="scan epsilon, the errors on errors of SOURCE (repeatable), instead of the "
+        "correlations",
+    )
+    p.add_argument(
+        "--eps-range",
+        metavar=("LOW", "HIGH"),
+        nargs=2,
+        type=float,
+        default=(0.0, 1.0),
+        help="the range of epsilon of --eps-scan (default 0 1)",
+    )
+    p.add_argument(
+        "--eps-kind",
+        choices=("dependent", "independent"),
+        default="dependent",
+        help="the errors on errors of --eps-scan: one epsilon per name (dependent, default) or "
+        "per source",
+    )
     c.add_execution(p)
     c.add_combiner(p)
     c.add_plot_style(p)
@@ -70,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
     from ..outputs.json import dumps, scans_to_dict
 
     c.check_dask(args)
+    if args.eps_scan:
+        return _run_eps(args)
     table_path = c.out_name(args, "scan_result.txt")
     c.check_distinct({"scan_result.txt": table_path, "--json": args.json})
     spec = c.load(args)
@@ -81,6 +114,54 @@ def run(args: argparse.Namespace) -> int:
         chi2 = spec.chi2_definition(args.chi2)
         json_text = dumps(scans_to_dict(scans, chi2, config=str(args.config)))
 
+    written: list[Path] = []
+    with output_set() as out:
+        written.append(out.write_text(table_path, table))
+        if json_text is not None:
+            written.append(out.write_text(args.json, json_text))
+        c.stage_figures(out, args, figs, written)
+    print(table, end="")
+    c.report_written(written)
+    return 0
+
+
+def _run_eps(args: argparse.Namespace) -> int:
+    """``--eps-scan``: the scan over ε (:func:`hepcombine.eps_scan.scan_errors_on_errors`)."""
+    import numpy as np
+
+    from ..eps_scan import scan_errors_on_errors
+    from ..outputs.atomic import output_set
+    from ..outputs.json import dumps
+
+    table_path = c.out_name(args, "eps_scan_result.txt")
+    c.check_distinct({"eps_scan_result.txt": table_path, "--json": args.json})
+    spec = c.load(args)
+    combiner = c.combiner(args, spec)
+    low, high = args.eps_range
+    grid = np.linspace(low, high, args.points or 11)
+    progress = c.Progress("scanning")
+    try:
+        scan = scan_errors_on_errors(
+            combiner,
+            args.eps_scan,
+            grid,
+            kind=args.eps_kind,
+            progress=progress,
+            workers=args.workers,
+            scheduler=args.scheduler,
+        )
+    finally:
+        progress.close()
+    table = scan.to_table()
+    figs: dict[str, Any] = {}
+    if not args.no_plots:
+        c.quiet_matplotlib()
+        from ..plots.combination import file_stem
+        from ..plots.scan import plot_eps_scan
+
+        for o in scan.observables:
+            figs[f"eps_scan_{file_stem(o)}"] = plot_eps_scan(scan, o, exp_label=c.exp_label(args))
+    json_text = None if args.json is None else dumps({"config": str(args.config), **scan.to_dict()})
     written: list[Path] = []
     with output_set() as out:
         written.append(out.write_text(table_path, table))

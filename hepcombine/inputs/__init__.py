@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ConfigError
 
@@ -25,9 +25,20 @@ if TYPE_CHECKING:
 __all__ = ["load_config"]
 
 
-def load_config(path: str | os.PathLike[str]) -> CombinationSpec:
-    """Read a combination: ``.yaml``/``.yml`` as hepcombine YAML, anything else as a Convino
-    base file."""
+def load_config(
+    path: str | os.PathLike[str],
+    *,
+    symmetrise: bool = False,
+    repair_correlations: bool = False,
+) -> CombinationSpec:
+    """Read a combination: ``.yaml``/``.yml`` as hepcombine YAML or, recognised by its layout
+    (``global: {n_meas, n_syst}``, ``data``, ``syst``), as a gvm-combinations file; anything
+    else as a Convino base file.
+
+    ``symmetrise`` and ``repair_correlations`` apply to the correlation-matrix files of a
+    gvm-combinations file (:func:`~hepcombine.inputs.gvm.read_gvm`): use the mean of the two
+    entries of an asymmetric matrix; let an invalid (not positive semi-definite) matrix through
+    to the combiner's opt-in repair (``repair=True``) instead of stopping."""
     path = Path(path)
     if not path.is_file():
         what = "is a directory" if path.is_dir() else "does not exist"
@@ -36,10 +47,31 @@ def load_config(path: str | os.PathLike[str]) -> CombinationSpec:
         from .yaml import read_yaml
 
         _check_text(path)
+        data = _gvm_layout(path)
+        if data is not None:
+            from .gvm import read_gvm
+
+            return read_gvm(
+                path, data=data, symmetrise=symmetrise, repair_correlations=repair_correlations
+            )
         return read_yaml(path)
     from .convino import read_convino
 
     return read_convino(path)
+
+
+def _gvm_layout(path: Path) -> Any:
+    """The parsed content of ``path`` if it has the layout of a gvm-combinations file, else
+    None (hepcombine's own YAML reader reads and reports everything else)."""
+    import yaml
+
+    from .gvm import is_gvm_file
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return None
+    return data if is_gvm_file(data) else None
 
 
 def _check_text(path: Path) -> None:

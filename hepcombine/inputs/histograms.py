@@ -14,7 +14,9 @@ A differential measurement is one estimate per bin. The functions here read the 
 and return a :class:`~hepcombine.measurement.DifferentialMeasurement`: the canonical
 :class:`~hepcombine.measurement.Measurement` plus the binning it came from.
 :func:`differential_spec` turns several measurements of one distribution into the
-specification of their bin-by-bin combination.
+specification of their bin-by-bin combination; :func:`combine_differential` combines them
+through it (the pipeline step of a distribution: specification → combiner → result, given as a
+:class:`~hepcombine.differential.DifferentialResult`).
 
 Conventions
 -----------
@@ -43,7 +45,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -55,8 +57,12 @@ from ..names import Ref
 from ..spec import CombinationSpec
 from ._bins import common_quantity
 
+if TYPE_CHECKING:
+    from ..differential import DifferentialResult
+
 __all__ = [
     "Systematic",
+    "combine_differential",
     "differential_observables",
     "differential_spec",
     "measurement_from_graph",
@@ -1128,6 +1134,39 @@ def differential_spec(
         binning=first.binning,
         format="histograms",
         quantity=common_quantity([(str(m.name), m.quantity) for m in measurements]),
+    )
+
+
+def combine_differential(
+    measurements: Sequence[DifferentialMeasurement],
+    correlations: Mapping[tuple[Ref, Ref], float] | None = None,
+    chi2: Literal["neyman", "pearson"] = "neyman",
+    *,
+    intervals: bool = True,
+    **combiner_kwargs: Any,
+) -> DifferentialResult:
+    """Combine measurements of the same binned distribution, bin by bin.
+
+    The specification is :func:`differential_spec` (bins matched by their binning — an error
+    names two measurements whose binning differs — and called ``bin0, bin1, ...``; the
+    measurements named by their ``.name``, so refer to sources as ``"name:source"`` in
+    ``correlations``), combined by its :meth:`~hepcombine.spec.CombinationSpec.combiner`.
+    ``combiner_kwargs`` (``groups``, ``asymmetry``, ``repair``) go to the combiner;
+    ``intervals`` to its ``combine``. The binning, title and quantity are those of the first
+    measurement.
+    """
+    from ..differential import DifferentialResult
+
+    measurements = list(measurements)
+    spec = differential_spec(measurements, correlations, chi2=chi2)
+    result = spec.combiner(**combiner_kwargs).combine(intervals=intervals)
+    assert spec.binning is not None
+    return DifferentialResult(
+        result,
+        tuple(spec.observables),
+        spec.binning,
+        measurements[0].title,
+        spec.quantity if spec.quantity is not None else Quantity(),
     )
 
 

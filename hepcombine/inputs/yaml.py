@@ -24,7 +24,14 @@ import yaml
 from numpy.typing import NDArray
 
 from ..binning import Binning, Qualifier, Quantity
-from ..exceptions import ConfigError, HepCombineError, InvalidMeasurement, UnknownName
+from ..errors_on_errors import ErrorOnError
+from ..exceptions import (
+    ConfigError,
+    HepCombineError,
+    InvalidArgument,
+    InvalidMeasurement,
+    UnknownName,
+)
 from ..measurement import DifferentialMeasurement, Measurement, Shift
 from ..names import Names
 from ..spec import CombinationSpec, Pair, ScanGroup
@@ -529,7 +536,7 @@ def _yoda_measurement(
 def _aliases(name: str, block: Mapping[str, Any]) -> dict[str, str]:
     """``{label as written in the file: source}`` for the renamed labels of a HEPData
     measurement (labels that are not renamed resolve by the reader's cleaning)."""
-    from .hepdata import _clean_label
+    from .hepdata._tables import _clean_label
 
     out = {}
     for label, new in (block.get("sources") or {}).items():
@@ -563,13 +570,16 @@ def read_yaml(path: str | Path) -> CombinationSpec:
           - {a: atlas:lumi, b: cms:lumi, rho: 1.0}
           - {a: pdf, b: cms:lumi, rho: 0.0, scan: [0, 0.5], group: pdf}
         impacts: {luminosity: [atlas:lumi, cms:lumi], statistics: [stat]}
+        errors_on_errors: {pdf: 0.3, 'cms:lumi': {eps: 0.2, type: independent}}
         chi2: neyman
 
     Without ``observables`` every estimate name becomes one combined quantity of all estimates
     of that name. Correlation entries with ``scan`` are scanned; entries with the same
     ``group`` are scanned together (an entry without ``group`` is a group of its own named
     ``"a, b"``). ``shared_names: true`` correlates same-named sources with +1, as
-    ``sharedNames`` does for Convino files.
+    ``sharedNames`` does for Convino files. ``errors_on_errors`` gives the relative
+    uncertainty ε of the size of sources (a source, a bare name for every source of that name,
+    or a pattern; see :mod:`hepcombine.errors_on_errors`).
 
     Distributions: a measurement can instead be a HEPData table (``hepdata:``, every key an
     argument of :func:`~hepcombine.inputs.hepdata.read_hepdata`), histograms or a graph in a
@@ -698,7 +708,7 @@ def read_yaml(path: str | Path) -> CombinationSpec:
     def source_ref(ref: Any) -> str:
         """A source reference, with the labels of HEPData measurements as written in the file
         ('ee:sys,lumi') resolved to their sources."""
-        from .hepdata import _clean_label
+        from .hepdata._tables import _clean_label
 
         text = str(ref).strip()
         m, sep, n = text.partition(":")
@@ -784,6 +794,20 @@ def read_yaml(path: str | Path) -> CombinationSpec:
                 y.fail(["impacts", group, i], str(exc))
         impacts[str(group)] = members
 
+    errors_on_errors: dict[str, ErrorOnError] = {}
+    for ref, value in (data.get("errors_on_errors") or {}).items():
+        where = ["errors_on_errors", ref]
+        key = source_ref(ref)
+        try:
+            names.matching(key)
+            errors_on_errors[key] = (
+                ErrorOnError(value["eps"], value.get("type", "dependent"))
+                if isinstance(value, Mapping)
+                else ErrorOnError(value)
+            )
+        except (UnknownName, InvalidArgument) as exc:
+            y.fail(where, str(exc))
+
     differential = bool(data.get("differential", False))
     if binned:
         differential = True
@@ -819,6 +843,7 @@ def read_yaml(path: str | Path) -> CombinationSpec:
         binning=binning,
         format="yaml",
         quantity=quantity,
+        errors_on_errors=errors_on_errors,
     )
 
 

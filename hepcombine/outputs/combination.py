@@ -67,7 +67,7 @@ def hepdata_tables(result: CombinationResult, spec: CombinationSpec) -> HEPDataT
     binning and quantity; otherwise one numbered bin per observable. The ``total`` error is the
     profile interval where every observable has one, else the symmetric error (with a
     warning)."""
-    from .hepdata import prepare_hepdata
+    from .hepdata import HEPDataOptions, prepare_hepdata
 
     dr = differential_result(result, spec)
     obs = list(dr.observables) if dr is not None else list(result.observables)
@@ -75,8 +75,8 @@ def hepdata_tables(result: CombinationResult, spec: CombinationSpec) -> HEPDataT
         "profile" if _profile_ok(result, obs, "the HEPData table") else "hesse"
     )
     if dr is None:
-        return prepare_hepdata(result, obs, errors=errors)
-    return prepare_hepdata(result, obs, binning=dr.binning, quantity=dr.quantity, errors=errors)
+        return prepare_hepdata(result, HEPDataOptions(observables=obs, errors=errors))
+    return prepare_hepdata(dr, HEPDataOptions(errors=errors))
 
 
 def normalised(result: CombinationResult, spec: CombinationSpec) -> NormalisedDistribution | None:
@@ -98,7 +98,7 @@ def root_objects(result: CombinationResult, spec: CombinationSpec) -> dict[str, 
     :func:`~hepcombine.outputs.root.result_objects`. The graph ``combined_profile`` has the
     profile intervals where every observable has one, else the symmetric errors, with a warning.
     """
-    from .root import result_objects
+    from .root import differential_objects, result_objects
 
     dr = differential_result(result, spec)
     obs = list(dr.observables) if dr is not None else list(result.observables)
@@ -106,7 +106,7 @@ def root_objects(result: CombinationResult, spec: CombinationSpec) -> dict[str, 
     graph_errors: Literal["profile", "symmetric"] = "profile" if ok else "symmetric"
     if dr is None:
         return result_objects(result, graph_errors=graph_errors)
-    return dr.root_objects(normalised=spec.normalise, graph_errors=graph_errors)
+    return differential_objects(dr, normalised=spec.normalise, graph_errors=graph_errors)
 
 
 def contour_graph(contour: Contour) -> Graph:

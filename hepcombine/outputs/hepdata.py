@@ -1,5 +1,16 @@
 """Write a combination as a HEPData submission: a directory and a ``.tar.gz``, with hepdata_lib.
 
+What the submission holds is one :class:`HEPDataOptions` (a frozen dataclass: which
+observables in which bins, the quantity, the table names and texts, the errors, which tables,
+the digits), so that :func:`prepare_hepdata` (build and check) and :func:`write_hepdata` (build,
+check, validate, write) take the same object instead of repeating a dozen keywords::
+
+    from hepcombine.outputs.hepdata import HEPDataOptions, write_hepdata
+
+    write_hepdata(dr, "submission")  # a DifferentialResult: its bins, binning and quantity
+    options = HEPDataOptions(binning=bins, quantity=xsec, errors="hesse", name="Z rapidity")
+    write_hepdata(result, "submission", options, overwrite=True)
+
 :func:`write_hepdata` writes, for an ordered list of combined observables (the bins of a
 distribution, or any set of quantities),
 
@@ -40,6 +51,7 @@ Decisions
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -56,13 +68,15 @@ import numpy as np
 import yaml
 
 from ..binning import Binning, Qualifier, Quantity
-from ..exceptions import HEPDataError, IntervalError, OutputError, UnknownName
+from ..exceptions import HEPDataError, IntervalError, InvalidArgument, OutputError, UnknownName
 from .atomic import OutputSet, output_set
 
 if TYPE_CHECKING:
+    from ..differential import DifferentialResult
     from ..result import CombinationResult
 
 __all__ = [
+    "HEPDataOptions",
     "HEPDataSubmission",
     "HEPDataTables",
     "prepare_hepdata",
@@ -88,6 +102,95 @@ class HEPDataSubmission:
     archive: Path
     tables: tuple[str, ...]
     files: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class HEPDataOptions:
+    """What a HEPData submission of a combination holds: one object for
+    :func:`prepare_hepdata`, :func:`write_hepdata` and the command line.
+
+    A new kind of content (e.g. HEPData's additional resources: a covariance file, an HS3
+    workspace) is a new field here with its default "not written", checked in
+    ``__post_init__`` and turned into hepdata_lib objects in :func:`prepare_hepdata`; the
+    callers pass the options through unchanged.
+
+    Attributes
+    ----------
+    observables:
+        The combined observables to write, in order (the bins); default all. From the result
+        for a :class:`~hepcombine.differential.DifferentialResult`.
+    binning:
+        Their bins (edges, axis label and unit); default the bin numbers (the description then
+        names the observable of each bin). From the result for a ``DifferentialResult``.
+    quantity:
+        What the values are (label, unit, qualifiers such as √s). From the result for a
+        ``DifferentialResult``.
+    qualifiers:
+        More qualifiers, :class:`~hepcombine.binning.Qualifier` or ``(name, value)`` /
+        ``(name, value, unit)`` (stored as ``Qualifier``).
+    name, description, comment:
+        Name of the main table (the matrices are ``"<name> covariance"`` and
+        ``"<name> correlation"``; at most 64 characters each, usable as file names), its
+        description (default: how it was combined), and the submission's comment.
+    errors:
+        ``"profile"``: the profile-likelihood interval as asymmetric ``total`` error (an error
+        if an interval is not valid); ``"hesse"``: the symmetric error.
+    breakdown, covariance, correlation:
+        Which of the breakdown variable and the matrix tables to write.
+    digits:
+        Significant digits of every number (hepdata_lib's ``Variable.digits``), 1 to 17.
+
+    Raises
+    ------
+    HEPDataError
+        Bad names, errors, digits or qualifiers (when the options are made, before anything is
+        built).
+    InvalidArgument
+        ``binning`` or ``quantity`` of the wrong type, ``observables`` given as one string.
+    """
+
+    observables: Sequence[str] | None = None
+    binning: Binning | None = None
+    quantity: Quantity | None = None
+    qualifiers: Sequence[Qualifier | Sequence[str]] = ()
+    name: str = "Combination"
+    description: str = ""
+    comment: str = ""
+    errors: Literal["profile", "hesse"] = "profile"
+    breakdown: bool = True
+    covariance: bool = True
+    correlation: bool = True
+    digits: int = 10
+
+    def __post_init__(self) -> None:
+        if self.observables is not None:
+            if isinstance(self.observables, str):
+                raise InvalidArgument(
+                    f"observables must be a list of names, not the string {self.observables!r}"
+                )
+            object.__setattr__(self, "observables", tuple(str(o) for o in self.observables))
+        if self.binning is not None and not isinstance(self.binning, Binning):
+            raise InvalidArgument(f"binning must be a Binning, not {type(self.binning).__name__}")
+        if self.quantity is not None and not isinstance(self.quantity, Quantity):
+            raise InvalidArgument(
+                f"quantity must be a Quantity, not {type(self.quantity).__name__}"
+            )
+        object.__setattr__(self, "qualifiers", tuple(_qualifiers(Quantity(), self.qualifiers)))
+        if self.errors not in ("profile", "hesse"):
+            raise HEPDataError(f"errors must be 'profile' or 'hesse', not {self.errors!r}")
+        if not (isinstance(self.digits, int) and 1 <= self.digits <= 17):
+            raise HEPDataError(f"digits must be an integer from 1 to 17, not {self.digits!r}")
+        _check_names(self.tables)
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """The names of the tables these options write, in order."""
+        out = [self.name]
+        if self.covariance:
+            out.append(f"{self.name} covariance")
+        if self.correlation:
+            out.append(f"{self.name} correlation")
+        return tuple(out)
 
 
 # hepdata_lib imports PyROOT whenever it is installed (for its ROOT file reader, which is not
@@ -207,25 +310,19 @@ def _numbered(obs: Sequence[str], limit: int = 30) -> str:
 
 
 def prepare_hepdata(
-    result: CombinationResult,
-    observables: Sequence[str] | None = None,
-    *,
-    binning: Binning | None = None,
-    quantity: Quantity | None = None,
-    qualifiers: Iterable[Qualifier | Sequence[str]] = (),
-    name: str = "Combination",
-    description: str = "",
-    comment: str = "",
-    errors: Literal["profile", "hesse"] = "profile",
-    breakdown: bool = True,
-    covariance: bool = True,
-    correlation: bool = True,
-    digits: int = 10,
+    result: CombinationResult | DifferentialResult, options: HEPDataOptions | None = None
 ) -> HEPDataTables:
     """The HEPData tables of combined observables, built and checked but not written
     (:meth:`HEPDataTables.stage` writes them; :func:`write_hepdata` does both).
 
-    The parameters are those of :func:`write_hepdata`.
+    Parameters
+    ----------
+    result:
+        The combination, or a combined distribution
+        (:class:`~hepcombine.differential.DifferentialResult`: its bins, binning and quantity
+        are written; the options do not give them then).
+    options:
+        What the submission holds (:class:`HEPDataOptions`; default ``HEPDataOptions()``).
 
     Returns
     -------
@@ -234,13 +331,46 @@ def prepare_hepdata(
     Raises
     ------
     HEPDataError
-        hepdata_lib missing, bad names, or numbers that are not finite.
+        hepdata_lib missing, a binning that does not fit, or numbers that are not finite.
     IntervalError
         ``errors="profile"`` and an observable has no valid profile interval.
     UnknownName
         An observable that the result does not have.
+    InvalidArgument
+        ``options`` that are not :class:`HEPDataOptions`, or options that give what a
+        ``DifferentialResult`` says itself.
     """
-    obs = list(result.observables if observables is None else observables)
+    from ..differential import DifferentialResult
+    from ..result import CombinationResult
+
+    if options is None:
+        options = HEPDataOptions()
+    if not isinstance(options, HEPDataOptions):
+        raise InvalidArgument(
+            f"the options of a HEPData submission are a HEPDataOptions, not "
+            f"{type(options).__name__} (0.3: observables, binning, name, errors, ... are "
+            "fields of HEPDataOptions)"
+        )
+    if isinstance(result, DifferentialResult):
+        for key in ("observables", "binning", "quantity"):
+            if getattr(options, key) is not None:
+                raise InvalidArgument(
+                    f"write_hepdata: {key}= comes from the DifferentialResult; build one with "
+                    "DifferentialResult.from_result(...) to change it"
+                )
+        options = dataclasses.replace(
+            options,
+            observables=result.observables,
+            binning=result.binning,
+            quantity=result.quantity,
+        )
+        result = result.result
+    if not isinstance(result, CombinationResult):
+        raise InvalidArgument(
+            f"write_hepdata needs a CombinationResult or a DifferentialResult, not "
+            f"{type(result).__name__}"
+        )
+    obs = list(result.observables if options.observables is None else options.observables)
     if not obs:
         raise HEPDataError("write_hepdata: no observables to write")
     unknown = [o for o in obs if o not in result.values]
@@ -251,34 +381,25 @@ def prepare_hepdata(
         )
     if len(set(obs)) != len(obs):
         raise HEPDataError(f"write_hepdata: an observable is listed twice in {obs}")
-    if errors not in ("profile", "hesse"):
-        raise HEPDataError(f"errors must be 'profile' or 'hesse', not {errors!r}")
-    if not (isinstance(digits, int) and 1 <= digits <= 17):
-        raise HEPDataError(f"digits must be an integer from 1 to 17, not {digits!r}")
     n = len(obs)
-    numbered = binning is None
-    binning = binning if binning is not None else Binning.index(n)
+    numbered = options.binning is None
+    binning = options.binning if options.binning is not None else Binning.index(n)
     if binning.n_bins != n:
         raise HEPDataError(
             f"write_hepdata: {n} observables but the binning has {binning.n_bins} bins"
         )
-    quantity = quantity if quantity is not None else Quantity()
-    quals = _qualifiers(quantity, qualifiers)
+    quantity = options.quantity if options.quantity is not None else Quantity()
+    quals = _qualifiers(quantity, options.qualifiers)
     label = quantity.label or "combined value"
-    tables = [name]
-    if covariance:
-        tables.append(f"{name} covariance")
-    if correlation:
-        tables.append(f"{name} correlation")
-    _check_names(tables)
+    name, errors, digits = options.name, options.errors, options.digits
     values, total = _errors(result, obs, errors)
     components: list[tuple[str, list[float]]] = []
-    if breakdown:
+    if options.breakdown:
         table = result.breakdown
         if not table.rows:
             raise HEPDataError(
                 "the result has no uncertainty breakdown (combined with decompositions=False); "
-                "pass breakdown=False"
+                "write it with HEPDataOptions(breakdown=False)"
             )
         for comp in table.rows:
             entry = table[comp]
@@ -287,9 +408,9 @@ def prepare_hepdata(
 
     # ------------------------------------------------------------ hepdata_lib objects
     sub = hl.Submission()
-    sub.comment = comment
+    sub.comment = options.comment
     main = hl.Table(name)
-    main.description = description or _description(result, errors, obs, numbered)
+    main.description = options.description or _description(result, errors, obs, numbered)
     main.location = "hepcombine"
     rows = list(range(n))
     main.add_variable(_bins_variable(hl, binning, digits, rows))
@@ -303,7 +424,7 @@ def prepare_hepdata(
     unc.values = total
     value_var.add_uncertainty(unc)
     main.add_variable(value_var)
-    if breakdown:
+    if options.breakdown:
         parts = _variable(
             hl,
             f"{label} (breakdown)",
@@ -322,9 +443,9 @@ def prepare_hepdata(
         main.add_variable(parts)
     sub.add_table(main)
     matrices = []
-    if covariance:
+    if options.covariance:
         matrices.append((f"{name} covariance", "covariance", result.covariance.sub(obs).matrix, 2))
-    if correlation:
+    if options.correlation:
         matrices.append(
             (f"{name} correlation", "correlation", result.correlation.sub(obs).matrix, 0)
         )
@@ -348,25 +469,14 @@ def prepare_hepdata(
             raise HEPDataError(f"write_hepdata: a combined value is not finite ({v})")
     if not np.all(np.isfinite(result.covariance.sub(obs).matrix)):
         raise HEPDataError("write_hepdata: the covariance has NaN or infinite entries")
-    return HEPDataTables(sub, tuple(tables))
+    return HEPDataTables(sub, options.tables)
 
 
 def write_hepdata(
-    result: CombinationResult,
+    result: CombinationResult | DifferentialResult,
     directory: PathLike,
-    observables: Sequence[str] | None = None,
+    options: HEPDataOptions | None = None,
     *,
-    binning: Binning | None = None,
-    quantity: Quantity | None = None,
-    qualifiers: Iterable[Qualifier | Sequence[str]] = (),
-    name: str = "Combination",
-    description: str = "",
-    comment: str = "",
-    errors: Literal["profile", "hesse"] = "profile",
-    breakdown: bool = True,
-    covariance: bool = True,
-    correlation: bool = True,
-    digits: int = 10,
     archive: PathLike | None = None,
     overwrite: bool = False,
     validate: bool = True,
@@ -376,28 +486,15 @@ def write_hepdata(
     Parameters
     ----------
     result:
-        The combination.
+        The combination, or a combined distribution
+        (:class:`~hepcombine.differential.DifferentialResult`: its bins, binning and quantity
+        are written).
     directory:
         The submission directory to create (``submission.yaml`` and one file per table).
-    observables:
-        The combined observables to write, in order (the bins); default all.
-    binning:
-        Their bins (edges, axis label and unit); default the bin numbers.
-    quantity:
-        What the values are (label, unit, qualifiers such as √s).
-    qualifiers:
-        More qualifiers, ``(name, value)`` or ``(name, value, unit)``.
-    name, description, comment:
-        Name of the main table (the matrices are ``"<name> covariance"`` and
-        ``"<name> correlation"``), its description (default: how it was combined), and the
-        submission's comment.
-    errors:
-        ``"profile"``: the profile-likelihood interval as asymmetric ``total`` error (an error
-        if an interval is not valid); ``"hesse"``: the symmetric error.
-    breakdown, covariance, correlation:
-        Which of the breakdown variable and the matrix tables to write.
-    digits:
-        Significant digits of every number (hepdata_lib's ``Variable.digits``).
+    options:
+        What the submission holds (:class:`HEPDataOptions`: observables, binning, quantity,
+        qualifiers, table name and texts, errors, which tables, digits); default
+        ``HEPDataOptions()``.
     archive:
         The ``.tar.gz`` to write; default ``directory`` with ``.tar.gz`` appended.
     overwrite:
@@ -415,29 +512,16 @@ def write_hepdata(
     Raises
     ------
     HEPDataError
-        hepdata_lib missing, bad names, existing targets (``overwrite=True`` replaces only
-        a submission directory: one with ``submission.yaml`` and no subdirectories), or a
-        submission the validator rejects (nothing is written then).
+        hepdata_lib missing, a binning that does not fit, existing targets
+        (``overwrite=True`` replaces only a submission directory: one with ``submission.yaml``
+        and no subdirectories), or a submission the validator rejects (nothing is written
+        then).
     IntervalError
         ``errors="profile"`` and an observable has no valid profile interval.
     UnknownName
         An observable that the result does not have.
     """
-    tables = prepare_hepdata(
-        result,
-        observables,
-        binning=binning,
-        quantity=quantity,
-        qualifiers=qualifiers,
-        name=name,
-        description=description,
-        comment=comment,
-        errors=errors,
-        breakdown=breakdown,
-        covariance=covariance,
-        correlation=correlation,
-        digits=digits,
-    )
+    tables = prepare_hepdata(result, options)
     try:
         with output_set() as out:
             written = tables.stage(out, directory, archive, overwrite=overwrite, validate=validate)

@@ -1,10 +1,13 @@
 """``hist`` output: combined distributions and combinations as ``hist.Hist`` objects.
 
-:func:`binning_axis` is the ``hist`` axis of a :class:`~hepcombine.binning.Binning`
-(``Regular`` for uniform bins, else ``Variable``; the axis name and label kept);
-:func:`distribution_hist` and :func:`matrix_hist` fill 1-d (``Weight`` storage) and 2-d
-histograms on it; :func:`result_hist` and :func:`result_matrix_hist` give one labelled bin
-per observable of any combination. ``hist`` is imported when a histogram is made.
+:func:`to_hist` is the histogram of a result: of a
+:class:`~hepcombine.differential.DifferentialResult` on the edges of its binning, of any
+:class:`~hepcombine.result.CombinationResult` one labelled bin per observable.
+:func:`regular_or_variable_axis` is the ``hist`` axis of bin edges (``Regular`` for uniform
+bins, else ``Variable``; the axis name and label kept); :func:`distribution_hist` and
+:func:`matrix_hist` fill 1-d (``Weight`` storage) and 2-d histograms on it;
+:func:`result_hist` and :func:`result_matrix_hist` give one labelled bin per observable of any
+combination. ``hist`` is imported when a histogram is made.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from numpy.typing import ArrayLike, NDArray
 if TYPE_CHECKING:
     import hist
 
+    from ..differential import DifferentialResult
     from ..result import CombinationResult
 
 __all__ = [
@@ -27,6 +31,7 @@ __all__ = [
     "regular_or_variable_axis",
     "result_hist",
     "result_matrix_hist",
+    "to_hist",
 ]
 
 
@@ -104,6 +109,62 @@ def result_matrix_hist(result: CombinationResult, which: str) -> Any:
     h.view().value = matrix.matrix
     h.view().variance = 0.0
     return h
+
+
+def to_hist(
+    result: DifferentialResult | CombinationResult, *, normalised: bool = False
+) -> hist.Hist:
+    """The result as a ``hist.Hist`` with ``Weight`` storage.
+
+    A :class:`~hepcombine.differential.DifferentialResult`: a 1-d histogram with value and
+    variance = error² (Hesse) of each bin on the edges of the binning (``Regular`` if the bins
+    are uniform, else ``Variable``), the axis name, the axis label with its unit
+    (``"$p_T$ [GeV]"``: hist axes have no unit of their own), and the title (else the
+    quantity's title) as label. Bins with gaps between them: each gap is an extra bin with
+    value and variance 0 (the bins of the distribution are ``h[binning.filled_edges()[1]]``);
+    bins known only by number: the bin numbers as edges. ``normalised=True``: the shape from
+    :meth:`~hepcombine.differential.DifferentialResult.normalised` (sum normalisation).
+
+    A :class:`~hepcombine.result.CombinationResult`: :func:`result_hist`, one bin per
+    observable on a category axis (``normalised=True`` needs the bins of a distribution:
+    wrap it with ``DifferentialResult.from_result``).
+    """
+    from ..differential import DifferentialResult
+    from ..exceptions import InvalidArgument
+    from ..result import CombinationResult
+
+    if isinstance(result, CombinationResult):
+        if normalised:
+            raise InvalidArgument(
+                "to_hist(normalised=True) needs the bins of a distribution: wrap the result "
+                "with DifferentialResult.from_result(result, ...)"
+            )
+        return result_hist(result)
+    if not isinstance(result, DifferentialResult):
+        raise InvalidArgument(
+            f"to_hist needs a DifferentialResult or a CombinationResult, not "
+            f"{type(result).__name__}"
+        )
+    if normalised:
+        shape = result.normalised()
+        values, variances = shape.values, shape.errors**2
+    else:
+        values, variances = result.values, result.errors**2
+    b = result.binning
+    edges = result.histogram_edges()
+    if not b.is_contiguous and not b.is_index:
+        edges, where = b.filled_edges()
+        full_v, full_var = np.zeros(len(edges) - 1), np.zeros(len(edges) - 1)
+        full_v[where], full_var[where] = values, variances
+        values, variances = full_v, full_var
+    return distribution_hist(
+        edges,
+        values,
+        variances,
+        name=result.axis_name,
+        label=b.title if b.label or b.unit else "",
+        title=result.title or result.quantity.title,
+    )
 
 
 def __dir__() -> list[str]:

@@ -21,7 +21,10 @@ Layout (all mappings keyed by name; see the schema for every field)::
                       "is_index", "centers"?}, "quantity": {"label", "unit", "qualifiers"}}}
 
 ``"differential"`` is there only for a differential combination (schema version 1.1; version 1
-files are version 1.1 files without it).
+files are version 1.1 files without it). With errors on errors (schema version 1.2) there are also
+``"errors_on_errors": [{"entry", "kind", "eps", "sources", "n", "variance_factor"}]``,
+``"bartlett": {"profile": {NAME: b}, "chi2", "applied", "goodness_of_fit", "pvalue"}`` and, per
+combined value, ``"delta_chi2"``: the level of its ``"interval"`` (1, or b with ``--bartlett``).
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ import json
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+from .._version import __version__
 
 if TYPE_CHECKING:
     from ..blue.result import BlueResult
@@ -48,8 +53,9 @@ __all__ = [
     "scans_to_dict",
 ]
 
-#: Version of the layout documented in ``schemas/result.json``.
-SCHEMA_VERSION = "1.1"
+#: Version of the layout documented in ``schemas/result.json`` (results without errors on
+#: errors are written as version 1.1, which they are).
+SCHEMA_VERSION = "1.2"
 
 
 def _f(value: Any) -> float | None:
@@ -110,7 +116,6 @@ def result_to_dict(
     as ``"config"``; ``differential``: the result as a distribution (its bins, binning and
     quantity are recorded as ``"differential"``).
     """
-    from .. import __version__
     from .text import normalised_arrays
 
     combined = {}
@@ -122,8 +127,10 @@ def result_to_dict(
             "interval": [_f(lo), _f(hi)],
             "interval_status": str(result.interval_status[o]),
         }
+        if result.errors_on_errors:
+            combined[o]["delta_chi2"] = _f(result.interval_levels[o])
     out: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
+        "schema_version": SCHEMA_VERSION if result.errors_on_errors else "1.1",
         "hepcombine_version": __version__,
         **({} if config is None else {"config": str(config)}),
         "chi2_definition": result.chi2_definition,
@@ -162,6 +169,9 @@ def result_to_dict(
         }
     if differential is not None:
         out["differential"] = differential_to_dict(differential)
+    if result.errors_on_errors:
+        out["errors_on_errors"] = [t.to_dict() for t in result.errors_on_errors]
+        out["bartlett"] = None if result.bartlett is None else result.bartlett.to_dict()
     return finite_or_none(out)
 
 
@@ -170,7 +180,6 @@ def scans_to_dict(
 ) -> dict[str, Any]:
     """The JSON-ready content of correlation scans (each :meth:`ScanResult.to_dict
     <hepcombine.scan.ScanResult.to_dict>`)."""
-    from .. import __version__
 
     out: dict[str, Any] = {"hepcombine_version": __version__}
     if config is not None:
@@ -183,7 +192,6 @@ def scans_to_dict(
 def blue_to_dict(result: BlueResult, **extra: Any) -> dict[str, Any]:
     """The JSON-ready content of a BLUE result (by name; NaN as ``None``); ``extra`` entries
     (e.g. the input files) are added at the top level."""
-    from .. import __version__
 
     obs = list(result.observables)
     out: dict[str, Any] = {

@@ -1,10 +1,17 @@
 """ROOT output with uproot, including ``TGraphAsymmErrors`` and ``TGraphErrors``.
 
-:func:`write_root` writes a mapping of names to objects into a ROOT file, atomically (through
-:mod:`hepcombine.outputs.atomic`: on any error nothing is left at the target and an existing
-file there is untouched). :func:`differential_objects` and :func:`result_objects` are the
-objects of a combined distribution and of any combination; :func:`root_key` makes names safe
-as ROOT keys.
+:func:`write_root` writes a mapping of names to objects, or a result, into a ROOT file,
+atomically (through :mod:`hepcombine.outputs.atomic`: on any error nothing is left at the
+target and an existing file there is untouched); :func:`to_pyroot` makes the same objects in
+memory with PyROOT. :func:`differential_objects` and :func:`result_objects` are the objects of
+a combined distribution and of any combination (the one description of both);
+:func:`root_key` makes names safe as ROOT keys, :func:`breakdown_keys` gives the keys of a
+result's ``breakdown_<component>`` histograms::
+
+    from hepcombine.outputs.root import to_pyroot, write_root
+
+    write_root("combination.root", result, directory="combination", normalised=True)
+    objects = to_pyroot(result)  # {"combined": ROOT.TH1D, "combined_profile": ..., ...}
 
 Supported objects:
 
@@ -33,7 +40,7 @@ histogram is the title of its values' axis (a TH1D's y, a TH2D's z).
 
 :func:`to_pyroot` makes the same objects in memory with PyROOT (``ROOT.TH1D``, ``ROOT.TH2D``,
 ``ROOT.TGraphAsymmErrors``, ``ROOT.TGraphErrors``) from the same description (the histogram's
-layout, the graph dataclasses), so that a result's ``to_root()`` and its file agree object by
+layout, the graph dataclasses), so that ``to_pyroot(result)`` and its file agree object by
 object (names, titles, axes, every cell and error, entries; the tests compare them). PyROOT is
 imported only there (``pip install "hepcombine[root]"``); without it :func:`to_pyroot` raises
 :class:`~hepcombine.exceptions.OutputError` saying what to install.
@@ -76,6 +83,7 @@ __all__ = [
     "Graph",
     "GraphAsymmErrors",
     "GraphErrors",
+    "breakdown_keys",
     "differential_objects",
     "result_objects",
     "root_key",
@@ -766,10 +774,23 @@ def _graph_to_pyroot(ROOT, name: str, graph: GraphAsymmErrors | GraphErrors | Gr
     return g
 
 
-def to_pyroot(objects: Mapping[str, object]) -> dict[str, Any]:
-    """PyROOT objects for ``objects`` (name -> object, as for :func:`write_root`): the same
-    classes, names, titles, axes, contents and errors that :func:`write_root` writes into a
-    file, built from the same description, in memory.
+def to_pyroot(
+    objects: Mapping[str, object] | CombinationResult | DifferentialResult,
+    *,
+    normalised: bool = False,
+    graph_errors: Literal["profile", "symmetric"] | None = None,
+) -> dict[str, Any]:
+    """PyROOT objects for ``objects`` (name -> object, or a result, as for :func:`write_root`):
+    the same classes, names, titles, axes, contents and errors that :func:`write_root` writes
+    into a file, built from the same description, in memory.
+
+    A :class:`~hepcombine.differential.DifferentialResult` gives ``ROOT.TH1D`` ``combined``,
+    ``ROOT.TGraphAsymmErrors`` ``combined_profile``, ``ROOT.TH2D`` ``covariance`` and
+    ``correlation``, a ``ROOT.TH1D`` per ``breakdown_<component>`` (and with
+    ``normalised=True`` ``normalised``, ``normalised_covariance``;
+    :func:`differential_objects`); a :class:`~hepcombine.result.CombinationResult` the same
+    keys with one labelled bin per observable (:func:`result_objects`). ``graph_errors``
+    (``"profile"`` by default for a result) as there.
 
     ``hist.Hist`` / ``boost_histogram.Histogram`` (1D, 2D) become ``ROOT.TH1D`` /
     ``ROOT.TH2D``, :class:`GraphAsymmErrors` ``ROOT.TGraphAsymmErrors`` and
@@ -782,7 +803,11 @@ def to_pyroot(objects: Mapping[str, object]) -> dict[str, Any]:
     OutputError
         If PyROOT cannot be imported (the message says what to install: ``pip install
         "hepcombine[root]"``), or an object is not supported (the message names it).
+    IntervalError
+        ``graph_errors="profile"`` (a result's default) and a value has no valid profile
+        interval.
     """
+    objects = _objects_of(objects, normalised, graph_errors)
     layouts = {}
     for key, obj in objects.items():
         name = _check_path("object name", key)[-1]
@@ -819,13 +844,49 @@ def _check_path(what: str, value: object) -> list[str]:
     return parts
 
 
+def _objects_of(
+    what: Mapping[str, object] | CombinationResult | DifferentialResult,
+    normalised: bool,
+    graph_errors: Literal["profile", "symmetric"] | None,
+) -> Mapping[str, object]:
+    """``what`` itself when it is a mapping of names to objects, else the objects of a result
+    (:func:`differential_objects`, :func:`result_objects`)."""
+    from ..differential import DifferentialResult
+    from ..result import CombinationResult
+
+    if isinstance(what, Mapping):
+        if normalised or graph_errors is not None:
+            raise InvalidArgument(
+                "normalised= and graph_errors= choose the objects of a result; the objects "
+                "given are written as they are"
+            )
+        return what
+    errors: Literal["profile", "symmetric"] = graph_errors or "profile"
+    if isinstance(what, DifferentialResult):
+        return differential_objects(what, normalised=normalised, graph_errors=errors)
+    if isinstance(what, CombinationResult):
+        if normalised:
+            raise InvalidArgument(
+                "normalised=True needs the bins of a distribution: wrap the result with "
+                "DifferentialResult.from_result(result, ...)"
+            )
+        return result_objects(what, graph_errors=errors)
+    raise OutputError(
+        f"cannot write a {type(what).__name__}: give a mapping of names to objects, a "
+        "CombinationResult or a DifferentialResult"
+    )
+
+
 def write_root(
     path: str | os.PathLike[str],
-    objects: Mapping[str, object],
+    objects: Mapping[str, object] | CombinationResult | DifferentialResult,
     *,
     directory: str | None = None,
+    normalised: bool = False,
+    graph_errors: Literal["profile", "symmetric"] | None = None,
 ) -> None:
-    """Write ``objects`` (name -> object) into a new ROOT file at ``path``, atomically.
+    """Write ``objects`` (name -> object, or a result) into a new ROOT file at ``path``,
+    atomically.
 
     Parameters
     ----------
@@ -836,17 +897,29 @@ def write_root(
         Names (keys in the file; ``"a/b"`` writes ``b`` into directory ``a``) mapped to 1D/2D
         histograms (``hist.Hist``, ``boost_histogram.Histogram``; written as ``TH1D``/``TH2D``),
         :class:`GraphAsymmErrors` (``TGraphAsymmErrors``), :class:`GraphErrors`
-        (``TGraphErrors``) or :class:`Graph` (``TGraph``).
+        (``TGraphErrors``) or :class:`Graph` (``TGraph``). Or a result: a
+        :class:`~hepcombine.differential.DifferentialResult` is written as the objects of
+        :func:`differential_objects`, a :class:`~hepcombine.result.CombinationResult` as those
+        of :func:`result_objects`.
     directory:
         If given, all objects are written into this ``TDirectory`` (``"a/b"`` nests ``b`` in
-        ``a``), which is created even if ``objects`` is empty.
+        ``a``), which is created even if ``objects`` is empty (``hepcombine combine --root``
+        writes into ``"combination"``).
+    normalised, graph_errors:
+        For a result: also the normalised distribution (a ``DifferentialResult`` only), and
+        the errors of the graph ``combined_profile`` (``"profile"``, the default, or
+        ``"symmetric"``); see :func:`differential_objects`.
 
     Raises
     ------
     OutputError
         If an object cannot be written (the message names it) or a name is invalid. Nothing is
         written to ``path`` in that case, nor on any other error (e.g. ``OSError``).
+    IntervalError
+        ``graph_errors="profile"`` (a result's default) and a value has no valid profile
+        interval (nothing is written; ``graph_errors="symmetric"`` writes the Hesse errors).
     """
+    objects = _objects_of(objects, normalised, graph_errors)
     prefix = [] if directory is None else _check_path("directory", directory)
     keys: dict[str, tuple[str, object]] = {}
     for name, obj in objects.items():
@@ -911,6 +984,16 @@ def _unique_keys(names: Sequence[str], prefix: str) -> dict[str, str]:
     return out
 
 
+def breakdown_keys(result: CombinationResult | DifferentialResult) -> dict[str, str]:
+    """``{component: ROOT key}`` of the ``breakdown_<component>`` histograms of a result's
+    objects (every row of its breakdown; names made safe by :func:`root_key`, a clash gets
+    ``_2``, ``_3``, …)."""
+    from ..differential import DifferentialResult
+
+    combination = result.result if isinstance(result, DifferentialResult) else result
+    return _unique_keys(combination.breakdown.rows, "breakdown_")
+
+
 def _axis_title(label: str, unit: str) -> str:
     """An axis title with its unit: ``"p_{T} [GeV]"`` from ``("p_{T}", "GeV")``; the label
     alone when it already ends with ``[unit]`` or there is no unit, ``"[GeV]"`` without a
@@ -939,10 +1022,20 @@ def differential_objects(
     normalised: bool = False,
     graph_errors: Literal["profile", "symmetric"] = "profile",
 ) -> dict[str, Any]:
-    """The objects of a combined distribution, ``{key: hist.Hist | GraphAsymmErrors}`` (see
-    :meth:`DifferentialResult.write_root <hepcombine.differential.DifferentialResult.write_root>`
-    for the list), the one description of both the file (:func:`write_root`) and the PyROOT
-    objects (:func:`to_pyroot`).
+    """The objects of a combined distribution, ``{key: hist.Hist | GraphAsymmErrors}``, the one
+    description of both the file (:func:`write_root`) and the PyROOT objects
+    (:func:`to_pyroot`):
+
+    * ``combined``: TH1D, values with the symmetric (Hesse) errors;
+    * ``combined_profile``: TGraphAsymmErrors at the bin centres (x errors: to the bin edges)
+      with the profile-likelihood intervals (``graph_errors="profile"``; if a bin has no valid
+      interval an :class:`~hepcombine.exceptions.IntervalError` names it) or the symmetric
+      errors (``graph_errors="symmetric"``);
+    * ``covariance``, ``correlation``: TH2D with the bin edges on both axes;
+    * ``breakdown_<component>``: TH1D per row of the result's breakdown, content = the
+      (signed) σ of that component, bin errors 0; keys from :func:`breakdown_keys`;
+    * with ``normalised=True``: ``normalised`` (TH1D, sum normalisation, errors from the
+      propagated covariance) and ``normalised_covariance`` (TH2D, singular, rank n − 1).
 
     Axes: the x axis carries the result's :class:`~hepcombine.binning.Binning` (its name as the
     axis name, ``"label [unit]"`` as its title (the name without a label), the edges); the values axis (a TH1D's y, a TH2D's
@@ -1018,7 +1111,7 @@ def differential_objects(
         ),
         "correlation": h2(result.correlation, f"correlation: {title}", "correlation"),
     }
-    keys = result.breakdown_keys()
+    keys = breakdown_keys(result)
     for component, sigma in result.breakdown().items():
         objects[keys[component]] = h1(
             sigma,
@@ -1086,7 +1179,7 @@ def result_objects(
         "correlation": result_matrix_hist(result, "correlation"),
     }
     table = result.breakdown
-    keys = _unique_keys(table.rows, "breakdown_")
+    keys = breakdown_keys(result)
     cols = [table.columns.index(n) for n in names]
     for i, component in enumerate(table.rows):
         h = _category_hist(names, "observable", label=f"uncertainty from {component}: combined")

@@ -34,6 +34,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .._version import __version__
 from ..exceptions import InvalidArgument
 
 if TYPE_CHECKING:
@@ -182,7 +183,6 @@ def format_result(
     statistical component with the name of a stat-only impacts group. ``normalised`` is
     ``(values, covariance)`` of the normalised distribution (see :func:`normalised_arrays`).
     """
-    from .. import __version__
 
     obs = list(result.observables)
     lines = [_RULE, f"hepcombine {__version__}: result of the combination", _RULE]

@@ -20,9 +20,10 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from ..eps_scan import EpsScanResult
     from ..scan import ScanResult
 
-__all__ = ["plot_scan"]
+__all__ = ["plot_eps_scan", "plot_scan"]
 
 
 def _band(value: np.ndarray, error: np.ndarray, low: np.ndarray, high: np.ndarray):
@@ -154,6 +155,103 @@ def plot_scan(
         va="top",
         fontsize="small",
     )
+    _style.label(top, exp_label)
+    return fig
+
+
+def plot_eps_scan(
+    scan: EpsScanResult,
+    observable: str,
+    *,
+    axes: Sequence[Axes] | None = None,
+    ylabel: str | None = None,
+    exp_label: ExperimentLabel | Mapping[str, Any] | str | None = None,
+) -> Figure:
+    """Combined value of ``observable`` against ε of an errors-on-errors scan
+    (:func:`hepcombine.eps_scan.scan_errors_on_errors`), in three panels: the value with its
+    68 % band (the profile interval, Bartlett-corrected if the scan was); the two half-widths of
+    the interval; and the goodness of fit: χ²_min and its p-value, with the Bartlett-corrected
+    p-value. Failed points are left out and marked."""
+    if observable not in scan.values:
+        raise UnknownName(
+            f"{observable!r} is not an observable of the scan; observables are "
+            f"{list(scan.observables)}"
+        )
+    x = np.asarray(scan.eps, dtype=float)
+    ok = np.asarray(scan.valid, dtype=bool)
+    v = np.where(ok, scan.values[observable], np.nan)
+    e = np.where(ok, scan.errors[observable], np.nan)
+    lo, hi = _band(v, e, scan.interval_low[observable], scan.interval_high[observable])
+    if axes is None:
+        import matplotlib as mpl
+
+        w, h = mpl.rcParams["figure.figsize"]
+        fig, (top, mid, bottom) = _style.figure(
+            (float(w), float(h) * 1.45),
+            nrows=3,
+            sharex=True,
+            gridspec_kw={"height_ratios": [3, 1.4, 1.4]},
+        )
+    else:
+        if len(axes) != 3:
+            raise InvalidArgument(f"plot_eps_scan draws into 3 axes, got {len(axes)}")
+        top, mid, bottom = axes
+        fig = cast("Figure", top.figure)
+    band = "68.3% CL (Bartlett-corrected)" if scan.bartlett else "68% CL (Δχ² = 1)"
+    top.fill_between(x, lo, hi, color=COMBINED, alpha=0.25, lw=0, label=band)
+    top.plot(x, v, "o-", color=COMBINED, lw=1.5, ms=3.5, label="combined value")
+    top.set_ylabel(observable if ylabel is None else ylabel)
+    finite = np.concatenate([lo[np.isfinite(lo)], hi[np.isfinite(hi)]])
+    if finite.size:
+        y0, y1 = float(finite.min()), float(finite.max())
+        span = y1 - y0 if y1 > y0 else max(abs(y1), 1.0) * 0.1
+        top.set_ylim(y0 - 0.1 * span, y1 + 0.6 * span)
+    mid.plot(x, hi - v, "^-", color=COMBINED, ms=4, lw=1.2, label="upper")
+    mid.plot(x, v - lo, "v--", color=INPUT, ms=4, lw=1.2, label="lower")
+    mid.set_ylabel("half-width")
+    mid.legend(loc="upper left", fontsize="small", ncols=2)
+    bottom.plot(
+        x,
+        np.where(ok, scan.chi2, np.nan),
+        "o-",
+        color=COMBINED,
+        ms=4,
+        label=r"$\chi^2_{\mathrm{min}}$",
+    )
+    bottom.set_ylabel(r"$\chi^2_{\mathrm{min}}$")
+    twin = bottom.twinx()
+    twin.plot(x, np.where(ok, scan.pvalue, np.nan), ":", color=INPUT, lw=1.2, label="p-value")
+    twin.plot(
+        x,
+        np.where(ok, scan.gof_pvalue, np.nan),
+        "s-",
+        color="tab:green",
+        ms=3.5,
+        lw=1.2,
+        label="p-value, Bartlett-corrected",
+    )
+    twin.set_ylim(0.0, 1.05)
+    twin.set_ylabel("p-value")
+    handles = bottom.get_legend_handles_labels()
+    more = twin.get_legend_handles_labels()
+    bottom.legend(handles[0] + more[0], handles[1] + more[1], loc="best", fontsize="x-small")
+    label = ", ".join(scan.entries)
+    bottom.set_xlabel(f"ε({label})" if len(label) < 40 else "ε")
+    bottom.set_xlim(float(x.min()), float(x.max()))
+    n_bad = int(np.sum(~ok))
+    if n_bad:
+        top.plot([], [], "x", color="tab:red", label=f"failed, left out ({n_bad} of {len(ok)})")
+        bottom.plot(
+            x[~ok],
+            np.zeros(n_bad),
+            "x",
+            color="tab:red",
+            ms=7,
+            transform=bottom.get_xaxis_transform(),
+            clip_on=False,
+        )
+    title = f"errors on errors: {label} ({scan.kind})"
+    top.legend(loc="upper left", fontsize="small", ncols=2, title=title, title_fontsize="x-small")
     _style.label(top, exp_label)
     return fig
 

@@ -85,10 +85,17 @@ def _quadratic_start(model: CombinedChi2, names: Sequence[str]) -> tuple[Array, 
 
 
 def minimise(
-    model: CombinedChi2, names: Sequence[str], *, minimiser: Minimiser = "newton"
+    model: CombinedChi2,
+    names: Sequence[str],
+    *,
+    minimiser: Minimiser = "newton",
+    start: Array | None = None,
 ) -> Solution:
-    """Find the minimum of ``model``; see the module docstring."""
+    """Find the minimum of ``model``; see the module docstring. ``start``: where Newton's
+    method starts instead of the quadratic solution (a non-quadratic χ² only)."""
     theta0, h0, f0 = _quadratic_start(model, names)
+    if start is not None and not model.is_quadratic:
+        theta0 = np.asarray(start, dtype=float)
     if model.is_quadratic:
         cov = 2.0 * inverse(f0)
         g = model.grad(theta0)

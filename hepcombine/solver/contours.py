@@ -220,9 +220,7 @@ class _Problem:
                     f"contour of {a.name}, {b.name}: the two sources are fully correlated "
                     "(or a source is not a parameter of the χ²), so their contour is a line"
                 )
-            model = CombinedChi2(
-                model.blocks, n_p, L @ Q, pearson=model.pearson, asymmetry=model.asymmetry
-            )
+            model = model.rotated(Q)
         self.model = model
         self.Q = Q
         self.R0t = R0.T  # λ_rows = R0ᵀ η'[:k]

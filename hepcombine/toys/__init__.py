@@ -20,8 +20,8 @@ Example::
 from __future__ import annotations
 
 from ..exceptions import GenerationError, RunError
+from ..execution import ChunkTask, item_rng, run_chunks
 from .model import PseudoExperiment, ToyModel
-from .run import ChunkTask, item_rng, run_chunks
 from .study import ToyTask, load_toys, run_toys
 from .summary import COVERAGE_68, GaussianFit, ToyResult, fit_gaussian
 

@@ -26,14 +26,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..exceptions import GenerationError, HepCombineError, RunError
+from ..execution import MANIFEST, Progress, _atomic_write, item_rng, run_chunks
 from .model import NuisanceMode, StatModel, ToyModel, combiner_with_definition
-from .run import MANIFEST, Progress, _atomic_write, item_rng, run_chunks
 from .summary import ToyResult
 
 if TYPE_CHECKING:
     from ..combiner import Combiner
-    from ..config import CombinationSpec
     from ..result import CombinationResult
+    from ..spec import CombinationSpec
 
 __all__ = ["ToyTask", "load_toys", "run_toys"]
 
@@ -53,7 +53,7 @@ def _reason(exc: BaseException) -> str:
 
 class ToyTask:
     """Pseudo-experiments ``start … stop − 1`` of a :class:`ToyModel`, recombined (a task for
-    :func:`~hepcombine.toys.run.run_chunks`).
+    :func:`~hepcombine.execution.run_chunks`).
 
     Fields per pseudo-experiment (``other_…`` for the second χ² definition with
     ``compare=True``): ``toy`` (index), ``failed``, ``reason``, ``values``, ``errors``,
@@ -196,7 +196,7 @@ def run_toys(
     output:
         A directory: chunks stream there as they finish, a restarted run resumes from them,
         and the merged pseudo-experiments (``toys.npz``) and the summary (``summary.json``)
-        are written at the end (:mod:`hepcombine.toys.run`).
+        are written at the end (:mod:`hepcombine.execution`).
     progress:
         Called as ``progress(done, n)`` after every chunk.
 

@@ -1,4 +1,5 @@
-"""Tests of the Convino text-format reader and writer (hepcombine.convino).
+"""Tests of the Convino text-format reader and writer (hepcombine.inputs.convino and
+hepcombine.outputs.convino).
 
 Reference values are computed here from the covariance the test starts from, with the Gaussian
 conditioning formulas (independent of the Hessian algebra in hepcombine.measurement):
@@ -170,9 +171,12 @@ def test_hessian_plus_not_fitted_ignores_stat_with_warning(tmp_path, caplog):
         [end nuisance values]
     """
     path = hessian_file(tmp_path / "mixed.txt", [0, 1, 2, 3], textwrap.dedent(extra))
-    with caplog.at_level(logging.WARNING, logger="hepcombine.convino"):
+    with caplog.at_level(logging.WARNING, logger="hepcombine.inputs.convino"):
         m = read_measurement_file(path)
-    assert any("stat column" in r.getMessage() for r in caplog.records)
+    assert any(
+        r.name == "hepcombine.inputs.convino" and "stat column" in r.getMessage()
+        for r in caplog.records
+    )
     assert m.source_names == ("jes", "lumi", "extra")
     ref_m, ref_u, ref_d = conditional(COV, 2)
     # the stat column (99) is ignored: M comes from the Hessian

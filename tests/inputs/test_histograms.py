@@ -1,4 +1,4 @@
-"""Tests of hepcombine.adapters: histograms and graphs → Measurement.
+"""Tests of hepcombine.inputs.histograms: histograms and graphs → Measurement.
 
 The ROOT files are written with uproot in the tests; every expected array is computed here by
 hand from the numbers written (estimates = bin contents, stat information = inverse of the

@@ -1,4 +1,4 @@
-"""Tests of the YAML configuration reader and CombinationSpec (hepcombine.config).
+"""Tests of the YAML configuration reader and CombinationSpec (hepcombine.inputs.yaml, hepcombine.spec).
 
 The central check: a YAML file and Convino files written here for the same combination give the
 same specification, measurement arrays included.

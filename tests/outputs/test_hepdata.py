@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hepcombine import Combiner, Measurement
-from hepcombine.binning import Binning, Quantity
-from hepcombine.exceptions import HEPDataError, IntervalError
+from hepcombine.binning import Binning, Qualifier, Quantity
+from hepcombine.exceptions import HEPDataError, IntervalError, InvalidArgument
 from hepcombine.inputs.hepdata import (
     HEPDataMatrix,
     read_hepdata,
@@ -26,7 +26,7 @@ from hepcombine.inputs.hepdata import (
     read_hepdata_table,
 )
 from hepcombine.outputs import hepdata as writer
-from hepcombine.outputs.hepdata import write_hepdata
+from hepcombine.outputs.hepdata import HEPDataOptions, prepare_hepdata, write_hepdata
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "hepdata"
 LHCB = DATA / "lhcb_z_8tev_ee_mumu"
@@ -104,7 +104,9 @@ def test_combination_under_test_is_the_gls_one():
 def test_written_submission_is_valid_and_complete(tmp_path, monkeypatch):
     result, _ = combine()
     monkeypatch.chdir(tmp_path)  # hepdata_lib's create_files would leave submission.tar.gz here
-    out = write_hepdata(result, tmp_path / "out" / "combined", binning=BINS, quantity=QUANTITY)
+    out = write_hepdata(
+        result, tmp_path / "out" / "combined", HEPDataOptions(binning=BINS, quantity=QUANTITY)
+    )
     assert out.directory == tmp_path / "out" / "combined"
     assert out.archive == tmp_path / "out" / "combined.tar.gz"
     assert sorted(os.listdir(tmp_path)) == ["out"]
@@ -128,7 +130,7 @@ def test_written_submission_is_valid_and_complete(tmp_path, monkeypatch):
 def test_round_trip_reproduces_values_errors_breakdown_covariance(tmp_path):
     result, _ = combine(asymmetric=True)  # non-quadratic: profile intervals are asymmetric
     names = list(result.observables)
-    out = write_hepdata(result, tmp_path / "sub", binning=BINS, quantity=QUANTITY)
+    out = write_hepdata(result, tmp_path / "sub", HEPDataOptions(binning=BINS, quantity=QUANTITY))
     values = np.array([result.values[n] for n in names])
     lo = np.array([result.interval(n)[0] for n in names])
     hi = np.array([result.interval(n)[1] for n in names])
@@ -179,7 +181,9 @@ def test_digits_control_the_written_precision(tmp_path):
     values = np.array([result.values[n] for n in names])
     errs = {}
     for digits in (5, 10):
-        out = write_hepdata(result, tmp_path / f"d{digits}", binning=BINS, digits=digits)
+        out = write_hepdata(
+            result, tmp_path / f"d{digits}", HEPDataOptions(binning=BINS, digits=digits)
+        )
         back = read_hepdata_table(out.directory, 0, 0).values
         errs[digits] = np.max(np.abs(back / values - 1))
     assert 1e-8 < errs[5] < 1e-4  # hepdata_lib's default 5 digits loses precision
@@ -191,11 +195,13 @@ def test_hesse_errors_and_subsets(tmp_path):
     out = write_hepdata(
         result,
         tmp_path / "s",
-        ["b2", "b0"],
-        errors="hesse",
-        breakdown=False,
-        correlation=False,
-        name="Two bins",
+        HEPDataOptions(
+            observables=["b2", "b0"],
+            errors="hesse",
+            breakdown=False,
+            correlation=False,
+            name="Two bins",
+        ),
     )
     assert out.tables == ("Two bins", "Two bins covariance")
     back = read_hepdata_table(out.directory, "Two bins")
@@ -213,30 +219,77 @@ def test_invalid_intervals_need_hesse(tmp_path):
     mapping = {f"b{i}": [f"A:b{i}", f"B:b{i}"] for i in range(4)}
     result = Combiner([a, b], observables=mapping).combine(intervals=False)
     with pytest.raises(IntervalError, match="errors='hesse'"):
-        write_hepdata(result, tmp_path / "x", binning=BINS)
+        write_hepdata(result, tmp_path / "x", HEPDataOptions(binning=BINS))
     assert not (tmp_path / "x").exists()
 
 
 def test_bad_requests_write_nothing(tmp_path):
     result, _ = combine()
     with pytest.raises(HEPDataError, match="at most 64"):
-        write_hepdata(result, tmp_path / "a", name="x" * 60)  # "… covariance" is too long
+        write_hepdata(
+            result, tmp_path / "a", HEPDataOptions(name="x" * 60)
+        )  # "… covariance" is too long
     with pytest.raises(HEPDataError, match="cannot be a file name"):
-        write_hepdata(result, tmp_path / "a", name="a/b")
+        write_hepdata(result, tmp_path / "a", HEPDataOptions(name="a/b"))
     with pytest.raises(HEPDataError, match="4 observables but the binning has 2"):
-        write_hepdata(result, tmp_path / "a", binning=Binning.from_edges([0, 1, 2]))
+        write_hepdata(result, tmp_path / "a", HEPDataOptions(binning=Binning.from_edges([0, 1, 2])))
     assert os.listdir(tmp_path) == []
-    first = write_hepdata(result, tmp_path / "a", binning=BINS)
+    first = write_hepdata(result, tmp_path / "a", HEPDataOptions(binning=BINS))
     before = (first.directory / "combination.yaml").read_text()
     with pytest.raises(HEPDataError, match="exists; pass overwrite=True"):
-        write_hepdata(result, tmp_path / "a", binning=BINS, name="Other")
+        write_hepdata(result, tmp_path / "a", HEPDataOptions(binning=BINS, name="Other"))
     assert sorted(os.listdir(first.directory))[0] == "combination.yaml"
     assert (first.directory / "combination.yaml").read_text() == before
-    again = write_hepdata(result, tmp_path / "a", binning=BINS, name="Other", overwrite=True)
+    again = write_hepdata(
+        result, tmp_path / "a", HEPDataOptions(binning=BINS, name="Other"), overwrite=True
+    )
     assert "other.yaml" in os.listdir(again.directory) and "combination.yaml" not in os.listdir(
         again.directory
     )
     assert sorted(os.listdir(tmp_path)) == ["a", "a.tar.gz"]  # no staging or backup left
+
+
+def test_one_options_object_for_building_and_writing(tmp_path):
+    """prepare_hepdata and write_hepdata take the same HEPDataOptions (no repeated keyword
+    lists); the options are checked when made, frozen, and equal by value."""
+    import dataclasses
+    import inspect
+
+    assert list(inspect.signature(prepare_hepdata).parameters) == ["result", "options"]
+    assert list(inspect.signature(write_hepdata).parameters) == [
+        "result",
+        "directory",
+        "options",
+        "archive",
+        "overwrite",
+        "validate",
+    ]
+    result, _ = combine()
+    options = HEPDataOptions(binning=BINS, qualifiers=[("SQRT(S)", "13000", "GeV")], digits=7)
+    assert options.qualifiers == (Qualifier("SQRT(S)", "13000", "GeV"),)
+    assert options == HEPDataOptions(
+        binning=BINS, qualifiers=[Qualifier("SQRT(S)", "13000", "GeV")], digits=7
+    )
+    assert options.tables == ("Combination", "Combination covariance", "Combination correlation")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.digits = 3  # type: ignore[misc]
+    assert prepare_hepdata(result, options).tables == options.tables
+    out = write_hepdata(result, tmp_path / "s", options)
+    back = read_hepdata_table(out.directory, "Combination", 0)
+    assert back.quantity.qualifiers == (Qualifier("SQRT(S)", "13000", "GeV"),)
+    for bad, error, match in [
+        (dict(errors="minos"), HEPDataError, "errors must be 'profile' or 'hesse'"),
+        (dict(digits=0), HEPDataError, "digits must be an integer from 1 to 17"),
+        (dict(qualifiers=["SQRT(S)"]), HEPDataError, "a qualifier is"),
+        (dict(observables="b0"), InvalidArgument, "a list of names"),
+        (dict(binning=[0, 1, 2]), InvalidArgument, "binning must be a Binning"),
+    ]:
+        with pytest.raises(error, match=match):
+            HEPDataOptions(**bad)
+    # the 0.1 call with the observables third is a clear error, not a wrong submission
+    with pytest.raises(InvalidArgument, match="fields of HEPDataOptions"):
+        write_hepdata(result, tmp_path / "old", ["b0", "b1"])  # type: ignore[arg-type]
+    assert not (tmp_path / "old").exists()
 
 
 def test_missing_hepdata_lib_is_a_one_line_error(tmp_path, monkeypatch):
@@ -304,10 +357,9 @@ def test_lhcb_ee_mumu_read_combined_written_read_back_equals_gls(tmp_path):
     out = write_hepdata(
         result,
         tmp_path / "lhcb",
-        names,
-        binning=ee.binning,
-        quantity=ee.quantity,
-        name="Z rapidity",
+        HEPDataOptions(
+            observables=names, binning=ee.binning, quantity=ee.quantity, name="Z rapidity"
+        ),
     )
     assert FullSubmissionValidator().validate(archive=str(out.archive))
     back = read_hepdata_table(out.directory, "Z rapidity", 0)
@@ -429,7 +481,7 @@ def test_overwrite_replaces_only_a_submission_directory(tmp_path):
     home.mkdir()
     (home / "thesis.tex").write_text("precious")
     with pytest.raises(HEPDataError, match="not a directory hepcombine may replace"):
-        write_hepdata(result, home, binning=BINS, overwrite=True)
+        write_hepdata(result, home, HEPDataOptions(binning=BINS), overwrite=True)
     assert os.listdir(home) == ["thesis.tex"] and sorted(os.listdir(tmp_path)) == ["home"]
 
 
@@ -437,7 +489,9 @@ def test_numbered_bins_name_the_observables(tmp_path):
     """A combination that is not a distribution: one numbered bin per observable, and the
     description says which is which."""
     result, _ = combine()
-    out = write_hepdata(result, tmp_path / "s", ["b3", "b1"], breakdown=False)
+    out = write_hepdata(
+        result, tmp_path / "s", HEPDataOptions(observables=["b3", "b1"], breakdown=False)
+    )
     with open(out.directory / "submission.yaml", encoding="utf-8") as fh:
         docs = [d for d in yaml.safe_load_all(fh) if d]
     assert (
@@ -455,7 +509,9 @@ def test_a_data_file_too_large_for_hepdata_is_an_error(tmp_path, monkeypatch):
         HEPDataError,
         match=r"table 'Combination covariance' would be a data file of .* MiB; HEPData accepts at most",
     ):
-        write_hepdata(result, tmp_path / "big", binning=BINS, validate=False)
+        write_hepdata(result, tmp_path / "big", HEPDataOptions(binning=BINS), validate=False)
     assert os.listdir(tmp_path) == []
-    out = write_hepdata(result, tmp_path / "big", binning=BINS, covariance=False, correlation=False)
+    out = write_hepdata(
+        result, tmp_path / "big", HEPDataOptions(binning=BINS, covariance=False, correlation=False)
+    )
     assert out.tables == ("Combination",)

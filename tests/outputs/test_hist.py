@@ -7,7 +7,13 @@ import pytest
 
 from hepcombine import Binning, Combiner, Measurement
 from hepcombine.differential import DifferentialResult
-from hepcombine.outputs.hist import distribution_hist, is_uniform, result_hist, result_matrix_hist
+from hepcombine.outputs.hist import (
+    distribution_hist,
+    is_uniform,
+    result_hist,
+    result_matrix_hist,
+    to_hist,
+)
 
 
 def test_axis_type_follows_the_edges():
@@ -43,7 +49,7 @@ def test_result_hist_one_labelled_bin_per_observable(result):
 
 def test_distribution_keeps_the_binning(result):
     b = Binning.from_edges([0.0, 20.0, 50.0], name="pt", label="p_T", unit="GeV")
-    h = DifferentialResult.from_result(result, binning=b, title="dσ/dpT").to_hist()
+    h = to_hist(DifferentialResult.from_result(result, binning=b, title="dσ/dpT"))
     np.testing.assert_array_equal(h.axes[0].edges, [0.0, 20.0, 50.0])
     # hist axes have no unit: it goes into the label, as ROOT axis titles carry it
     assert (h.axes[0].name, h.axes[0].label, h.label) == ("pt", "p_T [GeV]", "dσ/dpT")

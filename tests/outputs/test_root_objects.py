@@ -1,4 +1,4 @@
-"""Results as PyROOT objects in memory (``to_root()``, ``hepcombine.outputs.root.to_pyroot``).
+"""Results as PyROOT objects in memory (``hepcombine.outputs.root.to_pyroot``).
 
 The in-memory objects must be what ROOT reads back from the file ``write_root`` writes for the
 same result (built from one description), and both must hold the result's own numbers
@@ -23,7 +23,7 @@ from conftest import (
 from hepcombine import Binning, Combiner, Measurement, Quantity
 from hepcombine.differential import DifferentialResult
 from hepcombine.exceptions import OutputError
-from hepcombine.outputs.root import result_objects, to_pyroot, write_root
+from hepcombine.outputs.root import differential_objects, result_objects, to_pyroot, write_root
 
 N = 3
 VALUES = {"A": [10.0, 5.0, 2.0], "B": [11.0, 4.5, 2.4]}
@@ -125,13 +125,13 @@ def test_distribution_in_memory_equals_file_and_result(pyroot, tmp_path, case):
     dr = DifferentialResult.from_result(
         result, binning=binning, quantity=quantity, title="t;with;semicolons"
     )
-    objects = dr.to_root(normalised=normalised)
+    objects = to_pyroot(dr, normalised=normalised)
     expected = expect_distribution(dr, normalised=normalised)
-    assert list(objects) == list(dr.root_objects(normalised=normalised))
+    assert list(objects) == list(differential_objects(dr, normalised=normalised))
     for key, obj in objects.items():
         assert_root_object(obj, expected[key], key)
     path = tmp_path / "r.root"
-    dr.write_root(path, normalised=normalised)
+    write_root(path, dr, normalised=normalised, directory="combination")
     judge_root_file(path, expected, directory="combination")
     _memory_equals_file(pyroot, objects, path, "combination")
 
@@ -140,9 +140,9 @@ def test_axes_carry_binning_and_quantity(pyroot):
     result = _combination("pearson", relative=True)
     r = result
     assert all(r.interval_status[o] == "profile" for o in r.observables)
-    objects = DifferentialResult.from_result(
-        result, binning=PT, quantity=XSEC, title="xs"
-    ).to_root()
+    objects = to_pyroot(
+        DifferentialResult.from_result(result, binning=PT, quantity=XSEC, title="xs")
+    )
     h, g, cov = objects["combined"], objects["combined_profile"], objects["covariance"]
     assert (h.GetXaxis().GetName(), h.GetXaxis().GetTitle()) == ("pt", "p_{T} [GeV]")
     assert h.GetYaxis().GetTitle() == "d#sigma/dp_{T} [pb/GeV]"
@@ -163,7 +163,7 @@ def test_axes_carry_binning_and_quantity(pyroot):
 
 def test_gap_is_an_empty_histogram_bin(pyroot):
     result = _combination()
-    objects = DifferentialResult.from_result(result, binning=ETA_GAP).to_root()
+    objects = to_pyroot(DifferentialResult.from_result(result, binning=ETA_GAP))
     h, g = objects["combined"], objects["combined_profile"]
     assert [h.GetXaxis().GetBinLowEdge(i) for i in range(1, 6)] == [0.0, 0.5, 1.4, 1.6, 2.5]
     assert (h.GetBinContent(3), h.GetBinError(3)) == (0.0, 0.0)  # [1.4, 1.6): not measured
@@ -179,7 +179,7 @@ def test_gap_is_an_empty_histogram_bin(pyroot):
 
 def test_combination_in_memory_equals_file_and_result(pyroot, tmp_path):
     result = _combination("pearson", relative=True)
-    objects = result.to_root()
+    objects = to_pyroot(result)
     expected = expect_combination(result)
     assert list(objects) == list(expected)
     for key, obj in objects.items():
@@ -190,9 +190,23 @@ def test_combination_in_memory_equals_file_and_result(pyroot, tmp_path):
         "bin2",
     ]
     path = tmp_path / "c.root"
-    write_root(path, result_objects(result), directory="combination")
+    write_root(path, result, directory="combination")
     judge_root_file(path, expected, directory="combination")
     _memory_equals_file(pyroot, objects, path, "combination")
+    # the result and its objects are one description: the same file either way
+    again = tmp_path / "objects.root"
+    write_root(again, result_objects(result), directory="combination")
+    judge_root_file(again, expected, directory="combination")
+
+
+def test_what_is_not_objects_nor_a_result_is_a_clear_error(tmp_path):
+    result = _combination()
+    for what in (42, [("combined", 1.0)], result.breakdown.matrix):
+        with pytest.raises(OutputError, match="give a mapping of names to objects"):
+            write_root(tmp_path / "x.root", what)
+        with pytest.raises(OutputError, match="give a mapping of names to objects"):
+            to_pyroot(what)
+    assert not (tmp_path / "x.root").exists()
 
 
 def test_missing_intervals_need_symmetric_errors(pyroot):
@@ -207,8 +221,8 @@ def test_missing_intervals_need_symmetric_errors(pyroot):
         chi2="pearson",
     ).combine(intervals=False)
     with pytest.raises(IntervalError, match=r"\['x'\].*graph_errors='symmetric'"):
-        ms.to_root()
-    g = ms.to_root(graph_errors="symmetric")["combined_profile"]
+        to_pyroot(ms)
+    g = to_pyroot(ms, graph_errors="symmetric")["combined_profile"]
     assert g.GetErrorYlow(0) == g.GetErrorYhigh(0) == ms.errors["x"]
 
 
@@ -223,7 +237,7 @@ def test_objects_belong_to_no_file(pyroot, tmp_path):
     pyroot.TH1.SetDefaultSumw2(True)
     try:
         with root_messages() as messages:
-            first, second = dr.to_root(), dr.to_root()
+            first, second = to_pyroot(dr), to_pyroot(dr)
         assert messages == []
         assert f.GetList().GetSize() == 0
         assert not first["combined"].GetDirectory() and not second["covariance"].GetDirectory()
@@ -238,7 +252,7 @@ def test_without_root_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "ROOT", None)  # as if not installed
     result = _combination()
     dr = DifferentialResult.from_result(result, binning=PT)
-    for call in (dr.to_root, result.to_root, lambda: to_pyroot({})):
+    for call in (lambda: to_pyroot(dr), lambda: to_pyroot(result), lambda: to_pyroot({})):
         with pytest.raises(OutputError, match=r'install it with pip install "hepcombine\[root\]"'):
             call()
 
@@ -253,7 +267,7 @@ def test_written_axes_read_back_as_binning_and_quantity(tmp_path):
     result = _combination()
     dr = DifferentialResult.from_result(result, binning=PT, quantity=XSEC, title="xs")
     path = tmp_path / "r.root"
-    dr.write_root(path)
+    write_root(path, dr, directory="combination")
     judge_root_file(path, expect_distribution(dr), directory="combination")
     h = measurement_from_histograms("combination/combined", name="h", file=path)
     g = measurement_from_graph("combination/combined_profile", name="g", file=path)

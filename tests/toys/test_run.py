@@ -1,4 +1,4 @@
-"""The chunked runner of pseudo-experiments (hepcombine.toys.run) in-process and on a real Dask
+"""The chunked runner of pseudo-experiments (hepcombine.execution, through run_toys) in-process and on a real Dask
 LocalCluster: bit-identical results for any chunk size and number of workers, a worker killed
 mid-run, interrupt and resume, extending a run, and one-line errors for bad input.
 

@@ -1,5 +1,9 @@
 """Many independent items (pseudo-experiments, scan points) run in chunks, in-process or on Dask.
 
+The one execution layer of the package: :mod:`hepcombine.toys` (pseudo-experiments) and
+:mod:`hepcombine.scan` (correlation scans) both run through :func:`run_chunks`; it knows
+nothing of combinations.
+
 The runner is generic: a *task* is a picklable callable ``task(start, stop, seed)`` that returns
 ``{field: array}`` with one row per item ``start … stop − 1`` (leading dimension
 ``stop − start``), plus a ``fingerprint()`` (a string that changes whenever the results would)
@@ -50,8 +54,9 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from ..exceptions import HepCombineError, RunError
-from ..outputs.atomic import output_set
+from ._version import __version__
+from .exceptions import HepCombineError, RunError
+from .outputs.atomic import output_set
 
 __all__ = ["ChunkTask", "check_execution", "item_rng", "run_chunks"]
 
@@ -452,7 +457,6 @@ def run_chunks(
     chunk_size = None if chunk_size is None else int(chunk_size)
     given = [x for x in (workers, client, scheduler) if x is not None]
     seed = _seed(seed)
-    from .. import __version__
 
     store: _MemoryStore | _DirectoryStore
     if output is None:

@@ -42,6 +42,12 @@ than written wrongly:
   profile intervals are asymmetric); the ``full`` likelihood is exact.
 * Convino's asymmetric interpolation has a kink at λ = λ̂, written exactly with ``abs``; readers
   that differentiate the expression get one-sided derivatives there.
+* **Errors on errors** (the gamma variance model, method.md §2c): the constraint
+  (N + 1/(2ε²)) ln(1 + 2ε²Q) of a group of sources is −2 ln of a multivariate Student-t with
+  1/(2ε²) degrees of freedom, and HS3 has no such distribution (a ``generic_dist`` would be
+  normalised numerically over its observables by readers, which a heavy-tailed density whose
+  location moves with the parameters does not survive). Such a combination gets the
+  ``gaussian`` likelihood only, flagged; ``full`` is not written.
 
 A measurement whose own source constraints make the constraint matrix of η indefinite (a
 Hessian input that does not include the unit priors, logged by
@@ -91,7 +97,7 @@ class HS3Model:
         decorrelated sources ``η``).
     offset:
         ``χ²(θ) − (−2 ln L_full(θ))``, the same at every θ (so the ``full`` likelihood's
-        −2 ln L plus ``offset`` is the χ²).
+        −2 ln L plus ``offset`` is the χ²); NaN when there is no ``full`` likelihood.
     """
 
     workspace: dict[str, Any]
@@ -347,7 +353,16 @@ def hs3_model(result: CombinationResult, *, name: str = "combination") -> HS3Mod
     info = np.asarray(np.linalg.inv(result.covariance.matrix), dtype=np.float64)
     mu_names = [x_names[profile.names.index(o)] for o in obs]
     gauss = w.whitened("combined", info, x_hat, mu_names)
-    if not model.is_quadratic:
+    gvm = bool(model.constraints)
+    if gvm:
+        flags.append(
+            "errors on errors (gamma variance model): the constraint "
+            "(N + 1/(2 eps^2)) ln(1 + 2 eps^2 Q) of a group of sources is -2 ln of a "
+            "multivariate Student-t with 1/(2 eps^2) degrees of freedom, for which HS3 has no "
+            "distribution; the 'full' likelihood is not written, only the 'gaussian' "
+            "approximation"
+        )
+    elif not model.is_quadratic:
         flags.append(
             "the 'gaussian' likelihood approximates a chi2 that is not quadratic (Hesse "
             "covariance at the minimum); the 'full' likelihood is exact"
@@ -373,6 +388,16 @@ def hs3_model(result: CombinationResult, *, name: str = "combination") -> HS3Mod
     best += [
         {"name": p, "value": float(theta_hat[model.n_params + k])} for k, p in enumerate(eta_names)
     ]
+    if gvm:  # only the Gaussian of the combined values
+        keep = set(gauss)
+        w.distributions = [d for d in w.distributions if d["name"] in keep]
+        means = {d["mean"] for d in w.distributions}
+        w.functions = [f for f in w.functions if f["name"] in means]
+        w.data = [d for d in w.data if d["name"] in {f"{k}_data" for k in keep}]
+        axes = axes[: len(x_names)]
+        best = best[: len(x_names)]
+        parameters = {p: n for p, n in parameters.items() if p in x_names}
+        full = []
     data_of = {d["name"]: f"{d['name']}_data" for d in w.distributions}
     available = {d["name"] for d in w.data}
     for dist, datum in data_of.items():
@@ -391,7 +416,7 @@ def hs3_model(result: CombinationResult, *, name: str = "combination") -> HS3Mod
         "likelihoods": [
             {"name": "full", "distributions": full, "data": [data_of[d] for d in full]},
             {"name": "gaussian", "distributions": gauss, "data": [data_of[d] for d in gauss]},
-        ],
+        ][gvm:],
         "domains": [{"name": "parameters", "type": "product_domain", "axes": axes}],
         "parameter_points": [{"name": "best_fit", "parameters": best}],
         "analyses": [
@@ -409,14 +434,14 @@ def hs3_model(result: CombinationResult, *, name: str = "combination") -> HS3Mod
                 "domains": ["parameters"],
                 "init": "best_fit",
             },
-        ],
+        ][gvm:],
         "misc": {
             "hepcombine": {
                 "chi2_definition": result.chi2_definition,
                 "asymmetry": model.asymmetry,
                 "chi2_min": float(result.chi2),
                 "ndf": int(result.ndf),
-                "chi2_minus_minus2lnL_full": offset,
+                "chi2_minus_minus2lnL_full": None if gvm else offset,
                 "parameters": parameters,
                 "sources": {f"lambda[{i}]": s for i, s in enumerate(profile.sources)},
                 "flags": flags,
@@ -424,7 +449,7 @@ def hs3_model(result: CombinationResult, *, name: str = "combination") -> HS3Mod
             }
         },
     }
-    return HS3Model(workspace, tuple(flags), parameters, offset)
+    return HS3Model(workspace, tuple(flags), parameters, math.nan if gvm else offset)
 
 
 def __dir__() -> list[str]:

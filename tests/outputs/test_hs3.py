@@ -247,3 +247,26 @@ def load_config_result(path):
     from hepcombine.inputs import load_config
 
     return load_config(path).combiner().combine()
+
+
+def test_errors_on_errors_write_the_gaussian_only_and_say_why():
+    a, b = _two(relative=(), asym=False)
+    result = Combiner(
+        [a, b],
+        {"b0": ["A:b0", "B:b0"], "b1": ["A:b1", "B:b1"]},
+        {("A:lumi", "B:lumi"): 1.0},
+        errors_on_errors={"A:jes": 0.3},
+    ).combine()
+    model = hs3_model(result)
+    assert any("Student-t" in flag for flag in model.flags)
+    doc = model.workspace
+    assert [lk["name"] for lk in doc["likelihoods"]] == ["gaussian"]
+    assert [an["name"] for an in doc["analyses"]] == ["gaussian"]
+    assert np.isnan(model.offset) and doc["misc"]["hepcombine"]["chi2_minus_minus2lnL_full"] is None
+    f = evaluator(doc, "gaussian")  # loads and evaluates: nothing dangling
+    x_hat = np.array([result.values["b0"], result.values["b1"]])
+    vinv = np.linalg.inv(result.covariance.matrix)
+    d = x_hat - np.array([10.0, 19.0])
+    assert f({"b0": 10.0, "b1": 19.0}) - f(
+        dict(zip(["b0", "b1"], x_hat, strict=True))
+    ) == pytest.approx(d @ vinv @ d, rel=1e-10)

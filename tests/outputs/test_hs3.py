@@ -6,7 +6,9 @@ whose profile the quadratic combination reproduces (minimised here with scipy)."
 
 from __future__ import annotations
 
+import importlib
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -16,12 +18,33 @@ from hepcombine import Combiner, Measurement
 from hepcombine.exceptions import OutputError
 from hepcombine.outputs.hs3 import hs3_model
 
-pyhs3 = pytest.importorskip("pyhs3")
-pytensor = pytest.importorskip("pytensor")
+
+def _quietly_import(name: str):
+    """Import ``name`` and undo what pyhs3 does to logging on import
+    (``logging.config.dictConfig`` with ``disable_existing_loggers``: it would silence every
+    hepcombine logger and the log records other tests check)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    loggers = {
+        n: (lg.disabled, lg.propagate, list(lg.handlers), lg.level)
+        for n, lg in logging.Logger.manager.loggerDict.items()
+        if isinstance(lg, logging.Logger)
+    }
+    try:
+        return pytest.importorskip(name)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        for n, (disabled, propagate, hs, lv) in loggers.items():
+            lg = logging.getLogger(n)
+            lg.disabled, lg.propagate, lg.handlers[:] = disabled, propagate, hs
+            lg.setLevel(lv)
 
 
 def evaluator(document: dict, analysis: str):
     """``f(parameters) -> −2 ln L`` of an analysis of an HS3 document, as pyhs3 builds it."""
+    pyhs3 = _quietly_import("pyhs3")
+    pytensor = importlib.import_module("pytensor")
     ws = pyhs3.Workspace(**json.loads(json.dumps(document)))
     model = ws.model(ws.analyses[analysis], progress=False)
     log_prob = model.log_prob

@@ -185,6 +185,7 @@ PUBLIC_API: dict[str, list[str]] = {
     ],
     "hepcombine.inputs.gvm": ["is_gvm_file", "read_gvm"],
     "hepcombine.inputs.yaml": ["read_yaml"],
+    "hepcombine.inputs.yoda": ["YodaObject", "read_yoda", "read_yoda_measurement", "yoda_objects"],
     "hepcombine.measurement": ["DifferentialMeasurement", "Measurement"],
     "hepcombine.names": ["Names", "Ref", "SHOWN", "did_you_mean", "some_names"],
     "hepcombine.outputs": [],
@@ -215,6 +216,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "prepare_hepdata",
         "write_hepdata",
     ],
+    "hepcombine.outputs.hs3": ["HS3Model", "hs3_model"],
     "hepcombine.outputs.hist": [
         "distribution_hist",
         "is_uniform",
@@ -247,6 +249,11 @@ PUBLIC_API: dict[str, list[str]] = {
         "to_pyroot",
         "write_root",
     ],
+    "hepcombine.outputs.simplified": [
+        "SimplifiedLikelihood",
+        "quadratic_model",
+        "simplified_likelihood",
+    ],
     "hepcombine.outputs.text": [
         "MAX_MATRIX",
         "PAIR_THRESHOLD",
@@ -254,6 +261,12 @@ PUBLIC_API: dict[str, list[str]] = {
         "format_result",
         "is_quadratic",
         "normalised_arrays",
+    ],
+    "hepcombine.outputs.yoda": [
+        "combination_object",
+        "combination_yoda",
+        "format_yoda",
+        "measurement_objects",
     ],
     "hepcombine.plots": [],
     "hepcombine.plots.blue": [

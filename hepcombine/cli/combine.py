@@ -44,6 +44,23 @@ Outputs (written only if everything succeeds; all or none):
                              'Combination correlation'; validated with hepdata-validator (needs
                              hepcombine[hepdata]). An existing DIR is replaced only if it is a
                              submission directory
+  --yoda FILE                the combined distribution as YODA text, usable as Rivet reference
+                             data: object /REF/<analysis>/combined with one error source per
+                             component of the uncertainty breakdown (stat, sys,<component>;
+                             --yoda-errors profile|hesse: the total only), and the input
+                             measurements /REF/<analysis>/<measurement> (stat and their
+                             sources) for comparison; YODA 2 (Rivet 4) or, with
+                             --yoda-format yoda1, YODA 1 SCATTER2D_V2 (Rivet 3)
+  --hs3 FILE                 the combination as an HS3 statistical model (JSON; pyhs3, RooFit):
+                             likelihood 'gaussian' (the combined values as a multivariate
+                             normal) and 'full' (the chi2 of the combination with its sources
+                             as constrained nuisance parameters); what HS3 cannot express is
+                             listed in misc.hepcombine.flags and printed. With --hepdata the
+                             same file is an additional resource of the submission
+  --simplified FILE          the CMS simplified likelihood (arXiv:1809.05548) as JSON: mean,
+                             covariance and third moments of the combined values (exact for a
+                             quadratic chi2, else from --simplified-toys pseudo-experiments of
+                             the combination's model) and its quadratic model a, b, c, rho
   --latex FILE, --markdown FILE
                              tables of the combined values (PDG-rounded, statistical and
                              systematic uncertainties, chi2/ndf; bins labelled by their ranges
@@ -90,6 +107,7 @@ examples:
   hepcombine combine diff.txt --root combined.root --plots --output-dir plots
   hepcombine combine data/lhcb_z_8tev_ee_mumu.yaml --root out.root --hepdata out_hepdata
   hepcombine combine combination.yaml --asymmetry smooth --repair-correlations
+  hepcombine combine rivet.yaml --yoda combined.yoda --hs3 combined_hs3.json --simplified sl.json
   hepcombine combine -spc --neyman --prefix ny base.txt         # convino -sp --neyman ... + contours
   hepcombine combine base.txt --contour bin0 bin1 --contour bin0 lumi
 """
@@ -129,6 +147,51 @@ def register(sub: Any) -> None:
         action="store_true",
         help="do not check the HEPData submission with hepdata-validator (its cost grows with "
         "the square of the number of bins: ~5 s for 100 bins)",
+    )
+    p.add_argument(
+        "--yoda", metavar="FILE", type=Path, help="write the combination as YODA (Rivet) text"
+    )
+    p.add_argument(
+        "--yoda-format",
+        choices=("yoda2", "yoda1"),
+        default="yoda2",
+        help="YODA 2 estimates (Rivet 4, default) or YODA 1 scatters (Rivet 3)",
+    )
+    p.add_argument(
+        "--yoda-errors",
+        choices=("breakdown", "profile", "hesse"),
+        default="breakdown",
+        help="errors of the combined object: the breakdown components (default), the profile "
+        "interval or the symmetric error",
+    )
+    p.add_argument(
+        "--yoda-analysis",
+        metavar="NAME",
+        default="HEPCOMBINE",
+        help="the objects' paths are /REF/NAME/... (default HEPCOMBINE)",
+    )
+    p.add_argument(
+        "--hs3", metavar="FILE", type=Path, help="write the combination as an HS3 model (JSON)"
+    )
+    p.add_argument(
+        "--simplified",
+        metavar="FILE",
+        type=Path,
+        help="write the CMS simplified likelihood (moments up to the third) as JSON",
+    )
+    p.add_argument(
+        "--simplified-toys",
+        metavar="N",
+        type=lambda t: c.integer(t, 100, "--simplified-toys"),
+        default=10_000,
+        help="pseudo-experiments for the third moments of a non-quadratic chi2 (default 10000)",
+    )
+    p.add_argument(
+        "--simplified-seed",
+        metavar="S",
+        type=int,
+        default=1,
+        help="seed of those pseudo-experiments (default 1)",
     )
     p.add_argument(
         "-r",
@@ -210,6 +273,55 @@ def _normalised_summary(result: Any, norm: Any) -> str:
     return "\n".join(lines)
 
 
+def _reuse_outputs(
+    args: argparse.Namespace, spec: Any, combiner: Any, result: Any
+) -> dict[str, str]:
+    """The texts of --yoda, --hs3 and --simplified (and the HS3 resource of --hepdata), built
+    before anything is written; HS3 limitations are logged as warnings."""
+    import logging
+
+    log = logging.getLogger(__name__)
+    out: dict[str, Any] = {}
+    if args.yoda is not None:
+        from ..outputs.yoda import combination_yoda
+
+        out["yoda"] = combination_yoda(
+            result,
+            spec,
+            analysis=args.yoda_analysis,
+            errors=args.yoda_errors,
+            format=args.yoda_format,
+        )
+    if args.hs3 is not None or args.hepdata is not None:
+        from ..exceptions import OutputError
+        from ..outputs.hs3 import hs3_model
+
+        try:
+            model = hs3_model(result)
+        except OutputError as exc:
+            if args.hs3 is not None:
+                raise
+            log.warning("the HEPData submission has no HS3 likelihood: %s", exc)
+            model = None
+        if model is not None:
+            for flag in model.flags:
+                log.warning("HS3: %s", flag)
+            text = model.to_json()
+            if args.hs3 is not None:
+                out["hs3"] = text
+            out["hs3_resource"] = text
+    if args.simplified is not None:
+        from ..outputs.simplified import simplified_likelihood
+
+        sl = simplified_likelihood(
+            result, combiner, n_toys=args.simplified_toys, seed=args.simplified_seed
+        )
+        for flag in sl.flags:
+            log.warning("simplified likelihood: %s", flag)
+        out["simplified"] = sl.to_json()
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     from ..outputs import combination
     from ..outputs.atomic import output_set
@@ -229,6 +341,9 @@ def run(args: argparse.Namespace) -> int:
         "contours.json": c.out_name(args, "contours.json") if contours else None,
         "contours.root": c.out_name(args, "contours.root") if contours else None,
         "--hepdata": args.hepdata,
+        "--yoda": args.yoda,
+        "--hs3": args.hs3,
+        "--simplified": args.simplified,
         "--latex": args.latex,
         "--markdown": args.markdown,
     }
@@ -256,6 +371,13 @@ def run(args: argparse.Namespace) -> int:
         )
     root_objects = combination.root_objects(result, spec) if root_path is not None else None
     hepdata = combination.hepdata_tables(result, spec) if args.hepdata is not None else None
+    reuse = _reuse_outputs(args, spec, combiner, result)
+    if hepdata is not None and reuse.get("hs3_resource") is not None:
+        hepdata = hepdata.with_resource(
+            "hs3_likelihood.json",
+            reuse["hs3_resource"],
+            "the combination as an HS3 statistical model (hepcombine.outputs.hs3)",
+        )
     figs = c.figures(spec, combiner, result, args) if args.plots else {}
     tables = c.tables(args, c.for_tables(spec, result))
     scan_table = None
@@ -324,6 +446,9 @@ def run(args: argparse.Namespace) -> int:
                 out, args.hepdata, overwrite=True, validate=not args.no_hepdata_validation
             )
             written += [sub.directory, sub.archive]
+        for option in ("yoda", "hs3", "simplified"):
+            if option in reuse:
+                written.append(out.write_text(getattr(args, option), reuse[option]))
         for path, table in tables.items():
             written.append(out.write_text(path, table))
         c.stage_figures(out, args, figs, written)

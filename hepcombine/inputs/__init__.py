@@ -4,7 +4,8 @@
 * :mod:`~hepcombine.inputs.yaml`: hepcombine's YAML configuration;
 * :mod:`~hepcombine.inputs.histograms`: histograms and graphs (uproot, ``hist``, PyROOT);
 * :mod:`~hepcombine.inputs.csv`: BLUE tables;
-* :mod:`~hepcombine.inputs.hepdata`: HEPData records (submissions, table files, JSON exports).
+* :mod:`~hepcombine.inputs.hepdata`: HEPData records (submissions, table files, JSON exports);
+* :mod:`~hepcombine.inputs.yoda`: YODA files (Rivet reference data, HEPData's YODA exports).
 
 :func:`load_config` picks the configuration reader from the file name. The readers are
 imported when used, so reading a Convino file loads neither PyYAML nor jsonschema.

@@ -268,7 +268,7 @@ def _yaml_measurement(name: str, spec: Mapping[str, Any], base: Path, y: _Yaml) 
 
 
 # --------------------------------------------------------------------------- distributions
-_FORMS = ("estimates", "hepdata", "root")
+_FORMS = ("estimates", "hepdata", "root", "yoda")
 #: Keys of an inline measurement, which a ROOT or HEPData measurement gives inside its block.
 _INLINE = (
     "hessian",
@@ -296,8 +296,9 @@ def _check_forms(data: Mapping[str, Any], y: _Yaml) -> None:
         if not forms:
             y.fail(
                 where,
-                "a measurement needs 'estimates' (inline), 'hepdata' (a HEPData table) or "
-                "'root' (histograms or a graph in a ROOT file)",
+                "a measurement needs 'estimates' (inline), 'hepdata' (a HEPData table), "
+                "'root' (histograms or a graph in a ROOT file) or 'yoda' (an object of a YODA "
+                "file)",
             )
         if len(forms) > 1:
             y.fail([*where, forms[1]], f"give one of {forms}, not both")
@@ -509,6 +510,29 @@ def _root_measurement(
     return dataclasses.replace(dm, **changes) if changes else dm
 
 
+def _yoda_measurement(
+    name: str, block: Mapping[str, Any], base: Path, y: _Yaml
+) -> DifferentialMeasurement:
+    """``yoda:`` → :func:`~hepcombine.inputs.yoda.read_yoda_measurement`, key by key."""
+    from .yoda import read_yoda_measurement
+
+    where = ["measurements", name, "yoda"]
+    path = base / block["path"]
+    if not path.is_file():
+        y.fail([*where, "path"], f"no YODA file {path}")
+    options = {k: v for k, v in block.items() if k not in ("path", "object", "quantity")}
+    try:
+        return read_yoda_measurement(
+            path,
+            block.get("object"),
+            name=name,
+            quantity=_quantity(block.get("quantity")),
+            **options,
+        )
+    except HepCombineError as exc:
+        y.fail(_hepdata_key(where, block, str(exc)), str(exc))
+
+
 def _aliases(name: str, block: Mapping[str, Any]) -> dict[str, str]:
     """``{label as written in the file: source}`` for the renamed labels of a HEPData
     measurement (labels that are not renamed resolve by the reader's cleaning)."""
@@ -562,8 +586,9 @@ def read_yaml(path: str | Path) -> CombinationSpec:
     ROOT file (``root:``, the arguments of
     :func:`~hepcombine.inputs.histograms.measurement_from_histograms` with ``histogram:`` or of
     :func:`~hepcombine.inputs.histograms.measurement_from_graph` with ``graph:``, objects by
-    name), or inline with a ``binning:`` of its estimates; paths are relative to the
-    configuration::
+    name), an object of a YODA file (``yoda:``, Rivet reference data or a HEPData YODA export:
+    the arguments of :func:`~hepcombine.inputs.yoda.read_yoda_measurement`), or inline with a
+    ``binning:`` of its estimates; paths are relative to the configuration::
 
         measurements:
           ee:
@@ -586,6 +611,9 @@ def read_yaml(path: str | Path) -> CombinationSpec:
                 lumi: {up: h_y_lumi, kind: fraction}
               relative: [lumi]
               axis_unit: ''
+          rivet:
+            yoda: {path: ATLAS_2020_I1790439.yoda, object: d03-x01-y01, stat: stat,
+                   sources: {sys: atlas_sys}}
           extra:
             estimates: {b0: 8.9, b1: 25.1}
             stat: {b0: 0.4, b1: 0.6}
@@ -654,6 +682,9 @@ def read_yaml(path: str | Path) -> CombinationSpec:
             aliases[name] = _aliases(name, m["hepdata"])
         elif "root" in m:
             binned[name] = _root_measurement(name, m["root"], base, y)
+        elif "yoda" in m:
+            binned[name] = _yoda_measurement(name, m["yoda"], base, y)
+            aliases[name] = _aliases(name, m["yoda"])
         else:
             measurements[name] = _yaml_measurement(name, m, base, y)
             if "binning" in m:

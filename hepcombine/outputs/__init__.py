@@ -7,6 +7,9 @@
 * :mod:`~hepcombine.outputs.hist`: ``hist.Hist`` objects;
 * :mod:`~hepcombine.outputs.convino`: a specification as Convino text files;
 * :mod:`~hepcombine.outputs.hepdata`: HEPData submissions (directory and ``.tar.gz``);
+* :mod:`~hepcombine.outputs.yoda`: YODA text (Rivet reference data) of a combination and its inputs;
+* :mod:`~hepcombine.outputs.hs3`: the combination as an HS3 statistical model (JSON);
+* :mod:`~hepcombine.outputs.simplified`: the CMS simplified likelihood (moments up to the third);
 * :mod:`~hepcombine.outputs.combination`: what a configuration's combination writes.
 """
 

@@ -550,6 +550,26 @@ class HEPDataTables:
 
     submission: Any
     tables: tuple[str, ...]
+    #: additional resources written into the submission: (file name, description, text)
+    resources: tuple[tuple[str, str, str], ...] = ()
+
+    def with_resource(self, file_name: str, text: str, description: str) -> HEPDataTables:
+        """These tables with a text file ``file_name`` as an additional resource of the
+        submission (listed in ``submission.yaml``, written next to the data files), e.g. the
+        HS3 likelihood of the combination (:mod:`hepcombine.outputs.hs3`)."""
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", file_name) or file_name.endswith(
+            ".yaml"
+        ):
+            raise HEPDataError(
+                f"an additional resource needs a plain file name (not .yaml), not {file_name!r}"
+            )
+        taken = {"submission.yaml", *(f"{_file_stem(t)}.yaml" for t in self.tables)}
+        taken |= {r[0] for r in self.resources}
+        if file_name in taken:
+            raise HEPDataError(f"the submission already has a file {file_name!r}")
+        return HEPDataTables(
+            self.submission, self.tables, (*self.resources, (file_name, description, text))
+        )
 
     def stage(
         self,
@@ -580,7 +600,7 @@ class HEPDataTables:
 
         def fill(tmp: Path) -> None:
             staged.append(tmp)
-            files = _write_submission(self.submission, tmp)
+            files = _write_submission(self.submission, tmp, self.resources)
             staged.extend(files)
             if validate:
                 _validate(validator_class, tmp)
@@ -588,7 +608,8 @@ class HEPDataTables:
         out.stage_directory(target, fill, replace=_is_submission_directory)
         directory_files = staged[1:]
         out.stage(packed, lambda tmp: _pack(directory_files, tmp))
-        names = [f.name for f in directory_files]
+        extra = {r[0] for r in self.resources}
+        names = [f.name for f in directory_files if f.name not in extra]
         return HEPDataSubmission(
             target, packed, self.tables, tuple(target / n for n in names if n != "submission.yaml")
         )
@@ -619,18 +640,26 @@ def _pack(files: Sequence[Path], archive: Path) -> None:
             tar.add(f, arcname=f.name)
 
 
-def _write_submission(sub: Any, out: Path) -> list[Path]:
+def _write_submission(
+    sub: Any, out: Path, resources: Sequence[tuple[str, str, str]] = ()
+) -> list[Path]:
     """``submission.yaml`` and the data files of ``sub`` in ``out`` (what hepdata_lib's
-    ``Submission.create_files`` writes, without its side effects); returns the files,
-    ``submission.yaml`` first."""
+    ``Submission.create_files`` writes, without its side effects), and the ``resources``
+    ``(file name, description, text)``; returns the files, ``submission.yaml`` first."""
     header = {"data_license": sub.get_license(), "comment": sub.comment}
-    if sub.additional_resources:
-        header["additional_resources"] = sub.additional_resources
+    listed = list(sub.additional_resources or [])
+    listed += [{"location": f, "description": d} for f, d, _ in resources]
+    if listed:
+        header["additional_resources"] = listed
     with open(out / "submission.yaml", "w", encoding="utf-8") as fh:
         yaml.safe_dump(
             header, fh, default_flow_style=False, explicit_start=True, allow_unicode=True
         )
-    return [out / "submission.yaml", *(_write_table(t, out) for t in sub.tables)]
+    extra = []
+    for file_name, _, text in resources:
+        (out / file_name).write_text(text, encoding="utf-8")
+        extra.append(out / file_name)
+    return [out / "submission.yaml", *(_write_table(t, out) for t in sub.tables), *extra]
 
 
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)

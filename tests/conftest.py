@@ -722,14 +722,32 @@ def _root_files_are_judged(monkeypatch: Any) -> Any:
     )
 
 
+# pytest-xdist runs the suite in one worker process per core: each worker counts the files it
+# judged and hands the counts to the controlling process, which prints the total.
+_JUDGED_ELSEWHERE = {"read": 0, "compared": 0, "unread": 0}
+
+
+def pytest_sessionfinish(session: Any) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker
+        workeroutput["root_judged"] = {k: len(v) for k, v in JUDGED.items()}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    for k, n in getattr(node, "workeroutput", {}).get("root_judged", {}).items():
+        _JUDGED_ELSEWHERE[k] += n
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if JUDGED["unread"]:
+    count = {k: len(v) + _JUDGED_ELSEWHERE[k] for k, v in JUDGED.items()}
+    if count["unread"]:
         terminalreporter.write_line(
-            f"{len(JUDGED['unread'])} ROOT files written by hepcombine were not read by ROOT "
+            f"{count['unread']} ROOT files written by hepcombine were not read by ROOT "
             f"(PyROOT not installed: {ROOT_INSTALL})"
         )
-    elif JUDGED["read"]:
+    elif count["read"]:
         terminalreporter.write_line(
-            f"ROOT read {len(JUDGED['read'])} ROOT files written by hepcombine (every object, no "
-            f"ROOT warning) and compared the numbers of {len(JUDGED['compared'])} of them"
+            f"ROOT read {count['read']} ROOT files written by hepcombine (every object, no "
+            f"ROOT warning) and compared the numbers of {count['compared']} of them"
         )

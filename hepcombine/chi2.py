@@ -39,11 +39,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import sparse
 
 __all__ = ["CombinedChi2", "GammaConstraint", "MeasurementBlock"]
 
@@ -139,6 +138,15 @@ class MeasurementBlock:
         return replace(self, up=u, down=-u, rel=none, asym=none, logn=none.copy())
 
 
+def _one_hot(param: IntArray, n_params: int) -> Any:
+    """The sparse (estimates × combined values) map of a block whose estimates share values
+    (scipy.sparse is imported only for such a block)."""
+    from scipy import sparse
+
+    n = len(param)
+    return sparse.csr_matrix((np.ones(n), (np.arange(n), param)), shape=(n, n_params))
+
+
 class CombinedChi2:
     """χ²(θ) of a combination with analytic gradient and Hessian (of χ², not ½χ²).
 
@@ -175,15 +183,7 @@ class CombinedChi2:
         #: ``ndata − npar`` is the ndf of the combination
         self.ndata = self.n_estimates + self.rank
         # estimates → combined values, for blocks that map several estimates to one value
-        self._onehot = [
-            None
-            if b.injective
-            else sparse.csr_matrix(
-                (np.ones(len(b.param)), (np.arange(len(b.param)), b.param)),
-                shape=(len(b.param), n_params),
-            )
-            for b in blocks
-        ]
+        self._onehot = [None if b.injective else _one_hot(b.param, n_params) for b in blocks]
         self._cache: tuple[bytes, bytes, int, tuple] | None = None
         # kinks: every (block, non-linear column) of a kinked source, with its global source
         kinks = []

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import gls, minimise_chi2, profile_interval
 
 from hepcombine import Combiner, Measurement
 from hepcombine.exceptions import HepCombineError, InvalidArgument, UnknownName
-
-from conftest import gls, minimise_chi2, profile_interval
 
 # four combined bins of widths 1, 1, 2, 4; "C" measures the width-weighted means of
 # (b0, b1) and (b2, b3), "T" the total Σ w_i x_i

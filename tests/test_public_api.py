@@ -186,6 +186,7 @@ PUBLIC_API: dict[str, list[str]] = {
     "hepcombine.inputs.gvm": ["is_gvm_file", "read_gvm"],
     "hepcombine.inputs.yaml": ["read_yaml"],
     "hepcombine.inputs.yoda": ["YodaObject", "read_yoda", "read_yoda_measurement", "yoda_objects"],
+    "hepcombine.linear_maps": ["LinearQuantity", "linear_quantities"],
     "hepcombine.measurement": ["DifferentialMeasurement", "Measurement"],
     "hepcombine.names": ["Names", "Ref", "SHOWN", "did_you_mean", "some_names"],
     "hepcombine.outputs": [],

@@ -291,7 +291,11 @@ def hs3_model(result: CombinationResult, *, name: str = "combination") -> HS3Mod
             delta.append(lam[g] if lh == 0.0 else f"({lam[g]} - {_c(lh)})")
         preds = []
         for mu in range(len(block.x_hat)):
-            text = _prediction(block, mu, x_names[block.param[mu]], delta, model.asymmetry)
+            if block.linear is None:
+                x_mu = x_names[block.param[mu]]
+            else:  # an estimate of a linear combination of combined values
+                x_mu = f"({_linear(block.linear[mu], x_names)})"
+            text = _prediction(block, mu, x_mu, delta, model.asymmetry)
             preds.append(w.function(f"{label}_X{mu}", text))
         if not pearson:
             full += w.whitened(label, block.M, block.x_hat, preds)

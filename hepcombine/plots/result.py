@@ -78,7 +78,7 @@ def inputs_for(
         # the combiner's own estimate → fitted-parameter map (observables first)
         params = obj._param_of_estimate
         for (m, e), p in zip(refs, params, strict=True):
-            if p < len(obj.observables):
+            if 0 <= p < len(obj.observables):  # −1: an estimate of a linear quantity
                 mapping.setdefault(obj.observables[p], []).append((m, e))
     else:
         if isinstance(obj, CombinationSpec):

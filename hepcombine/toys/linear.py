@@ -86,9 +86,7 @@ class LinearRecombination:
             n_e, n_s = len(b.x_hat), len(b.src)
             U = b.up
             Lb = L[b.src]
-            A = np.zeros((n_e, npar))
-            np.add.at(A, (np.arange(n_e), b.param), 1.0)
-            A[:, n_p:] = -U @ Lb
+            A = np.hstack([b.design(n_p), -U @ Lb])
             AM = A.T @ b.M
             Dp1 = b.D + np.eye(n_s)
             Bl = -AM @ U

@@ -83,7 +83,7 @@ class LinearRecombination:
         H = 0.5 * chi2.hessian(np.zeros(npar))
         B_parts, C_parts, d0_parts = [], [], []
         for b in chi2.blocks:
-            n_e, n_s = len(b.x_hat), len(b.src)
+            n_s = len(b.src)
             U = b.up
             Lb = L[b.src]
             A = np.hstack([b.design(n_p), -U @ Lb])

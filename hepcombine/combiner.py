@@ -229,14 +229,11 @@ class Combiner:
         names = self._names
         param = np.full(len(names.estimates), -1, dtype=np.intp)
         if observables is None:
-            order: list[str] = []
-            for i, (_, e) in enumerate(names.estimates):
-                if i not in by_linear and e not in order:
-                    order.append(e)
+            position: dict[str, int] = {}  # estimate name → observable, in order of appearance
             for i, (_, e) in enumerate(names.estimates):
                 if i not in by_linear:
-                    param[i] = order.index(e)
-            return tuple(order), param, ()
+                    param[i] = position.setdefault(e, len(position))
+            return tuple(position), param, ()
         obs = tuple(str(o) for o in observables)
         if len(set(obs)) != len(obs):
             raise InvalidMeasurement(f"observable names are not unique: {list(obs)}")

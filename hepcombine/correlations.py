@@ -181,13 +181,15 @@ def factorize_correlations(
     col = 0
     for idx, blk in blocks:
         k = blk.shape[1]
-        L[np.ix_(idx, np.arange(col, col + k))] = blk
-        # columns of blk are orthogonal: pinv(blk) = diag(1/|b_j|²) bᵀ
-        L_pinv[np.ix_(np.arange(col, col + k), idx)] = blk.T / np.sum(blk * blk, axis=0)[:, None]
-        if len(idx) == 1:
+        if len(idx) == 1:  # an uncorrelated source: its own column, L = L⁺ = 1
+            L[idx[0], col] = L_pinv[col, idx[0]] = 1.0
             eta_names.append(names[idx[0]])
-        else:
-            eta_names.extend(f"{names[idx[0]]}~{names[idx[-1]]}#{m}" for m in range(k))
+            col += 1
+            continue
+        L[idx, col : col + k] = blk
+        # columns of blk are orthogonal: pinv(blk) = diag(1/|b_j|²) bᵀ
+        L_pinv[col : col + k, idx] = blk.T / np.sum(blk * blk, axis=0)[:, None]
+        eta_names.extend(f"{names[idx[0]]}~{names[idx[-1]]}#{m}" for m in range(k))
         col += k
     return CorrelationFactor(tuple(names), L, L_pinv, tuple(components), tuple(eta_names), repaired)
 

@@ -126,6 +126,11 @@ class CombinationSpec:
         ``{source or pattern: ErrorOnError}`` (or ε): errors on errors of the gamma variance
         model, as the combiner's ``errors_on_errors`` (YAML ``errors_on_errors:``,
         gvm-combinations' ``error-on-error``).
+    linear:
+        ``{name: LinearQuantity}`` (or the mapping form ``{sum_of | coefficients, measured_by,
+        report}``): combined linear quantities and the estimates that measure them, as the
+        combiner's ``linear`` (YAML ``linear:``, the sums of coarser bins that
+        ``binning: {match: ...}`` makes; :mod:`hepcombine.rebinning`).
     """
 
     measurements: dict[str, Measurement]
@@ -141,6 +146,7 @@ class CombinationSpec:
     format: str = "python"
     quantity: Quantity | None = None
     errors_on_errors: dict[str, Any] = field(default_factory=dict)
+    linear: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.chi2 not in (None, "neyman", "pearson"):
@@ -230,6 +236,7 @@ class CombinationSpec:
             "repair": repair,
             "errors_on_errors": {**self.errors_on_errors, **(errors_on_errors or {})},
             "bartlett": bartlett,
+            "linear": dict(self.linear),
         }
 
     def combiner(

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import gls, minimise_chi2, profile_interval
 
 from hepcombine import Combiner, Measurement
 from hepcombine.exceptions import HepCombineError, InvalidArgument, UnknownName
-
-from conftest import gls, minimise_chi2, profile_interval
 
 # four combined bins of widths 1, 1, 2, 4; "C" measures the width-weighted means of
 # (b0, b1) and (b2, b3), "T" the total Σ w_i x_i
@@ -116,12 +115,12 @@ def test_linear_map_equals_gls_with_correlated_sources() -> None:
 
 
 def test_breakdown_and_weights_of_a_reported_quantity_are_its_linear_combination() -> None:
-    r = Combiner(
-        [_fine(), _coarse()], {b: [f"F:{b}"] for b in BINS}, CORR, linear=LINEAR
-    ).combine()
+    r = Combiner([_fine(), _coarse()], {b: [f"F:{b}"] for b in BINS}, CORR, linear=LINEAR).combine()
     _, _, lam = _reference()  # x = Λᵀ y: weights of every estimate
     w = r.weights
-    got = np.array([[w.matrix[w.rows.index(q), w.columns.index(c)] for c in w.columns] for q in BINS])
+    got = np.array(
+        [[w.matrix[w.rows.index(q), w.columns.index(c)] for c in w.columns] for q in BINS]
+    )
     np.testing.assert_allclose(got, lam.T, rtol=1e-8, atol=1e-12)
     row_total = w.matrix[w.rows.index("total")]
     np.testing.assert_allclose(row_total, WIDTHS @ lam.T, rtol=1e-8, atol=1e-12)
@@ -205,9 +204,7 @@ def test_pearson_with_a_sum_matches_the_written_chi2_and_its_profile() -> None:
     )
     T = Measurement.from_uncertainties({"tot": 19.5}, {"tot": 1.2}, name="T")
     linear = {"tot": {"sum_of": ["b0", "b1"], "measured_by": ["T:tot"]}}
-    r = Combiner(
-        [F, T], {"b0": ["F:b0"], "b1": ["F:b1"]}, chi2="pearson", linear=linear
-    ).combine()
+    r = Combiner([F, T], {"b0": ["F:b0"], "b1": ["F:b1"]}, chi2="pearson", linear=linear).combine()
 
     def chi2(p: np.ndarray) -> float:
         b0, b1, lam = p
@@ -234,9 +231,7 @@ def test_pearson_with_a_sum_matches_the_written_chi2_and_its_profile() -> None:
 
 def test_a_wrong_merge_matrix_in_the_reference_fails() -> None:
     """The comparison can fail: with c23's weights swapped the reference is another GLS."""
-    r = Combiner(
-        [_fine(), _coarse()], {b: [f"F:{b}"] for b in BINS}, CORR, linear=LINEAR
-    ).combine()
+    r = Combiner([_fine(), _coarse()], {b: [f"F:{b}"] for b in BINS}, CORR, linear=LINEAR).combine()
     F, C = _fine(), _coarse()
     y = np.concatenate([F.estimates, C.estimates])
     wrong = A_COARSE.copy()
@@ -264,7 +259,12 @@ def test_an_observable_measured_only_through_sums() -> None:
     ("linear", "observables", "exc", "words"),
     [
         ({"t": {"sum_of": ["b0", "bx"], "measured_by": ["B:s"]}}, None, UnknownName, "'bx'"),
-        ({"t": {"sum_of": ["b0"], "coefficients": {"b0": 1}}}, None, InvalidArgument, "exactly one"),
+        (
+            {"t": {"sum_of": ["b0"], "coefficients": {"b0": 1}}},
+            None,
+            InvalidArgument,
+            "exactly one",
+        ),
         ({"t": {"sum_of": "b0"}}, None, InvalidArgument, "non-empty list"),
         ({"t": {"coefficients": {"b0": "x"}}}, None, InvalidArgument, "not a number"),
         ({"t": {"sum_of": ["b0"], "by": []}}, None, InvalidArgument, "unknown keys"),
@@ -326,9 +326,7 @@ def test_blue_with_linear_inputs_is_the_same_gls() -> None:
     np.testing.assert_allclose([b.result.values[o] for o in BINS], x, rtol=1e-10)
     np.testing.assert_allclose(b.result.covariance.sub(BINS).matrix, cov, rtol=1e-9, atol=1e-12)
     assert b.result.ndf == 3
-    r = Combiner(
-        [_fine(), _coarse()], {o: [f"F:{o}"] for o in BINS}, CORR, linear=LINEAR
-    ).combine()
+    r = Combiner([_fine(), _coarse()], {o: [f"F:{o}"] for o in BINS}, CORR, linear=LINEAR).combine()
     np.testing.assert_allclose(b.result.chi2, r.chi2, rtol=1e-9)
     assert all(np.isfinite(b.pulls))
     assert ("F:b0", "C:c01") not in b.pairwise_compatibility()

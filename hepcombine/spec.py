@@ -131,6 +131,10 @@ class CombinationSpec:
         report}``): combined linear quantities and the estimates that measure them, as the
         combiner's ``linear`` (YAML ``linear:``, the sums of coarser bins that
         ``binning: {match: ...}`` makes; :mod:`hepcombine.rebinning`).
+    distributions:
+        ``{name: DifferentialMeasurement}``: the measurements of a rebinned combination in
+        their own bins, as they were given (before merging), for plots that show each input
+        in its own binning; empty when the bins were not rebinned.
     """
 
     measurements: dict[str, Measurement]
@@ -147,6 +151,7 @@ class CombinationSpec:
     quantity: Quantity | None = None
     errors_on_errors: dict[str, Any] = field(default_factory=dict)
     linear: dict[str, Any] = field(default_factory=dict)
+    distributions: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.chi2 not in (None, "neyman", "pearson"):

@@ -362,12 +362,9 @@ def test_contents_must_agree_and_bins_need_edges() -> None:
 
 
 # --------------------------------------------------------------------------- YAML
-def test_yaml_coarsest_with_a_total_equals_the_reference(tmp_path: Path) -> None:
-    from hepcombine import load_config
-
-    raws = _inputs()[:2]
+def _yaml_text(raws: list[Raw]) -> str:
     F, G = raws
-    text = f"""
+    return f"""
 measurements:
   F:
     estimates: {dict(zip([f"v{i}" for i in range(4)], F.values.tolist(), strict=True))}
@@ -396,8 +393,15 @@ binning: {{match: coarsest}}
 linear:
   total: {{integral_of: all, measured_by: ['T:sigma']}}
 """
+
+
+def test_yaml_coarsest_with_a_total_equals_the_reference(tmp_path: Path) -> None:
+    from hepcombine import load_config
+
+    raws = _inputs()[:2]
+    F, G = raws
     path = tmp_path / "c.yaml"
-    path.write_text(text)
+    path.write_text(_yaml_text(raws))
     spec = load_config(path)
     assert list(spec.observables) == ["bin0", "bin1"]
     r = spec.combiner().combine()
@@ -586,3 +590,91 @@ def test_campaign_reference_can_fail() -> None:
         x, _ = reference(raws, combined, corr, per_bin)
         failed += not np.allclose(values, x, rtol=1e-8)
     assert failed == 6
+
+
+def test_outputs_carry_the_combined_binning_and_the_plot_each_input_in_its_own(
+    tmp_path: Path,
+) -> None:
+    """hepcombine combine on a rebinned configuration: the ROOT histogram, the HEPData table and
+    the JSON have the combined bins [0, 2, 8) (and the total in JSON); the spectrum plot draws
+    F in its 4 bins and G in its 2; writing it as a Convino file is refused."""
+    import json
+
+    import uproot
+    import yaml
+
+    from hepcombine import load_config
+    from hepcombine.cli import main
+    from hepcombine.exceptions import ConfigError
+    from hepcombine.outputs.convino import write_convino
+
+    raws = _inputs()[:2]
+    path = tmp_path / "c.yaml"
+    path.write_text(_yaml_text(raws))
+    out = tmp_path / "out"
+    code = main(
+        [
+            "combine",
+            str(path),
+            "--json",
+            str(out / "r.json"),
+            "--root",
+            str(out / "r.root"),
+            "--hepdata",
+            str(out / "hd"),
+            "--output-dir",
+            str(out),
+        ]
+    )
+    assert code == 0
+    spec = load_config(path)
+    r = spec.combiner().combine()
+    from conftest import expect_distribution, judge_root_file
+
+    from hepcombine.outputs.combination import differential_result
+
+    dr = differential_result(r, spec)
+    assert dr is not None and dr.observables == ("bin0", "bin1")  # not the total
+    judge_root_file(out / "r.root", expect_distribution(dr), directory="combination")
+    with uproot.open(out / "r.root") as f:
+        h = f["combination/combined"]
+        np.testing.assert_allclose(h.axis().edges(), [0.0, 2.0, 8.0])
+        np.testing.assert_allclose(h.values(), [r.values["bin0"], r.values["bin1"]], rtol=1e-12)
+    data = json.loads((out / "r.json").read_text())
+    text = json.dumps(data)
+    assert '"total"' in text
+    tables = [
+        yaml.safe_load(p.read_text())
+        for p in sorted((out / "hd").iterdir())
+        if p.suffix == ".yaml" and p.name != "submission.yaml"
+    ]
+    table = next(t for t in tables if len(t["independent_variables"]) == 1)
+    lows = [b["low"] for b in table["independent_variables"][0]["values"]]
+    highs = [b["high"] for b in table["independent_variables"][0]["values"]]
+    assert (lows, highs) == ([0.0, 2.0], [2.0, 8.0])
+    with pytest.raises(ConfigError, match="cannot be written as a Convino file"):
+        write_convino(spec, tmp_path / "convino")
+
+    # the spectrum: every input in its own bins (points at its centres, bars over its bins)
+    from hepcombine.plots.combination import combination_figures
+
+    figs = combination_figures(
+        spec.combiner(), r, binning=spec.binning, distributions=spec.distributions
+    )
+    ax = figs["spectrum"].axes[0]
+    bars = {c.get_label(): c for c in ax.containers if c.get_label() in ("F", "G")}
+    assert set(bars) == {"F", "G"}
+    for name, raw in zip(("F", "G"), raws, strict=True):
+        x = bars[name].lines[0].get_xdata()
+        assert len(x) == len(raw.values)
+        if name == "G":  # G's bins are the combined bins: drawn as usual
+            continue
+        spans = [  # the horizontal bars: its bins
+            [abs(seg[1][0] - seg[0][0]) for seg in col.get_segments()]
+            for col in bars[name].lines[2]
+        ]
+        assert any(np.allclose(sp, np.diff(raw.edges)) for sp in spans)
+    import matplotlib.pyplot as plt
+
+    for f in figs.values():
+        plt.close(f)

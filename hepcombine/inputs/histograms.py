@@ -1152,6 +1152,7 @@ def differential_spec(
             format="histograms",
             quantity=common_quantity([(str(m.name), m.quantity) for m in measurements]),
             linear=dict(r.linear),
+            distributions=dict(zip(names, measurements, strict=True)),
         )
     observables = differential_observables(*measurements)
     for m in measurements[1:]:

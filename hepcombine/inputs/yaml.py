@@ -730,10 +730,13 @@ def read_yaml(path: str | Path) -> CombinationSpec:
             except UnknownName as exc:
                 y.fail(["linear", q, "measured_by", i], str(exc))
     sums: dict[str, LinearQuantity] = {}
+    distributions: dict[str, DifferentialMeasurement] = {}
     if binned:
         observables, binning, quantity, merged, sums = _matched(
             data, measurements, binned, quantity, y, by_linear
         )
+        if merged:
+            distributions = dict(binned)
         measurements.update(merged)
     elif "observables" in data:
         observables = {}
@@ -861,6 +864,7 @@ def read_yaml(path: str | Path) -> CombinationSpec:
         quantity=quantity,
         errors_on_errors=errors_on_errors,
         linear=linear,
+        distributions=distributions,
     )
 
 

@@ -301,6 +301,22 @@ def test_merge_propagates_the_statistical_covariance_and_every_source() -> None:
     np.testing.assert_allclose(merged.stat_covariance, B @ S @ B.T, rtol=1e-12)
     U = np.array([raws[0].shifts["lumi"], raws[0].shifts["shape"]]).T
     np.testing.assert_allclose(merged.shifts_up, B @ U, rtol=1e-12)
+    # any B (here overlapping rows), statistics correlated or not: B M⁻¹ Bᵀ, B u
+    B2 = np.array([[0.5, 0.5, 0.0, 0.0], [0.0, 0.25, 0.25, 0.5], [1.0, 1.0, 2.0, 4.0]])
+    rho = np.eye(4) + 0.3 * (np.eye(4, k=1) + np.eye(4, k=-1))
+    for corr in (np.eye(4), rho):
+        m2 = Measurement.from_uncertainties(
+            dict(zip("abcd", raws[0].values, strict=True)),
+            dict(zip("abcd", raws[0].sigma, strict=True)),
+            {"lumi": dict(zip("abcd", raws[0].shifts["lumi"], strict=True))},
+            stat_correlation=corr,
+            name="F",
+        )
+        S2 = corr * np.outer(raws[0].sigma, raws[0].sigma)
+        merged = merge_measurement(m2, B2, ["x", "y", "z"])
+        np.testing.assert_allclose(merged.stat_covariance, B2 @ S2 @ B2.T, rtol=1e-10)
+        np.testing.assert_allclose(merged.estimates, B2 @ raws[0].values, rtol=1e-12)
+        np.testing.assert_allclose(merged.shifts_up[:, 0], B2 @ raws[0].shifts["lumi"], rtol=1e-12)
 
 
 # --------------------------------------------------------------------------- errors

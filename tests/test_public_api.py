@@ -355,6 +355,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "run_chunks",
         "run_toys",
     ],
+    "hepcombine.toys.linear": ["BLOCK", "LinearRecombination", "linear_recombination"],
     "hepcombine.toys.model": [
         "RESPONSES",
         "PseudoExperiment",

@@ -504,17 +504,19 @@ def _case(seed: int) -> tuple[list[Raw], dict, dict, np.ndarray, bool]:
     k = int(rng.integers(3, 8))
     atoms = np.concatenate([[0.0], np.cumsum(rng.uniform(0.5, 3.0, size=k))])
     interior = atoms[1:-1]
-    common = np.sort(
-        rng.choice(interior, size=int(rng.integers(0, len(interior) + 1)), replace=False)
-    )
+    # the common edges: a strict subset of the atoms' inner edges, so that something is merged
+    # (coarsest, edges) or summed (finest) in every case
+    common = np.sort(rng.choice(interior, size=int(rng.integers(0, len(interior))), replace=False))
     match = ["coarsest", "finest", "edges"][seed % 3]
     per_bin = bool(rng.random() < 0.3)
     n_m = int(rng.integers(2, 4))
     raws = []
     truth_density = rng.uniform(2.0, 10.0, size=k)
     for i in range(n_m):
-        if match == "finest" and i == 0:
+        if i == 0:  # the finest: merged (coarsest, edges), every combined bin alone (finest)
             edges = atoms
+        elif i == 1 and match == "finest":  # the coarsest: its bins are sums
+            edges = np.unique(np.concatenate([[atoms[0]], common, [atoms[-1]]]))
         else:
             extra = interior[rng.random(len(interior)) < 0.5]
             edges = np.unique(np.concatenate([[atoms[0]], common, extra, [atoms[-1]]]))
@@ -880,3 +882,37 @@ def test_pseudo_experiments_and_compat_refuse_linear_maps() -> None:
         run_toys(spec.combiner(), 10, seed=1)
     with pytest.raises(InvalidArgument, match="not supported yet"):
         compatibility(spec.combiner())
+
+
+def test_yaml_per_bin_contents_and_linear_errors(tmp_path: Path) -> None:
+    """content: per_bin in YAML merges by summing (the per-bin reference); a bad linear entry
+    is a ConfigError naming the file, the block and the name."""
+    from hepcombine import load_config
+    from hepcombine.exceptions import ConfigError
+
+    raws = _inputs(per_bin=True)[:2]
+    text = _yaml_text(raws).split("  T:\n")[0]
+    text = text.replace("    binning: {edges:", "    content: per_bin\n    binning: {edges:")
+    text += (
+        "correlations:\n  - {a: 'F:lumi', b: 'G:lumi', rho: 1.0}\n"
+        "  - {a: 'F:shape', b: 'G:model', rho: 0.4}\nbinning: {match: coarsest}\n"
+    )
+    (tmp_path / "c.yaml").write_text(text)
+    spec = load_config(tmp_path / "c.yaml")
+    r = spec.combiner().combine()
+    x, V = reference(raws, np.array([0.0, 2.0, 8.0]), CORR_FG, per_bin=True)
+    np.testing.assert_allclose([r.values[o] for o in spec.observables], x, rtol=1e-9)
+    np.testing.assert_allclose(r.covariance.sub(list(spec.observables)).matrix, V, rtol=1e-8)
+
+    mixed = text.replace("    content: per_bin\n", "", 1)
+    (tmp_path / "m.yaml").write_text(mixed)
+    with pytest.raises(ConfigError, match=r"m.yaml.*binning.*densities but 'G' per-bin"):
+        load_config(tmp_path / "m.yaml")
+    bad = text + "linear:\n  total: {sum_of: [bin0, bin7], measured_by: []}\n"
+    (tmp_path / "b.yaml").write_text(bad)
+    with pytest.raises(ConfigError, match=r"b.yaml, line \d+, at linear/total/sum_of: 'bin7'"):
+        load_config(tmp_path / "b.yaml")
+    bad = text + "linear:\n  total: {sum_of: all, measured_by: ['G:nothing']}\n"
+    (tmp_path / "n.yaml").write_text(bad)
+    with pytest.raises(ConfigError, match=r"n.yaml, line \d+, at linear/total/measured_by/0"):
+        load_config(tmp_path / "n.yaml")

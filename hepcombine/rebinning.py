@@ -29,11 +29,12 @@ files or fits.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -89,10 +90,15 @@ def merge_matrix(binning: Binning, groups: Sequence[Sequence[int]], content: str
     """B (groups × bins): row g averages the bins of group g weighted by their widths
     (``content="density"``) or sums them (``"per_bin"``)."""
     B = np.zeros((len(groups), binning.n_bins))
-    w = binning.widths
-    for g, idx in enumerate(groups):
-        idx = list(idx)
-        B[g, idx] = 1.0 if content == "per_bin" else w[idx] / w[idx].sum()
+    rows = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
+    cols = np.fromiter((j for g in groups for j in g), dtype=np.intp, count=len(rows))
+    if content == "per_bin":
+        B[rows, cols] = 1.0
+    else:
+        w = binning.widths[cols]
+        total = np.zeros(len(groups))
+        np.add.at(total, rows, w)
+        B[rows, cols] = w / total[rows]
     return B
 
 
@@ -100,16 +106,70 @@ def merge_measurement(meas: Measurement, B: Array, names: Sequence[str]) -> Meas
     """The measurement of B x (``names`` for the new estimates): estimates B x̂, statistical
     covariance B M⁻¹ Bᵀ, shifts B u_up and B u_down; the sources' constraints, pulls and kinds
     unchanged. Exact for a Gaussian likelihood (the fine shape profiled out)."""
-    cov = B @ meas.stat_covariance @ B.T
-    info = np.linalg.inv(0.5 * (cov + cov.T))
+    from scipy import sparse
+    from scipy.linalg import cho_factor, cho_solve
+
+    M = meas.stat_information
+    nonzero = B != 0.0
+    if _is_diagonal(M) and not np.any(nonzero.sum(axis=0) > 1):
+        # uncorrelated statistics, every fine bin in one group at most (merge_matrix): the
+        # merged statistics are uncorrelated too, Var_g = Σ_j B_gj² σ_j²
+        used = nonzero.any(axis=0)
+        g = np.argmax(nonzero, axis=0)[used]
+        w = B[g, np.flatnonzero(used)]
+        var = np.bincount(g, weights=w * w / np.diag(M)[used], minlength=len(B))
+        return replace(
+            meas,
+            estimate_names=tuple(names),
+            estimates=B @ meas.estimates,
+            stat_information=np.diag(1.0 / var),
+            shifts_up=B @ meas.shifts_up,
+            shifts_down=B @ meas.shifts_down,
+        )
+    Bs = sparse.csr_matrix(B)  # a few entries per row: sparse products, no BLAS threads
+    if _is_diagonal(M):  # uncorrelated statistics: B diag(σ²) Bᵀ
+        cov = np.asarray((Bs @ Bs.multiply(1.0 / np.diag(M)[None, :]).T).toarray())
+    else:  # B M⁻¹ Bᵀ from the Cholesky factor of M (no inverse of the fine matrix)
+        with _one_blas_thread():
+            cov = np.asarray(Bs @ cho_solve(cho_factor(M), B.T))
+    cov = 0.5 * (cov + cov.T)
+    if _is_diagonal(cov):
+        info = np.diag(1.0 / np.diag(cov))
+    else:
+        with _one_blas_thread():
+            info = cho_solve(cho_factor(cov), np.eye(len(cov)))
+    up, down = np.asarray(Bs @ meas.shifts_up), np.asarray(Bs @ meas.shifts_down)
     return replace(
         meas,
         estimate_names=tuple(names),
-        estimates=B @ meas.estimates,
+        estimates=np.asarray(Bs @ meas.estimates),
         stat_information=0.5 * (info + info.T),
-        shifts_up=B @ meas.shifts_up,
-        shifts_down=B @ meas.shifts_down,
+        shifts_up=up,
+        shifts_down=down,
     )
+
+
+def _is_diagonal(a: Array) -> bool:
+    n = len(a)
+    return not np.any(a.reshape(-1)[:-1].reshape(n - 1, n + 1)[:, 1:]) if n > 1 else True
+
+
+_CONTROLLER: list[Any] = []
+
+
+@contextlib.contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """One BLAS thread for the dense products of a merge (threads cost more than they bring
+    at these sizes on a loaded machine); the caller's setting is restored afterwards."""
+    if not _CONTROLLER:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER.append(ThreadpoolController())
+    limiter = _CONTROLLER[0].limit(limits=1, user_api="blas")
+    try:
+        yield
+    finally:
+        limiter.restore_original_limits()
 
 
 # ---------------------------------------------------------------------- edges
@@ -122,35 +182,55 @@ def _scale(measurements: Mapping[str, DifferentialMeasurement]) -> float:
 def _union_edges(
     measurements: Mapping[str, DifferentialMeasurement], tol: float
 ) -> list[tuple[float, str]]:
-    """Every edge of every measurement (within ``tol`` one edge), with the first measurement
-    that has it."""
-    edges: list[tuple[float, str]] = []
-    for name, d in measurements.items():
-        for e in np.concatenate([d.binning.low, d.binning.high]).tolist():
-            if not any(abs(e - f) <= tol for f, _ in edges):
-                edges.append((float(e), name))
-    return sorted(edges)
+    """Every edge of every measurement (edges within ``tol`` are one edge, the first given),
+    in increasing order, with the first measurement that has it."""
+    names = list(measurements)
+    values, owner = [], []
+    for k, d in enumerate(measurements.values()):
+        e = np.concatenate([d.binning.low, d.binning.high])
+        values.append(e)
+        owner.append(np.full(len(e), k))
+    v = np.concatenate(values)
+    o = np.concatenate(owner)
+    order = np.lexsort((o, v))  # by value, then by measurement
+    v, o = v[order], o[order]
+    new = np.concatenate([[True], np.diff(v) > tol])
+    # one edge per cluster of close values: the value and owner of its first member
+    starts = np.flatnonzero(new)
+    first = np.minimum.reduceat(o, starts)
+    return [(float(v[i]), names[int(f)]) for i, f in zip(starts, first, strict=True)]
+
+
+def _strictly_inside(d: DifferentialMeasurement, e: Array, tol: float) -> Array:
+    """Per value of ``e``: the bin of ``d`` it lies strictly inside, or −1."""
+    b = d.binning
+    idx = np.searchsorted(b.low, e, side="right") - 1
+    ok = idx >= 0
+    j = np.where(ok, idx, 0)
+    inside = ok & (b.low[j] + tol < e) & (e < b.high[j] - tol)
+    return np.where(inside, idx, -1)
 
 
 def _inside(d: DifferentialMeasurement, e: float, tol: float) -> int | None:
     """The bin of ``d`` that ``e`` lies strictly inside, or None."""
-    b = d.binning
-    hit = np.flatnonzero((b.low + tol < e) & (e < b.high - tol))
-    return int(hit[0]) if hit.size else None
-
-
-def _covered(measurements: Mapping[str, DifferentialMeasurement], a: float, b: float) -> bool:
-    mid = 0.5 * (a + b)
-    return any(
-        bool(np.any((d.binning.low <= mid) & (mid < d.binning.high))) for d in measurements.values()
-    )
+    j = int(_strictly_inside(d, np.array([e]), tol)[0])
+    return None if j < 0 else j
 
 
 def _bins_between(
     edges: Sequence[float], measurements: Mapping[str, DifferentialMeasurement]
 ) -> tuple[Array, Array]:
-    pairs = [(a, b) for a, b in itertools.pairwise(edges) if _covered(measurements, a, b)]
-    return np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+    """The bins between consecutive ``edges`` that some measurement covers."""
+    e = np.asarray(edges, dtype=float)
+    lo, hi = e[:-1], e[1:]
+    mid = 0.5 * (lo + hi)
+    covered = np.zeros(len(mid), dtype=bool)
+    for d in measurements.values():
+        b = d.binning
+        idx = np.searchsorted(b.low, mid, side="right") - 1
+        j = np.where(idx >= 0, idx, 0)
+        covered |= (idx >= 0) & (mid < b.high[j])
+    return lo[covered].copy(), hi[covered].copy()
 
 
 def _label(d: DifferentialMeasurement, name: str, j: int) -> str:
@@ -178,43 +258,40 @@ def _assign(
 ) -> _Entry:
     """Groups of bins of ``d`` (merged) and the combined bins each group measures."""
     b = d.binning
-    n_m, n_c = b.n_bins, len(low)
-    overlap = (
-        np.minimum(b.high[:, None], high[None, :]) - np.maximum(b.low[:, None], low[None, :])
-    ) > tol
-    parent = list(range(n_m + n_c))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for j, c in zip(*np.nonzero(overlap), strict=True):
-        parent[find(int(j))] = find(n_m + int(c))
-    comps: dict[int, tuple[list[int], list[int]]] = {}
-    for j in range(n_m):
-        if overlap[j].any():
-            comps.setdefault(find(j), ([], []))[0].append(j)
-    for c in range(n_c):
-        if overlap[:, c].any():
-            comps.setdefault(find(n_m + c), ([], []))[1].append(c)
-    skipped = [j for j in range(n_m) if not overlap[j].any()]
+    # the combined bins each bin of d overlaps (both sorted, without overlaps): c_first…c_last
+    c_first = np.searchsorted(high, b.low + tol, side="right")
+    c_last = np.searchsorted(low, b.high - tol, side="left") - 1
+    hits = c_first <= c_last
+    # connected pieces: consecutive bins of d that share combined bins
+    comps: list[tuple[list[int], list[int]]] = []
+    top = -1
+    for j in map(int, np.flatnonzero(hits)):
+        first, last = int(c_first[j]), int(c_last[j])
+        if comps and first <= top:
+            comps[-1][0].append(j)
+            top = max(top, last)
+            comps[-1][1][:] = range(comps[-1][1][0], top + 1)
+        else:
+            comps.append(([j], list(range(first, last + 1))))
+            top = last
+    skipped = np.flatnonzero(~hits).tolist()
     if skipped:
         log.info(
             "measurement %r: bins %s lie outside the combined bins and are left out", name, skipped
         )
     entry = _Entry([], [])
-    for js, cs in sorted(comps.values(), key=lambda p: p[0][0]):
+    for js, cs in comps:
         m_lo, m_hi = float(b.low[js[0]]), float(b.high[js[-1]])
         c_lo, c_hi = float(low[cs[0]]), float(high[cs[-1]])
         if len(js) > 1 and len(cs) > 1:
             # an edge of the combined bins strictly inside one of d's bins, or the reverse
             for c in cs[:-1]:
                 e = float(high[c])
-                j = _inside(d, e, tol)
-                if j is not None:
-                    raise InvalidMeasurement(_edge_message(e, provenance, name, d, j, measurements))
+                at = _inside(d, e, tol)
+                if at is not None:
+                    raise InvalidMeasurement(
+                        _edge_message(e, provenance, name, d, at, measurements)
+                    )
             for j in js[:-1]:
                 e = float(b.high[j])
                 hit = np.flatnonzero((low + tol < e) & (e < high - tol))
@@ -224,7 +301,7 @@ def _assign(
                         f"[{low[hit[0]]:g}, {high[hit[0]]:g}); give 'binning: {{edges: [...]}}' "
                         f"with {e:g} as an edge, or use 'match: finest'"
                     )
-        gaps = [j for j in js[:-1] if b.low[js[js.index(j) + 1]] > b.high[j] + tol]
+        gaps = [j for j, nxt in itertools.pairwise(js) if b.low[nxt] > b.high[j] + tol]
         if c_lo < m_lo - tol or c_hi > m_hi + tol or gaps:
             if partial == "drop":
                 log.warning(
@@ -352,10 +429,11 @@ def rebin(
     elif match == "finest":
         low, high = _bins_between([v for v, _ in union], measurements)
     else:
-        kept = [
-            v for v, _ in union if all(_inside(d, v, tol) is None for d in measurements.values())
-        ]
-        low, high = _bins_between(kept, measurements)
+        every = np.array([v for v, _ in union])
+        keep = np.ones(len(every), dtype=bool)
+        for d in measurements.values():
+            keep &= _strictly_inside(d, every, tol) < 0
+        low, high = _bins_between(every[keep].tolist(), measurements)
     merged_sums = False
     while True:
         entries = {
@@ -391,10 +469,10 @@ def rebin(
                 f"{by!r}; give 'binning: {{unmeasured: sum}}' to combine that sum as one bin, "
                 "or 'binning: {edges: [...]}' without its inner edges"
             )
-        keep = [k for k in range(len(low)) if k not in cs[1:]]
+        rows = [k for k in range(len(low)) if k not in cs[1:]]
         new_high = high.copy()
         new_high[cs[0]] = high[cs[-1]]
-        low, high = low[keep], new_high[keep]
+        low, high = low[rows], new_high[rows]
         merged_sums = True
         log.info("binning: combined bins %s measured only as a sum by %r: kept as one bin", cs, by)
     return _build(measurements, entries, low, high, kind, prefix)

@@ -301,6 +301,22 @@ def test_merge_propagates_the_statistical_covariance_and_every_source() -> None:
     np.testing.assert_allclose(merged.stat_covariance, B @ S @ B.T, rtol=1e-12)
     U = np.array([raws[0].shifts["lumi"], raws[0].shifts["shape"]]).T
     np.testing.assert_allclose(merged.shifts_up, B @ U, rtol=1e-12)
+    # any B (here overlapping rows), statistics correlated or not: B M⁻¹ Bᵀ, B u
+    B2 = np.array([[0.5, 0.5, 0.0, 0.0], [0.0, 0.25, 0.25, 0.5], [1.0, 1.0, 2.0, 4.0]])
+    rho = np.eye(4) + 0.3 * (np.eye(4, k=1) + np.eye(4, k=-1))
+    for corr in (np.eye(4), rho):
+        m2 = Measurement.from_uncertainties(
+            dict(zip("abcd", raws[0].values, strict=True)),
+            dict(zip("abcd", raws[0].sigma, strict=True)),
+            {"lumi": dict(zip("abcd", raws[0].shifts["lumi"], strict=True))},
+            stat_correlation=corr,
+            name="F",
+        )
+        S2 = corr * np.outer(raws[0].sigma, raws[0].sigma)
+        merged = merge_measurement(m2, B2, ["x", "y", "z"])
+        np.testing.assert_allclose(merged.stat_covariance, B2 @ S2 @ B2.T, rtol=1e-10)
+        np.testing.assert_allclose(merged.estimates, B2 @ raws[0].values, rtol=1e-12)
+        np.testing.assert_allclose(merged.shifts_up[:, 0], B2 @ raws[0].shifts["lumi"], rtol=1e-12)
 
 
 # --------------------------------------------------------------------------- errors
@@ -488,17 +504,19 @@ def _case(seed: int) -> tuple[list[Raw], dict, dict, np.ndarray, bool]:
     k = int(rng.integers(3, 8))
     atoms = np.concatenate([[0.0], np.cumsum(rng.uniform(0.5, 3.0, size=k))])
     interior = atoms[1:-1]
-    common = np.sort(
-        rng.choice(interior, size=int(rng.integers(0, len(interior) + 1)), replace=False)
-    )
+    # the common edges: a strict subset of the atoms' inner edges, so that something is merged
+    # (coarsest, edges) or summed (finest) in every case
+    common = np.sort(rng.choice(interior, size=int(rng.integers(0, len(interior))), replace=False))
     match = ["coarsest", "finest", "edges"][seed % 3]
     per_bin = bool(rng.random() < 0.3)
     n_m = int(rng.integers(2, 4))
     raws = []
     truth_density = rng.uniform(2.0, 10.0, size=k)
     for i in range(n_m):
-        if match == "finest" and i == 0:
+        if i == 0:  # the finest: merged (coarsest, edges), every combined bin alone (finest)
             edges = atoms
+        elif i == 1 and match == "finest":  # the coarsest: its bins are sums
+            edges = np.unique(np.concatenate([[atoms[0]], common, [atoms[-1]]]))
         else:
             extra = interior[rng.random(len(interior)) < 0.5]
             edges = np.unique(np.concatenate([[atoms[0]], common, extra, [atoms[-1]]]))
@@ -678,3 +696,223 @@ def test_outputs_carry_the_combined_binning_and_the_plot_each_input_in_its_own(
 
     for f in figs.values():
         plt.close(f)
+
+
+# --------------------------------------------------------------------------- input forms
+def _hists(raw: Raw):
+    """raw's values as a hist.Hist with its stat errors, and one +1σ histogram per source."""
+    import hist
+    from conftest import weighted_hist
+
+    nominal = weighted_hist(raw.values, raw.sigma**2, raw.edges)
+    shifts = {}
+    for s, u in raw.shifts.items():
+        h = hist.Hist(hist.axis.Variable(raw.edges, name="pt"))
+        h.view()[:] = raw.values + u
+        shifts[s] = h
+    return nominal, shifts
+
+
+def test_hist_inputs_in_different_binnings() -> None:
+    """hist.Hist inputs (measurement_from_histograms), combined with match: coarsest through
+    combine_differential: the written χ²."""
+    from hepcombine import combine_differential
+    from hepcombine.inputs.histograms import measurement_from_histograms
+
+    raws = _inputs()[:2]
+    dms = []
+    for r in raws:
+        nominal, shifts = _hists(r)
+        dms.append(measurement_from_histograms(nominal, name=r.name, systematics=dict(shifts)))
+    corr = {("F:lumi", "G:lumi"): 1.0, ("F:shape", "G:model"): 0.4}
+    dr = combine_differential(dms, corr, binning={"match": "coarsest"})
+    np.testing.assert_allclose(dr.binning.low, [0.0, 2.0])
+    x, V = reference(raws, np.array([0.0, 2.0, 8.0]), corr)
+    np.testing.assert_allclose(dr.values, x, rtol=1e-9)
+    np.testing.assert_allclose(dr.covariance, V, rtol=1e-8)
+
+
+def test_root_inputs_in_different_binnings_through_yaml(tmp_path: Path) -> None:
+    """root: measurements (TH1 written by uproot) with binning: {match: finest}."""
+    from conftest import root_file
+
+    from hepcombine import load_config
+
+    raws = _inputs()[:2]
+    objects = {}
+    for r in raws:
+        nominal, shifts = _hists(r)
+        objects[f"{r.name}_nominal"] = nominal
+        for s, h in shifts.items():
+            objects[f"{r.name}_{s}"] = h
+    root_file(tmp_path / "in.root", objects)
+    text = "measurements:\n"
+    for r in raws:
+        syst = ", ".join(f"{s}: {{up: {r.name}_{s}}}" for s in r.shifts)
+        text += (
+            f"  {r.name}:\n    root: {{file: in.root, histogram: {r.name}_nominal, "
+            f"systematics: {{{syst}}}}}\n"
+        )
+    text += (
+        "correlations:\n  - {a: 'F:lumi', b: 'G:lumi', rho: 1.0}\n"
+        "  - {a: 'F:shape', b: 'G:model', rho: 0.4}\nbinning: {match: finest}\n"
+    )
+    (tmp_path / "c.yaml").write_text(text)
+    spec = load_config(tmp_path / "c.yaml")
+    r = spec.combiner().combine()
+    corr = {("F:lumi", "G:lumi"): 1.0, ("F:shape", "G:model"): 0.4}
+    x, V = reference(raws, np.array([0.0, 1.0, 2.0, 4.0, 8.0]), corr)
+    np.testing.assert_allclose([r.values[o] for o in spec.observables], x, rtol=1e-9)
+    np.testing.assert_allclose(r.covariance.sub(list(spec.observables)).matrix, V, rtol=1e-8)
+
+
+def test_convino_measurements_with_bins_in_python(tmp_path: Path) -> None:
+    """Measurements read from Convino files carry no edges; given a Binning in Python
+    (DifferentialMeasurement) they are rebinned like any other."""
+    from hepcombine.inputs.convino import read_convino
+
+    F, G = _inputs()[:2]
+    for r in (F, G):
+        est = "\n".join(
+            f"  name_{i} = {r.name}{i}\n  value_{i} = {v!r}"
+            for i, v in enumerate(r.values.tolist())
+        )
+        header = " ".join(f"{r.name}_{s}" for s in r.shifts) + " stat"
+        rows = "\n".join(
+            f"  {r.name}{i} "
+            + " ".join(repr(float(r.shifts[s][i])) for s in r.shifts)
+            + f" {float(r.sigma[i])!r}"
+            for i in range(len(r.values))
+        )
+        (tmp_path / f"{r.name}.txt").write_text(
+            f"[estimates]\n  n_estimates = {len(r.values)}\n{est}\n[end estimates]\n"
+            f"[not fitted]\n  {header}\n{rows}\n[end not fitted]\n"
+        )
+    (tmp_path / "base.txt").write_text(
+        "[inputs]\n  nFiles = 2\n  file0 = F.txt\n  file1 = G.txt\n[end inputs]\n"
+        "[observables]\n  a = F0\n[end observables]\n"
+        "[correlations]\n[end correlations]\n"
+    )
+    spec = read_convino(tmp_path / "base.txt")
+    dms = {
+        r.name: DifferentialMeasurement(spec.measurements[r.name], Binning.from_edges(r.edges))
+        for r in (F, G)
+    }
+    rb = rebin(dms, match="coarsest")
+    res = Combiner(rb.measurements, rb.observables, linear=rb.linear).combine()
+    x, V = reference([F, G], np.array([0.0, 2.0, 8.0]), {})
+    np.testing.assert_allclose([res.values[o] for o in rb.observables], x, rtol=1e-9)
+    np.testing.assert_allclose(res.covariance.matrix, V, rtol=1e-8)
+
+
+def test_normalised_after_the_map(tmp_path: Path) -> None:
+    """normalise: true with match: finest — the shape of the combined bins (after the map),
+    the exact Jacobian of v/Σv applied to the reference's values and covariance."""
+    from hepcombine import load_config
+    from hepcombine.outputs.combination import normalised
+
+    raws = _inputs()[:2]
+    text = _yaml_text(raws).replace("binning: {match: coarsest}", "binning: {match: finest}")
+    text = text.split("  T:\n")[0] + "correlations:" + text.split("correlations:")[1]
+    text = text.replace("  - {a: 'F:lumi', b: 'T:lumi', rho: 1.0}\n", "")
+    text = text.replace("  - {a: 'G:lumi', b: 'T:lumi', rho: 1.0}\n", "")
+    text = text.split("linear:")[0] + "normalise: true\n"
+    (tmp_path / "c.yaml").write_text(text)
+    spec = load_config(tmp_path / "c.yaml")
+    r = spec.combiner().combine()
+    shape = normalised(r, spec)
+    assert shape is not None
+    x, V = reference(raws, np.array([0.0, 1.0, 2.0, 4.0, 8.0]), CORR_FG)
+    s = x.sum()
+    J = (np.eye(4) - np.outer(x / s, np.ones(4))) / s
+    np.testing.assert_allclose(shape.values, x / s, rtol=1e-9)
+    np.testing.assert_allclose(shape.covariance, J @ V @ J.T, rtol=1e-7, atol=1e-14)
+
+
+CORR_FG = {("F:lumi", "G:lumi"): 1.0, ("F:shape", "G:model"): 0.4}
+
+
+def test_two_dimensional_bins_through_python() -> None:
+    """2-D: a 2 × 2 grid (x: [0, 1, 2], y: [0, 1, 3]) measured by A, and B measuring the two
+    rows y ∈ [0, 1) and [1, 3) integrated over x (sums of two cells) — the GLS written here."""
+    a_vals = np.array([4.0, 5.0, 7.5, 8.0])  # cells (x0y0, x1y0, x0y1, x1y1)
+    a_err = np.array([0.4, 0.5, 0.6, 0.7])
+    A = Measurement.from_uncertainties(
+        {f"c{i}": v for i, v in enumerate(a_vals)},
+        {f"c{i}": e for i, e in enumerate(a_err)},
+        {"lumi": {f"c{i}": 0.02 * v for i, v in enumerate(a_vals)}},
+        name="A",
+    )
+    B = Measurement.from_uncertainties(
+        {"row0": 9.5, "row1": 15.0},
+        {"row0": 0.5, "row1": 0.8},
+        {"lumi": {"row0": 0.2, "row1": 0.3}},
+        name="B",
+    )
+    linear = {
+        "row0": {"sum_of": ["c0", "c1"], "measured_by": ["B:row0"], "report": False},
+        "row1": {"sum_of": ["c2", "c3"], "measured_by": ["B:row1"], "report": False},
+    }
+    r = Combiner(
+        [A, B], {f"c{i}": [f"A:c{i}"] for i in range(4)}, {("A:lumi", "B:lumi"): 1.0}, linear=linear
+    ).combine()
+    design = np.vstack([np.eye(4), [[1, 1, 0, 0], [0, 0, 1, 1]]])
+    y = np.concatenate([a_vals, [9.5, 15.0]])
+    u = np.concatenate([0.02 * a_vals, [0.2, 0.3]])
+    V = np.diag(np.concatenate([a_err, [0.5, 0.8]]) ** 2) + np.outer(u, u)
+    from conftest import gls
+
+    x, cov, _ = gls(y, design, V)
+    np.testing.assert_allclose([r.values[f"c{i}"] for i in range(4)], x, rtol=1e-10)
+    np.testing.assert_allclose(r.covariance.matrix, cov, rtol=1e-9)
+
+
+def test_pseudo_experiments_and_compat_refuse_linear_maps() -> None:
+    from hepcombine import compatibility
+    from hepcombine.exceptions import InvalidArgument
+    from hepcombine.toys import run_toys
+
+    F, G = _inputs()[:2]
+    from hepcombine.inputs.histograms import differential_spec
+
+    spec = differential_spec(
+        [F.differential(), G.differential()], CORR_FG, binning={"match": "finest"}
+    )
+    with pytest.raises(InvalidArgument, match="not supported yet"):
+        run_toys(spec.combiner(), 10, seed=1)
+    with pytest.raises(InvalidArgument, match="not supported yet"):
+        compatibility(spec.combiner())
+
+
+def test_yaml_per_bin_contents_and_linear_errors(tmp_path: Path) -> None:
+    """content: per_bin in YAML merges by summing (the per-bin reference); a bad linear entry
+    is a ConfigError naming the file, the block and the name."""
+    from hepcombine import load_config
+    from hepcombine.exceptions import ConfigError
+
+    raws = _inputs(per_bin=True)[:2]
+    text = _yaml_text(raws).split("  T:\n")[0]
+    text = text.replace("    binning: {edges:", "    content: per_bin\n    binning: {edges:")
+    text += (
+        "correlations:\n  - {a: 'F:lumi', b: 'G:lumi', rho: 1.0}\n"
+        "  - {a: 'F:shape', b: 'G:model', rho: 0.4}\nbinning: {match: coarsest}\n"
+    )
+    (tmp_path / "c.yaml").write_text(text)
+    spec = load_config(tmp_path / "c.yaml")
+    r = spec.combiner().combine()
+    x, V = reference(raws, np.array([0.0, 2.0, 8.0]), CORR_FG, per_bin=True)
+    np.testing.assert_allclose([r.values[o] for o in spec.observables], x, rtol=1e-9)
+    np.testing.assert_allclose(r.covariance.sub(list(spec.observables)).matrix, V, rtol=1e-8)
+
+    mixed = text.replace("    content: per_bin\n", "", 1)
+    (tmp_path / "m.yaml").write_text(mixed)
+    with pytest.raises(ConfigError, match=r"m.yaml.*binning.*densities but 'G' per-bin"):
+        load_config(tmp_path / "m.yaml")
+    bad = text + "linear:\n  total: {sum_of: [bin0, bin7], measured_by: []}\n"
+    (tmp_path / "b.yaml").write_text(bad)
+    with pytest.raises(ConfigError, match=r"b.yaml, line \d+, at linear/total/sum_of: 'bin7'"):
+        load_config(tmp_path / "b.yaml")
+    bad = text + "linear:\n  total: {sum_of: all, measured_by: ['G:nothing']}\n"
+    (tmp_path / "n.yaml").write_text(bad)
+    with pytest.raises(ConfigError, match=r"n.yaml, line \d+, at linear/total/measured_by/0"):
+        load_config(tmp_path / "n.yaml")

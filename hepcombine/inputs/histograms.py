@@ -1120,63 +1120,70 @@ def differential_spec(
                 f"with measurement_from_histograms or measurement_from_graph)"
             )
     first = measurements[0]
+    parts: dict[str, Any]
     if binning:
-        from ..rebinning import rebin
-
-        options = dict(binning)
-        unknown = [k for k in options if k not in ("match", "edges", "unmeasured")]
-        if unknown:
-            raise InvalidArgument(
-                f"binning: unknown keys {unknown}; give 'match', 'edges' or 'unmeasured'"
-            )
-        names = [str(m.name) for m in measurements]
-        if any(not n for n in names) or len(set(names)) != len(names):
-            raise InvalidMeasurement(f"every measurement needs its own name, got {names}")
-        r = rebin(
-            dict(zip(names, measurements, strict=True)),
-            match=options.get("match", "edges" if "edges" in options else "coarsest"),
-            edges=options.get("edges"),
-            content=content,
-            unmeasured=options.get("unmeasured", "error"),
-        )
-        return CombinationSpec(
-            measurements=r.measurements,
-            observables=r.observables,
-            correlations=dict(correlations or {}),  # type: ignore[arg-type]
-            impacts={g: list(refs) for g, refs in (impacts or {}).items()},
-            differential=True,
-            normalise=normalise,
-            chi2=chi2,
-            source=", ".join(m.origin or str(m.name) for m in measurements),
-            binning=r.binning,
-            format="histograms",
-            quantity=common_quantity([(str(m.name), m.quantity) for m in measurements]),
-            linear=dict(r.linear),
-            distributions=dict(zip(names, measurements, strict=True)),
-        )
-    observables = differential_observables(*measurements)
-    for m in measurements[1:]:
-        if m.axis_label != first.axis_label:
-            log.info(
-                "axis labels differ (%r of %r, %r of %r); the first one is used",
-                m.axis_label,
-                m.name,
-                first.axis_label,
-                first.name,
-            )
+        parts = _rebinned_parts(measurements, binning, content)
+    else:
+        parts = {
+            "measurements": {str(m.name): m.measurement for m in measurements},
+            "observables": differential_observables(*measurements),
+            "binning": first.binning,
+        }
+        for m in measurements[1:]:
+            if m.axis_label != first.axis_label:
+                log.info(
+                    "axis labels differ (%r of %r, %r of %r); the first one is used",
+                    m.axis_label,
+                    m.name,
+                    first.axis_label,
+                    first.name,
+                )
     return CombinationSpec(
-        measurements={str(m.name): m.measurement for m in measurements},
-        observables=observables,
         correlations=dict(correlations or {}),  # type: ignore[arg-type]
         impacts={g: list(refs) for g, refs in (impacts or {}).items()},
         differential=True,
         normalise=normalise,
         chi2=chi2,
         source=", ".join(m.origin or str(m.name) for m in measurements),
-        binning=first.binning,
         format="histograms",
         quantity=common_quantity([(str(m.name), m.quantity) for m in measurements]),
+        **parts,
     )
+
+
+def _rebinned_parts(
+    measurements: Sequence[DifferentialMeasurement],
+    binning: Mapping[str, Any],
+    content: str | Mapping[str, str],
+) -> dict[str, Any]:
+    """The measurements, observables, binning, linear quantities and distributions of
+    measurements in different binnings (:func:`hepcombine.rebinning.rebin`)."""
+    from ..rebinning import rebin
+
+    options = dict(binning)
+    unknown = [k for k in options if k not in ("match", "edges", "unmeasured")]
+    if unknown:
+        raise InvalidArgument(
+            f"binning: unknown keys {unknown}; give 'match', 'edges' or 'unmeasured'"
+        )
+    names = [str(m.name) for m in measurements]
+    if any(not n for n in names) or len(set(names)) != len(names):
+        raise InvalidMeasurement(f"every measurement needs its own name, got {names}")
+    given = dict(zip(names, measurements, strict=True))
+    r = rebin(
+        given,
+        match=options.get("match", "edges" if "edges" in options else "coarsest"),
+        edges=options.get("edges"),
+        content=content,
+        unmeasured=options.get("unmeasured", "error"),
+    )
+    return {
+        "measurements": r.measurements,
+        "observables": r.observables,
+        "binning": r.binning,
+        "linear": dict(r.linear),
+        "distributions": given,
+    }
 
 
 def combine_differential(

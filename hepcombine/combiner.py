@@ -632,6 +632,7 @@ class Combiner:
             errors_on_errors=with_variance_factors(eoe_terms, constraints, theta[n_p:]),
             bartlett=bartlett,
             interval_levels=levels,
+            linear_quantities=tuple(reported),
         )
 
     def _linear_row(self, q: str) -> NDArray:

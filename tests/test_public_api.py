@@ -307,6 +307,14 @@ PUBLIC_API: dict[str, list[str]] = {
         "draw_label",
         "use_style",
     ],
+    "hepcombine.rebinning": [
+        "CONTENTS",
+        "MATCHES",
+        "Rebinned",
+        "merge_matrix",
+        "merge_measurement",
+        "rebin",
+    ],
     "hepcombine.result": ["BartlettCorrection", "CombinationResult", "NamedMatrix", "Table"],
     "hepcombine.scan": ["ScanResult", "scan_all", "scan_correlations"],
     "hepcombine.solver": [

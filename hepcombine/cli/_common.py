@@ -362,7 +362,12 @@ def figures(
     label = exp_label(args) if args is not None else None
     quantity = spec.quantity
     return combination_figures(
-        combiner, result, binning=binning, exp_label=label, quantity=quantity
+        combiner,
+        result,
+        binning=binning,
+        exp_label=label,
+        quantity=quantity,
+        distributions=spec.distributions or None,
     )
 
 
@@ -442,7 +447,8 @@ def for_tables(spec: CombinationSpec, result: Any) -> Any:
         return result
     from ..differential import DifferentialResult
 
-    return DifferentialResult.from_result(result, binning=spec.binning)
+    bins = list(spec.observables) or None  # not the reported linear quantities (totals)
+    return DifferentialResult.from_result(result, bins, binning=spec.binning)
 
 
 def tables(args: argparse.Namespace, result: Any) -> dict[Path, str]:

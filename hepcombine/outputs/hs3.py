@@ -352,9 +352,9 @@ def hs3_model(result: CombinationResult, *, name: str = "combination") -> HS3Mod
     # terms (η − η₀)ᵀA(η − η₀) plus λ̂ᵀSλ̂ − bᵀη₀; each unit Gaussian adds ln 2π to −2 ln L.
     offset = float(lam_hat @ S @ lam_hat - bvec @ eta0) - len(full) * math.log(2 * math.pi)
     # ------------------------------------------------------------ gaussian: combined values
-    obs = list(result.observables)
+    obs = list(result.fitted_observables)  # not the reported linear quantities (totals)
     x_hat = np.array([result.values[o] for o in obs])
-    info = np.asarray(np.linalg.inv(result.covariance.matrix), dtype=np.float64)
+    info = np.asarray(np.linalg.inv(result.covariance.sub(obs).matrix), dtype=np.float64)
     mu_names = [x_names[profile.names.index(o)] for o in obs]
     gauss = w.whitened("combined", info, x_hat, mu_names)
     gvm = bool(model.constraints)

@@ -2,6 +2,7 @@
 
     python benchmarks/bench_scan.py          # both cases
     python benchmarks/bench_scan.py dask     # only the scan as Dask tasks
+    python benchmarks/bench_scan.py output   # only the scan into a run directory, and resumed
 
 Case: 100 bins, 2 measurements (Hessian + uncertainty table) with 20 sources each, one scan
 group of 10 pairs × 21 points. Compared with the straightforward loop of full
@@ -11,10 +12,16 @@ Dask case: the same combination, 4 groups (the 10 pairs, then pairs 0–2, 3–5
 points as tasks on running local clusters of 1 and 2 workers (as ``workers=N`` starts them)
 against the in-process scan; every figure also relative to one nominal combination
 (``combine(decompositions=False)``, single-threaded BLAS) measured in the same run.
+
+Output case (issue 22): the 10 pairs × 101 points streamed to a run directory
+(``output=DIR``, chunks of 25 points) against the in-process scan, and a resume of a run
+interrupted after half of its chunks (only the other half is computed), per point in units of
+one nominal combination.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import sys
@@ -124,9 +131,58 @@ def scan_100_bins(repeat: int = 5) -> dict[str, float]:
     return {"scan": best, "naive": nbest}
 
 
+def scan_output(points: int = 101) -> dict[str, float]:
+    """The scan into a run directory, and resumed after half of its chunks."""
+    import tempfile
+
+    from threadpoolctl import threadpool_limits
+
+    comb, nominal = _combination()
+    group = ScanGroup(
+        "ten pairs", [(f"A:A_s{j}", f"B:B_s{j}", 0.0, 1.0) for j in range(10)], points
+    )
+    n_chunks = -(-points // 25)
+
+    class Stop(Exception):
+        pass
+
+    def stop_half(done: int, total: int) -> None:
+        if done >= (n_chunks // 2) * 25:
+            raise Stop
+
+    with threadpool_limits(1, user_api="blas"):
+        nom, _ = _best(lambda: comb.combine(intervals=True, decompositions=False), 5)
+        t_in, _ = _best(lambda: scan_correlations(comb, group, nominal=nominal), 2)
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            scan_correlations(comb, group, nominal=nominal, output=Path(tmp) / "a", chunk_size=25)
+            t_out = time.perf_counter() - t0
+            with contextlib.suppress(Stop):
+                scan_correlations(
+                    comb, group, nominal=nominal, output=Path(tmp) / "b", chunk_size=25,
+                    progress=stop_half,
+                )  # fmt: skip
+            t0 = time.perf_counter()
+            scan_correlations(comb, group, nominal=nominal, output=Path(tmp) / "b", chunk_size=25)
+            t_resume = time.perf_counter() - t0
+    per = (points + 1) * nom
+    print(f"scan into a run directory: 100 bins, 10 pairs x {points} points (+ nominal)")
+    print(f"  one nominal combination (yardstick): {nom * 1e3:.2f} ms")
+    print(f"  in-process: {t_in:.2f} s ({t_in / per:.2f} x nominal per point)")
+    print(
+        f"  output=DIR, chunks of 25: {t_out:.2f} s ({t_out / per:.2f} x nominal per point, "
+        f"{t_out / t_in:.3f} x in-process)"
+    )
+    print(
+        f"  resumed after {n_chunks // 2} of {n_chunks} chunks: {t_resume:.2f} s "
+        f"({t_resume / t_out:.2f} x the whole run)"
+    )
+    return {"in_process": t_in, "output": t_out, "resume": t_resume}
+
+
 if __name__ == "__main__":
     print(f"load average {os.getloadavg()} on {os.cpu_count()} cores", flush=True)
     cases = sys.argv[1:] or ["scan", "dask"]
     for case in cases:
-        {"scan": scan_100_bins, "dask": scan_dask}[case]()
+        {"scan": scan_100_bins, "dask": scan_dask, "output": scan_output}[case]()
     print(f"load average {os.getloadavg()}")

@@ -329,11 +329,14 @@ class _DirectoryStore:
 def _single_threaded_blas() -> contextlib.AbstractContextManager[Any]:
     """BLAS limited to one thread while a chunk runs (threadpoolctl, part of the ``dask``
     extra): multi-threaded BLAS sums in another order, and the in-process results would differ
-    from the workers' (single-threaded) in the last bits."""
+    from the workers' (single-threaded) in the last bits. scipy.linalg is loaded first: it
+    brings a BLAS library of its own, which a limit set before it is loaded does not reach."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
         return contextlib.nullcontext()
+    import scipy.linalg  # noqa: F401  (its own BLAS, loaded later by a chunk, is limited too)
+
     return threadpool_limits(1, user_api="blas")
 
 

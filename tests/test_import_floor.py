@@ -78,3 +78,26 @@ def test_a_shared_estimate_still_works_with_scipy_sparse_imported_on_demand():
     assert abs(float(value) - 2.0) < 1e-12
     assert abs(float(error) - 0.5**0.5) < 1e-12
     assert sparse == "True"
+
+
+LIMITS = """
+import json
+from threadpoolctl import threadpool_info
+from hepcombine.solver._linalg import blas_threads
+with blas_threads({n}):
+    inside = {{i["filepath"]: i["num_threads"] for i in threadpool_info()}}
+print(json.dumps(inside))
+"""
+
+
+def test_blas_thread_limit_reaches_scipys_own_blas():
+    """scipy.linalg is imported only where used, and brings a BLAS library of its own: the
+    one-thread limit of a small problem that scipy factorises (64 ≤ n < 600 parameters) must
+    reach that library too, not only numpy's (a limit set before it is loaded would not). In a
+    fresh process, where scipy is not loaded yet."""
+    out = subprocess.run(
+        [sys.executable, "-c", LIMITS.format(n=135)], capture_output=True, text=True, check=True
+    )
+    inside = json.loads(out.stdout)
+    assert len(inside) >= 2  # numpy's and scipy's BLAS (the wheels bundle one each)
+    assert set(inside.values()) == {1}

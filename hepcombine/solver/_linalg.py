@@ -181,26 +181,42 @@ def inverse(f: Factor) -> Array:
     return f.inverse()
 
 
-_CONTROLLER: list[Any] = []
+#: (whether scipy.linalg was loaded, the controller) of the last :func:`_controller` call
+_CONTROLLER: list[tuple[bool, Any]] = []
+
+
+def load_scipy_blas() -> None:
+    """Import scipy.linalg, which loads a BLAS library of its own (scipy's OpenBLAS, not
+    numpy's): a thread limit set before it is loaded does not reach it, so whatever limits the
+    threads of work that will use scipy.linalg loads it first."""
+    import scipy.linalg  # noqa: F401
 
 
 def _controller() -> Any:
-    """threadpoolctl's view of the loaded BLAS libraries, built once (building it reads the
-    process's memory map, ~0.4 ms; limiting with it afterwards costs ~10 µs)."""
-    if not _CONTROLLER:
+    """threadpoolctl's view of the loaded BLAS libraries, built once, and again once scipy's
+    own BLAS has been loaded (building it reads the process's memory map, ~0.4 ms; limiting
+    with it afterwards costs ~10 µs)."""
+    import sys
+
+    scipy_loaded = "scipy.linalg" in sys.modules
+    if not _CONTROLLER or _CONTROLLER[0][0] != scipy_loaded:
         from threadpoolctl import ThreadpoolController
 
-        _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0]
+        _CONTROLLER[:] = [(scipy_loaded, ThreadpoolController())]
+    return _CONTROLLER[0][1]
 
 
 @contextlib.contextmanager
 def blas_threads(n_params: int) -> Iterator[None]:
     """One BLAS thread while a small problem is solved; the caller's setting is restored on
-    exit, so the user's own process keeps what it had."""
+    exit, so the user's own process keeps what it had. A problem of :data:`NUMPY_BELOW`
+    parameters or more is factorised by scipy.linalg, whose BLAS is loaded first so that the
+    limit reaches it."""
     if n_params >= SMALL_PROBLEM:
         yield
         return
+    if n_params >= NUMPY_BELOW:
+        load_scipy_blas()
     try:
         limiter = _controller().limit(limits=1, user_api="blas")
     except ImportError:  # pragma: no cover - threadpoolctl is a dependency

@@ -40,11 +40,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import sparse
 
 __all__ = ["CombinedChi2", "GammaConstraint", "MeasurementBlock"]
 
@@ -165,6 +164,14 @@ class MeasurementBlock:
         return replace(self, up=u, down=-u, rel=none, asym=none, logn=none.copy())
 
 
+def _sparse(design: Array) -> Any:
+    """The sparse (estimates × combined values) map of a block whose estimates share values or
+    measure linear combinations of them (scipy.sparse is imported only for such a block)."""
+    from scipy import sparse
+
+    return sparse.csr_matrix(design)
+
+
 class CombinedChi2:
     """χ²(θ) of a combination with analytic gradient and Hessian (of χ², not ½χ²).
 
@@ -202,9 +209,7 @@ class CombinedChi2:
         self.ndata = self.n_estimates + self.rank
         # estimates → combined values, for blocks that map several estimates to one value or
         # whose estimates measure linear combinations of combined values (``linear``)
-        self._onehot = [
-            None if b.injective else sparse.csr_matrix(b.design(n_params)) for b in blocks
-        ]
+        self._onehot = [None if b.injective else _sparse(b.design(n_params)) for b in blocks]
         self._cache: tuple[bytes, bytes, int, tuple] | None = None
         # kinks: every (block, non-linear column) of a kinked source, with its global source
         kinks = []

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ._stats import chi2_sf
 from .chi2 import CombinedChi2, GammaConstraint, MeasurementBlock
 from .correlations import CorrelationFactor, factorize_correlations
 from .errors_on_errors import gamma_terms, resolve, with_variance_factors
@@ -228,14 +229,11 @@ class Combiner:
         names = self._names
         param = np.full(len(names.estimates), -1, dtype=np.intp)
         if observables is None:
-            order: list[str] = []
-            for i, (_, e) in enumerate(names.estimates):
-                if i not in by_linear and e not in order:
-                    order.append(e)
+            position: dict[str, int] = {}  # estimate name → observable, in order of appearance
             for i, (_, e) in enumerate(names.estimates):
                 if i not in by_linear:
-                    param[i] = order.index(e)
-            return tuple(order), param, ()
+                    param[i] = position.setdefault(e, len(position))
+            return tuple(position), param, ()
         obs = tuple(str(o) for o in observables)
         if len(set(obs)) != len(obs):
             raise InvalidMeasurement(f"observable names are not unique: {list(obs)}")
@@ -588,10 +586,8 @@ class Combiner:
             empty = Table((), all_obs, np.zeros((0, k_rep)))
             weights, breakdown = Table(all_obs, (), np.zeros((k_rep, 0))), empty
             impacts = empty
-        from scipy.special import chdtrc
-
         chi2_min = float(sol.chi2)
-        pvalue = float(chdtrc(ndf, chi2_min)) if ndf > 0 else float("nan")
+        pvalue = chi2_sf(ndf, chi2_min) if ndf > 0 else float("nan")
 
         minuit = sol.minuit
 
@@ -748,8 +744,6 @@ class Combiner:
 
     def _bartlett(self, model: CombinedChi2, sol: Solution, ndf: int) -> BartlettCorrection:
         """The Bartlett factors at the minimum (:mod:`hepcombine.solver.bartlett`)."""
-        from scipy.special import chdtrc
-
         from .solver.bartlett import bartlett_factors
 
         sides = None
@@ -765,7 +759,7 @@ class Combiner:
             chi2=float(b.chi2),
             applied=self.bartlett,
             goodness_of_fit=statistic,
-            pvalue=float(chdtrc(ndf, statistic)) if ndf > 0 else math.nan,
+            pvalue=chi2_sf(ndf, statistic) if ndf > 0 else math.nan,
         )
 
     def _notes(self, sol: Solution) -> tuple[str, ...]:
@@ -817,28 +811,22 @@ class Combiner:
         """Variance decomposition (Pinto et al., arXiv:2307.04007): cov = V (Σ_α I_α + I_prior) V
         with V = (½H)⁻¹ = cov; the data terms are "stat", the prior term is split over groups
         through the sensitivity to the sources' global observables, G = V_xη L⁺."""
-        from scipy import sparse
-
         n_p = model.n_params
         Ve = R[:, n_p:]
         G = Ve @ factor.L_pinv  # (k, n_sources)
         C = factor.matrix
-        # var_g = Σ_{i,j ∈ g} G_i C_ij G_j for every group at once: C restricted to pairs within
-        # a group (sparse), then the per-source terms summed by group
-        n = C.shape[0]
-        group_of = np.full(n, -1, dtype=np.intp)
-        for gi, idx in enumerate(self.groups.values()):
-            group_of[idx] = gi
-        rows_i, cols_j = np.nonzero(C)
-        same = group_of[rows_i] == group_of[cols_j]
-        Cw = sparse.csr_matrix(
-            (C[rows_i[same], cols_j[same]], (rows_i[same], cols_j[same])), (n, n)
-        )
-        member = sparse.csr_matrix(
-            (np.ones(n), (np.arange(n), group_of)), shape=(n, len(self.groups))
-        )
-        per_group = (G * (Cw.T @ G.T).T) @ member  # (k, n_groups)
-        var_groups = np.asarray(per_group).T
+        # var_g = Σ_{i,j ∈ g} G_i C_ij G_j: the pairs within a group only; groups of one source
+        # all at once (G_i² C_ii), the others one by one
+        groups = list(self.groups.values())
+        var_groups = np.zeros((len(groups), G.shape[0]))
+        single = [gi for gi, idx in enumerate(groups) if len(idx) == 1]
+        if single:
+            src = np.array([groups[gi][0] for gi in single], dtype=np.intp)
+            var_groups[single] = (G[:, src] ** 2 * np.diag(C)[src]).T
+        for gi, idx in enumerate(groups):
+            if len(idx) > 1:
+                Gg = G[:, idx]
+                var_groups[gi] = np.sum((Gg @ C[np.ix_(idx, idx)]) * Gg, axis=1)
         rows = [STAT, *self.groups]
         out = [stat, *var_groups]
         total_groups = var_groups.sum(axis=0)
@@ -875,9 +863,7 @@ class Combiner:
         # all sources fixed = η fixed (L has full column rank): the conditional variance
         # V_xx − V_xη V_ηη⁻¹ V_ηx
         if Vee.shape[0]:
-            from scipy.linalg import cho_factor, cho_solve
-
-            explained_all = np.sum(Vxe * cho_solve(cho_factor(Vee), Vxe.T).T, axis=1)
+            explained_all = np.sum(Vxe * np.linalg.solve(Vee, Vxe.T).T, axis=1)
             out = [Vxx - explained_all]
         else:
             out = [Vxx]

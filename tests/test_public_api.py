@@ -149,7 +149,13 @@ PUBLIC_API: dict[str, list[str]] = {
         "RunError",
         "UnknownName",
     ],
-    "hepcombine.execution": ["ChunkTask", "check_execution", "item_rng", "run_chunks"],
+    "hepcombine.execution": [
+        "ChunkTask",
+        "check_execution",
+        "content_fingerprint",
+        "item_rng",
+        "run_chunks",
+    ],
     "hepcombine.formatting": [
         "Rounded",
         "breakdown_table",

@@ -269,7 +269,8 @@ def scan_outputs(
     plots: bool,
 ) -> tuple[list[Any], str, dict[str, Any]]:
     """The correlation scans of ``spec`` (:func:`hepcombine.scan.scan_all`, with a progress
-    bar, on Dask with ``args.workers`` / ``args.scheduler`` where given), the text of ``scan_result.txt`` and, with ``plots``, the figures
+    bar, on Dask with ``args.workers`` / ``args.scheduler`` and into the run directory
+    ``args.output`` where given), the text of ``scan_result.txt`` and, with ``plots``, the figures
     ``scan_<group>_<observable>``."""
     from ..scan import scan_all
 
@@ -283,6 +284,7 @@ def scan_outputs(
             combiner_options=combiner_options(args),
             workers=getattr(args, "workers", None),
             scheduler=getattr(args, "scheduler", None),
+            output=getattr(args, "output", None),
         )
     finally:
         progress.close()

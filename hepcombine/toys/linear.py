@@ -83,12 +83,10 @@ class LinearRecombination:
         H = 0.5 * chi2.hessian(np.zeros(npar))
         B_parts, C_parts, d0_parts = [], [], []
         for b in chi2.blocks:
-            n_e, n_s = len(b.x_hat), len(b.src)
+            n_s = len(b.src)
             U = b.up
             Lb = L[b.src]
-            A = np.zeros((n_e, npar))
-            np.add.at(A, (np.arange(n_e), b.param), 1.0)
-            A[:, n_p:] = -U @ Lb
+            A = np.hstack([b.design(n_p), -U @ Lb])
             AM = A.T @ b.M
             Dp1 = b.D + np.eye(n_s)
             Bl = -AM @ U

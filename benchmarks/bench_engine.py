@@ -3,6 +3,7 @@
     python benchmarks/bench_engine.py            # all cases
     python benchmarks/bench_engine.py 100 400    # only the Pearson cases with these bin counts
     python benchmarks/bench_engine.py quadratic  # only the quadratic case (with solve counts)
+    python benchmarks/bench_engine.py 2d [neyman|pearson]  # the 32 x 32 TH2 x 3 x 300 case
 
 Each case: best and median wall time of a whole ``Combiner(...).combine()`` (model build,
 minimum, covariance, pulls, breakdown, profile intervals on every combined value), and its
@@ -183,9 +184,48 @@ def count_factorisations(fn):
     return counts
 
 
+def two_d_case(chi2, repeat=1):
+    """Issue 22's 2-D at scale: a 32 × 32 TH2 differential (1024 bins) × 3 measurements × 300
+    sources (the first 100 sources fully correlated among the three, the next 100 with ρ = 0.5),
+    every combined value with its profile interval. Targets: Neyman every interval ≤ 2 s and
+    ≤ 1 GB; Pearson (one relative and one asymmetric source in the first measurement) ≤ 10 s."""
+    rng = np.random.default_rng(4)
+    n_bins, n_src = 1024, 300
+    x, y = np.meshgrid(np.arange(32), np.arange(32), indexing="ij")
+    values = (1000.0 * np.exp(-0.08 * (x + y))).ravel() + 10.0  # a falling 2-D spectrum
+    if chi2 == "pearson":
+        ms = [table(rng, "A", values, n_src, relative=["A_s0"], asymmetric=["A_s1"])]
+    else:
+        ms = [hessian_measurement(rng, "A", values, n_src)]
+    ms += [table(rng, n, values, n_src) for n in "BC"]
+    corr = {}
+    for j in range(200):
+        rho = 1.0 if j < 100 else 0.5
+        for k, a in enumerate(ms):
+            for b in ms[k + 1 :]:
+                corr[(f"{a.name}:{a.name}_s{j}", f"{b.name}:{b.name}_s{j}")] = rho
+    obs = {f"bin{i}": [f"{m.name}:bin{i}" for m in ms] for i in range(n_bins)}
+
+    def check(res):
+        assert all(res.has_interval(o) for o in res.observables), res.interval_status
+
+    target = "≤ 2 s, ≤ 1 GB" if chi2 == "neyman" else "≤ 10 s"
+    run(
+        f"2-D 32 x 32 = 1024 bins x 3 x 300 sources, {chi2}, every interval",
+        lambda: Combiner(ms, obs, corr, chi2=chi2),
+        repeat,
+        target,
+        check,
+    )
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["quadratic"]:
         quadratic_case()
+        sys.exit(0)
+    if sys.argv[1:2] == ["2d"]:
+        for chi2 in sys.argv[2:] or ["neyman", "pearson"]:
+            two_d_case(chi2)
         sys.exit(0)
     wanted = [int(a) for a in sys.argv[1:]]
     if not wanted:

@@ -85,6 +85,8 @@ class MeasurementBlock:
     kind: IntArray = field(init=False, repr=False)
     has_D: bool = field(init=False, repr=False)
     injective: bool = field(init=False, repr=False)
+    #: the estimates measure the consecutive values param[0], param[0] + 1, … (a slice of θ)
+    param_range: slice | None = field(init=False, repr=False)
     M_diag: Array | None = field(init=False, repr=False)
     U_lin: Array = field(init=False, repr=False)
     MU_lin: Array = field(init=False, repr=False)
@@ -116,6 +118,10 @@ class MeasurementBlock:
             "injective",
             self.linear is None and len(np.unique(self.param)) == len(self.param),
         )
+        n_e = len(self.param)
+        consecutive = self.injective and n_e > 0 and bool(np.all(np.diff(self.param) == 1))
+        first = int(self.param[0]) if consecutive else 0
+        object.__setattr__(self, "param_range", slice(first, first + n_e) if consecutive else None)
         off = self.M - np.diag(np.diag(self.M))
         object.__setattr__(self, "M_diag", np.diag(self.M).copy() if not off.any() else None)
         object.__setattr__(self, "U_lin", np.ascontiguousarray(self.up[:, self.lin]))
@@ -580,7 +586,10 @@ class CombinedChi2:
             if second_xd is not None:
                 hyd += 0.5 * second_xd
             Lb = L[b.src]
-            if b.injective:
+            if b.param_range is not None:  # a block of consecutive values: no index grids
+                h_xx[b.param_range, b.param_range] += Wf
+                h_xe[b.param_range] += hyd @ Lb
+            elif b.injective:
                 h_xx[np.ix_(b.param, b.param)] += Wf
                 h_xe[b.param] += hyd @ Lb
             else:

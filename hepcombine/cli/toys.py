@@ -26,6 +26,10 @@ Each pseudo-measurement is drawn from the measurement's own model: the true comb
 (--truth; default the nominal combined values), the sources drawn from their priors with the
 assumed correlations (--nuisance), the statistical fluctuation (--stat). Toy i uses child i of
 numpy.random.SeedSequence(S): the numbers are identical for any --workers and --chunk-size.
+The toys of a quadratic chi2 (Neyman, absolute symmetric sources, no errors on errors, --stat
+fixed) are recombined by linear algebra, a whole chunk at once: the combined values are one
+product with the nominal solution's gain matrix, chi2_min one quadratic form (the same numbers
+as combining each toy, to rounding); 10,000 toys of a 100-bin combination take about a second.
 
 Outputs (written at the end, all or none):
   DIR/[P_]toys_result.txt    the summary table (as printed; every observable)

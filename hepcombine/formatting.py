@@ -38,6 +38,7 @@ from .exceptions import InvalidArgument, UnknownName
 __all__ = [
     "Rounded",
     "breakdown_table",
+    "degrees_of_freedom",
     "format_value",
     "latex_escape",
     "pdg_digits",
@@ -65,6 +66,11 @@ def _usable(e: float) -> bool:
 
 
 # ---------------------------------------------------------------------- the PDG rule
+def degrees_of_freedom(ndf: int) -> str:
+    """``"1 degree of freedom"``, ``"3 degrees of freedom"``."""
+    return f"{ndf} degree{'' if ndf == 1 else 's'} of freedom"
+
+
 def pdg_digits(error: float) -> int:
     """Significant digits the PDG rule keeps for ``error``: 2 when its three highest-order
     digits are 100–354 or 950–999 (rounded up to 1000), 1 when they are 355–949."""

@@ -369,7 +369,7 @@ class CombinationResult:
         ``±`` when symmetric at that precision) or its symmetric error and why the interval is
         missing; χ²/ndf and the p-value (``values``, ``errors`` and ``intervals`` keep full
         precision)."""
-        from .formatting import format_value
+        from .formatting import degrees_of_freedom, format_value
 
         lines = [f"hepcombine combination ({self.chi2_definition} χ², {self.method})"]
         width = max(len(n) for n in self.observables)
@@ -385,7 +385,7 @@ class CombinationResult:
                 where = f"  (Hesse error; interval: {status})"
             lines.append(f"  {n:<{width}} = {shown}{where}")
         lines.append(
-            f"  χ² = {self.chi2:.5g} for {self.ndf} degrees of freedom (p = {self.pvalue:.4g})"
+            f"  χ² = {self.chi2:.5g} for {degrees_of_freedom(self.ndf)} (p = {self.pvalue:.4g})"
         )
         if self.spectators:
             lines.append(f"  spectators: {len(self.spectators)}")
@@ -404,7 +404,7 @@ class CombinationResult:
             used = "intervals at Δχ² = b" if b.applied else "not applied (bartlett=True)"
             lines.append(
                 f"  Bartlett factors: profile {factors}; χ² {b.chi2:.4g} ({used}); corrected "
-                f"goodness of fit {b.goodness_of_fit:.4g} for {self.ndf} degrees of freedom "
+                f"goodness of fit {b.goodness_of_fit:.4g} for {degrees_of_freedom(self.ndf)} "
                 f"(p = {b.pvalue:.4g})"
             )
         return "\n".join(lines)

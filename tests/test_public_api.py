@@ -159,6 +159,7 @@ PUBLIC_API: dict[str, list[str]] = {
     "hepcombine.formatting": [
         "Rounded",
         "breakdown_table",
+        "degrees_of_freedom",
         "format_value",
         "latex_escape",
         "pdg_digits",

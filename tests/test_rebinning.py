@@ -658,6 +658,8 @@ def test_outputs_carry_the_combined_binning_and_the_plot_each_input_in_its_own(
         h = f["combination/combined"]
         np.testing.assert_allclose(h.axis().edges(), [0.0, 2.0, 8.0])
         np.testing.assert_allclose(h.values(), [r.values["bin0"], r.values["bin1"]], rtol=1e-12)
+    report = (out / "result.txt").read_text()
+    assert "linear total = 2*bin0 + 6*bin1, measured by T:sigma" in report
     data = json.loads((out / "r.json").read_text())
     text = json.dumps(data)
     assert '"total"' in text

@@ -64,3 +64,18 @@ def test_summary_and_html_show_every_valid_interval(result):
     assert "(Hesse error; interval: Minos failed: at limit)" in bad.summary()
     with pytest.raises(IntervalError, match="Minos failed"):
         bad.interval("x")
+
+
+def test_summary_counts_degrees_of_freedom_in_words():
+    """Two uncorrelated measurements of one value, 0 ± 1 and 2 ± 2: χ² = 2²/(1 + 4) = 0.8 for
+    one degree of freedom, p = erfc(√(0.8/2)) = 0.3711; with a third, 3 ± 1, two of them."""
+    import math
+
+    a = Measurement.from_uncertainties({"x": 0.0}, {"x": 1.0}, {}, name="A")
+    b = Measurement.from_uncertainties({"x": 2.0}, {"x": 2.0}, {}, name="B")
+    one = Combiner([a, b]).combine()
+    assert one.chi2 == pytest.approx(0.8, rel=1e-12)
+    assert one.pvalue == pytest.approx(math.erfc(math.sqrt(0.4)), rel=1e-9)
+    assert "χ² = 0.8 for 1 degree of freedom (p = 0.3711)" in one.summary()
+    c = Measurement.from_uncertainties({"x": 3.0}, {"x": 1.0}, {}, name="C")
+    assert "for 2 degrees of freedom" in Combiner([a, b, c]).combine().summary()

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import InvalidArgument
-from ..formatting import Style, _table, format_value, latex_escape
+from ..formatting import Style, _table, degrees_of_freedom, format_value, latex_escape
 
 if TYPE_CHECKING:
     from ..compat.result import CompatibilityResult, ToyPValue
@@ -244,7 +244,7 @@ def format_compatibility(result: CompatibilityResult, *, max_rows: int | None = 
     toys = result.toys
     lines = [
         f"hepcombine compatibility diagnostics ({comb.chi2_definition} χ², {comb.method})",
-        f"  χ²_min = {result.chi2:.5g} for {result.ndf} degrees of freedom "
+        f"  χ²_min = {result.chi2:.5g} for {degrees_of_freedom(result.ndf)} "
         f"(p = {_p(result.pvalue)}"
         + (f"; toys: p = {_toy_p(toys.chi2)}" if toys is not None else "")
         + ")",

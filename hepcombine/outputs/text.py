@@ -197,6 +197,10 @@ def format_result(
             )
         for o, refs in spec.observables.items():
             lines.append(f"observable {o} = {' + '.join(refs)}")
+        for q, lq in spec.linear.items():  # sums of bins, totals (linear maps)
+            terms = " + ".join(f"{a:.6g}*{o}" for o, a in lq.coefficients.items())
+            by = ", ".join(lq.measured_by) or "nothing"
+            lines.append(f"linear {q} = {terms}, measured by {by}")
 
     # the normalised distribution first, as convino prints it
     if normalised is not None:

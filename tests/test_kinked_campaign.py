@@ -32,7 +32,6 @@ def test_reference_quadratic_is_the_written_chi2():
         assert check_quadratic(ref, rng) < 1e-7
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18: intervals too narrow across two kinks")
 def test_kinked_neyman():
     _run("neyman", 24, "neyman", False, first_crossing=4)
 
@@ -63,3 +62,26 @@ def test_generator_is_the_family_of_issue_18():
         assert 5 <= n_bins <= 50 and 2 <= len(case.measurements) <= 3 and 5 <= n_src <= 30
         assert any(m.is_asymmetric.any() for m in case.measurements)
     assert any(np.any(c[0] > 30) for c in sizes)
+
+
+# the failure classes the campaign found, one case each (small: the reference enumerates them)
+@pytest.mark.parametrize(
+    ("seed", "obs", "side", "what"),
+    [
+        (17, "b1", 0, "a kink held at the minimum released while another is crossed"),
+        (22, "b4", 0, "a lower branch across two kinks, neither alone leads there"),
+        (16, "b7", 0, "a lower branch next to a Λ-shaped kink with no local minimum of its own"),
+        (14, "b6", 0, "several endpoints too narrow in one case (kinks near the minimum)"),
+    ],
+)
+def test_kinked_reproducer(seed, obs, side, what):
+    rng = seeds("neyman", seed + 1)[seed]
+    case = generate(rng, "neyman", small=True)
+    res = case.combiner().combine()
+    ref = OrthantReference(case)
+    ref.set_scale(res)
+    p, f = ref.global_min(ref.start(res))
+    i = ref.obs.index(obs)
+    _, fv = ref.global_min(p, {i: res.interval(obs)[side]})
+    assert abs(fv - f - 1.0) < 1e-6, what
+    assert res.interval_status[obs] == "profile"

@@ -21,6 +21,7 @@ An endpoint that cannot be found at all is reported with the reason.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from collections.abc import Sequence
@@ -32,7 +33,9 @@ from numpy.typing import NDArray
 from ..chi2 import CombinedChi2
 from ..exceptions import FitError
 from ._linalg import Factor, solve, try_factor
+from .kinkscreen import KinkScreen, PointBounds
 from .newton import KinkGroups, Minimum, global_minimise, newton_minimise
+from .path import PathEnd, follow
 
 __all__ = ["Endpoint", "profile_intervals"]
 
@@ -114,7 +117,25 @@ def profile_intervals(
     results: dict[int, list[Endpoint | None]] = {int(c): [None, None] for c in obs}
     pending: list[tuple[int, int, float, Array | None]] = []  # (param, side index, guess, θ)
     iterations = 0
-    if factor is not None:
+    certifier = _Branches(model, kinks, minimum, covariance, target, sigma) if len(kinks) else None
+    if factor is not None and certifier is not None and model.is_piecewise_quadratic:
+        # piecewise quadratic: every endpoint exactly, by its profile path across the kinks
+        for c in map(int, obs):
+            for s in (0, 1):
+                end = _certified_endpoint(
+                    model, kinks, minimum, c, 1.0 if s else -1.0, target, sigma, certifier
+                )
+                if end.ok:
+                    results[c][s] = Endpoint(float(end.theta[c]), "path", True)
+                else:
+                    log.info(
+                        "profile endpoint (parameter %d, %s side): %s; using the root search",
+                        c,
+                        "upper" if s else "lower",
+                        end.reason,
+                    )
+                    pending.append((c, s, float(end.theta[c]), end.theta.copy()))
+    elif factor is not None:
         # kinks the minimum sits on stay held along the profile (verified at every endpoint)
         op = _Reduced(factor, kinks, list(minimum.held))
         E = np.zeros((len(theta0), len(cols)))
@@ -144,6 +165,22 @@ def profile_intervals(
         for c in obs:
             for s in (0, 1):
                 pending.append((int(c), s, math.nan, None))
+    if certifier is not None and not model.is_piecewise_quadratic and pending:
+        # kinked, not piecewise quadratic: the endpoints the chord could not verify by the
+        # profile path as predictor, Newton as corrector (.path)
+        still = []
+        for c, s, guess, theta_guess in pending:
+            end = _certified_endpoint(
+                model, kinks, minimum, c, 1.0 if s else -1.0, target, sigma, certifier
+            )
+            if end.ok:
+                results[c][s] = Endpoint(float(end.theta[c]), "path", True)
+            else:
+                log.info(
+                    "profile endpoint (parameter %d): %s; using the root search", c, end.reason
+                )
+                still.append((c, s, guess, theta_guess))
+        pending = still
     for c, s, guess, theta_guess in pending:
         results[c][s] = _root_search(
             model, kinks, minimum, covariance, sigma, c, 1.0 if s else -1.0, guess, theta_guess
@@ -153,6 +190,136 @@ def profile_intervals(
         assert lo is not None and hi is not None
         out[c] = (lo, hi)
     return out, iterations
+
+
+#: a lower branch must be below χ²_min + 1 by this much to restart the path from it
+LOWER_BY = 1e-7
+#: at most this many restarts of a path from lower branches
+MAX_RESTARTS = 20
+
+
+class _Branches:
+    """At an endpoint of a profile path, the search for a lower branch of the profiled χ² on
+    the other side of the kinks near it (see :meth:`lower_at`)."""
+
+    def __init__(
+        self,
+        model: CombinedChi2,
+        kinks: KinkGroups,
+        minimum: Minimum,
+        covariance: Array,
+        target: float,
+        sigma: Array,
+    ) -> None:
+        self.model, self.kinks, self.minimum = model, kinks, minimum
+        self.target, self.sigma = target, sigma
+        self.spread = np.sqrt(
+            np.clip(
+                np.einsum("gi,ij,gj->g", kinks.normals, covariance, kinks.normals),
+                1e-300,
+                None,
+            )
+        )
+        self.screen = KinkScreen.of(model, kinks, minimum.theta)
+
+    def _bounds(self, theta: Array, held: dict[int, float], c: int | None) -> PointBounds | None:
+        """Exact lower bounds of the pieces around θ (None: not piecewise quadratic)."""
+        if self.screen is None:
+            return None
+        kinks = self.kinks
+        h = kinks.h(theta)
+        sides = np.sign(h)
+        for g in held:
+            sides[g] = 0.0
+        f, g_, H = self.model.evaluate(theta, 2, kinks.sides([], dict(enumerate(sides))))
+        assert g_ is not None and H is not None
+        factor = try_factor(H)
+        if factor is None:
+            return None
+        return PointBounds(self.screen, theta, sides, f, g_, factor, c)
+
+    def _start(self, theta: Array, move: list[tuple[int, float]]) -> Array:
+        kinks = self.kinks
+        st = theta.copy()
+        h = kinks.h(theta)
+        for g, side in move:
+            if h[g] == 0.0 or np.sign(h[g]) == side:
+                st = st + side * 1e-6 * kinks.normals[g]
+            else:
+                st = kinks.reflect(st, g)
+        return st
+
+    def lower_at(self, end: PathEnd, c: int) -> Minimum | None:
+        """A point with the endpoint's value and χ² below the target − LOWER_BY, or None.
+
+        The pieces checked: every side of the groups on their kink at the endpoint, times
+        every other group moved across alone, every pair and (few near groups) every triple of
+        the groups within 3σ. Piecewise quadratic: each piece's exact minimum over its own
+        region (:mod:`.kinkscreen`), a minimisation only where it is below the target;
+        otherwise a Newton minimisation from the endpoint moved into each piece."""
+        kinks, theta = self.kinks, end.theta
+        v = float(theta[c])
+        h = kinks.h(theta)
+        every = list(range(len(kinks)))
+        on = [g for g in every if g in end.held or h[g] == 0.0]
+        free = [g for g in every if g not in on]
+        near = [g for g in free if abs(h[g]) < 3.0 * self.spread[g]]
+        bounds = self._bounds(theta, end.held, c)
+        flips: list[tuple[int, ...]] = [()] + [(g,) for g in free]
+        flips += list(itertools.combinations(near, 2))
+        if len(near) <= 6:
+            flips += list(itertools.combinations(near, 3))
+        assignments = list(itertools.product((1.0, -1.0), repeat=len(on))) if len(on) <= 4 else [()]
+        for a in assignments:
+            for F in flips:
+                mv = list(zip(on, a, strict=False)) + [(g, -float(np.sign(h[g]))) for g in F]
+                if not mv:
+                    continue
+                if bounds is not None:
+                    bd = bounds.bound([g for g, _ in mv], [s for _, s in mv])
+                    if bd >= self.target - LOWER_BY:
+                        continue  # exact: that piece has nothing below the target at v
+                    assert bounds.step is not None
+                    st = theta + bounds.step
+                else:
+                    st = self._start(theta, mv)
+                st[c] = v
+                m = _safe_minimise(self.model, st, kinks, self.sigma, {c: v}, {}, local=True)
+                if m.converged and m.chi2 < self.target - LOWER_BY:
+                    return m
+        return None
+
+
+def _certified_endpoint(
+    model: CombinedChi2,
+    kinks: KinkGroups,
+    minimum: Minimum,
+    c: int,
+    side: float,
+    target: float,
+    sigma: Array,
+    branches: _Branches,
+) -> PathEnd:
+    """The endpoint by the profile path from the minimum (:func:`.path.follow`), then a search for a lower branch across the
+    kinks near it (a branch of the profile need not contain a local minimum of the χ²): Newton
+    minimisations with the value fixed from the endpoint mirrored across (or, on its kink,
+    pushed off to either side of) every kink group within 3σ of it and every pair of them. A
+    lower point restarts the path from there (each restart moves the endpoint outwards)."""
+    end = follow(model, kinks, minimum, c, side, target, sigma)
+    for _ in range(MAX_RESTARTS):
+        if not end.ok:
+            return end
+        lower = branches.lower_at(end, c)
+        if lower is None:
+            return end
+        log.debug(
+            "profile of %d: a lower branch at %.10g (Δχ² %.4g)",
+            c,
+            end.theta[c],
+            lower.chi2 - minimum.chi2,
+        )
+        end = follow(model, kinks, lower, c, side, target, sigma)
+    return PathEnd(end.theta, end.chi2, False, "the profile path keeps finding lower branches")
 
 
 def _vm_steps(

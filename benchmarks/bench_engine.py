@@ -2,6 +2,7 @@
 
     python benchmarks/bench_engine.py            # all cases
     python benchmarks/bench_engine.py 100 400    # only the Pearson cases with these bin counts
+    python benchmarks/bench_engine.py quadratic  # only the quadratic case (with solve counts)
 
 Each case: best and median wall time of a whole ``Combiner(...).combine()`` (model build,
 minimum, covariance, pulls, breakdown, profile intervals on every combined value), and its
@@ -63,16 +64,21 @@ def hessian_measurement(rng, name, values, n_src):
     )
 
 
-def yardstick(n, repeat=5):
+def yardstick(n, repeat=50):
+    """Best seconds of one dense SPD factor-and-solve of size n, with the BLAS threads the
+    combination itself uses (one below 600 parameters: hepcombine.solver.blas_threads)."""
+    from hepcombine.solver import blas_threads
+
     rng = np.random.default_rng(0)
     a = rng.normal(size=(n, n))
     a = a @ a.T + n * np.eye(n)
     b = rng.normal(size=n)
     best = np.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        cho_solve(cho_factor(a), b)
-        best = min(best, time.perf_counter() - t0)
+    with blas_threads(n):
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            cho_solve(cho_factor(a), b)
+            best = min(best, time.perf_counter() - t0)
     return best
 
 
@@ -127,7 +133,7 @@ def pearson_case(n_bins, n_meas=2, n_src=20, repeat=3, target=""):
     )
 
 
-def quadratic_case():
+def quadratic_case(repeat=50):
     rng = np.random.default_rng(1)
     values = np.linspace(100, 10, 100)
     a = hessian_measurement(rng, "A", values, 20)
@@ -136,13 +142,51 @@ def quadratic_case():
     run(
         "100 bins x 2 (Hessian + table) x 20 sources, Neyman (quadratic)",
         lambda: Combiner([a, b], correlations=corr),
-        20,
+        repeat,
         "≤ 3 ms",
         lambda r: r.method == "linear solve" or sys.exit("not quadratic"),
     )
+    factorisations = count_factorisations(lambda: Combiner([a, b], correlations=corr).combine())
+    print(f"  dense O(n³) factorisations and inverses in one combine(): {factorisations}")
+
+
+def count_factorisations(fn):
+    """How many O(n³) dense factorisations or inverses (LAPACK potrf/potri/getrf/syevd through
+    numpy and scipy) ``fn`` does: the calls of the wrappers, counted by patching them."""
+    import scipy.linalg
+
+    counts = {}
+    patched = []
+
+    def wrap(module, name):
+        original = getattr(module, name)
+
+        def counted(*args, **kwargs):
+            a = args[0] if args else None
+            if getattr(a, "ndim", 0) == 2 and min(a.shape) > 1:
+                counts[name] = counts.get(name, 0) + 1
+            return original(*args, **kwargs)
+
+        setattr(module, name, counted)
+        patched.append((module, name, original))
+
+    for name in ("cholesky", "inv", "solve", "eigh", "pinv"):
+        wrap(np.linalg, name)
+    for name in ("cho_factor", "lu_factor", "solve", "inv"):
+        wrap(scipy.linalg, name)
+    wrap(scipy.linalg.lapack, "dpotri")
+    try:
+        fn()
+    finally:
+        for module, name, original in patched:
+            setattr(module, name, original)
+    return counts
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["quadratic"]:
+        quadratic_case()
+        sys.exit(0)
     wanted = [int(a) for a in sys.argv[1:]]
     if not wanted:
         quadratic_case()

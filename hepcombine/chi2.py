@@ -4,7 +4,8 @@ Parameters θ = (x̄, η): the combined values (plus one free value per spectato
 decorrelated source parameters η, with the sources λ = L η (``correlations.py``) and the prior
 ηᵀη. For each measurement α with δ = λ_α − λ̂_α:
 
-    X_μ   = x̄_c(μ) · f_μ(δ) − Σ_abs s_μi(δ_i)                          (prediction of x̂_μ)
+    X_μ   = y_μ · f_μ(δ) − Σ_abs s_μi(δ_i)                              (prediction of x̂_μ)
+    y_μ   = x̄_c(μ), or Σ_c A_μc x̄_c for an estimate of a linear combination (``linear``)
     f_μ   = Π_rel (1 − s_μi(δ_i)/x̂_μ) · Π_lognormal exp(ℓ_μi(δ_i))
     r_μ   = X_μ − x̂_μ                      (Neyman)
           = √(x̂_μ/X_μ) (X_μ − x̂_μ)         (Pearson)
@@ -39,11 +40,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import sparse
 
 __all__ = ["CombinedChi2", "GammaConstraint", "MeasurementBlock"]
 
@@ -76,6 +76,9 @@ class MeasurementBlock:
     param: IntArray
     src: IntArray
     logn: NDArray[np.bool_] | None = None
+    #: a linear map (n_estimates × n_params): estimate μ measures Σ_c linear[μ, c] x̄_c instead
+    #: of x̄_param[μ] (merged or summed bins, totals); ``param`` is then ignored
+    linear: Array | None = None
     # derived (set in __post_init__)
     lin: IntArray = field(init=False, repr=False)
     nl: IntArray = field(init=False, repr=False)
@@ -101,7 +104,18 @@ class MeasurementBlock:
         kind = np.where(logn, _LOGN, np.where(self.rel, _REL, _ABS))[self.nl]
         object.__setattr__(self, "kind", kind)
         object.__setattr__(self, "has_D", bool(np.any(self.D != 0.0)))
-        object.__setattr__(self, "injective", len(np.unique(self.param)) == len(self.param))
+        if self.linear is not None:
+            A = np.asarray(self.linear, dtype=float)
+            if A.ndim != 2 or A.shape[0] != len(self.x_hat):
+                raise ValueError(
+                    f"linear map of shape {A.shape}: expected ({len(self.x_hat)}, n_params)"
+                )
+            object.__setattr__(self, "linear", A)
+        object.__setattr__(
+            self,
+            "injective",
+            self.linear is None and len(np.unique(self.param)) == len(self.param),
+        )
         off = self.M - np.diag(np.diag(self.M))
         object.__setattr__(self, "M_diag", np.diag(self.M).copy() if not off.any() else None)
         object.__setattr__(self, "U_lin", np.ascontiguousarray(self.up[:, self.lin]))
@@ -127,6 +141,17 @@ class MeasurementBlock:
         object.__setattr__(self, "nl_asym", self.asym[self.nl])
         object.__setattr__(self, "any_mult", bool(np.any(self.kind != _ABS)))
 
+    def design(self, n_params: int) -> Array:
+        """∂y/∂x̄: the (n_estimates × n_params) matrix taking the combined values to the
+        quantities the estimates measure (one-hot rows, or the linear map)."""
+        if self.linear is not None:
+            if self.linear.shape[1] != n_params:
+                raise ValueError(f"linear map has {self.linear.shape[1]} columns, not {n_params}")
+            return self.linear.copy()
+        P = np.zeros((len(self.x_hat), n_params))
+        P[np.arange(len(self.x_hat)), self.param] = 1.0
+        return P
+
     @property
     def is_linear(self) -> bool:
         """Whether every source enters linearly (absolute, symmetric)."""
@@ -137,6 +162,14 @@ class MeasurementBlock:
         u = 0.5 * (self.up - self.down)
         none = np.zeros_like(self.rel)
         return replace(self, up=u, down=-u, rel=none, asym=none, logn=none.copy())
+
+
+def _sparse(design: Array) -> Any:
+    """The sparse (estimates × combined values) map of a block whose estimates share values or
+    measure linear combinations of them (scipy.sparse is imported only for such a block)."""
+    from scipy import sparse
+
+    return sparse.csr_matrix(design)
 
 
 class CombinedChi2:
@@ -174,16 +207,9 @@ class CombinedChi2:
         #: number of "data" terms: the estimates plus the unit priors of the sources, so that
         #: ``ndata − npar`` is the ndf of the combination
         self.ndata = self.n_estimates + self.rank
-        # estimates → combined values, for blocks that map several estimates to one value
-        self._onehot = [
-            None
-            if b.injective
-            else sparse.csr_matrix(
-                (np.ones(len(b.param)), (np.arange(len(b.param)), b.param)),
-                shape=(len(b.param), n_params),
-            )
-            for b in blocks
-        ]
+        # estimates → combined values, for blocks that map several estimates to one value or
+        # whose estimates measure linear combinations of combined values (``linear``)
+        self._onehot = [None if b.injective else _sparse(b.design(n_params)) for b in blocks]
         self._cache: tuple[bytes, bytes, int, tuple] | None = None
         # kinks: every (block, non-linear column) of a kinked source, with its global source
         kinks = []
@@ -193,6 +219,11 @@ class CombinedChi2:
         self._kinks = kinks if asymmetry == "convino" else []
 
     # ------------------------------------------------------------------ structure
+    @property
+    def has_linear_maps(self) -> bool:
+        """Whether some estimates measure linear combinations of combined values."""
+        return any(b.linear is not None for b in self.blocks)
+
     @property
     def is_quadratic(self) -> bool:
         """Neyman, absolute and symmetric, Gaussian priors: χ² is exactly quadratic in θ."""
@@ -252,12 +283,20 @@ class CombinedChi2:
         )
 
     def start(self) -> Array:
-        """A starting point: each combined value at the mean of its estimates, η = 0."""
+        """A starting point: each combined value at the mean of its estimates, η = 0 (an
+        estimate of a linear combination Σ a_c x̄_c counts as x̂/Σa for each of its x̄_c)."""
         total = np.zeros(self.n_params)
         count = np.zeros(self.n_params)
         for b in self.blocks:
-            np.add.at(total, b.param, b.x_hat)
-            np.add.at(count, b.param, 1.0)
+            if b.linear is None:
+                np.add.at(total, b.param, b.x_hat)
+                np.add.at(count, b.param, 1.0)
+                continue
+            A = np.abs(b.linear)
+            rows = A.sum(axis=1)
+            share = np.divide(b.x_hat, rows, out=np.zeros_like(b.x_hat), where=rows > 0)
+            total += A.T @ share
+            count += A.T @ (rows > 0).astype(float)
         return np.concatenate([total / np.maximum(count, 1.0), np.zeros(self.rank)])
 
     # ------------------------------------------------------------------ iminuit interface
@@ -404,7 +443,7 @@ class CombinedChi2:
         for b, onehot in zip(self.blocks, self._onehot, strict=True):
             delta = lam[b.src] - b.lam_hat[:, None]
             sd = None if sides is None else sides[b.src]
-            y = x[b.param]
+            y = x[b.param] if onehot is None else onehot @ x
             X, f, yf, nl = self._block_state(b, y, delta, sd)
             r, r1, _ = self._residual(b, X)
             q = b.M_diag[:, None] * r if b.M_diag is not None else b.M @ r
@@ -477,7 +516,7 @@ class CombinedChi2:
         for b, onehot in zip(self.blocks, self._onehot, strict=True):
             delta = (lam[b.src] - b.lam_hat)[:, None]
             sd = None if sides is None else np.asarray(sides)[b.src][:, None]
-            y = x[b.param][:, None]
+            y = (x[b.param] if onehot is None else onehot @ x)[:, None]
             X, f, yf, nl = self._block_state(b, y, delta, sd)
             r, r1, r2 = self._residual(b, X)
             q = (b.M @ r)[:, 0]
@@ -556,14 +595,16 @@ class CombinedChi2:
     # ------------------------------------------------------------------ decomposition
     def linear_parts(self, theta: Array) -> list[tuple[Array, Array]]:
         """Per measurement, the linearised dependence of the predictions X of its estimates at
-        θ: ``(f, E)`` with ∂X_μ/∂x̄_c(μ) = f_μ and ∂X/∂λ_α = E (so ∂X/∂η = E L_α)."""
+        θ: ``(f, E)`` with ∂X_μ/∂y_μ = f_μ, y = P x̄ the quantities the estimates measure
+        (P = ``block.design(n_params)``: one-hot rows, or the linear map), and ∂X/∂λ_α = E (so
+        ∂X/∂η = E L_α)."""
         n_p = self.n_params
         lam = self.L @ theta[n_p:]
         x = theta[:n_p]
         out = []
-        for b in self.blocks:
+        for b, onehot in zip(self.blocks, self._onehot, strict=True):
             delta = (lam[b.src] - b.lam_hat)[:, None]
-            y = x[b.param][:, None]
+            y = (x[b.param] if onehot is None else onehot @ x)[:, None]
             _, f, yf, nl = self._block_state(b, y, delta, None)
             n_e = len(b.x_hat)
             E = np.zeros((n_e, len(b.src)))

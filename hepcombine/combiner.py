@@ -19,10 +19,12 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ._stats import chi2_sf
 from .chi2 import CombinedChi2, GammaConstraint, MeasurementBlock
 from .correlations import CorrelationFactor, factorize_correlations
 from .errors_on_errors import gamma_terms, resolve, with_variance_factors
 from .exceptions import InvalidArgument, InvalidCorrelation, InvalidMeasurement, UnknownName
+from .linear_maps import linear_quantities
 from .measurement import Measurement
 from .names import Names, Ref
 from .result import BartlettCorrection, CombinationResult, NamedMatrix, Table
@@ -94,6 +96,16 @@ class Combiner:
         With errors on errors, report Bartlett-corrected results: each profile interval at
         Δχ² = b (the Bartlett factor of its profile statistic, instead of 1) and the goodness
         of fit χ²_min · ndf / b_χ² (``result.bartlett``). The factors are reported either way.
+    linear:
+        ``{name: {"sum_of": [observables]} | {"coefficients": {observable: a}}, "measured_by":
+        [estimates], "report": True}`` (or :class:`~hepcombine.linear_maps.LinearQuantity`):
+        combined quantities that are linear combinations Σ a_c x̄_c of the observables, and
+        the estimates that measure them (a total beside the bins, a coarser bin spanning several
+        combined bins). Those estimates are mapped to nothing else. The χ² stays quadratic for
+        Neyman with absolute sources. Reported quantities (the default) appear in the result
+        after the observables, with their covariance and correlations to every observable.
+        An observable measured only through linear quantities is listed in ``observables``
+        with an empty list.
     """
 
     def __init__(
@@ -109,6 +121,7 @@ class Combiner:
         minimiser: Literal["newton", "minuit"] = "newton",
         errors_on_errors: Mapping[Ref, Any] | None = None,
         bartlett: bool = False,
+        linear: Mapping[str, Any] | None = None,
     ) -> None:
         self.measurements = self._named(measurements)
         if minimiser not in ("newton", "minuit"):
@@ -122,9 +135,12 @@ class Combiner:
         self.asymmetry = asymmetry
         self.repair = repair
         self._names = Names(self.measurements)
+        self.linear = linear_quantities(linear)
+        by_linear = self._linear_estimates()
         self.observables, self._param_of_estimate, self.spectators = self._map_observables(
-            observables
+            observables, by_linear
         )
+        self._linear_rows = self._linear_coefficients(by_linear)
         self.correlations = self._check_correlations(correlations or {})
         self.groups = self._make_groups(groups)
         self.errors_on_errors = dict(errors_on_errors or {})
@@ -166,31 +182,77 @@ class Combiner:
                 raise InvalidMeasurement(f"measurement name {k!r} must not contain ':'")
         return out
 
+    def _linear_estimates(self) -> dict[int, str]:
+        """{estimate index: linear quantity it measures}."""
+        out: dict[int, str] = {}
+        for q, lq in self.linear.items():
+            for ref in lq.measured_by:
+                i = self._names.estimate(ref)
+                if i in out:
+                    m, e = self._names.estimates[i]
+                    raise InvalidMeasurement(
+                        f"estimate {m}:{e} measures both linear quantities {out[i]!r} and {q!r}"
+                    )
+                out[i] = q
+        return out
+
+    def _linear_coefficients(self, by_linear: Mapping[int, str]) -> dict[int, NDArray]:
+        """{estimate index: its row of the linear map over the fitted parameters}; checks that
+        every coefficient names an observable."""
+        from .names import did_you_mean, some_names
+
+        index = {o: k for k, o in enumerate(self.observables)}
+        n_params = len(self.observables) + len(self.spectators)
+        clash = set(self.linear) & (set(self.observables) | set(self.spectators))
+        if clash:
+            raise InvalidMeasurement(
+                f"linear quantities {sorted(clash)} have the names of combined observables; "
+                "rename them"
+            )
+        rows: dict[str, NDArray] = {}
+        for q, lq in self.linear.items():
+            row = np.zeros(n_params)
+            for o, a in lq.coefficients.items():
+                if o not in index:
+                    raise UnknownName(
+                        f"linear quantity {q!r}: {o!r} is not a combined observable"
+                        f"{did_you_mean(o, self.observables)}; the observables are "
+                        f"{some_names(self.observables)}"
+                    )
+                row[index[o]] = a
+            rows[q] = row
+        return {i: rows[q] for i, q in by_linear.items()}
+
     def _map_observables(
-        self, observables: Mapping[str, Sequence[Ref]] | None
+        self, observables: Mapping[str, Sequence[Ref]] | None, by_linear: Mapping[int, str]
     ) -> tuple[tuple[str, ...], NDArray[np.intp], tuple[str, ...]]:
         names = self._names
         param = np.full(len(names.estimates), -1, dtype=np.intp)
         if observables is None:
-            order: list[str] = []
-            for _, e in names.estimates:
-                if e not in order:
-                    order.append(e)
+            position: dict[str, int] = {}  # estimate name → observable, in order of appearance
             for i, (_, e) in enumerate(names.estimates):
-                param[i] = order.index(e)
-            return tuple(order), param, ()
+                if i not in by_linear:
+                    param[i] = position.setdefault(e, len(position))
+            return tuple(position), param, ()
         obs = tuple(str(o) for o in observables)
         if len(set(obs)) != len(obs):
             raise InvalidMeasurement(f"observable names are not unique: {list(obs)}")
+        in_linear = {o for lq in self.linear.values() for o in lq.coefficients}
         for k, (o, refs) in enumerate(observables.items()):
             if isinstance(refs, str):
                 raise InvalidMeasurement(
                     f"observable {o!r}: give a list of estimates, not the string {refs!r}"
                 )
-            if not refs:
+            if not refs and o not in in_linear:
                 raise InvalidMeasurement(f"observable {o!r} combines no estimate")
             for ref in refs:
                 i = names.estimate(ref)
+                if i in by_linear:
+                    m, e = names.estimates[i]
+                    raise InvalidMeasurement(
+                        f"estimate {m}:{e} is mapped to observable {o!r} and measures the "
+                        f"linear quantity {by_linear[i]!r}; map it to one of them"
+                    )
                 if param[i] >= 0:
                     m, e = names.estimates[i]
                     raise InvalidMeasurement(
@@ -199,6 +261,8 @@ class Combiner:
                 param[i] = k
         spectators = []
         for i in map(int, np.flatnonzero(param < 0)):
+            if i in by_linear:
+                continue
             m, e = names.estimates[i]
             spectators.append(f"{m}:{e}")
             param[i] = len(obs) + len(spectators) - 1
@@ -281,7 +345,8 @@ class Combiner:
 
     def options(self) -> dict[str, Any]:
         """The keyword options of this combination (χ² definition, asymmetry, repair,
-        minimiser, errors on errors, Bartlett), to build a related one with ``Combiner``."""
+        minimiser, errors on errors, Bartlett, linear quantities), to build a related one with
+        ``Combiner``."""
         return {
             "chi2": self.chi2,
             "asymmetry": self.asymmetry,
@@ -289,6 +354,7 @@ class Combiner:
             "minimiser": self.minimiser,
             "errors_on_errors": dict(self.errors_on_errors),
             "bartlett": self.bartlett,
+            "linear": dict(self.linear),
         }
 
     def with_estimates(
@@ -377,8 +443,19 @@ class Combiner:
     ) -> CombinedChi2:
         blocks = []
         e0 = s0 = 0
+        n_params = len(self.observables) + len(self.spectators)
         for meas in self.measurements.values():
             n_e, n_s = len(meas.estimate_names), len(meas.source_names)
+            param = self._param_of_estimate[e0 : e0 + n_e]
+            linear = None
+            if any(i in self._linear_rows for i in range(e0, e0 + n_e)):
+                linear = np.zeros((n_e, n_params))
+                for mu in range(n_e):
+                    row = self._linear_rows.get(e0 + mu)
+                    if row is None:
+                        linear[mu, param[mu]] = 1.0
+                    else:
+                        linear[mu] = row
             rel = np.array([s in meas.relative for s in meas.source_names], dtype=bool)
             logn = np.array([s in meas.lognormal for s in meas.source_names], dtype=bool)
             blocks.append(
@@ -391,14 +468,14 @@ class Combiner:
                     lam_hat=meas.nuisance_values,
                     rel=rel,
                     asym=meas.is_asymmetric if n_s else np.zeros(0, dtype=bool),
-                    param=self._param_of_estimate[e0 : e0 + n_e],
+                    param=param,
                     src=np.arange(s0, s0 + n_s),
                     logn=logn,
+                    linear=linear,
                 )
             )
             e0 += n_e
             s0 += n_s
-        n_params = len(self.observables) + len(self.spectators)
         return CombinedChi2(
             blocks,
             n_params,
@@ -463,22 +540,54 @@ class Combiner:
         lam_err = np.sqrt(np.clip(np.diag(full_cov)[n_p:], 0.0, None))
         err = np.sqrt(np.diag(cov)[:n_p])
         k = len(obs)
-        cov_obs = cov[:k, :k].copy()
-        corr_obs = cov_obs / np.outer(err[:k], err[:k])
+        # the reported quantities: the observables, then the reported linear quantities, as
+        # rows T of θ (their covariance T V Tᵀ, their rows of V: R = T V)
+        reported = [q for q, lq in self.linear.items() if lq.report]
+        T = np.zeros((k + len(reported), model.npar))
+        T[:k, :k] = np.eye(k)
+        for j, q in enumerate(reported):
+            T[k + j, :n_p] = self._linear_row(q)
+        if reported:
+            R = T @ cov
+            cov_obs = R @ T.T
+            cov_obs = 0.5 * (cov_obs + cov_obs.T)
+            rep_values = T @ theta
+            rep_err = np.sqrt(np.clip(np.diag(cov_obs), 0.0, None))
+        else:
+            R = cov[:k]
+            cov_obs = cov[:k, :k].copy()
+            rep_values = theta[:k]
+            rep_err = err[:k]
+        all_obs = tuple(obs) + tuple(reported)
+        corr_obs = cov_obs / np.outer(rep_err, rep_err)
+        if reported:
+            ivals, status = dict(ivals), dict(status)
+            for j, q in enumerate(reported):
+                ivals[q], status[q] = self._linear_interval(
+                    model,
+                    sol,
+                    theta_names,
+                    T[k + j, :n_p],
+                    q,
+                    rep_values[k + j],
+                    rep_err[k + j],
+                    intervals,
+                )
+                levels[q] = 1.0
         d = np.sqrt(np.clip(np.diag(full_cov), 1e-300, None))
         full_corr = full_cov / np.outer(d, d)
 
+        k_rep = len(all_obs)
         if decompositions:
-            weights, stat_var = self._weights(model, theta, cov, k)
-            breakdown = self._breakdown(model, factor, cov, k, stat_var)
-            impacts = self._impacts(factor, cov, n_p, k)
+            weights, stat_var = self._weights(model, theta, R, all_obs)
+            breakdown = self._breakdown(model, factor, R, np.diag(cov_obs), stat_var, all_obs)
+            impacts = self._impacts(factor, cov, R, np.diag(cov_obs), n_p, all_obs)
         else:
-            empty = Table((), obs, np.zeros((0, k)))
-            weights, breakdown, impacts = Table(obs, (), np.zeros((k, 0))), empty, empty
-        from scipy.special import chdtrc
-
+            empty = Table((), all_obs, np.zeros((0, k_rep)))
+            weights, breakdown = Table(all_obs, (), np.zeros((k_rep, 0))), empty
+            impacts = empty
         chi2_min = float(sol.chi2)
-        pvalue = float(chdtrc(ndf, chi2_min)) if ndf > 0 else float("nan")
+        pvalue = chi2_sf(ndf, chi2_min) if ndf > 0 else float("nan")
 
         minuit = sol.minuit
 
@@ -492,13 +601,13 @@ class Combiner:
             return m
 
         return CombinationResult(
-            observables=obs,
-            values={o: float(theta[i]) for i, o in enumerate(obs)},
-            errors={o: float(err[i]) for i, o in enumerate(obs)},
+            observables=all_obs,
+            values={o: float(rep_values[i]) for i, o in enumerate(all_obs)},
+            errors={o: float(rep_err[i]) for i, o in enumerate(all_obs)},
             intervals=ivals,
             interval_status=status,
-            covariance=NamedMatrix(obs, cov_obs),
-            correlation=NamedMatrix(obs, corr_obs),
+            covariance=NamedMatrix(all_obs, cov_obs),
+            correlation=NamedMatrix(all_obs, corr_obs),
             spectators={
                 s: (float(theta[k + i]), float(err[k + i])) for i, s in enumerate(self.spectators)
             },
@@ -523,7 +632,59 @@ class Combiner:
             errors_on_errors=with_variance_factors(eoe_terms, constraints, theta[n_p:]),
             bartlett=bartlett,
             interval_levels=levels,
+            linear_quantities=tuple(reported),
         )
+
+    def _linear_row(self, q: str) -> NDArray:
+        """The coefficients of linear quantity ``q`` over the fitted parameters."""
+        row = np.zeros(len(self.observables) + len(self.spectators))
+        index = {o: i for i, o in enumerate(self.observables)}
+        for o, a in self.linear[q].coefficients.items():
+            row[index[o]] = a
+        return row
+
+    def _linear_interval(
+        self,
+        model: CombinedChi2,
+        sol: Solution,
+        names: list[str],
+        row: NDArray,
+        q: str,
+        value: float,
+        error: float,
+        intervals: bool,
+    ) -> tuple[tuple[float, float], str]:
+        """The 68 % interval of the linear quantity rowᵀx̄: value ± error exactly for a
+        quadratic χ²; otherwise the profile interval in the parameters with one x̄_j (the
+        largest |a_j|) replaced by the quantity itself — the same χ², written through the
+        linear map x̄ = S⁻¹x̄′ (``MeasurementBlock.linear``)."""
+        if sol.method == "linear solve":
+            return (value - error, value + error), "exact"
+        if not intervals:
+            return (math.nan, math.nan), "not computed"
+        from dataclasses import replace
+
+        n_p = model.n_params
+        j = int(np.argmax(np.abs(row)))
+        S = np.eye(n_p)
+        S[j] = row
+        S_inv = np.linalg.inv(S)
+        blocks = [replace(b, linear=b.design(n_p) @ S_inv) for b in model.blocks]
+        moved = CombinedChi2(
+            blocks,
+            n_p,
+            model.L,
+            pearson=model.pearson,
+            asymmetry=model.asymmetry,
+            constraints=model.constraints,
+        )
+        new_names = list(names)
+        new_names[j] = q
+        start = sol.theta.copy()
+        start[:n_p] = S @ sol.theta[:n_p]
+        moved_sol = minimise(moved, new_names, minimiser=self.minimiser, start=start)
+        ivals, status = profile_intervals(moved_sol, moved, new_names, [q])
+        return ivals[q], status[q]
 
     @staticmethod
     def _lowest(model: CombinedChi2, sol: Solution, names: list[str]) -> Solution:
@@ -583,8 +744,6 @@ class Combiner:
 
     def _bartlett(self, model: CombinedChi2, sol: Solution, ndf: int) -> BartlettCorrection:
         """The Bartlett factors at the minimum (:mod:`hepcombine.solver.bartlett`)."""
-        from scipy.special import chdtrc
-
         from .solver.bartlett import bartlett_factors
 
         sides = None
@@ -600,7 +759,7 @@ class Combiner:
             chi2=float(b.chi2),
             applied=self.bartlett,
             goodness_of_fit=statistic,
-            pvalue=float(chdtrc(ndf, statistic)) if ndf > 0 else math.nan,
+            pvalue=chi2_sf(ndf, statistic) if ndf > 0 else math.nan,
         )
 
     def _notes(self, sol: Solution) -> tuple[str, ...]:
@@ -615,72 +774,83 @@ class Combiner:
 
     # ------------------------------------------------------------------ decompositions
     def _weights(
-        self, model: CombinedChi2, theta: NDArray, cov: NDArray, k: int
+        self, model: CombinedChi2, theta: NDArray, R: NDArray, rows: tuple[str, ...]
     ) -> tuple[Table, NDArray]:
         """∂x̄/∂x̂ = V Gᵀ M per measurement, and the statistical variance Σ_α (V Gᵀ) M (G V)
-        including the data constraints on the sources (D terms)."""
+        including the data constraints on the sources (D terms). ``R``: the rows of V of the
+        reported quantities (T V)."""
         n_p = model.n_params
         cols: list[str] = []
         blocks: list[NDArray] = []
-        stat = np.zeros(k)
-        Vx = cov[:k]
-        Ve = Vx[:, n_p:]
+        stat = np.zeros(len(rows))
+        Vx = R[:, :n_p]
+        Ve = R[:, n_p:]
         for (mname, meas), (f, E), b in zip(
             self.measurements.items(), model.linear_parts(theta), model.blocks, strict=True
         ):
             B = Ve @ model.L[b.src].T  # (k, n_sources of α): V_xλ
-            A = Vx[:, b.param] * f[None, :] + B @ E.T  # V Gᵀ, (k, n_e)
+            Vy = Vx[:, b.param] if b.linear is None else Vx @ b.linear.T
+            A = Vy * f[None, :] + B @ E.T  # V Gᵀ, (k, n_e)
             w = A @ b.M
             stat += np.sum(w * A, axis=1)
             if b.has_D:
                 stat += np.sum((B @ b.D) * B, axis=1)
             blocks.append(w)
             cols.extend(f"{mname}:{e}" for e in meas.estimate_names)
-        return Table(self.observables, tuple(cols), np.hstack(blocks)), stat
+        return Table(rows, tuple(cols), np.hstack(blocks)), stat
 
     def _breakdown(
-        self, model: CombinedChi2, factor: CorrelationFactor, cov: NDArray, k: int, stat: NDArray
+        self,
+        model: CombinedChi2,
+        factor: CorrelationFactor,
+        R: NDArray,
+        var: NDArray,
+        stat: NDArray,
+        names: tuple[str, ...],
     ) -> Table:
         """Variance decomposition (Pinto et al., arXiv:2307.04007): cov = V (Σ_α I_α + I_prior) V
         with V = (½H)⁻¹ = cov; the data terms are "stat", the prior term is split over groups
         through the sensitivity to the sources' global observables, G = V_xη L⁺."""
-        from scipy import sparse
-
         n_p = model.n_params
-        Ve = cov[:k, n_p:]
+        Ve = R[:, n_p:]
         G = Ve @ factor.L_pinv  # (k, n_sources)
         C = factor.matrix
-        # var_g = Σ_{i,j ∈ g} G_i C_ij G_j for every group at once: C restricted to pairs within
-        # a group (sparse), then the per-source terms summed by group
-        n = C.shape[0]
-        group_of = np.full(n, -1, dtype=np.intp)
-        for gi, idx in enumerate(self.groups.values()):
-            group_of[idx] = gi
-        rows_i, cols_j = np.nonzero(C)
-        same = group_of[rows_i] == group_of[cols_j]
-        Cw = sparse.csr_matrix(
-            (C[rows_i[same], cols_j[same]], (rows_i[same], cols_j[same])), (n, n)
-        )
-        member = sparse.csr_matrix(
-            (np.ones(n), (np.arange(n), group_of)), shape=(n, len(self.groups))
-        )
-        per_group = (G * (Cw.T @ G.T).T) @ member  # (k, n_groups)
-        var_groups = np.asarray(per_group).T
+        # var_g = Σ_{i,j ∈ g} G_i C_ij G_j: the pairs within a group only; groups of one source
+        # all at once (G_i² C_ii), the others one by one
+        groups = list(self.groups.values())
+        var_groups = np.zeros((len(groups), G.shape[0]))
+        single = [gi for gi, idx in enumerate(groups) if len(idx) == 1]
+        if single:
+            src = np.array([groups[gi][0] for gi in single], dtype=np.intp)
+            var_groups[single] = (G[:, src] ** 2 * np.diag(C)[src]).T
+        for gi, idx in enumerate(groups):
+            if len(idx) > 1:
+                Gg = G[:, idx]
+                var_groups[gi] = np.sum((Gg @ C[np.ix_(idx, idx)]) * Gg, axis=1)
         rows = [STAT, *self.groups]
         out = [stat, *var_groups]
         total_groups = var_groups.sum(axis=0)
         cross = np.sum(Ve * Ve, axis=1) - total_groups
-        if np.any(np.abs(cross) > 1e-9 * np.diag(cov)[:k]):
+        if np.any(np.abs(cross) > 1e-9 * var):
             rows.append(CROSS)
             out.append(cross)
-        return Table(tuple(rows), self.observables, _signed_sqrt(np.array(out)))
+        return Table(tuple(rows), names, _signed_sqrt(np.array(out)))
 
-    def _impacts(self, factor: CorrelationFactor, cov: NDArray, n_p: int, k: int) -> Table:
+    def _impacts(
+        self,
+        factor: CorrelationFactor,
+        cov: NDArray,
+        R: NDArray,
+        var: NDArray,
+        n_p: int,
+        names: tuple[str, ...],
+    ) -> Table:
         """Convino's impacts: √(σ² − σ²(group fixed)), by the conditional covariance (exact for
         a quadratic χ², where fixing and refitting is a linear operation)."""
         L = factor.L
-        Vxx = np.diag(cov)[:k]
-        Vxe = cov[:k, n_p:]
+        k = len(names)
+        Vxx = var
+        Vxe = R[:, n_p:]
         Vee = cov[n_p:, n_p:]
 
         def explained(idx: list[int]) -> NDArray:
@@ -693,9 +863,7 @@ class Combiner:
         # all sources fixed = η fixed (L has full column rank): the conditional variance
         # V_xx − V_xη V_ηη⁻¹ V_ηx
         if Vee.shape[0]:
-            from scipy.linalg import cho_factor, cho_solve
-
-            explained_all = np.sum(Vxe * cho_solve(cho_factor(Vee), Vxe.T).T, axis=1)
+            explained_all = np.sum(Vxe * np.linalg.solve(Vee, Vxe.T).T, axis=1)
             out = [Vxx - explained_all]
         else:
             out = [Vxx]
@@ -709,7 +877,7 @@ class Combiner:
                 out.append(c_xl_all[:, i] ** 2 / c_ll_diag[i] if c_ll_diag[i] > 0 else np.zeros(k))
             else:
                 out.append(explained(idx))
-        return Table(tuple(rows), self.observables, _signed_sqrt(np.array(out)))
+        return Table(tuple(rows), names, _signed_sqrt(np.array(out)))
 
 
 def _signed_sqrt(var: NDArray) -> NDArray:

@@ -84,6 +84,34 @@ def nearest_correlation_matrix(
     return y / np.outer(d, d)
 
 
+def _components(n: int, edges: Sequence[tuple[int, int]]) -> tuple[int, NDArray[np.intp]]:
+    """The connected components of the graph on 0 … n − 1 with ``edges``: their number and each
+    node's component label (0 … number − 1, in the order of each component's smallest node), by
+    union–find with path halving and union by size."""
+    parent = list(range(n))
+    size = [1] * n
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in edges:
+        ri, rj = root(int(i)), root(int(j))
+        if ri == rj:
+            continue
+        if size[ri] < size[rj]:
+            ri, rj = rj, ri
+        parent[rj] = ri
+        size[ri] += size[rj]
+    labels = np.empty(n, dtype=np.intp)
+    number: dict[int, int] = {}
+    for i in range(n):
+        labels[i] = number.setdefault(root(i), len(number))
+    return len(number), labels
+
+
 def factorize_correlations(
     names: Sequence[str],
     pairs: Mapping[tuple[int, int], float],
@@ -92,17 +120,8 @@ def factorize_correlations(
 ) -> CorrelationFactor:
     """Factorise the correlation matrix given by ``pairs`` (``{(i, j): ρ}`` on indices of
     ``names``; unlisted pairs are uncorrelated)."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     n = len(names)
-    rows, cols = [], []
-    for (i, j), rho in pairs.items():
-        if rho != 0.0:
-            rows.append(i)
-            cols.append(j)
-    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
-    n_comp, labels = connected_components(graph, directed=False)
+    n_comp, labels = _components(n, [(i, j) for (i, j), rho in pairs.items() if rho != 0.0])
     order = np.argsort(labels, kind="stable")
     bounds = np.searchsorted(labels[order], np.arange(n_comp + 1))
     components = [order[bounds[k] : bounds[k + 1]] for k in range(n_comp)]
@@ -162,13 +181,15 @@ def factorize_correlations(
     col = 0
     for idx, blk in blocks:
         k = blk.shape[1]
-        L[np.ix_(idx, np.arange(col, col + k))] = blk
-        # columns of blk are orthogonal: pinv(blk) = diag(1/|b_j|²) bᵀ
-        L_pinv[np.ix_(np.arange(col, col + k), idx)] = blk.T / np.sum(blk * blk, axis=0)[:, None]
-        if len(idx) == 1:
+        if len(idx) == 1:  # an uncorrelated source: its own column, L = L⁺ = 1
+            L[idx[0], col] = L_pinv[col, idx[0]] = 1.0
             eta_names.append(names[idx[0]])
-        else:
-            eta_names.extend(f"{names[idx[0]]}~{names[idx[-1]]}#{m}" for m in range(k))
+            col += 1
+            continue
+        L[idx, col : col + k] = blk
+        # columns of blk are orthogonal: pinv(blk) = diag(1/|b_j|²) bᵀ
+        L_pinv[col : col + k, idx] = blk.T / np.sum(blk * blk, axis=0)[:, None]
+        eta_names.extend(f"{names[idx[0]]}~{names[idx[-1]]}#{m}" for m in range(k))
         col += k
     return CorrelationFactor(tuple(names), L, L_pinv, tuple(components), tuple(eta_names), repaired)
 

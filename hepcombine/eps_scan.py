@@ -10,7 +10,8 @@ arXiv:2407.05322, Figs. of the top-quark mass).
 
 With ``workers=``, ``client=`` or ``scheduler=`` the points run as Dask tasks through the same
 runner as the correlation scans and the pseudo-experiments (``run_chunks``); the numbers are
-those of the in-process scan, bit for bit. A point whose fit fails is recorded as invalid with
+those of the in-process scan, bit for bit; with ``output=DIR`` they stream to a run directory
+that a restarted scan resumes from. A point whose fit fails is recorded as invalid with
 the reason, never as a number.
 """
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
-import uuid
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -201,7 +202,8 @@ def _stack(rows: Sequence[Mapping[str, Any]]) -> dict[str, NDArray[Any]]:
 
 class _EpsTask:
     """Points ``start … stop − 1`` of an ε scan (a task for ``run_chunks``; nothing is
-    drawn, the seed is unused; a new fingerprint per scan)."""
+    drawn, the seed is unused; the fingerprint is that of the content: the combination, the
+    entries, their kind, the grid and ``intervals``)."""
 
     kind = "eps-scan"
 
@@ -219,10 +221,19 @@ class _EpsTask:
         self.eps = eps
         self.intervals = intervals
         self.n = len(eps)
-        self._id = uuid.uuid4().hex
 
     def fingerprint(self) -> str:
-        return self._id
+        from .execution import content_fingerprint
+        from .scan import _combiner_identity
+
+        return content_fingerprint(
+            "hepcombine-eps-scan/1",
+            _combiner_identity(self.combiner),
+            self.entries,
+            self.eoe_kind,
+            self.eps,
+            self.intervals,
+        )
 
     def describe(self) -> dict[str, Any]:
         return {"entries": list(self.entries), "eps": self.eps.tolist()}
@@ -248,6 +259,7 @@ def scan_errors_on_errors(
     client: Any = None,
     scheduler: str | None = None,
     chunk_size: int | None = None,
+    output: str | os.PathLike[str] | None = None,
 ) -> EpsScanResult:
     """The combination at each ε of ``eps`` for the errors on errors of ``sources``.
 
@@ -267,6 +279,10 @@ def scan_errors_on_errors(
         Called as ``progress(done, n)``.
     workers, client, scheduler, chunk_size:
         Run the points as Dask tasks, as :func:`hepcombine.scan.scan_all` does.
+    output:
+        A run directory the points stream to chunk by chunk (``eps-scan.npz`` at the end); the
+        same scan started again resumes from it with the numbers of one uninterrupted scan
+        (:func:`hepcombine.scan.scan_correlations`).
     """
     from .scan import _Execution
 
@@ -279,26 +295,15 @@ def scan_errors_on_errors(
         raise InvalidArgument("scan_errors_on_errors: give at least two values of ε")
     for e in grid:
         ErrorOnError(float(e), kind)  # type: ignore[arg-type]
-    execution = _Execution(workers, client, scheduler, chunk_size)
+    execution = _Execution(workers, client, scheduler, chunk_size, output)
     execution.check()
     # the names are checked once, before any point
     combiner.with_errors_on_errors(
         {**combiner.errors_on_errors, **dict.fromkeys(labels, ErrorOnError(0.0, kind))}  # type: ignore[arg-type]
     )
     task = _EpsTask(combiner, labels, kind, grid, intervals)
-    if execution.given():
-        from .execution import run_chunks
-
-        rows, _ = run_chunks(
-            task,
-            task.n,
-            seed=0,
-            chunk_size=execution.chunk_size,
-            workers=execution.workers,
-            client=execution.client,
-            scheduler=execution.scheduler,
-            progress=progress,
-        )
+    if execution.chunked():
+        rows = execution.run(task, progress)
     else:
         parts = []
         for i in range(task.n):

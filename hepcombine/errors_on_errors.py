@@ -152,6 +152,8 @@ def gamma_terms(
 
     Entries with ε = 0 give no term (the Gaussian prior is the ε → 0 limit exactly); they are
     still described."""
+    if not entries:
+        return [], []
     L = factor.L
     names = factor.names
     block_of = np.full(len(names), -1, dtype=np.intp)

@@ -46,6 +46,7 @@ import logging
 import math
 import os
 import re
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
 from pathlib import Path
@@ -58,7 +59,7 @@ from ._version import __version__
 from .exceptions import HepCombineError, RunError
 from .outputs.atomic import output_set
 
-__all__ = ["ChunkTask", "check_execution", "item_rng", "run_chunks"]
+__all__ = ["ChunkTask", "check_execution", "content_fingerprint", "item_rng", "run_chunks"]
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,56 @@ def item_rng(seed: int, index: int) -> np.random.Generator:
     """The random generator of item ``index``: ``default_rng(SeedSequence(seed).spawn(n)[index])``
     for any ``n > index``, built directly."""
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index,)))
+
+
+def _canonical(value: Any, depth: int = 0) -> Any:
+    """A JSON-ready, deterministic image of ``value`` for :func:`content_fingerprint`: arrays
+    by shape, dtype and the SHA-256 of their bytes, mappings as lists of (key, value) pairs
+    sorted by key, dataclasses and other objects by their fields (object identities and memory
+    addresses never enter)."""
+    import dataclasses
+    import hashlib
+
+    if depth > 50:
+        raise RunError("internal: the content to fingerprint is nested too deeply")
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float | np.floating):
+        return repr(float(value))
+    if isinstance(value, np.integer | np.bool_):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        arr = np.ascontiguousarray(value)
+        if arr.dtype.kind in "OV":
+            return ["array", [_canonical(v, depth + 1) for v in arr.tolist()]]
+        digest = hashlib.sha256(arr.tobytes()).hexdigest()
+        return ["array", list(arr.shape), arr.dtype.str, digest]
+    if isinstance(value, Mapping):
+        items = [(_canonical(k, depth + 1), _canonical(v, depth + 1)) for k, v in value.items()]
+        return ["map", sorted(items, key=lambda kv: json.dumps(kv[0]))]
+    if isinstance(value, list | tuple):
+        return [_canonical(v, depth + 1) for v in value]
+    if isinstance(value, set | frozenset):
+        return ["set", sorted((_canonical(v, depth + 1) for v in value), key=json.dumps)]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        return [type(value).__qualname__, _canonical(fields, depth + 1)]
+    if hasattr(value, "__dict__"):
+        return [type(value).__qualname__, _canonical(vars(value), depth + 1)]
+    if hasattr(value, "__slots__"):
+        state = {k: getattr(value, k) for k in value.__slots__ if hasattr(value, k)}
+        return [type(value).__qualname__, _canonical(state, depth + 1)]
+    return [type(value).__qualname__, repr(value)]
+
+
+def content_fingerprint(*parts: Any) -> str:
+    """SHA-256 of ``parts`` by content: the same for equal arrays, mappings, dataclasses and
+    objects in any process (a task's :meth:`~ChunkTask.fingerprint`, so that a run directory
+    is resumed only by the same run)."""
+    import hashlib
+
+    text = json.dumps([_canonical(p) for p in parts], separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 # --------------------------------------------------------------------------- checks
@@ -375,7 +426,9 @@ def _execute_dask(
     deliver: Callable[[int, int, Arrays], None],
 ) -> None:
     distributed = _import_distributed()
-    tag = f"{task.kind}-{task.fingerprint()[:12]}-{seed}"
+    # the keys name the task and the run: two runs of the same task on one cluster (same
+    # fingerprint) never share a key, so releasing one run's results never touches the other's
+    tag = f"{task.kind}-{task.fingerprint()[:12]}-{seed}-{uuid.uuid4().hex[:8]}"
     holder = client.submit(_hold, task, key=f"{tag}-task", pure=False)
     # The scheduler would queue every chunk on the one worker holding the task and leave the
     # others to steal work late (~1 s of chunks of 0.1 s each): the chunks are spread over the

@@ -237,6 +237,9 @@ class CombinationResult:
         errors, else ``None``.
     interval_levels: ``{observable: Δχ²}`` at which each interval in ``intervals`` was found:
         1, or the Bartlett factor with ``bartlett=True``.
+    linear_quantities: the observables that are reported linear quantities of the others
+        (``Combiner(linear=...)``: a total beside the bins), last in ``observables``; the
+        covariance including them is singular. ``fitted_observables`` are the others.
     """
 
     observables: tuple[str, ...]
@@ -269,6 +272,7 @@ class CombinationResult:
     errors_on_errors: tuple[ErrorOnErrorTerm, ...] = ()
     bartlett: BartlettCorrection | None = None
     interval_levels: Mapping[str, float] = field(default_factory=dict)
+    linear_quantities: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:  # the mappings are read-only, as documented
         for name in _MAPPINGS:
@@ -277,6 +281,12 @@ class CombinationResult:
         object.__setattr__(self, "interval_levels", MappingProxyType(levels))
 
     # ------------------------------------------------------------------ access
+    @property
+    def fitted_observables(self) -> tuple[str, ...]:
+        """The observables that are fitted parameters (all but the reported linear
+        quantities); their covariance is the inverse of the χ²'s curvature."""
+        return tuple(o for o in self.observables if o not in self.linear_quantities)
+
     def interval(self, name: str) -> tuple[float, float]:
         """(low, high) endpoints of the 68 % profile-likelihood interval of ``name``."""
         self._check(name)

@@ -13,6 +13,11 @@ impacts that :meth:`Combiner.combine` computes. For a non-quadratic χ² the pro
 intervals are the expensive part; they are computed only with ``intervals=True``. For a
 quadratic χ² they are exact and free, and always reported.
 
+Resume: with ``output=DIR`` the points stream to a run directory chunk by chunk, as
+pseudo-experiments do (:mod:`hepcombine.execution`); a scan started again with the same
+arguments computes only the points not yet on disk, and its numbers are those of one
+uninterrupted scan, bit for bit.
+
 Scale-out: with ``workers=``, ``client=`` or ``scheduler=`` the points of all groups run as
 Dask tasks through the runner of the pseudo-experiments (:func:`hepcombine.execution.run_chunks`):
 one task is a chunk of consecutive points, the combiner is sent to the cluster once, the nominal
@@ -25,7 +30,7 @@ from __future__ import annotations
 
 import logging
 import math
-import uuid
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -386,12 +391,11 @@ class _Scanner:
     def scan_many(
         self, plans: Sequence[_Plan], progress: Progress | None, execution: _Execution
     ) -> list[ScanResult]:
-        """Every plan's scan: in-process, or with ``execution`` as Dask tasks (chunks of
-        consecutive points of all plans, :func:`~hepcombine.execution.run_chunks`)."""
-        if not execution.given():
+        """Every plan's scan: in-process, or with ``execution`` as Dask tasks or into a run
+        directory (chunks of consecutive points of all plans,
+        :func:`~hepcombine.execution.run_chunks`)."""
+        if not execution.chunked():
             return [self.scan(plan, progress) for plan in plans]
-        from .execution import run_chunks
-
         task = _ScanTask(self.combiner, self.nominal, plans, self.intervals)
         offset = self.done
 
@@ -399,16 +403,7 @@ class _Scanner:
             if progress is not None:
                 progress(offset + done, self.total)
 
-        rows, _ = run_chunks(
-            task,
-            task.n,
-            seed=0,
-            chunk_size=execution.chunk_size,
-            workers=execution.workers,
-            client=execution.client,
-            scheduler=execution.scheduler,
-            progress=counted,
-        )
+        rows = execution.run(task, counted)
         self.done = offset + task.n
         out, pos = [], 0
         for plan in plans:
@@ -475,12 +470,21 @@ def _stack(rows: Sequence[Mapping[str, Any]]) -> dict[str, NDArray[Any]]:
     return {f: np.array([r[f] for r in rows]) for f in (*_FIELDS, "chi2", "ndf", "valid", "reason")}
 
 
+def _combiner_identity(combiner: Combiner) -> dict[str, Any]:
+    """What determines a combination's results (its public state, the mapping of estimates to
+    combined values and its linear rows), for the fingerprint of a run: no caches, no names
+    resolver."""
+    keep = ("_param_of_estimate", "_linear_rows")
+    return {k: v for k, v in vars(combiner).items() if not k.startswith("_") or k in keep}
+
+
 class _ScanTask:
     """Points ``start … stop − 1`` of the concatenated plans (a task for
     :func:`~hepcombine.execution.run_chunks`; the seed is unused, a scan draws nothing).
 
-    Its fingerprint is new for every task (a scan run is never resumed from files), so that a
-    cluster never serves one scan's chunks for another's."""
+    Its fingerprint is that of its content (the combination, the nominal assumptions, every
+    point's, whether intervals are computed), so that a run directory (``output=``) is resumed
+    only by the same scan."""
 
     kind = "scan"
 
@@ -497,10 +501,17 @@ class _ScanTask:
         self.intervals = intervals
         self.items = [(p, i) for p, plan in enumerate(self.plans) for i in range(plan.rho.shape[0])]
         self.n = len(self.items)
-        self._id = uuid.uuid4().hex
 
     def fingerprint(self) -> str:
-        return self._id
+        from .execution import content_fingerprint
+
+        return content_fingerprint(
+            "hepcombine-scan/1",
+            _combiner_identity(self.combiner),
+            self.nominal,
+            [(plan.group.name, plan.keys, plan.rho) for plan in self.plans],
+            self.intervals,
+        )
 
     def describe(self) -> dict[str, Any]:
         return {"groups": [plan.group.name for plan in self.plans], "intervals": self.intervals}
@@ -516,15 +527,23 @@ class _ScanTask:
 
 @dataclass(frozen=True)
 class _Execution:
-    """Where the points run: in-process (nothing given), or Dask (see :func:`scan_all`)."""
+    """Where the points run: in-process (nothing given), or Dask (see :func:`scan_all`), and
+    whether they stream to a run directory (``output``)."""
 
     workers: int | None = None
     client: Any = None
     scheduler: str | None = None
     chunk_size: int | None = None
+    output: str | os.PathLike[str] | None = None
 
     def given(self) -> bool:
+        """Whether the points run on Dask."""
         return any(x is not None for x in (self.workers, self.client, self.scheduler))
+
+    def chunked(self) -> bool:
+        """Whether the points run through :func:`~hepcombine.execution.run_chunks` (on Dask, or
+        in-process chunk by chunk into ``output``)."""
+        return self.given() or self.output is not None
 
     def check(self) -> None:
         """Stop before any work on bad or unusable arguments (one-line errors)."""
@@ -532,10 +551,28 @@ class _Execution:
             from .execution import check_execution
 
             check_execution(self.workers, self.client, self.scheduler, self.chunk_size)
-        if self.chunk_size is not None and not self.given():
+        if self.chunk_size is not None and not self.chunked():
             raise InvalidArgument(
-                "chunk_size only applies to a scan run on Dask (workers=, client= or scheduler=)"
+                "chunk_size only applies to a scan run on Dask (workers=, client= or "
+                "scheduler=) or into a run directory (output=)"
             )
+
+    def run(self, task: Any, progress: Progress | None) -> dict[str, NDArray[Any]]:
+        """All points of ``task`` through :func:`~hepcombine.execution.run_chunks`."""
+        from .execution import run_chunks
+
+        rows, _ = run_chunks(
+            task,
+            task.n,
+            seed=0,
+            chunk_size=self.chunk_size,
+            workers=self.workers,
+            client=self.client,
+            scheduler=self.scheduler,
+            output=self.output,
+            progress=progress,
+        )
+        return rows
 
 
 def scan_correlations(
@@ -550,6 +587,7 @@ def scan_correlations(
     client: Any = None,
     scheduler: str | None = None,
     chunk_size: int | None = None,
+    output: str | os.PathLike[str] | None = None,
 ) -> ScanResult:
     """Redo the combination at each point of ``group``.
 
@@ -579,16 +617,22 @@ def scan_correlations(
         Run the points as tasks on the Dask scheduler at this address (``"tcp://host:8786"``)
         instead.
     chunk_size:
-        Points per Dask task (default: about 8 tasks per worker thread); only with
-        ``workers``, ``client`` or ``scheduler``. The numbers do not depend on it nor on the
-        number of workers.
+        Points per Dask task or per chunk file (default: about 8 tasks per worker thread);
+        only with ``workers``, ``client``, ``scheduler`` or ``output``. The numbers do not
+        depend on it nor on the number of workers.
+    output:
+        A run directory: the points stream there chunk by chunk as they finish
+        (:mod:`hepcombine.execution`: ``manifest.json``, ``chunk-*.npz``, at the end
+        ``scan.npz``); the same scan started again resumes from the chunks on disk, with the
+        numbers of one uninterrupted scan, bit for bit. A directory of another run (another
+        combination, group, points or ``intervals``) is an error.
 
     Returns
     -------
     ScanResult
         The combination at every point, next to the nominal one.
     """
-    execution = _Execution(workers, client, scheduler, chunk_size)
+    execution = _Execution(workers, client, scheduler, chunk_size, output)
     execution.check()
     n = group.n_points if n_points is None else int(n_points)
     scanner = _Scanner(combiner, nominal, intervals, n)
@@ -609,6 +653,7 @@ def scan_all(
     client: Any = None,
     scheduler: str | None = None,
     chunk_size: int | None = None,
+    output: str | os.PathLike[str] | None = None,
 ) -> list[ScanResult]:
     """Scan every group; the nominal combination is done once.
 
@@ -623,9 +668,10 @@ def scan_all(
 
     Parameters
     ----------
-    workers, client, scheduler, chunk_size:
-        Run the points of all groups as Dask tasks, in one run (see :func:`scan_correlations`);
-        the numbers are those of the in-process scan.
+    workers, client, scheduler, chunk_size, output:
+        Run the points of all groups as Dask tasks, in one run, and/or stream them to the run
+        directory ``output`` that a restarted scan resumes from (see
+        :func:`scan_correlations`); the numbers are those of the in-process scan.
     intervals, nominal:
         As for :func:`scan_correlations`.
 
@@ -634,7 +680,7 @@ def scan_all(
     list of ScanResult
         One per group, in the order of ``scans``.
     """
-    execution = _Execution(workers, client, scheduler, chunk_size)
+    execution = _Execution(workers, client, scheduler, chunk_size, output)
     execution.check()
     if isinstance(spec_or_combiner, CombinationSpec):
         spec = spec_or_combiner

@@ -126,6 +126,15 @@ class CombinationSpec:
         ``{source or pattern: ErrorOnError}`` (or ε): errors on errors of the gamma variance
         model, as the combiner's ``errors_on_errors`` (YAML ``errors_on_errors:``,
         gvm-combinations' ``error-on-error``).
+    linear:
+        ``{name: LinearQuantity}`` (or the mapping form ``{sum_of | coefficients, measured_by,
+        report}``): combined linear quantities and the estimates that measure them, as the
+        combiner's ``linear`` (YAML ``linear:``, the sums of coarser bins that
+        ``binning: {match: ...}`` makes; :mod:`hepcombine.rebinning`).
+    distributions:
+        ``{name: DifferentialMeasurement}``: the measurements of a rebinned combination in
+        their own bins, as they were given (before merging), for plots that show each input
+        in its own binning; empty when the bins were not rebinned.
     """
 
     measurements: dict[str, Measurement]
@@ -141,6 +150,8 @@ class CombinationSpec:
     format: str = "python"
     quantity: Quantity | None = None
     errors_on_errors: dict[str, Any] = field(default_factory=dict)
+    linear: dict[str, Any] = field(default_factory=dict)
+    distributions: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.chi2 not in (None, "neyman", "pearson"):
@@ -230,6 +241,7 @@ class CombinationSpec:
             "repair": repair,
             "errors_on_errors": {**self.errors_on_errors, **(errors_on_errors or {})},
             "bartlett": bartlett,
+            "linear": dict(self.linear),
         }
 
     def combiner(

@@ -361,6 +361,10 @@ class Reference:
             absolute = s[:, ~rel].sum(axis=1)
             X = y * scale - absolute
             if self.pearson:
+                if not np.all(X > 0):
+                    # the Pearson χ² is undefined where a prediction is not positive: +∞
+                    # makes the line search step back (no square root of a negative)
+                    return np.inf, np.full(self.n, np.nan)
                 r = np.sqrt(xh / X) * (X - xh)
                 drdX = np.sqrt(xh) * (0.5 / np.sqrt(X) + 0.5 * xh / X**1.5)
             else:

@@ -149,7 +149,13 @@ PUBLIC_API: dict[str, list[str]] = {
         "RunError",
         "UnknownName",
     ],
-    "hepcombine.execution": ["ChunkTask", "check_execution", "item_rng", "run_chunks"],
+    "hepcombine.execution": [
+        "ChunkTask",
+        "check_execution",
+        "content_fingerprint",
+        "item_rng",
+        "run_chunks",
+    ],
     "hepcombine.formatting": [
         "Rounded",
         "breakdown_table",
@@ -186,6 +192,7 @@ PUBLIC_API: dict[str, list[str]] = {
     "hepcombine.inputs.gvm": ["is_gvm_file", "read_gvm"],
     "hepcombine.inputs.yaml": ["read_yaml"],
     "hepcombine.inputs.yoda": ["YodaObject", "read_yoda", "read_yoda_measurement", "yoda_objects"],
+    "hepcombine.linear_maps": ["LinearQuantity", "linear_quantities"],
     "hepcombine.measurement": ["DifferentialMeasurement", "Measurement"],
     "hepcombine.names": ["Names", "Ref", "SHOWN", "did_you_mean", "some_names"],
     "hepcombine.outputs": [],
@@ -300,6 +307,14 @@ PUBLIC_API: dict[str, list[str]] = {
         "draw_label",
         "use_style",
     ],
+    "hepcombine.rebinning": [
+        "CONTENTS",
+        "MATCHES",
+        "Rebinned",
+        "merge_matrix",
+        "merge_measurement",
+        "rebin",
+    ],
     "hepcombine.result": ["BartlettCorrection", "CombinationResult", "NamedMatrix", "Table"],
     "hepcombine.scan": ["ScanResult", "scan_all", "scan_correlations"],
     "hepcombine.solver": [
@@ -348,6 +363,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "run_chunks",
         "run_toys",
     ],
+    "hepcombine.toys.linear": ["BLOCK", "LinearRecombination", "linear_recombination"],
     "hepcombine.toys.model": [
         "RESPONSES",
         "PseudoExperiment",

@@ -181,6 +181,14 @@ class Blue:
         ``tolerance`` times its combined uncertainty.
     max_iterations
         Raise :class:`~hepcombine.exceptions.FitError` if not converged after this many.
+    linear
+        ``{measurement: {observable: a}}``: inputs that measure a linear combination
+        Σ a_o x_o of the observables (a total, a bin spanning several combined bins) instead
+        of one of them; the combination is then the generalised least squares with the design
+        matrix U whose rows are these coefficients (one-hot rows for the other inputs). With
+        ``observables=`` such an input need not be listed (it is kept under the first
+        observable of its combination for the bookkeeping); pairwise compatibilities leave
+        it out.
 
     Raises
     ------
@@ -207,7 +215,26 @@ class Blue:
         statistical: Iterable[str] | None = None,
         tolerance: float = 1e-8,
         max_iterations: int = 100,
+        linear: Mapping[str, Mapping[str, float]] | None = None,
     ) -> None:
+        linear = {
+            str(k): {str(o): float(a) for o, a in v.items()} for k, v in (linear or {}).items()
+        }
+        if linear and observables is not None:
+            mapped: dict[str, list[str]] = {
+                str(o): list(members) for o, members in observables.items()
+            }
+            for mm, coefficients in linear.items():
+                listed = [o for o, members in mapped.items() if mm in members]
+                if not listed and coefficients:
+                    first = next(iter(coefficients))
+                    if first not in mapped:
+                        raise UnknownName(
+                            f"linear: input {mm!r} combines {first!r}, which is not an "
+                            f"observable ({list(mapped)})"
+                        )
+                    mapped[first].append(mm)
+            observables = mapped
         inputs = BlueInputs.from_table(
             data,
             correlations,
@@ -232,6 +259,7 @@ class Blue:
             modes=dict(inputs.modes),
             tolerance=float(tolerance),
             max_iterations=int(max_iterations),
+            linear=linear,
         )
 
     # ---------------------------------------------------------------- construction internals
@@ -253,6 +281,7 @@ class Blue:
         tolerance: float,
         max_iterations: int,
         quiet: bool = False,
+        linear: Mapping[str, Mapping[str, float]] | None = None,
     ) -> None:
         self._statistical = statistical
         self._names = names
@@ -272,6 +301,20 @@ class Blue:
         U = np.zeros((n, m))
         for i, o in enumerate(observable_of):
             U[i, observables.index(o)] = 1.0
+        self._linear = {k: dict(v) for k, v in (linear or {}).items() if k in names}
+        for mm in linear or {}:
+            if mm not in names:
+                raise UnknownName(f"linear: {mm!r} is not an input; the inputs are {list(names)}")
+        for mm, coefficients in self._linear.items():
+            i = names.index(mm)
+            U[i] = 0.0
+            for o, coef in coefficients.items():
+                if o not in observables:
+                    raise UnknownName(
+                        f"linear: input {mm!r} combines {o!r}, which is not an observable "
+                        f"({list(observables)})"
+                    )
+                U[i, observables.index(o)] = coef
         empty = [o for j, o in enumerate(observables) if not U[:, j].any()]
         if empty:
             raise InvalidMeasurement(f"observable(s) {empty} have no measurement")
@@ -428,6 +471,7 @@ class Blue:
             tolerance=self._tolerance,
             max_iterations=self._max_iterations,
             quiet=quiet,
+            linear={k: v for k, v in self._linear.items() if k in names},
         )
         return new
 
@@ -624,9 +668,9 @@ class Blue:
     def pulls(self) -> FloatArray:
         """(y_i − x̂) / √(σ_i² − σ_x̂²) per input (x̂ of the input's observable). NaN only when
         the denominator vanishes, i.e. the input alone determines the combination."""
-        j = np.array([self._observables.index(o) for o in self._observable_of])
-        num = self._values - self._x[j]
-        den = np.diag(self._C) - self._V[j, j]
+        U = self._U  # one-hot rows; a linear input's row holds its coefficients
+        num = self._values - U @ self._x
+        den = np.diag(self._C) - np.einsum("ia,ab,ib->i", U, self._V, U)
         ok = den > 1e-12 * np.diag(self._C)
         out = np.full(len(num), np.nan)
         out[ok] = num[ok] / np.sqrt(den[ok])
@@ -687,6 +731,8 @@ class Blue:
         for a in range(len(y)):
             for b in range(a + 1, len(y)):
                 if self._observable_of[a] != self._observable_of[b]:
+                    continue
+                if self._names[a] in self._linear or self._names[b] in self._linear:
                     continue
                 var = C[a, a] + C[b, b] - 2 * C[a, b]
                 d = y[a] - y[b]

@@ -269,7 +269,8 @@ def scan_outputs(
     plots: bool,
 ) -> tuple[list[Any], str, dict[str, Any]]:
     """The correlation scans of ``spec`` (:func:`hepcombine.scan.scan_all`, with a progress
-    bar, on Dask with ``args.workers`` / ``args.scheduler`` where given), the text of ``scan_result.txt`` and, with ``plots``, the figures
+    bar, on Dask with ``args.workers`` / ``args.scheduler`` and into the run directory
+    ``args.output`` where given), the text of ``scan_result.txt`` and, with ``plots``, the figures
     ``scan_<group>_<observable>``."""
     from ..scan import scan_all
 
@@ -283,6 +284,7 @@ def scan_outputs(
             combiner_options=combiner_options(args),
             workers=getattr(args, "workers", None),
             scheduler=getattr(args, "scheduler", None),
+            output=getattr(args, "output", None),
         )
     finally:
         progress.close()
@@ -360,7 +362,12 @@ def figures(
     label = exp_label(args) if args is not None else None
     quantity = spec.quantity
     return combination_figures(
-        combiner, result, binning=binning, exp_label=label, quantity=quantity
+        combiner,
+        result,
+        binning=binning,
+        exp_label=label,
+        quantity=quantity,
+        distributions=spec.distributions or None,
     )
 
 
@@ -440,7 +447,8 @@ def for_tables(spec: CombinationSpec, result: Any) -> Any:
         return result
     from ..differential import DifferentialResult
 
-    return DifferentialResult.from_result(result, binning=spec.binning)
+    bins = list(spec.observables) or None  # not the reported linear quantities (totals)
+    return DifferentialResult.from_result(result, bins, binning=spec.binning)
 
 
 def tables(args: argparse.Namespace, result: Any) -> dict[Path, str]:

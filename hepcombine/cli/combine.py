@@ -72,7 +72,9 @@ Outputs (written only if everything succeeds; all or none):
                              [P_]pulls; [P_]correlation (two or more observables); each as
                              .png and .pdf (--style, --experiment, ... set their look)
   -s, --scan                 also scan the correlation assumptions (as 'hepcombine scan'):
-                             DIR/[P_]scan_result.txt (convino's -s)
+                             DIR/[P_]scan_result.txt (convino's -s); --workers N or
+                             --scheduler ADDRESS run its points as Dask tasks (the numbers
+                             do not change; python -m pip install 'hepcombine[dask]')
   -p, --scan-plots           with the scan, its plots DIR/[P_]scan_<group>_<observable>.png
                              and .pdf (convino's -p; implies -s)
   -c, --contours             2-D profile-likelihood contours of every pair of combined values
@@ -109,6 +111,7 @@ examples:
   hepcombine combine combination.yaml --asymmetry smooth --repair-correlations
   hepcombine combine rivet.yaml --yoda combined.yoda --hs3 combined_hs3.json --simplified sl.json
   hepcombine combine -spc --neyman --prefix ny base.txt         # convino -sp --neyman ... + contours
+  hepcombine combine -s base.txt --workers 2                    # the scan's points on 2 workers
   hepcombine combine base.txt --contour bin0 bin1 --contour bin0 lumi
 """
 
@@ -234,6 +237,9 @@ def register(sub: Any) -> None:
         default=64,
         help="points per contour (default 64)",
     )
+    c.add_execution(
+        p
+    ).description = "where the points of the scan (-s) run: the combination itself always runs here"
     c.add_combiner(p)
     c.add_plot_style(p)
     p.add_argument(
@@ -329,6 +335,11 @@ def run(args: argparse.Namespace) -> int:
     from ..outputs.text import format_result
 
     scan = args.scan or args.scan_plots
+    if (args.workers is not None or args.scheduler is not None) and not scan:
+        raise c.UsageError(
+            "--workers and --scheduler run the points of a correlation scan: use them with -s"
+        )
+    c.check_dask(args)
     contours = bool(args.contours or args.contour)
     root_path = args.root
     if root_path is None and args.root_default:

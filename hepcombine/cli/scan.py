@@ -22,7 +22,10 @@ interval and chi2_min per point, per group and observable; DIR/[P_]scan_<group>_
 and .pdf, each combined value against the scanned correlation; --json FILE with every scan.
 A progress bar is shown on stderr when stderr is a terminal. --workers N / --scheduler ADDRESS
 run the points as Dask tasks (the numbers do not change); they need Dask:
-python -m pip install 'hepcombine[dask]'.
+python -m pip install 'hepcombine[dask]'. --output RUNDIR streams the points to a run directory
+chunk by chunk (manifest.json, chunk-*.npz; at the end scan.npz or eps-scan.npz): rerunning the
+same command resumes an interrupted scan, with the numbers of one uninterrupted scan; a RUNDIR
+of another scan (other config, groups, points or options) is an error.
 
 With --eps-scan SOURCE (repeatable; a source, a bare name or a pattern) the errors on errors of
 those sources are scanned instead: epsilon from --eps-range LOW HIGH (default 0 1) in --points
@@ -37,6 +40,7 @@ examples:
   hepcombine scan base.txt --points 11 --neyman --output-dir scans --json scans.json
   hepcombine scan base.txt --intervals             # with profile intervals at every point
   hepcombine scan base.txt --intervals --workers 2 # the points on 2 local worker processes
+  hepcombine scan base.txt --points 101 --intervals --output scan_run   # rerun to resume
   hepcombine scan LHC_comb.yaml --repair-correlations --symmetrise-correlations \
       --eps-scan LHCrad --eps-scan PDF --eps-range 0 0.6 --points 7 --bartlett
 """
@@ -89,7 +93,14 @@ def register(sub: Any) -> None:
         help="the errors on errors of --eps-scan: one epsilon per name (dependent, default) or "
         "per source",
     )
-    c.add_execution(p)
+    run_group = c.add_execution(p)
+    run_group.add_argument(
+        "--output",
+        metavar="RUNDIR",
+        type=Path,
+        help="stream the points to RUNDIR as chunks finish; rerunning the same command resumes "
+        "an interrupted scan (the numbers are those of one uninterrupted scan)",
+    )
     c.add_combiner(p)
     c.add_plot_style(p)
     c.add_debug(p)
@@ -149,6 +160,7 @@ def _run_eps(args: argparse.Namespace) -> int:
             progress=progress,
             workers=args.workers,
             scheduler=args.scheduler,
+            output=args.output,
         )
     finally:
         progress.close()

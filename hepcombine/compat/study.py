@@ -80,6 +80,11 @@ def compatibility(
     CompatibilityResult
     """
     combiner = _combiner_of(combination)
+    if combiner.linear:
+        raise InvalidArgument(
+            "compatibility diagnostics of a combination with linear maps (merged or summed "
+            f"bins, totals: linear quantities {list(combiner.linear)}) are not supported yet"
+        )
     setup = Setup.of(combiner, leave_out)
     if nominal is None:
         nominal = combiner.combine(intervals=intervals)

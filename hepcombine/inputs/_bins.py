@@ -153,7 +153,8 @@ def match_bins(
                     f"{_origin(n, measurements[n])} overlaps "
                     f"{measurements[pn].binning.bin_label(pi)} of measurement "
                     f"{_origin(pn, measurements[pn])} without being the same bin; bins are "
-                    "matched by their edges: rebin one of them",
+                    "matched by their edges: combine them in different binnings with "
+                    "'binning: {match: coarsest}' (or 'finest', or 'edges: [...]')",
                     n,
                 )
         combined.append([entry])
@@ -171,8 +172,9 @@ def match_bins(
                 f"{measurements[n].binning.bin_label(i)} of measurement "
                 f"{_origin(n, measurements[n])} is not a bin of measurement "
                 f"{_origin(lacking, measurements[lacking])} ({other.describe()}); bins are "
-                "matched by their edges: leave the bin out (HEPData: drop_bins) or combine the "
-                "union of the bins (binning: {match: union})",
+                "matched by their edges: leave the bin out (HEPData: drop_bins), combine the "
+                "union of the bins (binning: {match: union}), or rebin "
+                "(binning: {match: coarsest | finest})",
                 n,
             )
     low = np.array([g[0][0] for g in combined])

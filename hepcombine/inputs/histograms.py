@@ -51,7 +51,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..binning import Binning, Quantity
-from ..exceptions import InvalidMeasurement, UnknownName
+from ..exceptions import InvalidArgument, InvalidMeasurement, UnknownName
 from ..measurement import DifferentialMeasurement, Measurement
 from ..names import Ref
 from ..spec import CombinationSpec
@@ -1094,6 +1094,8 @@ def differential_spec(
     chi2: Literal["neyman", "pearson"] | None = None,
     impacts: Mapping[str, Sequence[str]] | None = None,
     normalise: bool = False,
+    binning: Mapping[str, Any] | None = None,
+    content: str | Mapping[str, str] = "density",
 ) -> CombinationSpec:
     """The specification of the bin-by-bin combination of measurements of one distribution.
 
@@ -1103,6 +1105,12 @@ def differential_spec(
     first measurement's; the quantity is what they say (:func:`~hepcombine.inputs._bins.common_quantity`:
     units that differ are an error). ``impacts`` are source groups for the breakdown, as in
     :attr:`CombinationSpec.impacts <hepcombine.spec.CombinationSpec.impacts>`.
+
+    Measurements in different binnings: ``binning={"match": "coarsest" | "finest"}`` or
+    ``binning={"edges": [...]}`` (and ``"unmeasured": "sum"``) chooses the combined bins by
+    :func:`hepcombine.rebinning.rebin`: finer measurements merged, coarser bins measuring sums
+    of combined bins; ``content`` (``"density"`` or ``"per_bin"``, or per measurement name)
+    says how bins merge.
     """
     measurements = list(measurements)
     for i, m in enumerate(measurements):
@@ -1111,30 +1119,71 @@ def differential_spec(
                 f"input {i} is a {type(m).__name__}, not a DifferentialMeasurement (build it "
                 f"with measurement_from_histograms or measurement_from_graph)"
             )
-    observables = differential_observables(*measurements)
     first = measurements[0]
-    for m in measurements[1:]:
-        if m.axis_label != first.axis_label:
-            log.info(
-                "axis labels differ (%r of %r, %r of %r); the first one is used",
-                m.axis_label,
-                m.name,
-                first.axis_label,
-                first.name,
-            )
+    parts: dict[str, Any]
+    if binning:
+        parts = _rebinned_parts(measurements, binning, content)
+    else:
+        parts = {
+            "measurements": {str(m.name): m.measurement for m in measurements},
+            "observables": differential_observables(*measurements),
+            "binning": first.binning,
+        }
+        for m in measurements[1:]:
+            if m.axis_label != first.axis_label:
+                log.info(
+                    "axis labels differ (%r of %r, %r of %r); the first one is used",
+                    m.axis_label,
+                    m.name,
+                    first.axis_label,
+                    first.name,
+                )
     return CombinationSpec(
-        measurements={str(m.name): m.measurement for m in measurements},
-        observables=observables,
         correlations=dict(correlations or {}),  # type: ignore[arg-type]
         impacts={g: list(refs) for g, refs in (impacts or {}).items()},
         differential=True,
         normalise=normalise,
         chi2=chi2,
         source=", ".join(m.origin or str(m.name) for m in measurements),
-        binning=first.binning,
         format="histograms",
         quantity=common_quantity([(str(m.name), m.quantity) for m in measurements]),
+        **parts,
     )
+
+
+def _rebinned_parts(
+    measurements: Sequence[DifferentialMeasurement],
+    binning: Mapping[str, Any],
+    content: str | Mapping[str, str],
+) -> dict[str, Any]:
+    """The measurements, observables, binning, linear quantities and distributions of
+    measurements in different binnings (:func:`hepcombine.rebinning.rebin`)."""
+    from ..rebinning import rebin
+
+    options = dict(binning)
+    unknown = [k for k in options if k not in ("match", "edges", "unmeasured")]
+    if unknown:
+        raise InvalidArgument(
+            f"binning: unknown keys {unknown}; give 'match', 'edges' or 'unmeasured'"
+        )
+    names = [str(m.name) for m in measurements]
+    if any(not n for n in names) or len(set(names)) != len(names):
+        raise InvalidMeasurement(f"every measurement needs its own name, got {names}")
+    given = dict(zip(names, measurements, strict=True))
+    r = rebin(
+        given,
+        match=options.get("match", "edges" if "edges" in options else "coarsest"),
+        edges=options.get("edges"),
+        content=content,
+        unmeasured=options.get("unmeasured", "error"),
+    )
+    return {
+        "measurements": r.measurements,
+        "observables": r.observables,
+        "binning": r.binning,
+        "linear": dict(r.linear),
+        "distributions": given,
+    }
 
 
 def combine_differential(
@@ -1143,6 +1192,8 @@ def combine_differential(
     chi2: Literal["neyman", "pearson"] = "neyman",
     *,
     intervals: bool = True,
+    binning: Mapping[str, Any] | None = None,
+    content: str | Mapping[str, str] = "density",
     **combiner_kwargs: Any,
 ) -> DifferentialResult:
     """Combine measurements of the same binned distribution, bin by bin.
@@ -1153,12 +1204,15 @@ def combine_differential(
     ``correlations``), combined by its :meth:`~hepcombine.spec.CombinationSpec.combiner`.
     ``combiner_kwargs`` (``groups``, ``asymmetry``, ``repair``) go to the combiner;
     ``intervals`` to its ``combine``. The binning, title and quantity are those of the first
-    measurement.
+    measurement. ``binning`` and ``content``: measurements in different binnings, as for
+    :func:`differential_spec`; the result has the combined bins.
     """
     from ..differential import DifferentialResult
 
     measurements = list(measurements)
-    spec = differential_spec(measurements, correlations, chi2=chi2)
+    spec = differential_spec(
+        measurements, correlations, chi2=chi2, binning=binning, content=content
+    )
     result = spec.combiner(**combiner_kwargs).combine(intervals=intervals)
     assert spec.binning is not None
     return DifferentialResult(

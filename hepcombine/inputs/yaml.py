@@ -32,6 +32,7 @@ from ..exceptions import (
     InvalidMeasurement,
     UnknownName,
 )
+from ..linear_maps import LinearQuantity, linear_quantities
 from ..measurement import DifferentialMeasurement, Measurement, Shift
 from ..names import Names
 from ..spec import CombinationSpec, Pair, ScanGroup
@@ -721,8 +722,22 @@ def read_yaml(path: str | Path) -> CombinationSpec:
     quantity = _quantity(data.get("quantity"))
     observables: dict[str, list[str]]
     binning: Binning | None = None
+    by_linear: set[str] = set()
+    for q, entry in (data.get("linear") or {}).items():
+        for i, ref in enumerate(entry.get("measured_by", [])):
+            try:
+                by_linear.add(names.qualified_estimate(str(ref).strip()))
+            except UnknownName as exc:
+                y.fail(["linear", q, "measured_by", i], str(exc))
+    sums: dict[str, LinearQuantity] = {}
+    distributions: dict[str, DifferentialMeasurement] = {}
     if binned:
-        observables, binning, quantity = _matched(data, measurements, binned, quantity, y)
+        observables, binning, quantity, merged, sums = _matched(
+            data, measurements, binned, quantity, y, by_linear
+        )
+        if merged:
+            distributions = dict(binned)
+        measurements.update(merged)
     elif "observables" in data:
         observables = {}
         used: dict[str, str] = {}
@@ -745,7 +760,8 @@ def read_yaml(path: str | Path) -> CombinationSpec:
         observables = {}
         for mname, m in measurements.items():
             for e in m.estimate_names:
-                observables.setdefault(e, []).append(f"{mname}:{e}")
+                if f"{mname}:{e}" not in by_linear:
+                    observables.setdefault(e, []).append(f"{mname}:{e}")
 
     correlations: dict[tuple[str, str], float] = {}
     origin: dict[frozenset[str], str] = {}
@@ -830,6 +846,9 @@ def read_yaml(path: str | Path) -> CombinationSpec:
         binning = Binning.index(len(observables))
     if quantity is not None and not differential:
         y.fail(["quantity"], "'quantity' describes the bins of a differential combination")
+    linear = dict(sums)
+    for q, entry in (data.get("linear") or {}).items():
+        linear[str(q)] = _linear_quantity(str(q), entry, observables, binning, names, sums, y)
     return CombinationSpec(
         measurements=measurements,
         observables=observables,
@@ -844,7 +863,66 @@ def read_yaml(path: str | Path) -> CombinationSpec:
         format="yaml",
         quantity=quantity,
         errors_on_errors=errors_on_errors,
+        linear=linear,
+        distributions=distributions,
     )
+
+
+def _linear_quantity(
+    q: str,
+    entry: Mapping[str, Any],
+    observables: Mapping[str, list[str]],
+    binning: Binning | None,
+    names: Names,
+    sums: Mapping[str, LinearQuantity],
+    y: _Yaml,
+) -> LinearQuantity:
+    """One entry of the ``linear:`` block: ``sum_of``/``integral_of`` (a list of combined
+    observables or ``all``) or ``coefficients``, ``measured_by``, ``report``."""
+    where: list[Any] = ["linear", q]
+    if q in sums:
+        y.fail(where, f"the name {q!r} is taken by a sum the binning made; rename it")
+    given = [k for k in ("sum_of", "integral_of", "coefficients") if k in entry]
+    if len(given) != 1:
+        y.fail(where, "give exactly one of 'sum_of', 'integral_of' and 'coefficients'")
+    key = given[0]
+    spec: dict[str, Any] = {
+        "measured_by": [
+            names.qualified_estimate(str(r).strip()) for r in entry.get("measured_by", [])
+        ],
+        "report": entry.get("report", True),
+    }
+    if key == "coefficients":
+        spec["coefficients"] = dict(entry["coefficients"])
+    else:
+        members = entry[key]
+        members = list(observables) if members == "all" else [str(m) for m in members]
+        unknown = [m for m in members if m not in observables]
+        if unknown:
+            from ..names import did_you_mean, some_names
+
+            y.fail(
+                [*where, key],
+                f"{unknown[0]!r} is not a combined observable"
+                f"{did_you_mean(unknown[0], observables)}; they are {some_names(observables)}",
+            )
+        if key == "sum_of":
+            spec["sum_of"] = members
+        else:
+            if binning is None or binning.is_index:
+                y.fail(
+                    [*where, key],
+                    "'integral_of' weights the bins by their widths: the combination needs bin "
+                    "edges (use 'sum_of' or 'coefficients')",
+                )
+            assert binning is not None
+            order = list(observables)
+            spec["coefficients"] = {m: float(binning.widths[order.index(m)]) for m in members}
+    try:
+        return linear_quantities({q: spec})[q]
+    except InvalidArgument as exc:
+        y.fail(where, str(exc))
+        raise
 
 
 def _matched(
@@ -853,10 +931,20 @@ def _matched(
     binned: Mapping[str, DifferentialMeasurement],
     quantity: Quantity | None,
     y: _Yaml,
-) -> tuple[dict[str, list[str]], Binning, Quantity]:
+    by_linear: set[str],
+) -> tuple[
+    dict[str, list[str]], Binning, Quantity, dict[str, Measurement], dict[str, LinearQuantity]
+]:
     """Observables, binning and quantity of measurements with a binning: bins matched by
-    edges (:func:`~hepcombine.inputs._bins.match_bins`)."""
-    plain = [n for n in measurements if n not in binned]
+    edges (:func:`~hepcombine.inputs._bins.match_bins`), or rebinned
+    (:func:`~hepcombine.rebinning.rebin`: ``match: coarsest | finest`` or ``edges``) with the
+    merged measurements and the sums of coarser bins."""
+    plain = [
+        n
+        for n in measurements
+        if n not in binned
+        and not all(f"{n}:{e}" in by_linear for e in measurements[n].estimate_names)
+    ]
     if plain:
         y.fail(
             ["measurements", plain[0]],
@@ -872,27 +960,54 @@ def _matched(
     if data.get("differential") is False:
         y.fail(["differential"], "measurements with a binning make a differential combination")
     top: Mapping[str, Any] = data.get("binning") or {}
-    for key in ("edges", "low", "high"):
+    for key in ("low", "high"):
         if key in top:
             y.fail(
                 ["binning", key],
                 "the bins come from the measurements; the combined binning takes only "
-                "'name', 'label', 'unit' and 'match'",
+                "'name', 'label', 'unit', 'match', 'edges' and 'unmeasured'",
             )
-    try:
-        matched = match_bins(binned, union=top.get("match", "exact") == "union")
-    except BinMismatch as exc:
-        y.fail(["measurements", exc.measurement], str(exc))
-    except InvalidMeasurement as exc:
-        y.fail(["measurements"], str(exc))
+    match = top.get("match", "edges" if "edges" in top else "exact")
+    if "edges" in top and match != "edges":
+        y.fail(["binning", "match"], "'edges' chooses the combined bins; leave 'match' out")
+    if "unmeasured" in top and match in ("exact", "union"):
+        y.fail(
+            ["binning", "unmeasured"], "'unmeasured' applies to match: coarsest, finest or edges"
+        )
+    merged: dict[str, Measurement] = {}
+    sums: dict[str, LinearQuantity] = {}
+    if match in ("exact", "union"):
+        try:
+            matched = match_bins(binned, union=match == "union")
+        except BinMismatch as exc:
+            y.fail(["measurements", exc.measurement], str(exc))
+        except InvalidMeasurement as exc:
+            y.fail(["measurements"], str(exc))
+        observables, combined = matched.observables, matched.binning
+    else:
+        from ..rebinning import rebin
+
+        content = {n: str(data["measurements"][n].get("content", "density")) for n in binned}
+        try:
+            rebinned = rebin(
+                binned,
+                match=match,
+                edges=top.get("edges"),
+                content=content,
+                unmeasured=top.get("unmeasured", "error"),
+            )
+        except (InvalidMeasurement, InvalidArgument) as exc:
+            y.fail(["binning"], str(exc))
+        observables, combined = rebinned.observables, rebinned.binning
+        merged, sums = rebinned.measurements, rebinned.linear
     axis: dict[str, Any] = {k: str(top[k]) for k in ("name", "label", "unit") if k in top}
-    binning = dataclasses.replace(matched.binning, **axis) if axis else matched.binning
+    binning = dataclasses.replace(combined, **axis) if axis else combined
     if quantity is None:
         try:
             quantity = common_quantity({n: d.quantity for n, d in binned.items()})
         except InvalidMeasurement as exc:
             y.fail(["measurements"], f"{exc}; or give the combination's 'quantity:'")
-    return matched.observables, binning, quantity
+    return observables, binning, quantity, merged, sums
 
 
 def __dir__() -> list[str]:

@@ -86,7 +86,10 @@ def normalised(result: CombinationResult, spec: CombinationSpec) -> NormalisedDi
         return None
     from ..differential import normalise
 
-    return normalise([result.values[o] for o in result.observables], result.covariance.matrix)
+    # the bins of the specification (after any rebinning), never the reported linear
+    # quantities (a total beside the bins) that the result also carries
+    obs = list(spec.observables) or [o for o in result.observables if o not in spec.linear]
+    return normalise([result.values[o] for o in obs], result.covariance.sub(obs).matrix)
 
 
 def root_objects(result: CombinationResult, spec: CombinationSpec) -> dict[str, Any]:

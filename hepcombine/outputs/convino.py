@@ -125,8 +125,23 @@ def write_convino(
     line, so its pairs must share a source (the line's left-hand side, which also becomes the
     group's name); the number of scan points and ``chi2`` are not part of the format. All
     files are written completely, or none of them (then ``directory`` is not created either).
+    A specification with linear quantities (``spec.linear``: merged or summed bins, totals) is
+    a :class:`~hepcombine.exceptions.ConfigError`: the format cannot express them.
     """
     measurements = spec.measurements
+    if spec.linear:
+        raise ConfigError(
+            f"{spec.source or 'the specification'}: its linear quantities {sorted(spec.linear)} "
+            "(merged or summed bins, totals: binning: {match: ...}, linear:) cannot be written "
+            "as a Convino file, whose estimates each measure one combined quantity; keep the "
+            "YAML configuration, or combine in the bins every measurement has"
+        )
+    empty = [o for o, refs in spec.observables.items() if not refs]
+    if empty:
+        raise ConfigError(
+            f"observables {empty} are measured only through linear quantities; a Convino file "
+            "cannot say so"
+        )
     for mname, m in measurements.items():
         for what, names in (
             ("measurement", [mname]),

@@ -291,7 +291,11 @@ def hs3_model(result: CombinationResult, *, name: str = "combination") -> HS3Mod
             delta.append(lam[g] if lh == 0.0 else f"({lam[g]} - {_c(lh)})")
         preds = []
         for mu in range(len(block.x_hat)):
-            text = _prediction(block, mu, x_names[block.param[mu]], delta, model.asymmetry)
+            if block.linear is None:
+                x_mu = x_names[block.param[mu]]
+            else:  # an estimate of a linear combination of combined values
+                x_mu = f"({_linear(block.linear[mu], x_names)})"
+            text = _prediction(block, mu, x_mu, delta, model.asymmetry)
             preds.append(w.function(f"{label}_X{mu}", text))
         if not pearson:
             full += w.whitened(label, block.M, block.x_hat, preds)
@@ -348,9 +352,9 @@ def hs3_model(result: CombinationResult, *, name: str = "combination") -> HS3Mod
     # terms (η − η₀)ᵀA(η − η₀) plus λ̂ᵀSλ̂ − bᵀη₀; each unit Gaussian adds ln 2π to −2 ln L.
     offset = float(lam_hat @ S @ lam_hat - bvec @ eta0) - len(full) * math.log(2 * math.pi)
     # ------------------------------------------------------------ gaussian: combined values
-    obs = list(result.observables)
+    obs = list(result.fitted_observables)  # not the reported linear quantities (totals)
     x_hat = np.array([result.values[o] for o in obs])
-    info = np.asarray(np.linalg.inv(result.covariance.matrix), dtype=np.float64)
+    info = np.asarray(np.linalg.inv(result.covariance.sub(obs).matrix), dtype=np.float64)
     mu_names = [x_names[profile.names.index(o)] for o in obs]
     gauss = w.whitened("combined", info, x_hat, mu_names)
     gvm = bool(model.constraints)

@@ -196,11 +196,12 @@ def simplified_likelihood(
     result, combiner:
         The combination and the combiner that made it (for the pseudo-experiments).
     observables:
-        The combined values it describes, in order (default: all).
+        The combined values it describes, in order (default: the fitted observables, without
+        reported linear quantities such as a total beside the bins).
     n_toys, seed:
         Number and seed of the pseudo-experiments (used for a χ² that is not quadratic).
     """
-    names = list(result.observables if observables is None else observables)
+    names = list(result.fitted_observables if observables is None else observables)
     unknown = [o for o in names if o not in result.values]
     if unknown:
         raise InvalidArgument(f"{unknown} are not combined values")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -39,6 +40,7 @@ def combination_figures(
     binning: Binning | None = None,
     exp_label: Any = None,
     quantity: Quantity | None = None,
+    distributions: Mapping[str, Any] | None = None,
 ) -> dict[str, Figure]:
     """``{file stem: Figure}`` of a combination, as a paper shows it.
 
@@ -53,7 +55,9 @@ def combination_figures(
       observables (labelled with the bin ranges for a differential combination).
 
     ``exp_label`` (an :class:`~hepcombine.plots.style.ExperimentLabel`, mapping or name) is
-    drawn on every figure.
+    drawn on every figure. ``distributions`` (``{name: DifferentialMeasurement}``, the inputs of
+    a rebinned combination as given, ``CombinationSpec.distributions``): the spectrum shows each
+    of them in its own bins.
     """
     from ..differential import DifferentialResult
     from .result import (
@@ -65,7 +69,8 @@ def combination_figures(
         plot_summary,
     )
 
-    obs = list(result.observables)
+    # the observables: reported linear quantities (a total beside the bins) are not bins
+    obs = [o for o in result.observables if o not in getattr(combiner, "linear", {})]
     inputs = inputs_for(combiner, result, stat=True)
     figs: dict[str, Any] = {}
     lab = exp_label
@@ -81,15 +86,23 @@ def combination_figures(
             log.info("%d observables: no summary plot per observable", len(obs))
     else:
         n = len(obs)
-        per_measurement: dict[str, tuple[Any, Any]] = {}
+        per_measurement: dict[str, tuple[Any, ...]] = {}
+        for name, d in (distributions or {}).items():  # in their own bins
+            per_measurement[name] = (
+                d.measurement.estimates,
+                np.sqrt(np.clip(np.diag(d.measurement.covariance), 0.0, None)),
+                d.binning,
+            )
         for j, o in enumerate(obs):
             for ref, (v, e, *_) in inputs.get(o, {}).items():
                 m = ref.split(":", 1)[0]
+                if distributions and m in distributions:
+                    continue
                 if m not in per_measurement:
                     per_measurement[m] = (np.full(n, np.nan), np.full(n, np.nan))
                 per_measurement[m][0][j] = v
                 per_measurement[m][1][j] = e
-        diff = DifferentialResult.from_result(result, binning=binning)
+        diff = DifferentialResult.from_result(result, obs, binning=binning)
         ylabel = quantity.title if quantity is not None and quantity.title else None
         figs["spectrum"] = plot_differential(diff, per_measurement, ylabel=ylabel, exp_label=lab)
         figs["breakdown"] = plot_breakdown(diff, exp_label=lab)
@@ -97,7 +110,7 @@ def combination_figures(
         figs["pulls"] = plot_pulls(result, exp_label=lab)
     if len(obs) >= 2:
         if binning is not None:
-            diff = DifferentialResult.from_result(result, binning=binning)
+            diff = DifferentialResult.from_result(result, obs, binning=binning)
             figs["correlation"] = plot_correlation(diff, exp_label=lab)
         else:
             figs["correlation"] = plot_correlation(result, exp_label=lab)

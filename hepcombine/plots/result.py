@@ -78,7 +78,7 @@ def inputs_for(
         # the combiner's own estimate → fitted-parameter map (observables first)
         params = obj._param_of_estimate
         for (m, e), p in zip(refs, params, strict=True):
-            if p < len(obj.observables):
+            if 0 <= p < len(obj.observables):  # −1: an estimate of a linear quantity
                 mapping.setdefault(obj.observables[p], []).append((m, e))
     else:
         if isinstance(obj, CombinationSpec):
@@ -494,6 +494,18 @@ def _as_binning(edges: Any) -> Any:
     return Binning.from_edges(e)
 
 
+def _in_bins(target: Any, binning: Any, values: np.ndarray) -> np.ndarray:
+    """The combined spectrum (piecewise constant on ``binning``) averaged over each bin of
+    ``target``, weighted by the overlap: the combination's value in an input's own bins, for
+    its ratio (NaN where they do not overlap)."""
+    lo = np.maximum(target.low[:, None], binning.low[None, :])
+    hi = np.minimum(target.high[:, None], binning.high[None, :])
+    w = np.clip(hi - lo, 0.0, None)
+    total = w.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, (w @ values) / total, np.nan)
+
+
 def _choose_log(values: np.ndarray) -> bool:
     """A log scale when every value is positive and they span more than a decade."""
     v = values[np.isfinite(values)]
@@ -502,7 +514,7 @@ def _choose_log(values: np.ndarray) -> bool:
 
 def plot_spectrum(
     edges: ArrayLike | Any,
-    inputs: Mapping[str, tuple[ArrayLike, ArrayLike]],
+    inputs: Mapping[str, tuple[Any, ...]],
     combined: tuple[ArrayLike, ArrayLike, ArrayLike],
     *,
     axis_label: str = "",
@@ -518,7 +530,10 @@ def plot_spectrum(
     """Differential spectra from arrays: each input ``{name: (values, errors)}`` as points
     (spread within the bin so they do not overlap), the combination ``(values, err_low,
     err_high)`` as a line with a band (its statistical part ``stat`` darker), and a ratio
-    panel with everything divided by the combined values.
+    panel with everything divided by the combined values. An input in bins of its own
+    (measurements in different binnings) is ``(values, errors, its edges or Binning)``: drawn
+    in its bins (horizontal bars over each), its ratio to the combination averaged over each
+    of its bins.
 
     ``edges``: the ``n + 1`` bin edges or a :class:`~hepcombine.binning.Binning` (bins with
     gaps are drawn with the gaps empty). ``logy=None`` chooses a log scale when the combined
@@ -536,12 +551,18 @@ def plot_spectrum(
     if st is not None and st.shape != (nb,):
         raise InvalidArgument(f"stat: {st.shape[0]} entries for {nb} bins")
     ins = {}
-    for name, (vals, errs) in inputs.items():
+    own: dict[str, Any] = {}  # inputs drawn in their own bins
+    for name, given in inputs.items():
+        vals, errs, *rest = given
         v = np.asarray(vals, dtype=float).reshape(-1)
         er = np.asarray(errs, dtype=float).reshape(-1)
-        if v.shape != (nb,) or er.shape != (nb,):
-            raise InvalidArgument(f"input {name!r}: values and errors need {nb} entries")
+        b_in = _as_binning(rest[0]) if rest and rest[0] is not None else None
+        n_in = nb if b_in is None else b_in.n_bins
+        if v.shape != (n_in,) or er.shape != (n_in,):
+            raise InvalidArgument(f"input {name!r}: values and errors need {n_in} entries")
         ins[name] = (v, er)
+        if b_in is not None and not b_in.same_bins(binning):
+            own[name] = b_in
     if ratio is None:
         ratio = ax is None or rax is not None
     if logy is None:
@@ -587,11 +608,23 @@ def plot_spectrum(
     if st is not None:
         band(ax, cv - st, cv + st, 0.45, f"{label} (stat. unc.)")
     _stairs(ax, binning, cv, color=COMBINED, lw=1.8, label=label)
+
+    def where(i: int, name: str) -> tuple[np.ndarray, np.ndarray | None]:
+        """x of the points of input i and, for an input in its own bins, the bars that span
+        each of its bins (the points spread inside them)."""
+        if name in own:
+            b_in = own[name]
+            x = b_in.bin_centers + offsets[i] * b_in.widths
+            return x, np.vstack([x - b_in.low, b_in.high - x])
+        return centres + offsets[i] * widths, None
+
     for i, (name, (v, er)) in enumerate(ins.items()):
+        x, xerr = where(i, name)
         ax.errorbar(
-            centres + offsets[i] * widths,
+            x,
             v,
             yerr=er,
+            xerr=xerr,
             fmt=markers[i % len(markers)],
             color=colours[i],
             ms=5,
@@ -629,12 +662,15 @@ def plot_spectrum(
                 band(rax, 1 - st / cv, 1 + st / cv, 0.45, None)
             rax.axhline(1.0, color=COMBINED, lw=1.5)
             reach = [np.abs(clo / cv), np.abs(chi / cv)]
-            for i, (v, er) in enumerate(ins.values()):
-                r, re = v / cv, er / np.abs(cv)
+            for i, (name, (v, er)) in enumerate(ins.items()):
+                ref = cv if name not in own else _in_bins(own[name], binning, cv)
+                r, re = v / ref, er / np.abs(ref)
+                x, xerr = where(i, name)
                 rax.errorbar(
-                    centres + offsets[i] * widths,
+                    x,
                     r,
                     yerr=re,
+                    xerr=xerr,
                     fmt=markers[i % len(markers)],
                     color=colours[i],
                     ms=4,
@@ -657,7 +693,7 @@ def plot_spectrum(
 
 def plot_differential(
     result: DifferentialResult,
-    inputs: Sequence[Any] | Mapping[str, tuple[ArrayLike, ArrayLike]] | None = None,
+    inputs: Sequence[Any] | Mapping[str, tuple[Any, ...]] | None = None,
     *,
     ratio: bool | None = None,
     logy: bool | None = None,
@@ -679,7 +715,8 @@ def plot_differential(
         bin numbers.
     inputs:
         The :class:`~hepcombine.measurement.DifferentialMeasurement` objects that were combined
-        (their binning must be the result's), or ``{name: (values, errors)}`` in bin order.
+        (each drawn in its own bins, which may differ from the result's: measurements in
+        different binnings), or ``{name: (values, errors[, binning])}`` (bin order).
     ylabel:
         Default: the quantity of the result or of the first input (``label [unit]``), else
         ``"value"``.
@@ -687,21 +724,17 @@ def plot_differential(
         As for :func:`plot_spectrum` (a log scale when the values span more than a decade).
     """
     binning = result.binning
-    arrays: dict[str, tuple[ArrayLike, ArrayLike]] = {}
+    arrays: dict[str, tuple[Any, ...]] = {}
     quantity = getattr(result, "quantity", None)
     if isinstance(inputs, Mapping):
         arrays = dict(inputs)
     elif inputs is not None:
         for m in inputs:
-            if not binning.same_bins(m.binning):
-                raise InvalidArgument(
-                    f"input {m.name!r} has other bins ({m.binning.describe()}) than the "
-                    f"combination ({binning.describe()})"
-                )
             meas = m.measurement
             arrays[m.name or f"input {len(arrays)}"] = (
                 meas.estimates,
                 np.sqrt(np.clip(np.diag(meas.covariance), 0, None)),
+                m.binning,  # drawn in its own bins when they are not the result's
             )
             if quantity is None or not getattr(quantity, "title", ""):
                 quantity = m.quantity

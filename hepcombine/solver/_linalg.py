@@ -1,4 +1,12 @@
-"""Dense linear algebra the solvers share: Cholesky factors, inverses, BLAS threads."""
+"""Dense linear algebra the solvers share: Cholesky factors, inverses, BLAS threads.
+
+A :class:`Factor` is the Cholesky factor of a symmetric positive definite matrix A, with its
+solves and its inverse. Small matrices (fewer than :data:`NUMPY_BELOW` rows, such as the
+Convino example's) are factorised with numpy alone: A = L Lᵀ, L⁻¹ once (a few hundred
+microseconds at most), then every solve is two matrix products, so that a small combination
+never imports scipy.linalg (about 0.1 s of a whole process, most of ``hepcombine combine``'s
+import floor; issue 22). Larger ones use LAPACK's potrf/potrs/potri through scipy.linalg.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +16,61 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.linalg import LinAlgError, cho_factor, cho_solve, lapack
 
 from ..exceptions import FitError
 
 Array = NDArray[np.float64]
-Factor = tuple[Array, bool]
+
+#: below this many rows a matrix is factorised with numpy (module docstring)
+NUMPY_BELOW = 64
+
+
+class Factor:
+    """The Cholesky factor of a symmetric positive definite matrix (build it with
+    :func:`try_factor` or :func:`factor_or_raise`)."""
+
+    __slots__ = ("_cho", "_linv")
+
+    def __init__(self, cho: tuple[Array, bool] | None, linv: Array | None) -> None:
+        self._cho = cho  # scipy.linalg.cho_factor's (c, lower), or None
+        self._linv = linv  # L⁻¹ of the numpy path, or None
+
+    def solve(self, b: Array) -> Array:
+        """A⁻¹ b (b a vector or a matrix of columns)."""
+        if self._linv is not None:
+            return self._linv.T @ (self._linv @ b)
+        from scipy.linalg import cho_solve
+
+        return cho_solve(self._cho, b, check_finite=False)
+
+    def inverse(self) -> Array:
+        """A⁻¹ (symmetric)."""
+        if self._linv is not None:
+            return self._linv.T @ self._linv
+        from scipy.linalg import lapack
+
+        assert self._cho is not None
+        c, lower = self._cho
+        inv, info = lapack.dpotri(c, lower=lower)
+        if info != 0:
+            raise FitError(f"inverting the χ² Hessian failed (LAPACK potri info={info})")
+        inv = np.tril(inv) if lower else np.triu(inv)  # potri fills one triangle only
+        return inv + inv.T - np.diag(np.diag(inv))
+
+
+def _factor(h: Array) -> Factor:
+    """The factor of ``h``; raises ``numpy.linalg.LinAlgError`` / ``ValueError`` (or scipy's
+    LinAlgError, a subclass of numpy's) when ``h`` is not positive definite."""
+    h = np.asarray(h, dtype=float)
+    if h.ndim != 2 or h.shape[0] != h.shape[1]:
+        raise ValueError(f"expected a square matrix, got shape {h.shape}")
+    if h.shape[0] < NUMPY_BELOW:
+        lower = np.linalg.cholesky(h)
+        return Factor(None, np.linalg.inv(lower))
+    from scipy.linalg import cho_factor
+
+    return Factor(cho_factor(h, check_finite=False), None)
+
 
 #: below this many parameters, BLAS threads cost more than they bring (measured in
 #: benchmarks/bench_threads.py: a 7-bin, 143-source combination is 3-4× slower with two
@@ -32,8 +89,8 @@ def null_direction(h: Array, names: Sequence[str]) -> str:
 def factor_or_raise(h: Array, names: Sequence[str]) -> Factor:
     """The Cholesky factor of ``h``, or a :class:`FitError` naming the flat direction."""
     try:
-        return cho_factor(h, check_finite=False)
-    except (LinAlgError, ValueError):
+        return _factor(h)
+    except (np.linalg.LinAlgError, ValueError):
         if not np.all(np.isfinite(h)):
             raise FitError("the χ² Hessian has NaN or infinite entries") from None
         raise FitError(
@@ -45,8 +102,8 @@ def factor_or_raise(h: Array, names: Sequence[str]) -> Factor:
 def try_factor(h: Array) -> Factor | None:
     """The Cholesky factor of ``h``, or None when it is not positive definite."""
     try:
-        return cho_factor(h, check_finite=False)
-    except (LinAlgError, ValueError):
+        return _factor(h)
+    except (np.linalg.LinAlgError, ValueError):
         return None
 
 
@@ -88,7 +145,7 @@ class NewtonSystem:
                     self._f = lu_factor(h, check_finite=False)
                 if np.all(np.isfinite(self._f[0])) and np.all(np.abs(np.diag(self._f[0])) > 0):
                     return
-            except (LinAlgError, ValueError):
+            except (np.linalg.LinAlgError, ValueError):
                 pass
         self.kind = "modified"
         d = np.ones(len(h)) if scale is None else np.asarray(scale, dtype=float)
@@ -103,7 +160,7 @@ class NewtonSystem:
 
     def solve(self, b: Array) -> Array:
         if self.kind == "cholesky":
-            return cho_solve(self._f, b, check_finite=False)
+            return self._f.solve(b)
         if self.kind == "lu":
             from scipy.linalg import lu_solve
 
@@ -116,17 +173,12 @@ class NewtonSystem:
 
 def solve(f: Factor, b: Array) -> Array:
     """``A⁻¹ b`` from the Cholesky factor of A."""
-    return cho_solve(f, b, check_finite=False)
+    return f.solve(b)
 
 
 def inverse(f: Factor) -> Array:
-    """A⁻¹ from the Cholesky factor of A (LAPACK potri)."""
-    c, lower = f
-    inv, info = lapack.dpotri(c, lower=lower)
-    if info != 0:
-        raise FitError(f"inverting the χ² Hessian failed (LAPACK potri info={info})")
-    inv = np.tril(inv) if lower else np.triu(inv)  # potri fills one triangle only
-    return inv + inv.T - np.diag(np.diag(inv))
+    """A⁻¹ from the Cholesky factor of A (LAPACK potri, or L⁻ᵀL⁻¹ for a small A)."""
+    return f.inverse()
 
 
 _CONTROLLER: list[Any] = []

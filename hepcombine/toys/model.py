@@ -160,6 +160,14 @@ def response_types(measurement: Measurement) -> tuple[str, ...]:
 def estimate_parameters(combiner: Combiner) -> NDArray[np.intp]:
     """For each estimate of the combination (measurements in order, estimates in order) the
     index of the combined parameter it measures: observables first, then spectators."""
+    if getattr(combiner, "linear", None):
+        from ..exceptions import InvalidArgument
+
+        raise InvalidArgument(
+            "pseudo-experiments of a combination with linear maps (merged or summed bins, "
+            f"totals: linear quantities {list(combiner.linear)}) are not supported yet; combine "
+            "without them, or in the bins every measurement has"
+        )
     return np.asarray(combiner._param_of_estimate, dtype=np.intp)
 
 

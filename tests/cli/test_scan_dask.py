@@ -65,3 +65,50 @@ def test_help_documents_the_options(capsys):
     assert code == 0
     for w in ("--workers N", "--scheduler ADDRESS", "hepcombine[dask]"):
         assert w in text, w
+
+
+def test_scan_output_resumes_an_interrupted_run(tmp_path, capsys):
+    """``hepcombine scan --output RUNDIR``: a run directory left by an interrupted scan (the
+    first chunk of points, as the library leaves it) is resumed by the command, whose files are
+    byte-identical to an uninterrupted command's; another scan into it is exit 1, one line."""
+    from hepcombine.inputs import load_config
+    from hepcombine.scan import scan_all
+
+    run_dir = tmp_path / "run"
+
+    class Stop(Exception):
+        pass
+
+    def stop(done, total):
+        raise Stop
+
+    with pytest.raises(Stop):
+        scan_all(load_config(CONVINO), n_points=5, output=run_dir, chunk_size=2, progress=stop)
+    assert len(list(run_dir.glob("chunk-*.npz"))) == 1
+    files = {}
+    for name, extra in (("plain", []), ("resumed", ["--output", run_dir])):
+        out = tmp_path / name
+        argv = ["--points", 5, "--no-plots", "--output-dir", out, "--json", out / "s.json"]
+        code, _, err = scan(CONVINO, *argv, *extra, capsys=capsys)
+        assert code == 0, err
+        files[name] = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+    assert files["resumed"] == files["plain"]
+    assert (run_dir / "scan.npz").exists() and not list(run_dir.glob("chunk-*.npz"))
+    code, _, err = scan(CONVINO, "--points", 6, "--no-plots", "--output-dir", tmp_path / "x",
+                        "--output", run_dir, capsys=capsys)  # fmt: skip
+    assert code == 1 and err.count("\n") == 1 and "holds another run" in err
+
+
+def test_combine_scan_on_dask_writes_the_same_files(tmp_path, capsys, dask_client):
+    """``hepcombine combine -s --scheduler ADDRESS``: the scan's points on a running cluster,
+    the same result.txt and scan_result.txt as in-process; --workers without -s is exit 2."""
+    files = {}
+    for name, extra in (("serial", []), ("dask", ["--scheduler", dask_client.scheduler.address])):
+        out = tmp_path / name
+        code, _, err = run(["combine", CONVINO, "-s", "--output-dir", out, *extra], capsys)
+        assert code == 0, err
+        files[name] = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+    assert sorted(files["serial"]) == ["result.txt", "scan_result.txt"]
+    assert files["dask"] == files["serial"]
+    code, _, err = run(["combine", CONVINO, "--workers", 2, "--output-dir", tmp_path], capsys)
+    assert code == 2 and err.count("\n") == 1 and "use them with -s" in err

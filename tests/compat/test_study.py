@@ -93,7 +93,8 @@ def test_combiner_without_keeps_every_option():
     """Every argument of Combiner reaches the combination without a measurement (a new option
     of Combiner must be carried over by combiner_without: this test names them)."""
     known = {"self", "measurements", "observables", "correlations", "chi2", "groups",
-             "asymmetry", "repair", "minimiser", "errors_on_errors", "bartlett"}  # fmt: skip
+             "asymmetry", "repair", "minimiser", "errors_on_errors", "bartlett",
+             "linear"}  # fmt: skip
     assert set(inspect.signature(Combiner.__init__).parameters) == known
     comb = load_config(DATA / "convino_example" / "combination.txt").combiner(
         asymmetry="smooth", repair=True

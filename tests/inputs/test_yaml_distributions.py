@@ -494,7 +494,13 @@ def test_malformed_combination_entries(tmp_path):
             "leave 'observables' out",
         ),
         (base + "differential: false\n", "differential:", "make a differential combination"),
-        (base + "binning: {edges: [0, 1]}\n", "binning:", "the bins come from the measurements"),
+        # edges choose the combined bins (issue 20); these lie outside every measurement
+        (base + "binning: {edges: [0, 1]}\n", "binning:", "is measured by no measurement"),
+        (
+            base + "binning: {low: [0], high: [1]}\n",
+            "binning:",
+            "the bins come from the measurements",
+        ),
         (
             base + "  x: {estimates: {x: 1.0}, stat: 0.1}\n",
             "  x:",
@@ -508,7 +514,7 @@ def test_malformed_combination_entries(tmp_path):
         (
             base + "binning: {match: some}\n",
             "binning:",
-            r"is not one of \['exact', 'union'\]",
+            r"is not one of \['exact', 'union', 'coarsest', 'finest', 'edges'\]",
         ),
     ]
     for i, (text, needle, match) in enumerate(cases):

@@ -75,7 +75,7 @@ class KinkScreen:
     def of(cls, model: CombinedChi2, kinks: KinkGroups, theta: Array) -> KinkScreen | None:
         if not (model.is_piecewise_quadratic and len(kinks)) or model.asymmetry != "convino":
             return None
-        if any(not b.injective or np.any(b.kind != 0) for b in model.blocks):
+        if any(np.any(b.kind != 0) for b in model.blocks):
             return None
         screen = cls(model, kinks)
         if any(np.any(g < 0) for g in screen.nl_group):
@@ -102,7 +102,8 @@ class KinkScreen:
         grp = self.nl_group[k]
         side_delta = sides[grp] * np.sign(self.nl_dir[k])
         slope = 0.5 * (b.a_up - b.a_down) + 0.5 * side_delta[None, :] * (b.a_up + b.a_down)
-        X = theta[b.param].copy()
+        linear = getattr(b, "linear", None)  # estimates of linear combinations (binning)
+        X = linear @ theta[:n_p] if linear is not None else theta[b.param].copy()
         J_lam = np.zeros((n_e, len(b.src)))
         if b.lin.size:
             X -= b.U_lin @ delta[b.lin]
@@ -111,7 +112,10 @@ class KinkScreen:
             X -= slope @ delta[b.nl]
             J_lam[:, b.nl] = -slope
         J = np.zeros((n_e, model.npar))
-        J[np.arange(n_e), b.param] = 1.0
+        if linear is not None:
+            J[:, :n_p] = linear
+        else:
+            J[np.arange(n_e), b.param] = 1.0
         J[:, n_p:] = J_lam @ Lb
         return X - b.x_hat, J
 

@@ -194,6 +194,11 @@ def profile_intervals(
 
 #: a lower branch must be below χ²_min + 1 by this much to restart the path from it
 LOWER_BY = 1e-7
+#: pairs and triples of kinks are tried only among groups whose own piece, with exact bounds, is
+#: within this of χ²_min + 1 (Δχ²)
+PAIR_MARGIN = 4.0
+#: … and of at most this many of them (the closest)
+COMBINE = 5
 #: at most this many restarts of a path from lower branches
 MAX_RESTARTS = 20
 
@@ -252,11 +257,12 @@ class _Branches:
     def lower_at(self, end: PathEnd, c: int) -> Minimum | None:
         """A point with the endpoint's value and χ² below the target − LOWER_BY, or None.
 
-        The pieces checked: every side of the groups on their kink at the endpoint, times
-        every other group moved across alone, every pair and (few near groups) every triple of
-        the groups within 3σ. Piecewise quadratic: each piece's exact minimum over its own
-        region (:mod:`.kinkscreen`), a minimisation only where it is below the target;
-        otherwise a Newton minimisation from the endpoint moved into each piece."""
+        The pieces checked: each group on its kink at the endpoint moved to either side, each
+        group within 3σ moved across, and the pairs and triples of the COMBINE of those moves
+        whose own pieces come closest to the target (within PAIR_MARGIN). Piecewise quadratic: each piece's
+        exact minimum over its own region (:mod:`.kinkscreen`), a minimisation only where that
+        is below the target; otherwise (no triples) a Newton minimisation from the endpoint
+        moved into each piece."""
         kinks, theta = self.kinks, end.theta
         v = float(theta[c])
         h = kinks.h(theta)
@@ -265,27 +271,54 @@ class _Branches:
         free = [g for g in every if g not in on]
         near = [g for g in free if abs(h[g]) < 3.0 * self.spread[g]]
         bounds = self._bounds(theta, end.held, c)
-        flips: list[tuple[int, ...]] = [()] + [(g,) for g in free]
-        flips += list(itertools.combinations(near, 2))
-        if len(near) <= 6:
-            flips += list(itertools.combinations(near, 3))
-        assignments = list(itertools.product((1.0, -1.0), repeat=len(on))) if len(on) <= 4 else [()]
-        for a in assignments:
-            for F in flips:
-                mv = list(zip(on, a, strict=False)) + [(g, -float(np.sign(h[g]))) for g in F]
-                if not mv:
-                    continue
-                if bounds is not None:
-                    bd = bounds.bound([g for g, _ in mv], [s for _, s in mv])
-                    if bd >= self.target - LOWER_BY:
-                        continue  # exact: that piece has nothing below the target at v
-                    assert bounds.step is not None
-                    st = theta + bounds.step
-                else:
-                    st = self._start(theta, mv)
-                st[c] = v
-                m = _safe_minimise(self.model, st, kinks, self.sigma, {c: v}, {}, local=True)
-                if m.converged and m.chi2 < self.target - LOWER_BY:
+
+        def tried(mv: list[tuple[int, float]]) -> tuple[float, Minimum | None]:
+            """The piece's bound, and a lower point in it if there is one."""
+            if bounds is not None:
+                bd = bounds.bound([g for g, _ in mv], [s for _, s in mv])
+                if bd >= self.target - LOWER_BY:
+                    return bd, None  # exact: that piece has nothing below the target at v
+                assert bounds.step is not None
+                st = theta + bounds.step
+            else:
+                bd, st = -np.inf, self._start(theta, mv)
+            st[c] = v
+            m = _safe_minimise(self.model, st, kinks, self.sigma, {c: v}, {}, local=True)
+            return bd, (m if m.converged and m.chi2 < self.target - LOWER_BY else None)
+
+        # one group moved: a group on its kink to either side, a near one across
+        singles = [(g, s) for g in on for s in (1.0, -1.0)]
+        singles += [(g, -float(np.sign(h[g]))) for g in near]
+        ranked: list[tuple[float, tuple[int, float]]] = []
+        for mv in singles:
+            bd, m = tried([mv])
+            if m is not None:
+                return m
+            ranked.append((bd, mv))
+        # two and three groups: the moves whose own pieces come closest to the target
+        ranked.sort(key=lambda e: e[0])
+        best: list[tuple[int, float]] = []
+        for bd, mv in ranked:
+            if bd >= self.target + PAIR_MARGIN or len(best) >= COMBINE:
+                break
+            if all(mv[0] != o[0] for o in best):
+                best.append(mv)
+        # a group held on its kink with any other moved across (the path left the region
+        # where both change together: a held kink and a crossed one can lead to a lower branch
+        # that neither alone does)
+        for g in on:
+            for s_g in (1.0, -1.0):
+                for g2 in near:
+                    _, m = tried([(g, s_g), (g2, -float(np.sign(h[g2])))])
+                    if m is not None:
+                        return m
+        sizes = (2, 3) if bounds is not None else (2,)
+        for size in sizes:
+            for combo in itertools.combinations(
+                best[: COMBINE if size == 2 else COMBINE - 1], size
+            ):
+                _, m = tried(list(combo))
+                if m is not None:
                     return m
         return None
 

@@ -66,16 +66,36 @@ def test_generator_is_the_family_of_issue_18():
 
 # the failure classes the campaign found, one case each (small: the reference enumerates them)
 @pytest.mark.parametrize(
-    ("seed", "obs", "side", "what"),
+    ("label", "seed", "obs", "side", "what"),
     [
-        (17, "b1", 0, "a kink held at the minimum released while another is crossed"),
-        (22, "b4", 0, "a lower branch across two kinks, neither alone leads there"),
-        (16, "b7", 0, "a lower branch next to a Λ-shaped kink with no local minimum of its own"),
-        (14, "b6", 0, "several endpoints too narrow in one case (kinks near the minimum)"),
+        ("neyman", 17, "b1", 0, "a kink held at the minimum released while another is crossed"),
+        ("neyman", 22, "b4", 0, "a lower branch across two kinks, neither alone leads there"),
+        ("neyman", 16, "b7", 0, "a lower branch by a Λ-shaped kink, no local minimum of its own"),
+        (
+            "neyman",
+            14,
+            "b6",
+            0,
+            "several endpoints too narrow in one case (kinks near the minimum)",
+        ),
+        (
+            "slowneymanFalse",
+            29,
+            "b0",
+            0,
+            "a second minimum (Δχ² 0.59, two kinks away) whose branch is wider",
+        ),
+        (
+            "slowneymanFalse",
+            87,
+            "b1",
+            0,
+            "a lower branch across two kinks whose single pieces are far above",
+        ),
     ],
 )
-def test_kinked_reproducer(seed, obs, side, what):
-    rng = seeds("neyman", seed + 1)[seed]
+def test_kinked_reproducer(label, seed, obs, side, what):
+    rng = seeds(label, seed + 1)[seed]
     case = generate(rng, "neyman", small=True)
     res = case.combiner().combine()
     ref = OrthantReference(case)

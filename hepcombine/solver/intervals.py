@@ -24,7 +24,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -196,9 +196,13 @@ def profile_intervals(
 LOWER_BY = 1e-7
 #: pairs and triples of kinks are tried only among groups whose own piece, with exact bounds, is
 #: within this of χ²_min + 1 (Δχ²)
-PAIR_MARGIN = 4.0
+PAIR_MARGIN = 8.0
 #: … and of at most this many of them (the closest)
 COMBINE = 5
+#: … unless there are at most this many moves: then every pair and triple
+ALL_COMBINATIONS = 6
+#: at most this many other local minima below χ²_min + 1 are followed
+MAX_MINIMA = 8
 #: at most this many restarts of a path from lower branches
 MAX_RESTARTS = 20
 
@@ -226,6 +230,7 @@ class _Branches:
             )
         )
         self.screen = KinkScreen.of(model, kinks, minimum.theta)
+        self._minima: list[Minimum] | None = None
 
     def _bounds(self, theta: Array, held: dict[int, float], c: int | None) -> PointBounds | None:
         """Exact lower bounds of the pieces around θ (None: not piecewise quadratic)."""
@@ -255,35 +260,69 @@ class _Branches:
         return st
 
     def lower_at(self, end: PathEnd, c: int) -> Minimum | None:
-        """A point with the endpoint's value and χ² below the target − LOWER_BY, or None.
+        """A point with the endpoint's value and χ² below the target − LOWER_BY, or None."""
+        return next(self._lower(end.theta, end.held, c), None)
 
-        The pieces checked: each group on its kink at the endpoint moved to either side, each
-        group within 3σ moved across, and the pairs and triples of the COMBINE of those moves
-        whose own pieces come closest to the target (within PAIR_MARGIN). Piecewise quadratic: each piece's
+    @property
+    def minima(self) -> list[Minimum]:
+        """The local minima below the target other than the global one: found from it and
+        from every one found by the same moves across kinks as :meth:`lower_at` (no value
+        fixed), at most MAX_MINIMA."""
+        if self._minima is None:
+            found: list[Minimum] = []
+            patterns = {self._pattern(self.minimum.theta)}
+            queue = [self.minimum]
+            while queue and len(found) < MAX_MINIMA:
+                m = queue.pop(0)
+                for other in self._lower(m.theta, m.held, None):
+                    pat = self._pattern(other.theta)
+                    if pat in patterns:
+                        continue
+                    patterns.add(pat)
+                    found.append(other)
+                    queue.append(other)
+                    if len(found) >= MAX_MINIMA:
+                        break
+            self._minima = found
+        return self._minima
+
+    def _pattern(self, theta: Array) -> tuple[int, ...]:
+        return tuple(int(v) for v in np.sign(np.round(self.kinks.h(theta), 10)))
+
+    def _lower(self, theta: Array, held: dict[int, float], c: int | None) -> Iterator[Minimum]:
+        """Points below the target − LOWER_BY (θ_c fixed at θ's value when c is given) in the
+        pieces around θ.
+
+        The pieces checked: each group on its kink moved to either side, each group within 3σ
+        moved across, each held group with each other, and the pairs and triples of those moves
+        (of the COMBINE whose own pieces come closest to the target, within PAIR_MARGIN, when
+        there are more than ALL_COMBINATIONS). Piecewise quadratic: each piece's
         exact minimum over its own region (:mod:`.kinkscreen`), a minimisation only where that
         is below the target; otherwise (no triples) a Newton minimisation from the endpoint
         moved into each piece."""
-        kinks, theta = self.kinks, end.theta
-        v = float(theta[c])
+        kinks = self.kinks
+        v = float(theta[c]) if c is not None else 0.0
+        fixed = {c: v} if c is not None else {}
         h = kinks.h(theta)
         every = list(range(len(kinks)))
-        on = [g for g in every if g in end.held or h[g] == 0.0]
+        on = [g for g in every if g in held or h[g] == 0.0]
         free = [g for g in every if g not in on]
         near = [g for g in free if abs(h[g]) < 3.0 * self.spread[g]]
-        bounds = self._bounds(theta, end.held, c)
+        bounds = self._bounds(theta, held, c)
 
         def tried(mv: list[tuple[int, float]]) -> tuple[float, Minimum | None]:
             """The piece's bound, and a lower point in it if there is one."""
             if bounds is not None:
-                bd = bounds.bound([g for g, _ in mv], [s for _, s in mv])
+                bd = bounds.bound([g for g, _ in mv], [s for _, s in mv], self.target + PAIR_MARGIN)
                 if bd >= self.target - LOWER_BY:
                     return bd, None  # exact: that piece has nothing below the target at v
                 assert bounds.step is not None
                 st = theta + bounds.step
             else:
                 bd, st = -np.inf, self._start(theta, mv)
-            st[c] = v
-            m = _safe_minimise(self.model, st, kinks, self.sigma, {c: v}, {}, local=True)
+            if c is not None:
+                st[c] = v
+            m = _safe_minimise(self.model, st, kinks, self.sigma, fixed, {}, local=True)
             return bd, (m if m.converged and m.chi2 < self.target - LOWER_BY else None)
 
         # one group moved: a group on its kink to either side, a near one across
@@ -293,13 +332,14 @@ class _Branches:
         for mv in singles:
             bd, m = tried([mv])
             if m is not None:
-                return m
+                yield m
             ranked.append((bd, mv))
         # two and three groups: the moves whose own pieces come closest to the target
         ranked.sort(key=lambda e: e[0])
         best: list[tuple[int, float]] = []
         for bd, mv in ranked:
-            if bd >= self.target + PAIR_MARGIN or len(best) >= COMBINE:
+            few = len(ranked) <= ALL_COMBINATIONS
+            if not few and (bd >= self.target + PAIR_MARGIN or len(best) >= COMBINE):
                 break
             if all(mv[0] != o[0] for o in best):
                 best.append(mv)
@@ -311,16 +351,62 @@ class _Branches:
                 for g2 in near:
                     _, m = tried([(g, s_g), (g2, -float(np.sign(h[g2])))])
                     if m is not None:
-                        return m
+                        yield m
         sizes = (2, 3) if bounds is not None else (2,)
         for size in sizes:
-            for combo in itertools.combinations(
-                best[: COMBINE if size == 2 else COMBINE - 1], size
-            ):
+            for combo in itertools.combinations(best, size):
+                if (
+                    size == 3
+                    and len(best) > ALL_COMBINATIONS
+                    and set(combo) - set(best[: COMBINE - 1])
+                ):
+                    continue
                 _, m = tried(list(combo))
                 if m is not None:
-                    return m
-        return None
+                    yield m
+
+
+def _branch_endpoint(
+    model: CombinedChi2,
+    kinks: KinkGroups,
+    minimum: Minimum,
+    c: int,
+    side: float,
+    target: float,
+    sigma: Array,
+    branches: _Branches,
+) -> PathEnd:
+    """The endpoint of the path from the minimum, extended by the branches of the profile
+    through the other local minima below the target whose intervals chain with it (the
+    profile is the lowest of the branches)."""
+    end = follow(model, kinks, minimum, c, side, target, sigma)
+    if not end.ok or not branches.minima:
+        return end
+    x0 = float(minimum.theta[c])
+    reach = side * (float(end.theta[c]) - x0)
+    pending = list(branches.minima)
+    back: dict[int, PathEnd] = {}
+    changed = True
+    while changed and pending:
+        changed = False
+        for m in list(pending):
+            if side * (float(m.theta[c]) - x0) > reach:
+                # beyond the endpoint: joins if its interval reaches back inside
+                key = id(m)
+                if key not in back:
+                    back[key] = follow(model, kinks, m, c, -side, target, sigma)
+                b = back[key]
+                if not b.ok or side * (float(b.theta[c]) - x0) > reach:
+                    continue
+            pending.remove(m)
+            changed = True
+            out = follow(model, kinks, m, c, side, target, sigma)
+            if not out.ok:
+                return out
+            r = side * (float(out.theta[c]) - x0)
+            if r > reach:
+                reach, end = r, out
+    return end
 
 
 def _certified_endpoint(
@@ -338,7 +424,7 @@ def _certified_endpoint(
     minimisations with the value fixed from the endpoint mirrored across (or, on its kink,
     pushed off to either side of) every kink group within 3σ of it and every pair of them. A
     lower point restarts the path from there (each restart moves the endpoint outwards)."""
-    end = follow(model, kinks, minimum, c, side, target, sigma)
+    end = _branch_endpoint(model, kinks, minimum, c, side, target, sigma, branches)
     for _ in range(MAX_RESTARTS):
         if not end.ok:
             return end

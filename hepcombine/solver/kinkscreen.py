@@ -185,9 +185,11 @@ class PointBounds:
         self.KN = Z[:, 1 + G :]
         self.N = N
 
-    def bound(self, groups: list[int], new_sides: list[float]) -> float:
+    def bound(self, groups: list[int], new_sides: list[float], enough: float = np.inf) -> float:
         """The minimum of the piece with ``groups`` moved to ``new_sides`` (±1, or 0 for the
-        mean slope), continued as a quadratic over all θ (θ_c fixed if so built)."""
+        mean slope) over its own region (θ_c fixed if so built): a lower bound of the χ²
+        there. The computation stops as soon as the bound reaches ``enough`` (then the value
+        returned is a lower bound ≥ ``enough``, and :attr:`step` is not the minimiser)."""
         F = np.asarray(groups, dtype=np.intp)
         dS = 0.5 * (np.asarray(new_sides, dtype=float) - self.sides[F])
         hF = self.h[F]
@@ -223,18 +225,29 @@ class PointBounds:
         s_all[F] = new_sides
         h0 = self.h - self.N @ Kp_g
         S = self.N @ Kp_N
-        nu = _dual(S, h0, s_all)
+        nu = _dual(S, h0, s_all, enough=enough - value)
+        val = float(nu @ h0 - 0.5 * nu @ S @ nu)
         self.step = -(Kp_g + Kp_N @ nu)
-        return value + float(nu @ h0 - 0.5 * nu @ S @ nu)
+        return value + val
 
 
-def _dual(S: Array, h: Array, s: Array, max_iter: int = 200) -> Array:
+def _dual(
+    S: Array,
+    h: Array,
+    s: Array,
+    max_iter: int = 200,
+    subset: list[int] | None = None,
+    enough: float = np.inf,
+) -> Array:
     """Maximise νᵀh − ½νᵀSν subject to s_g ν_g ≤ 0 where s_g ≠ 0 (primal-dual active set:
     the working set grows by the most violated constraint s_g (h − Sν)_g < 0 and shrinks by
-    the multiplier that changes sign first)."""
+    the multiplier that changes sign first). ``subset``: only those constraints (ν zero
+    elsewhere: still sign-feasible); ``enough``: stop once the objective reaches it (it only
+    grows)."""
     G = len(h)
     nu = np.zeros(G)
-    work = [g for g in range(G) if s[g] == 0.0]
+    allowed = np.ones(G, dtype=bool) if subset is None else np.isin(np.arange(G), subset)
+    work = [g for g in range(G) if s[g] == 0.0 and allowed[g]]
     scale = max(1.0, float(np.max(np.abs(h)))) if G else 1.0
     for _ in range(max_iter):
         if work:
@@ -261,9 +274,11 @@ def _dual(S: Array, h: Array, s: Array, max_iter: int = 200) -> Array:
             work.remove(drop)
             continue
         nu = new
+        if work and float(nu @ h - 0.5 * nu @ S @ nu) >= enough:
+            return nu
         viol = s * (h - S @ nu)
         viol[work] = 0.0
-        viol[s == 0.0] = 0.0
+        viol[(s == 0.0) | ~allowed] = 0.0
         worst = int(np.argmin(viol)) if G else 0
         if not G or viol[worst] >= -1e-12 * scale:
             return nu

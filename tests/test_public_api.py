@@ -338,6 +338,8 @@ PUBLIC_API: dict[str, list[str]] = {
     "hepcombine.solver.contours": ["DEFAULT_CL", "Contour", "Profile", "contour", "delta_chi2_for"],
     "hepcombine.solver.intervals": ["Endpoint", "profile_intervals"],
     "hepcombine.solver.minuit": ["TOLERANCE", "make_minuit", "migrad", "minos"],
+    "hepcombine.solver.kinkscreen": ["KinkScreen", "PointBounds"],
+    "hepcombine.solver.path": ["PathEnd", "follow"],
     "hepcombine.solver.newton": [
         "EDM_GOAL",
         "KinkGroups",

@@ -149,7 +149,7 @@ def minimise(
 
 def _status(lo: Endpoint, hi: Endpoint, prefix: str = "") -> str:
     if lo.ok and hi.ok:
-        if lo.method == hi.method == "chord":
+        if lo.method in ("chord", "path") and hi.method in ("chord", "path"):
             return "profile"
         return "profile scan" + (f" ({prefix})" if prefix else "")
     why = "; ".join(f"{what}: {e.reason}" for what, e in (("lower", lo), ("upper", hi)) if not e.ok)

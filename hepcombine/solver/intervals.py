@@ -21,9 +21,10 @@ An endpoint that cannot be found at all is reported with the reason.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,7 +33,9 @@ from numpy.typing import NDArray
 from ..chi2 import CombinedChi2
 from ..exceptions import FitError
 from ._linalg import Factor, solve, try_factor
+from .kinkscreen import KinkScreen, PointBounds
 from .newton import KinkGroups, Minimum, global_minimise, newton_minimise
+from .path import PathEnd, follow
 
 __all__ = ["Endpoint", "profile_intervals"]
 
@@ -114,7 +117,25 @@ def profile_intervals(
     results: dict[int, list[Endpoint | None]] = {int(c): [None, None] for c in obs}
     pending: list[tuple[int, int, float, Array | None]] = []  # (param, side index, guess, θ)
     iterations = 0
-    if factor is not None:
+    certifier = _Branches(model, kinks, minimum, covariance, target, sigma) if len(kinks) else None
+    if factor is not None and certifier is not None and model.is_piecewise_quadratic:
+        # piecewise quadratic: every endpoint exactly, by its profile path across the kinks
+        for c in map(int, obs):
+            for s in (0, 1):
+                end = _certified_endpoint(
+                    model, kinks, minimum, c, 1.0 if s else -1.0, target, sigma, certifier
+                )
+                if end.ok:
+                    results[c][s] = Endpoint(float(end.theta[c]), "path", True)
+                else:
+                    log.info(
+                        "profile endpoint (parameter %d, %s side): %s; using the root search",
+                        c,
+                        "upper" if s else "lower",
+                        end.reason,
+                    )
+                    pending.append((c, s, float(end.theta[c]), end.theta.copy()))
+    elif factor is not None:
         # kinks the minimum sits on stay held along the profile (verified at every endpoint)
         op = _Reduced(factor, kinks, list(minimum.held))
         E = np.zeros((len(theta0), len(cols)))
@@ -144,6 +165,22 @@ def profile_intervals(
         for c in obs:
             for s in (0, 1):
                 pending.append((int(c), s, math.nan, None))
+    if certifier is not None and not model.is_piecewise_quadratic and pending:
+        # kinked, not piecewise quadratic: the endpoints the chord could not verify by the
+        # profile path as predictor, Newton as corrector (.path)
+        still = []
+        for c, s, guess, theta_guess in pending:
+            end = _certified_endpoint(
+                model, kinks, minimum, c, 1.0 if s else -1.0, target, sigma, certifier
+            )
+            if end.ok:
+                results[c][s] = Endpoint(float(end.theta[c]), "path", True)
+            else:
+                log.info(
+                    "profile endpoint (parameter %d): %s; using the root search", c, end.reason
+                )
+                still.append((c, s, guess, theta_guess))
+        pending = still
     for c, s, guess, theta_guess in pending:
         results[c][s] = _root_search(
             model, kinks, minimum, covariance, sigma, c, 1.0 if s else -1.0, guess, theta_guess
@@ -153,6 +190,255 @@ def profile_intervals(
         assert lo is not None and hi is not None
         out[c] = (lo, hi)
     return out, iterations
+
+
+#: a lower branch must be below χ²_min + 1 by this much to restart the path from it
+LOWER_BY = 1e-7
+#: pairs and triples of kinks are tried only among groups whose own piece, with exact bounds, is
+#: within this of χ²_min + 1 (Δχ²)
+PAIR_MARGIN = 8.0
+#: … and of at most this many of them (the closest)
+COMBINE = 5
+#: … unless there are at most this many moves: then every pair and triple
+ALL_COMBINATIONS = 6
+#: at most this many other local minima below χ²_min + 1 are followed
+MAX_MINIMA = 8
+#: at most this many restarts of a path from lower branches
+MAX_RESTARTS = 20
+
+
+class _Branches:
+    """At an endpoint of a profile path, the search for a lower branch of the profiled χ² on
+    the other side of the kinks near it (see :meth:`lower_at`)."""
+
+    def __init__(
+        self,
+        model: CombinedChi2,
+        kinks: KinkGroups,
+        minimum: Minimum,
+        covariance: Array,
+        target: float,
+        sigma: Array,
+    ) -> None:
+        self.model, self.kinks, self.minimum = model, kinks, minimum
+        self.target, self.sigma = target, sigma
+        self.spread = np.sqrt(
+            np.clip(
+                np.einsum("gi,ij,gj->g", kinks.normals, covariance, kinks.normals),
+                1e-300,
+                None,
+            )
+        )
+        self.screen = KinkScreen.of(model, kinks, minimum.theta)
+        self._minima: list[Minimum] | None = None
+
+    def _bounds(self, theta: Array, held: dict[int, float], c: int | None) -> PointBounds | None:
+        """Exact lower bounds of the pieces around θ (None: not piecewise quadratic)."""
+        if self.screen is None:
+            return None
+        kinks = self.kinks
+        h = kinks.h(theta)
+        sides = np.sign(h)
+        for g in held:
+            sides[g] = 0.0
+        f, g_, H = self.model.evaluate(theta, 2, kinks.sides([], dict(enumerate(sides))))
+        assert g_ is not None and H is not None
+        factor = try_factor(H)
+        if factor is None:
+            return None
+        return PointBounds(self.screen, theta, sides, f, g_, factor, c)
+
+    def _start(self, theta: Array, move: list[tuple[int, float]]) -> Array:
+        kinks = self.kinks
+        st = theta.copy()
+        h = kinks.h(theta)
+        for g, side in move:
+            if h[g] == 0.0 or np.sign(h[g]) == side:
+                st = st + side * 1e-6 * kinks.normals[g]
+            else:
+                st = kinks.reflect(st, g)
+        return st
+
+    def lower_at(self, end: PathEnd, c: int) -> Minimum | None:
+        """A point with the endpoint's value and χ² below the target − LOWER_BY, or None."""
+        return next(self._lower(end.theta, end.held, c), None)
+
+    @property
+    def minima(self) -> list[Minimum]:
+        """The local minima below the target other than the global one: found from it and
+        from every one found by the same moves across kinks as :meth:`lower_at` (no value
+        fixed), at most MAX_MINIMA."""
+        if self._minima is None:
+            found: list[Minimum] = []
+            patterns = {self._pattern(self.minimum.theta)}
+            queue = [self.minimum]
+            while queue and len(found) < MAX_MINIMA:
+                m = queue.pop(0)
+                for other in self._lower(m.theta, m.held, None):
+                    pat = self._pattern(other.theta)
+                    if pat in patterns:
+                        continue
+                    patterns.add(pat)
+                    found.append(other)
+                    queue.append(other)
+                    if len(found) >= MAX_MINIMA:
+                        break
+            self._minima = found
+        return self._minima
+
+    def _pattern(self, theta: Array) -> tuple[int, ...]:
+        return tuple(int(v) for v in np.sign(np.round(self.kinks.h(theta), 10)))
+
+    def _lower(self, theta: Array, held: dict[int, float], c: int | None) -> Iterator[Minimum]:
+        """Points below the target − LOWER_BY (θ_c fixed at θ's value when c is given) in the
+        pieces around θ.
+
+        The pieces checked: each group on its kink moved to either side, each group within 3σ
+        moved across, each held group with each other, and the pairs and triples of those moves
+        (of the COMBINE whose own pieces come closest to the target, within PAIR_MARGIN, when
+        there are more than ALL_COMBINATIONS). Piecewise quadratic: each piece's
+        exact minimum over its own region (:mod:`.kinkscreen`), a minimisation only where that
+        is below the target; otherwise (no triples) a Newton minimisation from the endpoint
+        moved into each piece."""
+        kinks = self.kinks
+        v = float(theta[c]) if c is not None else 0.0
+        fixed = {c: v} if c is not None else {}
+        h = kinks.h(theta)
+        every = list(range(len(kinks)))
+        on = [g for g in every if g in held or h[g] == 0.0]
+        free = [g for g in every if g not in on]
+        near = [g for g in free if abs(h[g]) < 3.0 * self.spread[g]]
+        bounds = self._bounds(theta, held, c)
+
+        def tried(mv: list[tuple[int, float]]) -> tuple[float, Minimum | None]:
+            """The piece's bound, and a lower point in it if there is one."""
+            if bounds is not None:
+                bd = bounds.bound([g for g, _ in mv], [s for _, s in mv], self.target + PAIR_MARGIN)
+                if bd >= self.target - LOWER_BY:
+                    return bd, None  # exact: that piece has nothing below the target at v
+                assert bounds.step is not None
+                st = theta + bounds.step
+            else:
+                bd, st = -np.inf, self._start(theta, mv)
+            if c is not None:
+                st[c] = v
+            m = _safe_minimise(self.model, st, kinks, self.sigma, fixed, {}, local=True)
+            return bd, (m if m.converged and m.chi2 < self.target - LOWER_BY else None)
+
+        # one group moved: a group on its kink to either side, a near one across
+        singles = [(g, s) for g in on for s in (1.0, -1.0)]
+        singles += [(g, -float(np.sign(h[g]))) for g in near]
+        ranked: list[tuple[float, tuple[int, float]]] = []
+        for mv in singles:
+            bd, m = tried([mv])
+            if m is not None:
+                yield m
+            ranked.append((bd, mv))
+        # two and three groups: the moves whose own pieces come closest to the target
+        ranked.sort(key=lambda e: e[0])
+        best: list[tuple[int, float]] = []
+        for bd, mv in ranked:
+            few = len(ranked) <= ALL_COMBINATIONS
+            if not few and (bd >= self.target + PAIR_MARGIN or len(best) >= COMBINE):
+                break
+            if all(mv[0] != o[0] for o in best):
+                best.append(mv)
+        # a group held on its kink with any other moved across (the path left the region
+        # where both change together: a held kink and a crossed one can lead to a lower branch
+        # that neither alone does)
+        for g in on:
+            for s_g in (1.0, -1.0):
+                for g2 in near:
+                    _, m = tried([(g, s_g), (g2, -float(np.sign(h[g2])))])
+                    if m is not None:
+                        yield m
+        sizes = (2, 3) if bounds is not None else (2,)
+        for size in sizes:
+            for combo in itertools.combinations(best, size):
+                if (
+                    size == 3
+                    and len(best) > ALL_COMBINATIONS
+                    and set(combo) - set(best[: COMBINE - 1])
+                ):
+                    continue
+                _, m = tried(list(combo))
+                if m is not None:
+                    yield m
+
+
+def _branch_endpoint(
+    model: CombinedChi2,
+    kinks: KinkGroups,
+    minimum: Minimum,
+    c: int,
+    side: float,
+    target: float,
+    sigma: Array,
+    branches: _Branches,
+) -> PathEnd:
+    """The endpoint of the path from the minimum, extended by the branches of the profile
+    through the other local minima below the target whose intervals chain with it (the
+    profile is the lowest of the branches)."""
+    end = follow(model, kinks, minimum, c, side, target, sigma)
+    if not end.ok or not branches.minima:
+        return end
+    x0 = float(minimum.theta[c])
+    reach = side * (float(end.theta[c]) - x0)
+    pending = list(branches.minima)
+    back: dict[int, PathEnd] = {}
+    changed = True
+    while changed and pending:
+        changed = False
+        for m in list(pending):
+            if side * (float(m.theta[c]) - x0) > reach:
+                # beyond the endpoint: joins if its interval reaches back inside
+                key = id(m)
+                if key not in back:
+                    back[key] = follow(model, kinks, m, c, -side, target, sigma)
+                b = back[key]
+                if not b.ok or side * (float(b.theta[c]) - x0) > reach:
+                    continue
+            pending.remove(m)
+            changed = True
+            out = follow(model, kinks, m, c, side, target, sigma)
+            if not out.ok:
+                return out
+            r = side * (float(out.theta[c]) - x0)
+            if r > reach:
+                reach, end = r, out
+    return end
+
+
+def _certified_endpoint(
+    model: CombinedChi2,
+    kinks: KinkGroups,
+    minimum: Minimum,
+    c: int,
+    side: float,
+    target: float,
+    sigma: Array,
+    branches: _Branches,
+) -> PathEnd:
+    """The endpoint by the profile path from the minimum (:func:`.path.follow`), then a search for a lower branch across the
+    kinks near it (a branch of the profile need not contain a local minimum of the χ²): Newton
+    minimisations with the value fixed from the endpoint mirrored across (or, on its kink,
+    pushed off to either side of) every kink group within 3σ of it and every pair of them. A
+    lower point restarts the path from there (each restart moves the endpoint outwards)."""
+    end = _branch_endpoint(model, kinks, minimum, c, side, target, sigma, branches)
+    for _ in range(MAX_RESTARTS):
+        if not end.ok:
+            return end
+        lower = branches.lower_at(end, c)
+        if lower is None:
+            return end
+        log.debug(
+            "profile of %d: a lower branch at %.10g (Δχ² %.4g)",
+            c,
+            end.theta[c],
+            lower.chi2 - minimum.chi2,
+        )
+        end = follow(model, kinks, lower, c, side, target, sigma)
+    return PathEnd(end.theta, end.chi2, False, "the profile path keeps finding lower branches")
 
 
 def _vm_steps(

@@ -278,6 +278,8 @@ def newton_minimise(
         # no representable decrease left: converged to the precision of the χ² itself (with a
         # Gauss–Newton Hessian, once the line search stalled too)
         if f_new >= f0 and edm < 1e-9 and (second_order or stalled >= 3):
+            if len(nu) != len(fixed) + len(hold):
+                continue  # the line search held another kink: its multiplier is the next step's
             multipliers = {i: float(nu[k]) for k, i in enumerate(fixed)}
             release = _release(model, kinks, theta, hold, forced, nu[len(fixed) :], g)
             if release is None:

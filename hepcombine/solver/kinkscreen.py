@@ -1,0 +1,290 @@
+"""Exact lower bounds for the χ² across kinks, by low-rank updates (issue 18).
+
+With the Neyman χ² and absolute sources, the residuals r = X − x̂ of every piece (every choice
+of side of the kink groups) are affine in θ, and two pieces differ only in the slopes of the
+kinked sources. Writing the residuals of the piece with side σ_g (+1, −1, or 0 for the mean
+slope of a held group) of every group as
+
+    r_σ(θ) = r_mid(θ) + Σ_g (σ_g/2) τ_g h_g(θ),
+
+τ_g the *template* of group g (r on its h > 0 side minus r on its h < 0 side, per unit of h_g:
+−(u_up + u_down) · dδ/dh_g summed over its sources), changing the sides of a set F of groups at
+a point θ_e of piece σ_e is the rank-|F| change u = T_F ΔS_F of the residual Jacobian, u·h_F.
+The χ² of the new piece (continued as a quadratic over all θ) then has, about θ_e,
+
+    value  f′ = f + 2aᵀh + hᵀWh,   gradient g′ = g + 2Nᵀa + 2Bh + 2NᵀWh,
+    Hessian H′ = H + V C Vᵀ,  V = [B, Nᵀ],  C = 2[[0, I], [I, W]],
+
+with a = uᵀMr, B = JᵀMu, W = uᵀMu (J, r, M of piece σ_e at θ_e, N the normals of F). Its
+minimum with θ_c fixed follows from the factorisation of H by the Woodbury identity,
+K′ = K − KV(C⁻¹ + VᵀKV)⁻¹VᵀK (K: H⁻¹ restricted to θ_c fixed), so every candidate costs a few
+products with vectors computed once per point. The minimum of a piece continued over all θ is
+a lower bound of its minimum over its own region: when it is not below χ²_min + 1, the region
+holds no point below it — an exact certificate, used to skip the minimisations that cannot
+find a lower branch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..chi2 import CombinedChi2
+from ._linalg import Factor, solve
+from .newton import KinkGroups
+
+__all__ = ["KinkScreen", "PointBounds"]
+
+Array = NDArray[np.float64]
+
+
+class KinkScreen:
+    """The templates of a piecewise-quadratic χ²'s kink groups and the bounds above.
+
+    Build it with :meth:`of` (None when the χ² is not piecewise quadratic or its structure is
+    not the one written here: then nothing is screened)."""
+
+    def __init__(self, model: CombinedChi2, kinks: KinkGroups) -> None:
+        self.model, self.kinks = model, kinks
+        G = len(kinks)
+        group_of = {}
+        for g, members in enumerate(kinks.members):
+            for k, s in enumerate(members):
+                group_of[int(s)] = (g, float(kinks.signs[g][k]))
+        norms = np.linalg.norm(model.L, axis=1)
+        self.templates: list[Array] = []  # per block: (n_e, G)
+        self.nl_group: list[NDArray[np.intp]] = []  # per block: group of each nl column
+        self.nl_dir: list[Array] = []  # dδ/dh of each nl column
+        for b in model.blocks:
+            T = np.zeros((len(b.x_hat), G))
+            grp = np.full(b.nl.size, -1, dtype=np.intp)
+            ddh = np.zeros(b.nl.size)
+            for k, j in enumerate(b.nl):
+                s = int(b.src[j])
+                if s not in group_of:
+                    continue
+                g, sign = group_of[s]
+                grp[k] = g
+                ddh[k] = sign * norms[s]
+                T[:, g] += -(b.a_up[:, k] + b.a_down[:, k]) * abs(ddh[k])
+            self.templates.append(T)
+            self.nl_group.append(grp)
+            self.nl_dir.append(ddh)
+
+    @classmethod
+    def of(cls, model: CombinedChi2, kinks: KinkGroups, theta: Array) -> KinkScreen | None:
+        if not (model.is_piecewise_quadratic and len(kinks)) or model.asymmetry != "convino":
+            return None
+        if any(np.any(b.kind != 0) for b in model.blocks):
+            return None
+        screen = cls(model, kinks)
+        if any(np.any(g < 0) for g in screen.nl_group):
+            return None
+        # the structure must reproduce the χ² itself (else it is not the one written here)
+        sides = np.sign(kinks.h(theta))
+        chi2_model = model.evaluate(theta, 0, kinks.sides([], dict(enumerate(sides))))[0]
+        if not abs(screen.chi2(theta, sides) - chi2_model) <= 1e-9 * max(1.0, abs(chi2_model)):
+            return None
+        return screen
+
+    # ------------------------------------------------------------------ one piece
+    def _block(self, k: int, theta: Array, sides: Array) -> tuple[Array, Array]:
+        """Residuals r and their Jacobian J (n_e × npar) of block k in the piece ``sides``
+        (per group: +1, −1, 0 the mean slope)."""
+        model = self.model
+        b = model.blocks[k]
+        n_p = model.n_params
+        eta = theta[n_p:]
+        Lb = model.L[b.src]
+        delta = Lb @ eta - b.lam_hat
+        n_e = len(b.x_hat)
+        # slope of every nl column on the chosen side: mid + (σ_δ/2)(up + down)
+        grp = self.nl_group[k]
+        side_delta = sides[grp] * np.sign(self.nl_dir[k])
+        slope = 0.5 * (b.a_up - b.a_down) + 0.5 * side_delta[None, :] * (b.a_up + b.a_down)
+        linear = getattr(b, "linear", None)  # estimates of linear combinations (binning)
+        X = linear @ theta[:n_p] if linear is not None else theta[b.param].copy()
+        J_lam = np.zeros((n_e, len(b.src)))
+        if b.lin.size:
+            X -= b.U_lin @ delta[b.lin]
+            J_lam[:, b.lin] = -b.U_lin
+        if b.nl.size:
+            X -= slope @ delta[b.nl]
+            J_lam[:, b.nl] = -slope
+        J = np.zeros((n_e, model.npar))
+        if linear is not None:
+            J[:, :n_p] = linear
+        else:
+            J[np.arange(n_e), b.param] = 1.0
+        J[:, n_p:] = J_lam @ Lb
+        return X - b.x_hat, J
+
+    def chi2(self, theta: Array, sides: Array) -> float:
+        """The χ² of the piece ``sides`` at θ (a check of the structure)."""
+        model = self.model
+        n_p = model.n_params
+        eta = theta[n_p:]
+        total = float(eta @ eta)
+        for k, b in enumerate(model.blocks):
+            r, _ = self._block(k, theta, sides)
+            delta = model.L[b.src] @ eta - b.lam_hat
+            total += float(r @ b.M @ r)
+            if b.has_D:
+                total += float(delta @ b.D @ delta)
+            total -= 2.0 * float(b.lam_hat @ delta) + float(b.lam_hat @ b.lam_hat)
+        return total
+
+    def at(self, theta: Array, sides: Array) -> tuple[Array, Array, Array]:
+        """a = TᵀMr (G), B = JᵀMT (npar × G), W = TᵀMT (G × G) of the piece at θ."""
+        G = len(self.kinks)
+        npar = self.model.npar
+        a = np.zeros(G)
+        B = np.zeros((npar, G))
+        W = np.zeros((G, G))
+        for k, b in enumerate(self.model.blocks):
+            T = self.templates[k]
+            r, J = self._block(k, theta, sides)
+            MT = b.M @ T
+            a += MT.T @ r
+            B += J.T @ MT
+            W += T.T @ MT
+        return a, B, W
+
+
+class PointBounds:
+    """Lower bounds, at one point θ_e of piece σ_e, of the minimum (θ_c fixed, or free) of
+    the pieces that differ from σ_e in a few groups (see the module docstring)."""
+
+    def __init__(
+        self,
+        screen: KinkScreen,
+        theta: Array,
+        sides: Array,
+        f: float,
+        g: Array,
+        factor: Factor,
+        c: int | None,
+    ) -> None:
+        self.sides = sides
+        self.f, self.g = f, g
+        kinks = screen.kinks
+        self.h = kinks.h(theta)
+        self.a, self.B, self.W = screen.at(theta, sides)
+        N = kinks.normals
+        npar = len(theta)
+        rhs = np.column_stack([g, self.B, N.T])
+        Z = solve(factor, rhs)
+        if c is not None:
+            e = np.zeros(npar)
+            e[c] = 1.0
+            w = solve(factor, e)
+            Z = Z - np.outer(w, Z[c] / w[c])
+        self.Kg = Z[:, 0]
+        G = len(kinks)
+        self.KB = Z[:, 1 : 1 + G]
+        self.KN = Z[:, 1 + G :]
+        self.N = N
+
+    def bound(self, groups: list[int], new_sides: list[float], enough: float = np.inf) -> float:
+        """The minimum of the piece with ``groups`` moved to ``new_sides`` (±1, or 0 for the
+        mean slope) over its own region (θ_c fixed if so built): a lower bound of the χ²
+        there. The computation stops as soon as the bound reaches ``enough`` (then the value
+        returned is a lower bound ≥ ``enough``, and :attr:`step` is not the minimiser)."""
+        F = np.asarray(groups, dtype=np.intp)
+        dS = 0.5 * (np.asarray(new_sides, dtype=float) - self.sides[F])
+        hF = self.h[F]
+        a = dS * self.a[F]
+        W = dS[:, None] * self.W[np.ix_(F, F)] * dS[None, :]
+        B = self.B[:, F] * dS[None, :]
+        KB = self.KB[:, F] * dS[None, :]
+        KN = self.KN[:, F]
+        NF = self.N[F]
+        f1 = self.f + 2.0 * a @ hF + hF @ W @ hF
+        g1 = self.g + 2.0 * (NF.T @ a) + 2.0 * (B @ hF) + 2.0 * (NF.T @ (W @ hF))
+        # K g1 from the precomputed columns
+        Kg1 = self.Kg + 2.0 * (KN @ a) + 2.0 * (KB @ hF) + 2.0 * (KN @ (W @ hF))
+        m = len(F)
+        V = np.hstack([B, NF.T])
+        KV = np.hstack([KB, KN])
+        Cinv = 0.5 * np.block([[-W, np.eye(m)], [np.eye(m), np.zeros((m, m))]])
+        core = Cinv + V.T @ KV
+        try:
+            lu = np.linalg.solve(core, np.column_stack([V.T @ Kg1, V.T @ self.KN]))
+        except np.linalg.LinAlgError:
+            self.step = None
+            return -np.inf
+        # K′g1 and K′Nᵀ (all groups) by the Woodbury identity
+        Kp_g = Kg1 - KV @ lu[:, 0]
+        Kp_N = self.KN - KV @ lu[:, 1:]
+        value = float(f1 - 0.5 * (g1 @ Kp_g))
+        # the piece's own region: every group on its side (s_g h_g ≥ 0), a group at its mean
+        # slope on its hyperplane (h_g = 0): the convex QP by its dual, max over ν (s_g ν_g ≤ 0)
+        # of νᵀh₀ − ½νᵀSν with h₀ the h at the unconstrained minimum and S = N K′ Nᵀ; any
+        # sign-feasible ν gives a lower bound (weak duality), the optimal one the minimum
+        s_all = self.sides.copy()
+        s_all[F] = new_sides
+        h0 = self.h - self.N @ Kp_g
+        S = self.N @ Kp_N
+        nu = _dual(S, h0, s_all, enough=enough - value)
+        val = float(nu @ h0 - 0.5 * nu @ S @ nu)
+        self.step = -(Kp_g + Kp_N @ nu)
+        return value + val
+
+
+def _dual(
+    S: Array,
+    h: Array,
+    s: Array,
+    max_iter: int = 200,
+    subset: list[int] | None = None,
+    enough: float = np.inf,
+) -> Array:
+    """Maximise νᵀh − ½νᵀSν subject to s_g ν_g ≤ 0 where s_g ≠ 0 (primal-dual active set:
+    the working set grows by the most violated constraint s_g (h − Sν)_g < 0 and shrinks by
+    the multiplier that changes sign first). ``subset``: only those constraints (ν zero
+    elsewhere: still sign-feasible); ``enough``: stop once the objective reaches it (it only
+    grows)."""
+    G = len(h)
+    nu = np.zeros(G)
+    allowed = np.ones(G, dtype=bool) if subset is None else np.isin(np.arange(G), subset)
+    work = [g for g in range(G) if s[g] == 0.0 and allowed[g]]
+    scale = max(1.0, float(np.max(np.abs(h)))) if G else 1.0
+    for _ in range(max_iter):
+        if work:
+            try:
+                target = np.linalg.solve(S[np.ix_(work, work)], h[work])
+            except np.linalg.LinAlgError:
+                return nu
+        else:
+            target = np.zeros(0)
+        new = np.zeros(G)
+        new[work] = target
+        wrong = [k for k, g in enumerate(work) if s[g] != 0.0 and s[g] * target[k] > 0.0]
+        if wrong:
+            # move towards `new` until the first multiplier reaches zero, drop it
+            t, drop = 1.0, work[wrong[0]]
+            for k in wrong:
+                g = work[k]
+                den = nu[g] - new[g]
+                tk = nu[g] / den if den != 0.0 else 0.0
+                if tk < t:
+                    t, drop = tk, g
+            nu = nu + max(t, 0.0) * (new - nu)
+            nu[drop] = 0.0
+            work.remove(drop)
+            continue
+        nu = new
+        if work and float(nu @ h - 0.5 * nu @ S @ nu) >= enough:
+            return nu
+        viol = s * (h - S @ nu)
+        viol[work] = 0.0
+        viol[(s == 0.0) | ~allowed] = 0.0
+        worst = int(np.argmin(viol)) if G else 0
+        if not G or viol[worst] >= -1e-12 * scale:
+            return nu
+        work.append(worst)
+    return nu
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -1,0 +1,104 @@
+"""Run one kinked campaign case through the engine and check it against the orthant reference
+(issue 18): the combined values, χ²_min, and at every checked interval endpoint the profiled
+χ² equal to χ²_min + 1 within 1e-6 (so no interval is too narrow), the first crossing."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+from campaign import Case
+from kinked_campaign import OrthantReference
+
+#: combined values to 1e-6 σ of the reference minimum
+VALUE_TOL = 1e-6
+#: the reference's profiled χ² at each endpoint equals χ²_min + 1 to this
+ENDPOINT_TOL = 1e-6
+
+
+@dataclass
+class Outcome:
+    case: Case
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    statuses: dict[str, int] = field(default_factory=dict)
+    worst_value: float = 0.0
+    worst_endpoint: float = 0.0
+
+
+def check(
+    case: Case,
+    rng: np.random.Generator,
+    n_endpoints: int | None = None,
+    first_crossing: int | None = None,
+) -> Outcome:
+    """``n_endpoints``: how many endpoints (random) to check (all by default);
+    ``first_crossing``: of those, how many also get the check that the profile is below
+    χ²_min + 1 just inside the endpoint (all by default)."""
+    out = Outcome(case, True)
+    t0 = time.perf_counter()
+    try:
+        res = case.combiner().combine()
+    except Exception as exc:  # a campaign records any exception as a failure
+        out.ok = False
+        out.problems.append(f"exception: {type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+        return out
+    out.seconds = time.perf_counter() - t0
+    for o in res.observables:
+        st = res.interval_status[o].split(":")[0]
+        out.statuses[st] = out.statuses.get(st, 0) + 1
+        if not res.has_interval(o):
+            out.ok = False
+            out.problems.append(f"no interval for {o}: {res.interval_status[o]}")
+    ref = OrthantReference(case)
+    ref.set_scale(res)
+    engine_point = ref.start(res)
+    p, f = ref.global_min(engine_point)
+    f_engine = ref.value_grad(engine_point)[0]
+    tol = 1e-9 * max(1.0, abs(f))
+    if f_engine > f + 1e-7 * max(1.0, abs(f)):
+        out.ok = False
+        out.problems.append(
+            f"χ² at the engine's minimum {f_engine:.12g} above the reference {f:.12g}"
+        )
+    if f_engine < f - tol:  # the reference missed a lower point: start from the engine's
+        p, f = ref.global_min(engine_point, {})
+        p, f = (engine_point, f_engine) if f_engine < f else (p, f)
+    for i, o in enumerate(ref.obs):
+        d = abs(res.values[o] - p[i]) / res.errors[o]
+        out.worst_value = max(out.worst_value, d)
+        if d > VALUE_TOL:
+            out.ok = False
+            out.problems.append(
+                f"{o}: value {res.values[o]:.12g} vs reference {p[i]:.12g} ({d:.3g} σ)"
+            )
+    ends = [(i, s) for i in range(ref.n_obs) for s in (0, 1)]
+    if n_endpoints is not None and n_endpoints < len(ends):
+        ends = [ends[k] for k in sorted(rng.choice(len(ends), n_endpoints, replace=False))]
+    crossing = set(range(len(ends) if first_crossing is None else min(first_crossing, len(ends))))
+    target = f + 1.0
+    for k, (i, side) in enumerate(ends):
+        o = ref.obs[i]
+        if not res.has_interval(o):
+            continue
+        v = res.interval(o)[side]
+        pv, fv = ref.global_min(p, {i: v})
+        out.worst_endpoint = max(out.worst_endpoint, abs(fv - target))
+        if abs(fv - target) > ENDPOINT_TOL:
+            out.ok = False
+            out.problems.append(
+                f"{o} {'upper' if side else 'lower'} endpoint {v:.12g} ({res.interval_status[o]}): "
+                f"reference Δχ² − 1 = {fv - target:.3g}"
+            )
+        if k in crossing:
+            inside = v - (1 if side else -1) * 1e-3 * res.errors[o]
+            fi = ref.global_min(pv, {i: inside})[1]
+            if not fi < target:
+                out.ok = False
+                out.problems.append(
+                    f"{o}: the profile is already above Δχ² = 1 inside the endpoint"
+                )
+    return out

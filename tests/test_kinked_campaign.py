@@ -1,0 +1,107 @@
+"""The kinked campaign of issue 18 against the orthant-exact reference (tests/kinked_campaign.py).
+
+Differential combinations with many asymmetric (Convino-form, piecewise-linear) sources,
+ρ = ±1 and partial correlations between the measurements, a Hessian measurement with pulled
+nuisance parameters (kinks at λ̂ ≠ 0) and, in the Pearson/relative half, relative sources. The
+default run is small (4–8 bins and sources, at most four kinked parameters, so the reference
+can enumerate every box); the ``slow`` run has many more cases.
+"""
+
+import numpy as np
+import pytest
+from kinked_campaign import OrthantReference, check_quadratic, generate, seeds
+from kinked_check import check
+
+
+def _run(label, n, chi2, relative, n_endpoints=None, first_crossing=None):
+    problems = []
+    for seed, rng in enumerate(seeds(label, n)):
+        case = generate(rng, chi2, small=True, relative=relative)
+        out = check(case, rng, n_endpoints, first_crossing)
+        if not out.ok:
+            problems.append(f"{label} seed {seed}: " + "; ".join(p[:400] for p in out.problems))
+    assert not problems, "\n".join(problems)
+
+
+def test_reference_quadratic_is_the_written_chi2():
+    """The reference's own check: the quadratic it assembles per box equals the written χ² in
+    that box (so its exact box minima are minima of the written χ²)."""
+    for rng in seeds("quadratic", 6):
+        ref = OrthantReference(generate(rng, "neyman"))
+        assert ref.n_boxes() > 1 or not ref.kinks
+        assert check_quadratic(ref, rng) < 1e-7
+
+
+def test_kinked_neyman():
+    _run("neyman", 24, "neyman", False, first_crossing=4)
+
+
+def test_kinked_pearson_relative():
+    _run("pearson", 4, "pearson", True, n_endpoints=3, first_crossing=1)
+    _run("relative", 4, "neyman", True, n_endpoints=3, first_crossing=1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("chi2", "relative", "n"),
+    [("neyman", False, 300), ("neyman", True, 60), ("pearson", False, 60), ("pearson", True, 60)],
+)
+def test_kinked_campaign_slow(chi2, relative, n):
+    _run(f"slow{chi2}{relative}", n, chi2, relative, n_endpoints=None if not relative else 6)
+
+
+def test_generator_is_the_family_of_issue_18():
+    """Full size: 5–50 bins × 2–3 measurements × 5–30 sources, kinked, a pulled Hessian."""
+    sizes = []
+    for rng in seeds("family", 20):
+        case = generate(rng, "neyman", small=False, relative=True)
+        m0 = case.measurements[0]
+        n_bins = len(m0.estimate_names)
+        n_src = len({s for g in case.groups for _, s in g.members})
+        sizes.append((n_bins, len(case.measurements), n_src))
+        assert 5 <= n_bins <= 50 and 2 <= len(case.measurements) <= 3 and 5 <= n_src <= 30
+        assert any(m.is_asymmetric.any() for m in case.measurements)
+    assert any(np.any(c[0] > 30) for c in sizes)
+
+
+# the failure classes the campaign found, one case each (small: the reference enumerates them)
+@pytest.mark.parametrize(
+    ("label", "seed", "obs", "side", "what"),
+    [
+        ("neyman", 17, "b1", 0, "a kink held at the minimum released while another is crossed"),
+        ("neyman", 22, "b4", 0, "a lower branch across two kinks, neither alone leads there"),
+        ("neyman", 16, "b7", 0, "a lower branch by a Λ-shaped kink, no local minimum of its own"),
+        (
+            "neyman",
+            14,
+            "b6",
+            0,
+            "several endpoints too narrow in one case (kinks near the minimum)",
+        ),
+        (
+            "slowneymanFalse",
+            29,
+            "b0",
+            0,
+            "a second minimum (Δχ² 0.59, two kinks away) whose branch is wider",
+        ),
+        (
+            "slowneymanFalse",
+            87,
+            "b1",
+            0,
+            "a lower branch across two kinks whose single pieces are far above",
+        ),
+    ],
+)
+def test_kinked_reproducer(label, seed, obs, side, what):
+    rng = seeds(label, seed + 1)[seed]
+    case = generate(rng, "neyman", small=True)
+    res = case.combiner().combine()
+    ref = OrthantReference(case)
+    ref.set_scale(res)
+    p, f = ref.global_min(ref.start(res))
+    i = ref.obs.index(obs)
+    _, fv = ref.global_min(p, {i: res.interval(obs)[side]})
+    assert abs(fv - f - 1.0) < 1e-6, what
+    assert res.interval_status[obs] == "profile"

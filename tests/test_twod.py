@@ -403,3 +403,56 @@ def test_campaign_random_nested_2d_binnings(seed):
     np.testing.assert_allclose(cov, V, rtol=1e-7, atol=1e-10 * np.abs(V).max())
     for src, p in pulls.items():
         assert result.pulls[src] == pytest.approx(p, rel=1e-6, abs=1e-8)
+
+
+def test_yaml_root_th2_inputs_with_a_binning(tmp_path):
+    import uproot
+
+    from hepcombine.exceptions import ConfigError
+    from hepcombine.inputs import load_config
+
+    a, b = _pair()
+    with uproot.recreate(tmp_path / "in.root") as f:
+        for r in (a, b):
+            f[f"{r.name}_nom"] = r.hist()
+            for s, u in r.shifts.items():
+                f[f"{r.name}_{s}"] = Raw(r.name, r.xe, r.ye, u, r.sigma, {}).hist()
+    blocks = []
+    for r in (a, b):
+        syst = ", ".join(f"{s}: {r.name}_{s}" for s in r.shifts)
+        blocks.append(
+            f"  {r.name}:\n    root:\n      file: in.root\n      histogram: {r.name}_nom\n"
+            f"      kind: shift\n      systematics: {{{syst}}}\n"
+        )
+    text = (
+        "measurements:\n" + "".join(blocks) + "binning: {edges: {x: [0, 2, 4], y: [0, 1, 3]}}\n"
+        "correlations:\n  - {a: 'a:s', b: 'b:s', rho: 0.7}\n"
+    )
+    (tmp_path / "c.yaml").write_text(text)
+    spec = load_config(tmp_path / "c.yaml")
+    result = spec.combiner().combine(intervals=False)
+    x, V, _ = reference([a, b], [0.0, 2.0, 4.0], [0.0, 1.0, 3.0], CORR)
+    obs = list(spec.observables)
+    np.testing.assert_allclose([result.values[o] for o in obs], x, rtol=1e-9)
+    np.testing.assert_allclose(result.covariance.sub(obs).matrix, V, rtol=1e-8, atol=1e-14)
+    (tmp_path / "bad.yaml").write_text(
+        text.replace("kind: shift", "kind: shift\n      axis_unit: GeV", 1)
+    )
+    with pytest.raises(ConfigError, match="axis_unit.*2-d histogram"):
+        load_config(tmp_path / "bad.yaml")
+    (tmp_path / "bad2.yaml").write_text(text.replace("y: [0, 1, 3]", "y: [0, 2, 3]"))
+    with pytest.raises(
+        ConfigError, match=r"at binning: y axis .*edge 2 falls inside bin \[1, 3\) of 'a'"
+    ):
+        load_config(tmp_path / "bad2.yaml")
+
+
+def test_text_tables_label_the_cells():
+    from hepcombine.formatting import result_table
+
+    a, b = _pair()
+    result = combine_differential(
+        [a.measurement(), b.measurement()], CORR, binning={"match": "coarsest"}
+    )
+    table = result_table(result)
+    assert "pt [0, 2), y [0, 3)" in table and "pt [2, 4), y [0, 3)" in table

@@ -504,6 +504,12 @@ def _root_measurement(
         k: str(block[f"axis_{k}"]) for k in ("label", "unit") if f"axis_{k}" in block
     }
     changes: dict[str, Any] = {}
+    if axis and isinstance(dm.binning, Binning2D):
+        y.fail(
+            [*where, f"axis_{next(iter(axis))}"],
+            "a 2-d histogram (TH2) takes the labels and units of its axes from the file; "
+            "leave axis_label and axis_unit out",
+        )
     if axis:
         changes["binning"] = dataclasses.replace(dm.binning, **axis)
     if "quantity" in block:

@@ -456,3 +456,21 @@ def test_text_tables_label_the_cells():
     )
     table = result_table(result)
     assert "pt [0, 2), y [0, 3)" in table and "pt [2, 4), y [0, 3)" in table
+
+
+def test_json_of_a_2d_result_is_schema_valid():
+    import json
+
+    import jsonschema
+
+    from hepcombine.outputs.json import dumps, load_schema, result_to_dict
+
+    a, b = _pair()
+    result = combine_differential(
+        [a.measurement(), b.measurement()], CORR, binning={"match": "coarsest"}
+    )
+    data = json.loads(dumps(result_to_dict(result.result, differential=result)))
+    jsonschema.Draft202012Validator(load_schema()).validate(data)
+    got = data["differential"]["binning"]
+    assert got["x"]["low"] == [0.0, 2.0] and got["y"]["high"] == [3.0]
+    assert Binning2D.from_dict(got) == result.binning

@@ -405,11 +405,8 @@ def test_campaign_random_nested_2d_binnings(seed):
         assert result.pulls[src] == pytest.approx(p, rel=1e-6, abs=1e-8)
 
 
-def test_yaml_root_th2_inputs_with_a_binning(tmp_path):
+def _yaml_config(tmp_path, binning):
     import uproot
-
-    from hepcombine.exceptions import ConfigError
-    from hepcombine.inputs import load_config
 
     a, b = _pair()
     with uproot.recreate(tmp_path / "in.root") as f:
@@ -425,10 +422,18 @@ def test_yaml_root_th2_inputs_with_a_binning(tmp_path):
             f"      kind: shift\n      systematics: {{{syst}}}\n"
         )
     text = (
-        "measurements:\n" + "".join(blocks) + "binning: {edges: {x: [0, 2, 4], y: [0, 1, 3]}}\n"
+        "measurements:\n" + "".join(blocks) + f"binning: {binning}\n"
         "correlations:\n  - {a: 'a:s', b: 'b:s', rho: 0.7}\n"
     )
     (tmp_path / "c.yaml").write_text(text)
+    return a, b, text
+
+
+def test_yaml_root_th2_inputs_with_a_binning(tmp_path):
+    from hepcombine.exceptions import ConfigError
+    from hepcombine.inputs import load_config
+
+    a, b, text = _yaml_config(tmp_path, "{edges: {x: [0, 2, 4], y: [0, 1, 3]}}")
     spec = load_config(tmp_path / "c.yaml")
     result = spec.combiner().combine(intervals=False)
     x, V, _ = reference([a, b], [0.0, 2.0, 4.0], [0.0, 1.0, 3.0], CORR)
@@ -474,3 +479,22 @@ def test_json_of_a_2d_result_is_schema_valid():
     got = data["differential"]["binning"]
     assert got["x"]["low"] == [0.0, 2.0] and got["y"]["high"] == [3.0]
     assert Binning2D.from_dict(got) == result.binning
+
+
+def test_every_cli_output_of_a_2d_combination(tmp_path, monkeypatch):
+    import json
+
+    from hepcombine.cli import main
+
+    a, b, _ = _yaml_config(tmp_path, "{match: finest}")
+    monkeypatch.chdir(tmp_path)
+    args = ["combine", "c.yaml", "--json", "r.json", "--markdown", "r.md", "--plots"]
+    args += ["--hepdata", "hd", "--yoda", "r.yoda", "--latex", "r.tex", "--hs", "hs3.json"]
+    assert main(args) == 0
+    x, _, _ = reference([a, b], [0.0, 1.0, 2.0, 4.0], [0.0, 1.0, 3.0], CORR)
+    data = json.loads((tmp_path / "r.json").read_text())
+    got = [data["combined"][f"bin{k}"]["value"] for k in range(6)]
+    np.testing.assert_allclose(got, x, rtol=1e-9)
+    assert len(data["differential"]["binning"]["x"]["low"]) == 3
+    assert "[2, 4), yaxis [1, 3)" in (tmp_path / "r.md").read_text()  # cell 5
+    assert (tmp_path / "spectrum.png").is_file() and (tmp_path / "hd").is_dir()

@@ -487,8 +487,10 @@ def _index_ticks(ax: Axes, binning: Any) -> None:
 
 
 def _as_binning(edges: Any) -> Any:
-    from ..binning import Binning
+    from ..binning import Binning, Binning2D
 
+    if isinstance(edges, Binning2D):  # the numbered cells, x inner
+        return as_1d(edges)
     if isinstance(edges, Binning):
         return edges
     e = np.asarray(edges, dtype=float)
@@ -724,7 +726,7 @@ def plot_differential(
     ratio, logy, label, ax, rax, exp_label:
         As for :func:`plot_spectrum` (a log scale when the values span more than a decade).
     """
-    binning = result.binning
+    binning = as_1d(result.binning)
     arrays: dict[str, tuple[Any, ...]] = {}
     quantity = getattr(result, "quantity", None)
     if isinstance(inputs, Mapping):

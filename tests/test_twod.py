@@ -498,3 +498,100 @@ def test_every_cli_output_of_a_2d_combination(tmp_path, monkeypatch):
     assert len(data["differential"]["binning"]["x"]["low"]) == 3
     assert "[2, 4), yaxis [1, 3)" in (tmp_path / "r.md").read_text()  # cell 5
     assert (tmp_path / "spectrum.png").is_file() and (tmp_path / "hd").is_dir()
+
+
+# --------------------------------------------------------------------------- Hessian inputs
+def reference_quadratic(raws, cx, cy, corr, per_bin=False, hessians=None):
+    """The combined χ² written as a quadratic form in (combined cells, free fine shapes,
+    sources) and solved: a measurement finer on an axis keeps its own χ² with the shape inside
+    each combined cell free (f = R⁺ D c + N s, N the null space of its merge R); a Hessian
+    input ``hessians[name] = (H, pulls)`` enters as (θ − θ̂)ᵀ H (θ − θ̂) without its unit
+    prior (the sources' prior λᵀρ⁻¹λ is added once)."""
+    from scipy.linalg import null_space
+
+    hessians = hessians or {}
+    sources = [f"{r.name}:{s}" for r in raws for s in r.shifts]
+    n_c = (len(cx) - 1) * (len(cy) - 1)
+    parts = []
+    for r in raws:
+        Rx, Dx = axis_maps(r.xe, cx, per_bin)
+        Ry, Dy = axis_maps(r.ye, cy, per_bin)
+        R, D = np.kron(Ry, Rx), np.kron(Dy, Dx)
+        parts.append((np.linalg.pinv(R) @ D, null_space(R)))
+    n_s = sum(N.shape[1] for _, N in parts)
+    n = n_c + n_s + len(sources)
+    Q, b = np.zeros((n, n)), np.zeros(n)
+    off = n_c
+    for r, (G, N) in zip(raws, parts, strict=True):
+        y = cells(r.values)
+        P = np.zeros((len(y), n))
+        P[:, :n_c], P[:, off : off + N.shape[1]] = G, N
+        off += N.shape[1]
+        L = np.zeros((len(r.shifts), n))
+        for i, s in enumerate(r.shifts):
+            L[i, n_c + n_s + sources.index(f"{r.name}:{s}")] = 1.0
+        if r.name in hessians:
+            H, pulls = hessians[r.name]
+            T = np.vstack([P, L])
+            theta = np.concatenate([y, [pulls[s] for s in r.shifts]])
+            Q += T.T @ H @ T - L.T @ L
+            b += T.T @ H @ theta
+        else:
+            U = np.array([cells(u) for u in r.shifts.values()]).T
+            Res = P - U @ L
+            W = np.diag(1.0 / cells(r.sigma) ** 2)
+            Q += Res.T @ W @ Res
+            b += Res.T @ W @ y
+    rho = np.eye(len(sources))
+    for (a, c), v in corr.items():
+        rho[sources.index(a), sources.index(c)] = rho[sources.index(c), sources.index(a)] = v
+    Q[n_c + n_s :, n_c + n_s :] += np.linalg.inv(rho)
+    z = np.linalg.solve(Q, b)
+    return z[:n_c], np.linalg.inv(Q)[:n_c, :n_c]
+
+
+def _hessian_measurement(r, H, pulls):
+    from hepcombine.measurement import DifferentialMeasurement, Measurement
+
+    bins = [f"{r.name}_bin{k}" for k in range(r.values.size)]
+    m = Measurement.from_hessian(
+        H,
+        bins + list(r.shifts),
+        dict(zip(bins, cells(r.values), strict=True)),
+        nuisance_values=pulls,
+        name=r.name,
+    )
+    return DifferentialMeasurement(m, Binning2D.from_edges(r.xe, r.ye))
+
+
+@pytest.mark.parametrize(
+    ("binning", "cx", "cy"),
+    [
+        ({"match": "coarsest"}, [0.0, 2.0, 4.0], [0.0, 3.0]),
+        ({"match": "finest"}, [0.0, 1.0, 2.0, 4.0], [0.0, 1.0, 3.0]),
+        ({"edges": {"x": [0.0, 2.0, 4.0], "y": [0.0, 1.0, 3.0]}}, [0.0, 2.0, 4.0], [0.0, 1.0, 3.0]),
+    ],
+)
+def test_a_pulled_hessian_2d_input_equals_the_written_chi2(binning, cx, cy):
+    a, b = _pair()
+    # the quadratic form agrees with the GLS for inputs given by uncertainties
+    x_q, V_q = reference_quadratic([a, b], cx, cy, CORR)
+    x_g, V_g, _ = reference([a, b], cx, cy, CORR)
+    np.testing.assert_allclose(x_q, x_g, rtol=1e-9)
+    np.testing.assert_allclose(V_q, V_g, rtol=1e-8, atol=1e-14)
+    # a: the Hessian of its own fit (cells, then its sources), pulled sources
+    rng = np.random.default_rng(11)
+    U = np.array([cells(u) for u in a.shifts.values()]).T
+    M = np.diag(1.0 / cells(a.sigma) ** 2)
+    K = rng.normal(size=(2, 2))
+    H = np.block([[M, -M @ U], [-(M @ U).T, U.T @ M @ U + np.eye(2) + 0.3 * K @ K.T]])
+    pulls = {"s": 0.4, "u": -0.7}
+    spec = differential_spec(
+        [_hessian_measurement(a, H, pulls), b.measurement()], CORR, binning=binning
+    )
+    result = spec.combiner().combine(intervals=False)
+    obs = list(spec.observables)
+    x, V = reference_quadratic([a, b], cx, cy, CORR, hessians={"a": (H, pulls)})
+    np.testing.assert_allclose([result.values[o] for o in obs], x, rtol=1e-9)
+    np.testing.assert_allclose(result.covariance.sub(obs).matrix, V, rtol=1e-8, atol=1e-14)
+    assert not np.allclose(x, x_g, rtol=1e-3)  # the Hessian and its pulls matter

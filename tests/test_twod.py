@@ -507,8 +507,6 @@ def reference_quadratic(raws, cx, cy, corr, per_bin=False, hessians=None):
     each combined cell free (f = R⁺ D c + N s, N the null space of its merge R); a Hessian
     input ``hessians[name] = (H, pulls)`` enters as (θ − θ̂)ᵀ H (θ − θ̂) without its unit
     prior (the sources' prior λᵀρ⁻¹λ is added once)."""
-    from scipy.linalg import null_space
-
     hessians = hessians or {}
     sources = [f"{r.name}:{s}" for r in raws for s in r.shifts]
     n_c = (len(cx) - 1) * (len(cy) - 1)
@@ -517,7 +515,8 @@ def reference_quadratic(raws, cx, cy, corr, per_bin=False, hessians=None):
         Rx, Dx = axis_maps(r.xe, cx, per_bin)
         Ry, Dy = axis_maps(r.ye, cy, per_bin)
         R, D = np.kron(Ry, Rx), np.kron(Dy, Dx)
-        parts.append((np.linalg.pinv(R) @ D, null_space(R)))
+        _, sv, vt = np.linalg.svd(R)  # numpy's: N spans the shapes R does not see
+        parts.append((np.linalg.pinv(R) @ D, vt[int(np.sum(sv > 1e-12)) :].T))
     n_s = sum(N.shape[1] for _, N in parts)
     n = n_c + n_s + len(sources)
     Q, b = np.zeros((n, n)), np.zeros(n)

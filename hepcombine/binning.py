@@ -21,7 +21,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .exceptions import InvalidMeasurement
 
-__all__ = ["Binning", "Qualifier", "Quantity"]
+__all__ = ["Binning", "Binning2D", "Qualifier", "Quantity", "as_1d"]
 
 FloatArray = NDArray[np.float64]
 
@@ -305,6 +305,168 @@ class Binning:
     def __repr__(self) -> str:
         what = "bin numbers" if self.is_index else self.describe(4)
         return f"Binning({self.name!r}, {what}, unit={self.unit!r})"
+
+
+@dataclass(frozen=True, eq=False)
+class Binning2D:
+    """The cells of a two-dimensional distribution (a TH2): the bins of two axes.
+
+    The cells are flattened in **ROOT's order**, x inner (fastest) and y outer: cell
+    ``k = ix + nx * iy`` is x bin ``ix`` and y bin ``iy`` (``TH2::GetBin(ix + 1, iy + 1)`` without
+    the flow bins). A ``(nx, ny)`` array indexed ``[ix, iy]`` (``hist`` and uproot's
+    ``values()``) flattens to this order with ``values.ravel(order="F")``
+    (:meth:`flatten`) and comes back with :meth:`unflatten`.
+
+    Attributes
+    ----------
+    x, y:
+        The bins of each axis (:class:`Binning`: edges, name, label, unit).
+    """
+
+    x: Binning
+    y: Binning
+
+    def __post_init__(self) -> None:
+        for axis, b in (("x", self.x), ("y", self.y)):
+            if not isinstance(b, Binning):
+                raise InvalidMeasurement(
+                    f"binning: the {axis} axis of a 2-d binning must be a Binning, not "
+                    f"{type(b).__name__}"
+                )
+
+    @classmethod
+    def from_edges(
+        cls,
+        x_edges: ArrayLike,
+        y_edges: ArrayLike,
+        *,
+        x: dict[str, Any] | None = None,
+        y: dict[str, Any] | None = None,
+    ) -> Binning2D:
+        """Contiguous cells from the edges of both axes; ``x`` and ``y`` are the other fields of
+        each axis' :class:`Binning` (``{"name": "pt", "unit": "GeV"}``)."""
+        return cls(
+            Binning.from_edges(x_edges, **{"name": "x", **(x or {})}),
+            Binning.from_edges(y_edges, **{"name": "y", **(y or {})}),
+        )
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(nx, ny)``."""
+        return self.x.n_bins, self.y.n_bins
+
+    @property
+    def n_bins(self) -> int:
+        """Number of cells, ``nx * ny``."""
+        return self.x.n_bins * self.y.n_bins
+
+    def __len__(self) -> int:
+        return self.n_bins
+
+    #: a 2-d binning always has edges on both axes
+    is_index = False
+    centers = None
+
+    @property
+    def name(self) -> str:
+        """``"x_name:y_name"``."""
+        return f"{self.x.name}:{self.y.name}"
+
+    @property
+    def label(self) -> str:
+        """``"x label, y label"`` (empty when neither axis has a label)."""
+        return ", ".join(b.label for b in (self.x, self.y) if b.label)
+
+    @property
+    def unit(self) -> str:
+        """The x axis' unit (each axis keeps its own in ``x.unit``, ``y.unit``)."""
+        return self.x.unit
+
+    @property
+    def title(self) -> str:
+        """``"x title vs y title"``."""
+        return f"{self.x.title} vs {self.y.title}"
+
+    @property
+    def is_contiguous(self) -> bool:
+        """Whether both axes are contiguous."""
+        return self.x.is_contiguous and self.y.is_contiguous
+
+    @property
+    def widths(self) -> FloatArray:
+        """The area (width × height) of each cell, in cell order."""
+        return self.flatten(np.outer(self.x.widths, self.y.widths))
+
+    def cell(self, k: int) -> tuple[int, int]:
+        """``(ix, iy)`` of cell ``k``."""
+        return k % self.x.n_bins, k // self.x.n_bins
+
+    def index(self, ix: int, iy: int) -> int:
+        """The cell number of x bin ``ix`` and y bin ``iy``: ``ix + nx * iy``."""
+        return ix + self.x.n_bins * iy
+
+    def flatten(self, values: ArrayLike) -> FloatArray:
+        """A ``(nx, ny)`` array indexed ``[ix, iy]`` as the ``nx * ny`` cells in order."""
+        a = np.asarray(values, dtype=float)
+        return np.ravel(a, order="F")
+
+    def unflatten(self, values: ArrayLike) -> FloatArray:
+        """The ``nx * ny`` cells as a ``(nx, ny)`` array indexed ``[ix, iy]``."""
+        return np.reshape(np.asarray(values, dtype=float), self.shape, order="F")
+
+    def bin_label(self, k: int) -> str:
+        """``"cell 5 (x [0, 10) GeV, y [1, 2))"``, for messages and tables."""
+        ix, iy = self.cell(k)
+        parts = []
+        for b, i in ((self.x, ix), (self.y, iy)):
+            unit = f" {b.unit}" if b.unit else ""
+            parts.append(f"{b.name} [{b.low[i]:g}, {b.high[i]:g}){unit}")
+        return f"cell {k} ({', '.join(parts)})"
+
+    def same_bins(self, other: object, rtol: float = 1e-9) -> bool:
+        """Whether ``other`` is a 2-d binning with the same bins on both axes."""
+        return (
+            isinstance(other, Binning2D)
+            and self.x.same_bins(other.x, rtol)
+            and self.y.same_bins(other.y, rtol)
+        )
+
+    def describe(self, limit: int = 6) -> str:
+        """``"3 × 2 cells: x 3 bins with edges [...], y 2 bins with edges [...]"``."""
+        return (
+            f"{self.x.n_bins} × {self.y.n_bins} cells: {self.x.name} {self.x.describe(limit)}, "
+            f"{self.y.name} {self.y.describe(limit)}"
+        )
+
+    def flat(self) -> Binning:
+        """The cells as numbered bins ``0 … nx·ny − 1`` (x inner), for outputs and plots that
+        only know 1-d bins."""
+        return Binning.index(self.n_bins, name="cell", label="cell")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (``from_dict`` reads it back)."""
+        return {"x": self.x.to_dict(), "y": self.y.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Binning2D:
+        """The inverse of :meth:`to_dict`."""
+        return cls(Binning.from_dict(data["x"]), Binning.from_dict(data["y"]))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Binning2D):
+            return NotImplemented
+        return self.x == other.x and self.y == other.y
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Binning2D(x={self.x!r}, y={self.y!r})"
+
+
+def as_1d(binning: Binning | Binning2D) -> Binning:
+    """``binning``, or the numbered cells of a 2-d one (:meth:`Binning2D.flat`)."""
+    return binning.flat() if isinstance(binning, Binning2D) else binning
 
 
 def __dir__() -> list[str]:

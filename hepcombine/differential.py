@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .binning import Binning, Quantity
+from .binning import Binning, Binning2D, Quantity
 from .exceptions import IntervalError, InvalidArgument, InvalidMeasurement, UnknownName
 
 if TYPE_CHECKING:
@@ -163,7 +163,7 @@ class DifferentialResult:
 
     result: CombinationResult
     observables: tuple[str, ...]
-    binning: Binning
+    binning: Binning | Binning2D
     title: str = ""
     quantity: Quantity = field(default_factory=Quantity)
 
@@ -182,7 +182,7 @@ class DifferentialResult:
             )
         if len(set(obs)) != len(obs):
             raise InvalidMeasurement(f"a bin is listed twice in {list(obs)}")
-        if not isinstance(self.binning, Binning):
+        if not isinstance(self.binning, Binning | Binning2D):
             raise InvalidArgument(
                 f"binning must be a Binning, not {type(self.binning).__name__} (use "
                 "DifferentialResult.from_result(result, edges=...) for plain edges)"
@@ -212,7 +212,7 @@ class DifferentialResult:
         axis_label: str = "",
         title: str = "",
         *,
-        binning: Binning | None = None,
+        binning: Binning | Binning2D | None = None,
         quantity: Quantity | None = None,
     ) -> DifferentialResult:
         """Wrap a result that did not come from histograms, e.g. of a Convino configuration
@@ -239,6 +239,8 @@ class DifferentialResult:
         """The ``n + 1`` bin edges; ``None`` when the bins have gaps or only points are known
         (graphs whose x errors are not contiguous bins)."""
         b = self.binning
+        if isinstance(b, Binning2D):
+            return None
         if not b.is_contiguous or (b.is_index and b.centers is not None):
             return None
         return b.edges

@@ -267,7 +267,9 @@ def _columns(result: Any) -> tuple[Any, list[str], list[str]]:
     if hasattr(result, "binning") and hasattr(result, "result"):  # a DifferentialResult
         b = result.binning
         unit = f" {b.unit}" if b.unit else ""
-        if b.is_index:
+        if hasattr(b, "cell"):  # the cells of a 2-d distribution, x inner
+            names = [b.bin_label(k).split(" (", 1)[1][:-1] for k in range(b.n_bins)]
+        elif b.is_index:
             names = [f"bin {i}" for i in range(b.n_bins)]
         else:
             names = [f"[{lo:g}, {hi:g}){unit}" for lo, hi in zip(b.low, b.high, strict=True)]

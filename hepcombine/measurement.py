@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .binning import Binning, Quantity
+from .binning import Binning, Binning2D, Quantity
 from .exceptions import InvalidMeasurement
 
 __all__ = ["DifferentialMeasurement", "Measurement"]
@@ -611,7 +611,8 @@ class DifferentialMeasurement:
     measurement:
         The canonical measurement; its estimates are the bins, in order.
     binning:
-        The bins (edges, axis name, label and unit; :class:`~hepcombine.binning.Binning`).
+        The bins (edges, axis name, label and unit; :class:`~hepcombine.binning.Binning`), or
+        the cells of a 2-d distribution (:class:`~hepcombine.binning.Binning2D`, x inner).
     quantity:
         What the values are (label and unit), when the input says.
     title:
@@ -621,7 +622,7 @@ class DifferentialMeasurement:
     """
 
     measurement: Measurement
-    binning: Binning
+    binning: Binning | Binning2D
     quantity: Quantity = field(default_factory=Quantity)
     title: str = ""
     origin: str = ""
@@ -653,12 +654,15 @@ class DifferentialMeasurement:
     def edges(self) -> NDArray[np.float64] | None:
         """The ``n + 1`` bin edges; ``None`` when the bins are only numbered or have gaps."""
         b = self.binning
+        if isinstance(b, Binning2D):
+            return None
         return None if b.is_index or not b.is_contiguous else b.edges
 
     @property
     def centers(self) -> NDArray[np.float64]:
         """x of each bin (a graph's points; else the middle of each bin)."""
-        return self.binning.bin_centers
+        b = self.binning
+        return b.flat().bin_centers if isinstance(b, Binning2D) else b.bin_centers
 
     @property
     def axis_name(self) -> str:

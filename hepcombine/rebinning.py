@@ -39,7 +39,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from .binning import Binning
+from .binning import Binning, Binning2D
 from .exceptions import InvalidArgument, InvalidMeasurement
 from .linear_maps import LinearQuantity
 from .measurement import DifferentialMeasurement, Measurement
@@ -74,7 +74,8 @@ class Rebinned:
         The linear quantities of the estimates that measure several combined bins (not
         reported), as for ``Combiner(linear=...)``.
     binning:
-        The combined bins (the axis of the first measurement).
+        The combined bins (the axis of the first measurement); a
+        :class:`~hepcombine.binning.Binning2D` for 2-d measurements.
     members:
         Per combined bin, the measurements that measure it (alone or in a sum).
     """
@@ -82,7 +83,7 @@ class Rebinned:
     measurements: dict[str, Measurement]
     observables: dict[str, list[str]]
     linear: dict[str, LinearQuantity]
-    binning: Binning
+    binning: Binning | Binning2D
     members: tuple[tuple[str, ...], ...]
 
 
@@ -173,15 +174,21 @@ def _one_blas_thread() -> Iterator[None]:
 
 
 # ---------------------------------------------------------------------- edges
-def _scale(measurements: Mapping[str, DifferentialMeasurement]) -> float:
+@dataclass(frozen=True)
+class _Axis:
+    """The bins of one measurement along one axis (a 1-d measurement, or one axis of a 2-d
+    one): all that the choice of combined bins looks at."""
+
+    binning: Binning
+
+
+def _scale(measurements: Mapping[str, _Axis]) -> float:
     lo = min(float(d.binning.low.min()) for d in measurements.values())
     hi = max(float(d.binning.high.max()) for d in measurements.values())
     return RTOL * max(1.0, hi - lo, abs(lo), abs(hi))
 
 
-def _union_edges(
-    measurements: Mapping[str, DifferentialMeasurement], tol: float
-) -> list[tuple[float, str]]:
+def _union_edges(measurements: Mapping[str, _Axis], tol: float) -> list[tuple[float, str]]:
     """Every edge of every measurement (edges within ``tol`` are one edge, the first given),
     in increasing order, with the first measurement that has it."""
     names = list(measurements)
@@ -201,7 +208,7 @@ def _union_edges(
     return [(float(v[i]), names[int(f)]) for i, f in zip(starts, first, strict=True)]
 
 
-def _strictly_inside(d: DifferentialMeasurement, e: Array, tol: float) -> Array:
+def _strictly_inside(d: _Axis, e: Array, tol: float) -> Array:
     """Per value of ``e``: the bin of ``d`` it lies strictly inside, or −1."""
     b = d.binning
     idx = np.searchsorted(b.low, e, side="right") - 1
@@ -211,15 +218,13 @@ def _strictly_inside(d: DifferentialMeasurement, e: Array, tol: float) -> Array:
     return np.where(inside, idx, -1)
 
 
-def _inside(d: DifferentialMeasurement, e: float, tol: float) -> int | None:
+def _inside(d: _Axis, e: float, tol: float) -> int | None:
     """The bin of ``d`` that ``e`` lies strictly inside, or None."""
     j = int(_strictly_inside(d, np.array([e]), tol)[0])
     return None if j < 0 else j
 
 
-def _bins_between(
-    edges: Sequence[float], measurements: Mapping[str, DifferentialMeasurement]
-) -> tuple[Array, Array]:
+def _bins_between(edges: Sequence[float], measurements: Mapping[str, _Axis]) -> tuple[Array, Array]:
     """The bins between consecutive ``edges`` that some measurement covers."""
     e = np.asarray(edges, dtype=float)
     lo, hi = e[:-1], e[1:]
@@ -233,7 +238,7 @@ def _bins_between(
     return lo[covered].copy(), hi[covered].copy()
 
 
-def _label(d: DifferentialMeasurement, name: str, j: int) -> str:
+def _label(d: _Axis, name: str, j: int) -> str:
     return f"bin [{d.binning.low[j]:g}, {d.binning.high[j]:g}) of {name!r}"
 
 
@@ -248,12 +253,12 @@ class _Entry:
 
 def _assign(
     name: str,
-    d: DifferentialMeasurement,
+    d: _Axis,
     low: Array,
     high: Array,
     tol: float,
     provenance: Mapping[float, str],
-    measurements: Mapping[str, DifferentialMeasurement],
+    measurements: Mapping[str, _Axis],
     partial: str = "error",
 ) -> _Entry:
     """Groups of bins of ``d`` (merged) and the combined bins each group measures."""
@@ -350,9 +355,9 @@ def _edge_message(
     e: float,
     provenance: Mapping[float, str],
     name: str,
-    d: DifferentialMeasurement,
+    d: _Axis,
     j: int,
-    measurements: Mapping[str, DifferentialMeasurement],
+    measurements: Mapping[str, _Axis],
 ) -> str:
     other = next(
         (m for f, m in provenance.items() if abs(f - e) <= 1e-12 * max(1.0, abs(e)) or f == e), None
@@ -376,7 +381,7 @@ def rebin(
     measurements: Mapping[str, DifferentialMeasurement],
     *,
     match: Literal["coarsest", "finest", "edges"] = "coarsest",
-    edges: Sequence[float] | None = None,
+    edges: Sequence[float] | Mapping[str, Sequence[float]] | None = None,
     content: str | Mapping[str, str] = "density",
     unmeasured: Literal["error", "sum"] = "error",
     prefix: str = "bin",
@@ -384,7 +389,14 @@ def rebin(
     """The combined bins of ``measurements`` (by name) and how each enters; see the module
     docstring. ``content``: ``"density"`` (default) or ``"per_bin"``, for all measurements or
     per name (all must agree: merging a density and a per-bin content is not meaningful).
-    ``edges`` (with ``match="edges"``): the combined bin edges, increasing."""
+    ``edges`` (with ``match="edges"``): the combined bin edges, increasing.
+
+    2-d measurements (:class:`~hepcombine.binning.Binning2D`, all of them): each axis is
+    chosen as above (``edges={"x": [...], "y": [...]}``; an axis left out follows ``match``,
+    coarsest by default), and the cells merge as the outer product of the axes' merges: the
+    merge matrix of the cells (x inner) is ``kron(B_y, B_x)``, area-weighted for densities and
+    summed for per-bin contents. A cell measured only through sums is an error (no
+    ``unmeasured="sum"`` in 2-d)."""
     if not measurements:
         raise InvalidMeasurement("a differential combination needs at least one measurement")
     if match not in MATCHES:
@@ -411,12 +423,45 @@ def rebin(
             "form (HEPData: per_bin_width: true divides by the bin width)"
         )
     kind = next(iter(kinds.values()))
+    two = [n for n, d in measurements.items() if isinstance(d.binning, Binning2D)]
+    if two and len(two) < len(measurements):
+        one = next(n for n in measurements if n not in two)
+        raise InvalidMeasurement(
+            f"measurement {two[0]!r} is two-dimensional (TH2) but {one!r} is one-dimensional; "
+            "a differential combination combines measurements of one distribution, all 1-d or "
+            "all 2-d"
+        )
     for n, d in measurements.items():
         if d.binning.is_index:
             raise InvalidMeasurement(
                 f"measurement {n!r}: its bins are only numbered (no edges), so they cannot be "
                 "rebinned; give its bin edges"
             )
+    if two:
+        return _rebin_2d(measurements, match, edges, kind, unmeasured, prefix)
+    if isinstance(edges, Mapping):
+        raise InvalidArgument(
+            "binning: edges per axis ({x: [...], y: [...]}) are for 2-d measurements; give a "
+            "list of edges for 1-d ones"
+        )
+    axes = {n: _Axis(_one_d(d.binning)) for n, d in measurements.items()}
+    low, high, entries = _axis_bins(axes, match, edges, unmeasured)
+    return _build(measurements, entries, low, high, kind, prefix)
+
+
+def _one_d(b: Binning | Binning2D) -> Binning:
+    assert isinstance(b, Binning)
+    return b
+
+
+def _axis_bins(
+    axes: Mapping[str, _Axis],
+    match: str,
+    edges: Sequence[float] | None,
+    unmeasured: str,
+) -> tuple[Array, Array, dict[str, _Entry]]:
+    """The combined bins of one axis and how each measurement's bins enter them."""
+    measurements = axes
     tol = _scale(measurements)
     union = _union_edges(measurements, tol)
     provenance = dict(union)
@@ -475,7 +520,7 @@ def rebin(
         low, high = low[rows], new_high[rows]
         merged_sums = True
         log.info("binning: combined bins %s measured only as a sum by %r: kept as one bin", cs, by)
-    return _build(measurements, entries, low, high, kind, prefix)
+    return low, high, entries
 
 
 def _build(
@@ -486,7 +531,7 @@ def _build(
     kind: str,
     prefix: str,
 ) -> Rebinned:
-    first = next(iter(measurements.values())).binning
+    first = _one_d(next(iter(measurements.values())).binning)
     binning = Binning(low, high, first.name, first.label, first.unit)
     bins = [f"{prefix}{k}" for k in range(len(low))]
     observables: dict[str, list[str]] = {b: [] for b in bins}
@@ -507,7 +552,7 @@ def _build(
                 names[g[0]] if len(g) == 1 else f"{names[g[0]]}..{names[g[-1]]}"
                 for g in entry.groups
             ]
-            new = merge_measurement(meas, merge_matrix(d.binning, entry.groups, kind), est)
+            new = merge_measurement(meas, merge_matrix(_one_d(d.binning), entry.groups, kind), est)
         out[n] = new
         for e, cs in zip(est, entry.targets, strict=True):
             for c in cs:
@@ -522,6 +567,114 @@ def _build(
                 {bins[c]: float(a) for c, a in zip(cs, coeff, strict=True)}, (f"{n}:{e}",), False
             )
     return Rebinned(out, observables, linear, binning, tuple(tuple(m) for m in members))
+
+
+# ---------------------------------------------------------------------- 2-d
+def _rebin_2d(
+    measurements: Mapping[str, DifferentialMeasurement],
+    match: str,
+    edges: Sequence[float] | Mapping[str, Sequence[float]] | None,
+    kind: str,
+    unmeasured: str,
+    prefix: str,
+) -> Rebinned:
+    """Cells of 2-d measurements: each axis chosen by :func:`_axis_bins`, the cells merged as
+    the outer product of the axes' merges."""
+    grids = {n: _two_d(d.binning) for n, d in measurements.items()}
+    if edges is not None and not isinstance(edges, Mapping):
+        raise InvalidArgument(
+            "binning: 2-d measurements take edges per axis, {x: [...], y: [...]}, not one list"
+        )
+    given = dict(edges or {})
+    unknown = [k for k in given if k not in ("x", "y")]
+    if unknown:
+        raise InvalidArgument(f"binning: edges of 2-d measurements are 'x' and 'y', not {unknown}")
+    if unmeasured == "sum":
+        raise InvalidArgument(
+            "binning: unmeasured: sum is for 1-d measurements; for 2-d ones give edges per axis "
+            "({x: [...], y: [...]}) whose cells are measured"
+        )
+    per_axis: dict[str, tuple[Array, Array, dict[str, _Entry]]] = {}
+    for axis in ("x", "y"):
+        views = {n: _Axis(getattr(g, axis)) for n, g in grids.items()}
+        how = "edges" if axis in given else ("coarsest" if match == "edges" else match)
+        try:
+            per_axis[axis] = _axis_bins(views, how, given.get(axis), "error")
+        except InvalidMeasurement as exc:
+            first = next(iter(grids.values()))
+            raise type(exc)(f"{axis} axis ({getattr(first, axis).name!r}): {exc}") from None
+    (lx, hx, ex), (ly, hy, ey) = per_axis["x"], per_axis["y"]
+    first = next(iter(grids.values()))
+    binning = Binning2D(
+        Binning(lx, hx, first.x.name, first.x.label, first.x.unit),
+        Binning(ly, hy, first.y.name, first.y.label, first.y.unit),
+    )
+    nx_c = len(lx)
+    cells = [f"{prefix}{k}" for k in range(binning.n_bins)]
+    observables: dict[str, list[str]] = {c: [] for c in cells}
+    members: list[list[str]] = [[] for _ in cells]
+    linear: dict[str, LinearQuantity] = {}
+    out: dict[str, Measurement] = {}
+    for n, d in measurements.items():
+        g = grids[n]
+        meas = d.measurement
+        names = meas.estimate_names
+        gx, gy = ex[n], ey[n]
+        identity = (
+            [len(j) for j in gx.groups] == [1] * g.x.n_bins
+            and [len(j) for j in gy.groups] == [1] * g.y.n_bins
+            and [j[0] for j in gx.groups] == list(range(g.x.n_bins))
+            and [j[0] for j in gy.groups] == list(range(g.y.n_bins))
+        )
+        # the groups of cells, y outer and x inner as the rows of kron(B_y, B_x)
+        groups = [(jy, jx) for jy in gy.groups for jx in gx.groups]
+        targets = [(cy, cx) for cy in gy.targets for cx in gx.targets]
+        if identity:
+            new, est = meas, list(names)
+        else:
+            est = []
+            for jy, jx in groups:
+                lo, hi = g.index(jx[0], jy[0]), g.index(jx[-1], jy[-1])
+                est.append(names[lo] if lo == hi else f"{names[lo]}..{names[hi]}")
+            B = np.asarray(
+                np.kron(merge_matrix(g.y, gy.groups, kind), merge_matrix(g.x, gx.groups, kind)),
+                dtype=np.float64,
+            )
+            new = merge_measurement(meas, B, est)
+        out[n] = new
+        for e, (cy, cx) in zip(est, targets, strict=True):
+            ks = [x + nx_c * y for y in cy for x in cx]
+            for k in ks:
+                if n not in members[k]:
+                    members[k].append(n)
+            if len(ks) == 1:
+                observables[cells[ks[0]]].append(f"{n}:{e}")
+                continue
+            if kind == "per_bin":
+                coeff = np.ones(len(ks))
+            else:
+                wx, wy = hx[cx] - lx[cx], hy[cy] - ly[cy]
+                coeff = np.kron(wy / wy.sum(), wx / wx.sum())
+            linear[f"{n}_{e}".replace(":", "_")] = LinearQuantity(
+                {cells[k]: float(a) for k, a in zip(ks, coeff, strict=True)}, (f"{n}:{e}",), False
+            )
+    lonely = [k for k, c in enumerate(cells) if not observables[c]]
+    if lonely:
+        k = lonely[0]
+        by = members[k]
+        raise InvalidMeasurement(
+            f"binning: the combined {binning.bin_label(k)} is measured by no measurement alone"
+            + (f", only in sums of cells by {by}" if by else "")
+            + "; a 2-d measurement fine in x but coarse in y and another the other way round "
+            "measure no cell alone: give 'binning: {match: coarsest}' or edges per axis "
+            "({x: [...], y: [...]}) whose cells one of them measures"
+        )
+    return Rebinned(out, observables, linear, binning, tuple(tuple(m) for m in members))
+
+
+def _two_d(b: Binning | Binning2D) -> Binning2D:
+    assert isinstance(b, Binning2D)
+    return b
 
 
 def __dir__() -> list[str]:

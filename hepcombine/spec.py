@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from .binning import Binning, Quantity
+from .binning import Binning, Binning2D, Quantity
 from .exceptions import ConfigError, InvalidArgument, InvalidMeasurement
 from .measurement import Measurement
 
@@ -146,7 +146,7 @@ class CombinationSpec:
     normalise: bool = False
     chi2: str | None = None
     source: str = ""
-    binning: Binning | None = None
+    binning: Binning | Binning2D | None = None
     format: str = "python"
     quantity: Quantity | None = None
     errors_on_errors: dict[str, Any] = field(default_factory=dict)

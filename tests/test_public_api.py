@@ -75,7 +75,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "write_hepdata",
         "write_root",
     ],
-    "hepcombine.binning": ["Binning", "Qualifier", "Quantity"],
+    "hepcombine.binning": ["Binning", "Binning2D", "Qualifier", "Quantity", "as_1d"],
     "hepcombine.blue": [
         "Blue",
         "BlueInputs",
@@ -227,6 +227,7 @@ PUBLIC_API: dict[str, list[str]] = {
     "hepcombine.outputs.hs3": ["HS3Model", "hs3_model"],
     "hepcombine.outputs.hist": [
         "distribution_hist",
+        "distribution_hist_2d",
         "is_uniform",
         "matrix_hist",
         "regular_or_variable_axis",

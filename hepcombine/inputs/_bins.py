@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..binning import Binning, Qualifier, Quantity
+from ..binning import Binning, Binning2D, Qualifier, Quantity
 from ..exceptions import InvalidMeasurement
 from ..measurement import DifferentialMeasurement
 
@@ -44,7 +44,7 @@ class MatchedBins:
     bin order, their ``binning``, and per combined bin the measurements that have it."""
 
     observables: dict[str, list[str]]
-    binning: Binning
+    binning: Binning | Binning2D
     members: tuple[tuple[str, ...], ...]
 
 
@@ -59,6 +59,7 @@ def _origin(name: str, m: DifferentialMeasurement) -> str:
 def _keys(name: str, m: DifferentialMeasurement, n_measurements: int) -> list[tuple[float, float]]:
     """(low, high) of each bin, or (x, x) for measurements whose bins are only points."""
     b = m.binning
+    assert isinstance(b, Binning)  # 2-d binnings: _match_cells
     if not b.is_index:
         return list(zip(b.low.tolist(), b.high.tolist(), strict=True))
     if b.centers is not None:
@@ -92,6 +93,8 @@ def match_bins(
     names = list(measurements)
     if not names:
         raise InvalidMeasurement("a differential combination needs at least one measurement")
+    if any(isinstance(m.binning, Binning2D) for m in measurements.values()):
+        return _match_cells(measurements, union, prefix)
     keys = {n: _keys(n, m, len(names)) for n, m in measurements.items()}
     points = {n: measurements[n].binning.is_index for n in names}
     if len(set(points.values())) > 1:
@@ -216,6 +219,47 @@ def match_bins(
             centers = lead.binning.centers
         binning = Binning(low, high, first.name, first.label, first.unit, False, centers)
     return MatchedBins(observables, binning, members)
+
+
+def _match_cells(
+    measurements: Mapping[str, DifferentialMeasurement], union: bool, prefix: str
+) -> MatchedBins:
+    """2-d measurements: all on the same cells (x inner, :class:`Binning2D`)."""
+    names = list(measurements)
+    flat = [n for n in names if not isinstance(measurements[n].binning, Binning2D)]
+    two = [n for n in names if n not in flat]
+    if flat:
+        raise BinMismatch(
+            f"measurement {_origin(two[0], measurements[two[0]])} is two-dimensional (TH2) but "
+            f"{_origin(flat[0], measurements[flat[0]])} is one-dimensional; combine "
+            "measurements of one distribution, all 1-d or all 2-d",
+            flat[0],
+        )
+    if union:
+        raise BinMismatch(
+            "binning: match: union is for 1-d measurements; combine 2-d ones in different "
+            "binnings with 'binning: {match: coarsest | finest}' or edges per axis",
+            names[0],
+        )
+    first = measurements[names[0]].binning
+    assert isinstance(first, Binning2D)
+    for n in names[1:]:
+        other = measurements[n].binning
+        if not first.same_bins(other):
+            assert isinstance(other, Binning2D)
+            raise BinMismatch(
+                f"measurement {_origin(n, measurements[n])} ({other.describe()}) is not on the "
+                f"cells of {_origin(names[0], measurements[names[0]])} ({first.describe()}); "
+                "combine them in different binnings with 'binning: {match: coarsest | "
+                "finest}' or 'binning: {edges: {x: [...], y: [...]}}'",
+                n,
+            )
+    observables = {
+        f"{prefix}{k}": [f"{n}:{measurements[n].bin_names[k]}" for n in names]
+        for k in range(first.n_bins)
+    }
+    members = tuple(tuple(names) for _ in range(first.n_bins))
+    return MatchedBins(observables, first, members)
 
 
 def common_quantity(

@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from ..binning import Binning, Quantity
+from ..binning import Binning, Binning2D, Quantity
 from ..exceptions import InvalidArgument, InvalidMeasurement, UnknownName
 from ..measurement import DifferentialMeasurement, Measurement
 from ..names import Ref
@@ -102,8 +102,24 @@ class _Hist1D:
     axis_label: str = ""
     title: str = ""
     value_label: str = ""  # the title of the values' axis (a TH1's y axis): the quantity
+    # a 2-d histogram (TH2): values are its cells, x inner (ROOT's order, Binning2D)
+    grid: tuple[int, int] | None = None  # (nx, ny)
+    edges_y: NDArray[np.float64] | None = None
+    axis_name_y: str = ""
+    axis_label_y: str = ""
+
+    @property
+    def dimension(self) -> int:
+        return 1 if self.grid is None else 2
 
     def where(self, i: int) -> str:
+        if self.grid is not None:
+            nx = self.grid[0]
+            ix, iy = i % nx, i // nx
+            if self.edges is not None and self.edges_y is not None:
+                ex, ey = self.edges, self.edges_y
+                return f"cell {i} (x [{ex[ix]:g}, {ex[ix + 1]:g}), y [{ey[iy]:g}, {ey[iy + 1]:g}))"
+            return f"cell {i} (x bin {ix}, y bin {iy})"
         if self.edges is not None:
             return f"bin {i} [{self.edges[i]:g}, {self.edges[i + 1]:g})"
         return f"bin {i}"
@@ -381,8 +397,12 @@ def _uproot_variances(obj: Any, values: NDArray[np.float64]) -> NDArray[np.float
 def _read_1d(obj: Any, role: str, file: Any, fname: str, *, allow_array: bool) -> _Hist1D:
     obj, desc = _resolve(obj, role, file, fname)
     if hasattr(obj, "GetNbinsX"):  # PyROOT TH1
+        if _pyroot_dimension(obj) == 2:
+            return _read_pyroot_2d(obj, desc)
         if _pyroot_dimension(obj) != 1:
-            raise InvalidMeasurement(f"{desc}: expected a one-dimensional histogram (TH1)")
+            raise InvalidMeasurement(
+                f"{desc}: expected a one- or two-dimensional histogram (TH1, TH2)"
+            )
         n = int(obj.GetNbinsX())
         values = np.array([obj.GetBinContent(i) for i in range(1, n + 1)], dtype=float)
         flow = (float(obj.GetBinContent(0)), float(obj.GetBinContent(n + 1)))
@@ -401,9 +421,11 @@ def _read_1d(obj: Any, role: str, file: Any, fname: str, *, allow_array: bool) -
         )
     if hasattr(obj, "values") and hasattr(obj, "axes"):  # UHI: uproot, hist, boost-histogram
         axes = list(obj.axes)
+        if len(axes) == 2:
+            return _read_uhi_2d(obj, axes, desc)
         if len(axes) != 1:
             raise InvalidMeasurement(
-                f"{desc}: has {len(axes)} axes; a distribution must be one-dimensional"
+                f"{desc}: has {len(axes)} axes; a distribution must be one- or two-dimensional"
             )
         values = _float_array(obj.values(), desc)
         variances = _uproot_variances(obj, values)
@@ -440,10 +462,122 @@ def _read_1d(obj: Any, role: str, file: Any, fname: str, *, allow_array: bool) -
         values = _float_array(obj, desc)
         if values.ndim == 1:
             return _Hist1D(desc.replace("unnamed ndarray", "array"), values, None, None)
+        if values.ndim == 2:  # indexed [ix, iy], as hist's values(): cells x inner
+            return _Hist1D(
+                desc.replace("unnamed ndarray", "array"),
+                values.ravel(order="F"),
+                None,
+                None,
+                grid=(values.shape[0], values.shape[1]),
+            )
     raise InvalidMeasurement(
         f"{desc}: not a histogram (expected a uproot/PyROOT TH1, a hist.Hist or another "
         f"UHI-plottable histogram{', or a 1-d array' if allow_array else ''}), "
         f"got {type(obj).__name__}"
+    )
+
+
+def _read_pyroot_2d(obj: Any, desc: str) -> _Hist1D:
+    """A PyROOT TH2: its cells x inner (``GetBin(ix, iy)`` order without flow bins)."""
+    nx, ny = int(obj.GetNbinsX()), int(obj.GetNbinsY())
+    full = np.array(
+        [[obj.GetBinContent(ix, iy) for iy in range(ny + 2)] for ix in range(nx + 2)], dtype=float
+    )
+    inner = full[1:-1, 1:-1]
+    values = inner.ravel(order="F")
+    rim = np.abs(full)
+    rim[1:-1, 1:-1] = 0.0
+    plain = (
+        hasattr(obj, "GetSumw2N")
+        and not (hasattr(obj, "InheritsFrom") and obj.InheritsFrom("TProfile2D"))
+        and int(getattr(obj, "GetBinErrorOption", lambda: 0)()) == 0
+    )
+    if plain and int(obj.GetSumw2N()) == 0:
+        variances = np.abs(values)
+    elif plain:
+        sumw2 = obj.GetSumw2()
+        variances = np.array(
+            [sumw2.At(obj.GetBin(ix, iy)) for iy in range(1, ny + 1) for ix in range(1, nx + 1)],
+            dtype=float,
+        )
+    else:
+        variances = np.array(
+            [obj.GetBinError(ix, iy) ** 2 for iy in range(1, ny + 1) for ix in range(1, nx + 1)],
+            dtype=float,
+        )
+    xaxis, yaxis = obj.GetXaxis(), obj.GetYaxis()
+    xname, xlabel = _axis_text(xaxis)
+    yname, ylabel = _axis_text(yaxis)
+    flow = float(rim.sum())
+    return _Hist1D(
+        desc,
+        values,
+        variances,
+        _pyroot_edges(xaxis, nx),
+        (flow, 0.0),
+        xname,
+        xlabel,
+        _title(obj),
+        str(obj.GetZaxis().GetTitle()) if hasattr(obj, "GetZaxis") else "",
+        grid=(nx, ny),
+        edges_y=_pyroot_edges(yaxis, ny),
+        axis_name_y=yname,
+        axis_label_y=ylabel,
+    )
+
+
+def _read_uhi_2d(obj: Any, axes: list[Any], desc: str) -> _Hist1D:
+    """A 2-d uproot TH2 or hist.Hist: ``values()[ix, iy]``, flattened x inner."""
+    grid = _float_array(obj.values(), desc)
+    nx, ny = grid.shape
+    values = grid.ravel(order="F")
+    variances: NDArray[np.float64] | None = None
+    classname = getattr(obj, "classname", None)
+    if isinstance(classname, str) and classname.startswith("TH2") and hasattr(obj, "member"):
+        # fSumw2 as ROOT keeps it ((nx + 2) (ny + 2), x inner), so that NaN stays NaN
+        sumw2 = obj.member("fSumw2", none_if_missing=True)
+        if sumw2 is not None and len(sumw2) == (nx + 2) * (ny + 2):
+            variances = np.array(sumw2, dtype=float).reshape(ny + 2, nx + 2)[1:-1, 1:-1].ravel()
+        else:
+            variances = np.abs(values)
+    elif hasattr(obj, "variances"):
+        v = obj.variances()
+        variances = None if v is None else _float_array(v, desc).ravel(order="F")
+    ex, ey = _axis_edges(axes[0], desc), _axis_edges(axes[1], desc)
+    if (len(ex) - 1, len(ey) - 1) != (nx, ny):
+        raise InvalidMeasurement(
+            f"{desc}: {nx} × {ny} values but {len(ex) - 1} × {len(ey) - 1} bins on its axes"
+        )
+    flow = 0.0
+    try:
+        full = np.abs(_float_array(obj.values(flow=True), desc))
+    except TypeError:  # a plottable without flow support
+        full = np.abs(grid)
+    inner = np.ones(full.shape, dtype=bool)
+    for k, (axis, n) in enumerate(zip(axes, (nx, ny), strict=True)):
+        extra = full.shape[k] - n
+        traits = getattr(axis, "traits", None)
+        under = 1 if extra == 2 or (extra == 1 and bool(getattr(traits, "underflow", False))) else 0
+        keep = np.zeros(full.shape[k], dtype=bool)
+        keep[under : under + n] = True
+        inner &= keep[:, None] if k == 0 else keep[None, :]
+    flow = float(full[~inner].sum())
+    xname, xlabel = _axis_text(axes[0])
+    yname, ylabel = _axis_text(axes[1])
+    return _Hist1D(
+        desc,
+        values,
+        variances,
+        ex,
+        (flow, 0.0),
+        xname,
+        xlabel,
+        _title(obj),
+        _uproot_axis_title(obj, "fZaxis"),
+        grid=(nx, ny),
+        edges_y=ey,
+        axis_name_y=yname,
+        axis_label_y=ylabel,
     )
 
 
@@ -477,6 +611,15 @@ def _check_bin_errors(h: _Hist1D) -> None:
 
 
 def _warn_flow(h: _Hist1D) -> None:
+    if h.grid is not None and h.flow[0] != 0:
+        log.warning(
+            "%s: its under- and overflow cells (|content| %g in all) are ignored (only the "
+            "%d × %d regular cells are used)",
+            h.desc,
+            h.flow[0],
+            *h.grid,
+        )
+        return
     if any(v != 0 for v in h.flow):
         log.warning(
             "%s: underflow %g and overflow %g are ignored (only the %d regular bins are used)",
@@ -501,6 +644,9 @@ def _fmt_edges(edges: NDArray[np.float64]) -> str:
 
 def _check_binning(ref: _Hist1D, h: _Hist1D) -> None:
     n_ref, n = len(ref.values), len(h.values)
+    if ref.grid is not None or h.grid is not None:
+        _check_binning_2d(ref, h)
+        return
     if ref.edges is not None and h.edges is not None:
         if not _same_edges(ref.edges, h.edges):
             raise InvalidMeasurement(
@@ -510,6 +656,36 @@ def _check_binning(ref: _Hist1D, h: _Hist1D) -> None:
             )
     elif n != n_ref:
         raise InvalidMeasurement(f"{h.desc} has {n} bins but {ref.desc} has {n_ref}")
+
+
+def _check_binning_2d(ref: _Hist1D, h: _Hist1D) -> None:
+    """Two histograms of one measurement where at least one is 2-d: both must be 2-d on the
+    same cells (an array of the nominal's cell count is taken as its cells, x inner)."""
+    if (
+        ref.grid is not None
+        and h.grid is None
+        and h.edges is None
+        and len(h.values) == len(ref.values)
+    ):
+        return  # a flat array of the cells
+    if ref.grid is None or h.grid is None:
+        two, one = (ref, h) if ref.grid is not None else (h, ref)
+        raise InvalidMeasurement(
+            f"{two.desc} is two-dimensional (TH2) but {one.desc} is one-dimensional; give all "
+            "histograms of a measurement with the nominal's dimension"
+        )
+    if h.grid != ref.grid:
+        raise InvalidMeasurement(
+            f"{h.desc} has {h.grid[0]} × {h.grid[1]} cells but {ref.desc} has "
+            f"{ref.grid[0]} × {ref.grid[1]}; give both on the same bins"
+        )
+    for axis, a, b in (("x", ref.edges, h.edges), ("y", ref.edges_y, h.edges_y)):
+        if a is not None and b is not None and not _same_edges(a, b):
+            raise InvalidMeasurement(
+                f"binning of the {axis} axis of {h.desc} (edges {_fmt_edges(b)}) differs from "
+                f"{ref.desc} (edges {_fmt_edges(a)}); rebin them to common edges before "
+                "building the measurement"
+            )
 
 
 def _read_matrix(obj: Any, role: str, ref: _Hist1D, file: Any, fname: str) -> NDArray[np.float64]:
@@ -544,10 +720,16 @@ def _read_matrix(obj: Any, role: str, ref: _Hist1D, file: Any, fname: str) -> ND
                 f"got {type(obj).__name__}"
             )
     if matrix.shape != (n, n):
-        raise InvalidMeasurement(
-            f"{desc} has shape {matrix.shape}, but {ref.desc} has {n} bins: expected ({n}, {n})"
+        cells = (
+            f"{ref.grid[0]} × {ref.grid[1]} = {n} cells (a 2-d nominal: the matrix is indexed by "
+            "cell number, x inner)"
+            if ref.grid is not None
+            else f"{n} bins"
         )
-    if edges is not None and ref.edges is not None:
+        raise InvalidMeasurement(
+            f"{desc} has shape {matrix.shape}, but {ref.desc} has {cells}: expected ({n}, {n})"
+        )
+    if edges is not None and ref.edges is not None and ref.grid is None:
         for axis, e in zip("xy", edges, strict=True):
             if not _same_edges(e, ref.edges):
                 raise InvalidMeasurement(
@@ -685,7 +867,17 @@ def _build(
         name=name,
     )
     axis = {"name": nominal.axis_name or "x", "label": nominal.axis_label}
-    if nominal.edges is not None:
+    binning: Binning | Binning2D
+    if nominal.grid is not None:
+        if nominal.edges is None or nominal.edges_y is None:
+            raise InvalidMeasurement(f"{nominal.desc}: a 2-d nominal needs the edges of both axes")
+        binning = Binning2D.from_edges(
+            nominal.edges,
+            nominal.edges_y,
+            x=axis,
+            y={"name": nominal.axis_name_y or "y", "label": nominal.axis_label_y},
+        )
+    elif nominal.edges is not None:
         binning = Binning.from_edges(nominal.edges, centers=centers, **axis)
     else:  # points without contiguous bins: the bin numbers, with the points' x as centres
         binning = Binning.from_edges(
@@ -1067,7 +1259,18 @@ def differential_observables(
             f"differential_observables: every measurement needs its own name, got {names}"
         )
     ref = measurements[0]
+    _check_dimensions(measurements)
     for m in measurements[1:]:
+        if isinstance(ref.binning, Binning2D):
+            if not ref.binning.same_bins(m.binning):
+                raise InvalidMeasurement(
+                    f"measurements {m.name!r} ({m.origin}) and {ref.name!r} ({ref.origin}) have "
+                    f"different 2-d binnings: {m.binning.describe()} vs "
+                    f"{ref.binning.describe()}; combine them in different binnings with "
+                    "binning={'match': 'coarsest'} (or 'finest', or 'edges': {'x': [...], "
+                    "'y': [...]})"
+                )
+            continue
         if m.edges is not None and ref.edges is not None:
             same = _same_edges(m.edges, ref.edges)
             what = "edges", m.edges, ref.edges
@@ -1085,6 +1288,19 @@ def differential_observables(
         f"{prefix}{i}": [f"{m.name}:{m.bin_names[i]}" for m in measurements]
         for i in range(ref.n_bins)
     }
+
+
+def _check_dimensions(measurements: Sequence[DifferentialMeasurement]) -> None:
+    """All 1-d or all 2-d: a named error for a mixture."""
+    two = [m for m in measurements if isinstance(m.binning, Binning2D)]
+    one = [m for m in measurements if not isinstance(m.binning, Binning2D)]
+    if two and one:
+        a, b = two[0], one[0]
+        raise InvalidMeasurement(
+            f"measurement {a.name!r} ({a.origin}) is two-dimensional ({a.binning.describe()}) "
+            f"but {b.name!r} ({b.origin}) is one-dimensional; a differential combination "
+            "combines measurements of one distribution, all 1-d or all 2-d"
+        )
 
 
 def differential_spec(

@@ -23,7 +23,7 @@ import numpy as np
 import yaml
 from numpy.typing import NDArray
 
-from ..binning import Binning, Qualifier, Quantity
+from ..binning import Binning, Binning2D, Qualifier, Quantity
 from ..errors_on_errors import ErrorOnError
 from ..exceptions import (
     ConfigError,
@@ -504,6 +504,12 @@ def _root_measurement(
         k: str(block[f"axis_{k}"]) for k in ("label", "unit") if f"axis_{k}" in block
     }
     changes: dict[str, Any] = {}
+    if axis and isinstance(dm.binning, Binning2D):
+        y.fail(
+            [*where, f"axis_{next(iter(axis))}"],
+            "a 2-d histogram (TH2) takes the labels and units of its axes from the file; "
+            "leave axis_label and axis_unit out",
+        )
     if axis:
         changes["binning"] = dataclasses.replace(dm.binning, **axis)
     if "quantity" in block:
@@ -721,7 +727,7 @@ def read_yaml(path: str | Path) -> CombinationSpec:
     top_binning: Mapping[str, Any] = data.get("binning") or {}
     quantity = _quantity(data.get("quantity"))
     observables: dict[str, list[str]]
-    binning: Binning | None = None
+    binning: Binning | Binning2D | None = None
     by_linear: set[str] = set()
     for q, entry in (data.get("linear") or {}).items():
         for i, ref in enumerate(entry.get("measured_by", [])):
@@ -872,7 +878,7 @@ def _linear_quantity(
     q: str,
     entry: Mapping[str, Any],
     observables: Mapping[str, list[str]],
-    binning: Binning | None,
+    binning: Binning | Binning2D | None,
     names: Names,
     sums: Mapping[str, LinearQuantity],
     y: _Yaml,
@@ -933,7 +939,11 @@ def _matched(
     y: _Yaml,
     by_linear: set[str],
 ) -> tuple[
-    dict[str, list[str]], Binning, Quantity, dict[str, Measurement], dict[str, LinearQuantity]
+    dict[str, list[str]],
+    Binning | Binning2D,
+    Quantity,
+    dict[str, Measurement],
+    dict[str, LinearQuantity],
 ]:
     """Observables, binning and quantity of measurements with a binning: bins matched by
     edges (:func:`~hepcombine.inputs._bins.match_bins`), or rebinned
@@ -1001,6 +1011,11 @@ def _matched(
         observables, combined = rebinned.observables, rebinned.binning
         merged, sums = rebinned.measurements, rebinned.linear
     axis: dict[str, Any] = {k: str(top[k]) for k in ("name", "label", "unit") if k in top}
+    if axis and isinstance(combined, Binning2D):
+        y.fail(
+            ["binning"],
+            "the axes of 2-d measurements take their name, label and unit from the measurements",
+        )
     binning = dataclasses.replace(combined, **axis) if axis else combined
     if quantity is None:
         try:

@@ -67,7 +67,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import yaml
 
-from ..binning import Binning, Qualifier, Quantity
+from ..binning import Binning, Qualifier, Quantity, as_1d
 from ..exceptions import HEPDataError, IntervalError, InvalidArgument, OutputError, UnknownName
 from .atomic import OutputSet, output_set
 
@@ -361,7 +361,7 @@ def prepare_hepdata(
         options = dataclasses.replace(
             options,
             observables=result.observables,
-            binning=result.binning,
+            binning=as_1d(result.binning),
             quantity=result.quantity,
         )
         result = result.result

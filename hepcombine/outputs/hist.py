@@ -21,11 +21,13 @@ from numpy.typing import ArrayLike, NDArray
 if TYPE_CHECKING:
     import hist
 
+    from ..binning import Binning2D
     from ..differential import DifferentialResult
     from ..result import CombinationResult
 
 __all__ = [
     "distribution_hist",
+    "distribution_hist_2d",
     "is_uniform",
     "matrix_hist",
     "regular_or_variable_axis",
@@ -67,6 +69,33 @@ def distribution_hist(
     view: Any = h.view()
     view.value = values
     view.variance = variances
+    return h
+
+
+def distribution_hist_2d(
+    binning: Binning2D, values: ArrayLike, variances: ArrayLike, *, title: str
+) -> hist.Hist:
+    """A 2-d ``Weight`` histogram of the cells of ``binning`` (``values`` and ``variances`` in
+    cell order, x inner, as :class:`~hepcombine.binning.Binning2D`); each axis with its name,
+    edges and ``"label [unit]"``. Axes with gaps get the gaps as extra, empty bins."""
+    import hist
+
+    axes, where = [], []
+    for b in (binning.x, binning.y):
+        if b.is_contiguous:
+            edges, at = np.asarray(b.edges), np.arange(b.n_bins)
+        else:
+            edges, at = b.filled_edges()
+        axes.append(regular_or_variable_axis(edges, b.name, b.title if b.label or b.unit else ""))
+        where.append(at)
+    h = hist.Hist(*axes, storage=hist.storage.Weight(), label=title)
+    full_v = np.zeros((len(axes[0]), len(axes[1])))
+    full_var = np.zeros_like(full_v)
+    full_v[np.ix_(where[0], where[1])] = binning.unflatten(values)
+    full_var[np.ix_(where[0], where[1])] = binning.unflatten(variances)
+    view: Any = h.view()
+    view.value = full_v
+    view.variance = full_var
     return h
 
 
@@ -125,10 +154,14 @@ def to_hist(
     bins known only by number: the bin numbers as edges. ``normalised=True``: the shape from
     :meth:`~hepcombine.differential.DifferentialResult.normalised` (sum normalisation).
 
+    A 2-d distribution (:class:`~hepcombine.binning.Binning2D`): a 2-d ``Weight`` histogram
+    on both axes (:func:`distribution_hist_2d`; ``h.values()[ix, iy]``).
+
     A :class:`~hepcombine.result.CombinationResult`: :func:`result_hist`, one bin per
     observable on a category axis (``normalised=True`` needs the bins of a distribution:
     wrap it with ``DifferentialResult.from_result``).
     """
+    from ..binning import Binning2D
     from ..differential import DifferentialResult
     from ..exceptions import InvalidArgument
     from ..result import CombinationResult
@@ -151,6 +184,10 @@ def to_hist(
     else:
         values, variances = result.values, result.errors**2
     b = result.binning
+    if isinstance(b, Binning2D):
+        return distribution_hist_2d(
+            b, values, variances, title=result.title or result.quantity.title
+        )
     edges = result.histogram_edges()
     if not b.is_contiguous and not b.is_index:
         edges, where = b.filled_edges()

@@ -70,6 +70,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from ..binning import Binning2D, as_1d
 from ..exceptions import IntervalError, InvalidArgument, OutputError
 from .atomic import output_set
 
@@ -1009,7 +1010,7 @@ def _histogram_bins(result: DifferentialResult) -> tuple[np.ndarray, np.ndarray]
     result: the bin edges; for bins with gaps, the edges with every gap as an extra (empty)
     bin (:meth:`Binning.filled_edges <hepcombine.binning.Binning.filled_edges>`); the bin
     numbers where only points are known."""
-    b = result.binning
+    b = as_1d(result.binning)
     if b.is_contiguous or (b.is_index and b.centers is not None):
         return np.asarray(result.histogram_edges(), dtype=float), np.arange(result.n_bins)
     edges, where = b.filled_edges()
@@ -1037,6 +1038,10 @@ def differential_objects(
     * with ``normalised=True``: ``normalised`` (TH1D, sum normalisation, errors from the
       propagated covariance) and ``normalised_covariance`` (TH2D, singular, rank n − 1).
 
+    A 2-d distribution (:class:`~hepcombine.binning.Binning2D`): ``combined``, the breakdowns
+    and ``normalised`` are TH2D on both axes (values with the symmetric errors as bin errors);
+    the graph and the matrices are over the cell numbers (``k = ix + nx·iy``, x inner).
+
     Axes: the x axis carries the result's :class:`~hepcombine.binning.Binning` (its name as the
     axis name, ``"label [unit]"`` as its title (the name without a label), the edges); the values axis (a TH1D's y, a TH2D's
     z, the graph's y) the result's quantity (``"label [unit]"``). Bins with gaps (e.g.
@@ -1044,7 +1049,7 @@ def differential_objects(
     per gap, so that their axes carry the true edges; the graph has exactly the result's bins,
     each point with x errors to its own edges.
     """
-    from .hist import distribution_hist, matrix_hist
+    from .hist import distribution_hist, distribution_hist_2d, matrix_hist
 
     if graph_errors not in ("profile", "symmetric"):
         raise InvalidArgument(
@@ -1061,7 +1066,8 @@ def differential_objects(
             ) from None
     else:
         low = high = errors
-    b = result.binning
+    grid = result.binning if isinstance(result.binning, Binning2D) else None
+    b = as_1d(result.binning)
     quantity = getattr(result, "quantity", None)
     label, unit = (quantity.label, quantity.unit) if quantity is not None else ("", "")
     edges, where = _histogram_bins(result)
@@ -1090,6 +1096,10 @@ def differential_objects(
         return out
 
     def h1(v: Any, var: Any, hist_title: str, value_title: str) -> Any:
+        if grid is not None:  # the cells of a 2-d distribution: a TH2D on both axes
+            h = distribution_hist_2d(grid, v, var, title=hist_title)
+            setattr(h, VALUE_LABEL, value_title)
+            return h
         h = distribution_hist(edges, filled(v), filled(var), title=hist_title, **axis)
         setattr(h, VALUE_LABEL, value_title)
         return h

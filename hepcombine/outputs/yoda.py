@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from ..binning import Binning, Quantity
+from ..binning import Binning, Quantity, as_1d
 from ..exceptions import IntervalError, OutputError
 from ..inputs.yoda import YodaObject
 
@@ -299,7 +299,7 @@ def combination_yoda(
     dr = differential_result(result, spec)
     if dr is not None:
         obs = list(dr.observables)
-        binning: Binning | None = dr.binning
+        binning: Binning | None = as_1d(dr.binning)
         quantity = dr.quantity
     else:
         obs, binning, quantity = list(result.observables), None, None

@@ -16,7 +16,7 @@ import numpy as np
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from ..binning import Binning, Quantity
+    from ..binning import Binning, Binning2D, Quantity
     from ..combiner import Combiner
     from ..result import CombinationResult
 
@@ -37,7 +37,7 @@ def combination_figures(
     combiner: Combiner,
     result: CombinationResult,
     *,
-    binning: Binning | None = None,
+    binning: Binning | Binning2D | None = None,
     exp_label: Any = None,
     quantity: Quantity | None = None,
     distributions: Mapping[str, Any] | None = None,
@@ -87,7 +87,8 @@ def combination_figures(
     else:
         n = len(obs)
         per_measurement: dict[str, tuple[Any, ...]] = {}
-        for name, d in (distributions or {}).items():  # in their own bins
+        own = distributions if binning is None or not hasattr(binning, "x") else None
+        for name, d in (own or {}).items():  # in their own bins (1-d distributions)
             per_measurement[name] = (
                 d.measurement.estimates,
                 np.sqrt(np.clip(np.diag(d.measurement.covariance), 0.0, None)),
@@ -96,7 +97,7 @@ def combination_figures(
         for j, o in enumerate(obs):
             for ref, (v, e, *_) in inputs.get(o, {}).items():
                 m = ref.split(":", 1)[0]
-                if distributions and m in distributions:
+                if own and m in own:
                     continue
                 if m not in per_measurement:
                     per_measurement[m] = (np.full(n, np.nan), np.full(n, np.nan))

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ..binning import as_1d
 from ..exceptions import InvalidArgument, UnknownName
 from ..formatting import stat_error, total_errors
 from . import _style
@@ -300,7 +301,7 @@ def _breakdown_per_bin(
 ) -> Figure:
     """Relative uncertainty per bin: the total as a grey band, the largest components as
     lines."""
-    binning = result.binning
+    binning = as_1d(result.binning)
     values = np.abs(result.values)
     with np.errstate(divide="ignore", invalid="ignore"):
         total = 100.0 * result.errors / values
@@ -385,7 +386,7 @@ def plot_correlation(
     axis_title = ""
     if hasattr(result, "binning") and hasattr(result, "result"):
         names = list(result.observables)
-        binning = result.binning
+        binning = as_1d(result.binning)
         if labels is None:
             labels = _bin_labels(binning)
         if not binning.is_index:
@@ -486,8 +487,10 @@ def _index_ticks(ax: Axes, binning: Any) -> None:
 
 
 def _as_binning(edges: Any) -> Any:
-    from ..binning import Binning
+    from ..binning import Binning, Binning2D
 
+    if isinstance(edges, Binning2D):  # the numbered cells, x inner
+        return as_1d(edges)
     if isinstance(edges, Binning):
         return edges
     e = np.asarray(edges, dtype=float)
@@ -723,7 +726,7 @@ def plot_differential(
     ratio, logy, label, ax, rax, exp_label:
         As for :func:`plot_spectrum` (a log scale when the values span more than a decade).
     """
-    binning = result.binning
+    binning = as_1d(result.binning)
     arrays: dict[str, tuple[Any, ...]] = {}
     quantity = getattr(result, "quantity", None)
     if isinstance(inputs, Mapping):
@@ -734,7 +737,7 @@ def plot_differential(
             arrays[m.name or f"input {len(arrays)}"] = (
                 meas.estimates,
                 np.sqrt(np.clip(np.diag(meas.covariance), 0, None)),
-                m.binning,  # drawn in its own bins when they are not the result's
+                as_1d(m.binning),  # drawn in its own bins when they are not the result's
             )
             if quantity is None or not getattr(quantity, "title", ""):
                 quantity = m.quantity

@@ -284,9 +284,12 @@ def test_unknown_object_name(rootfile):
         measurement_from_histograms("nominal", name="a")
 
 
-def test_two_dimensional_nominal_is_rejected():
-    with pytest.raises(InvalidMeasurement, match="2 axes"):
-        measurement_from_histograms(hist2d(COV), name="a")
+def test_three_dimensional_nominal_is_rejected():
+    h = hist.Hist(
+        hist.axis.Regular(2, 0, 1), hist.axis.Regular(2, 0, 1), hist.axis.Regular(2, 0, 1)
+    )
+    with pytest.raises(InvalidMeasurement, match="3 axes"):
+        measurement_from_histograms(h, name="a")
 
 
 # ---------------------------------------------------------------------- PyROOT
@@ -356,8 +359,11 @@ def test_pyroot_histograms(pyroot, caplog):
     other = root_th1(pyroot, "h_other", VALUES, sigma, edges=EDGES * 2)
     with pytest.raises(InvalidMeasurement, match=re.escape("'h_other'") + ".*'h_nom'"):
         measurement_from_histograms(nominal, name="cms", systematics={"x": other})
-    with pytest.raises(InvalidMeasurement, match=r"'c'.*one-dimensional histogram \(TH1\)"):
-        measurement_from_histograms(cov, name="cms")
+    # a TH2 is a 2-d nominal: a 1-d systematic for it is named
+    with pytest.raises(InvalidMeasurement, match=r"'c' is two-dimensional.*'h_nom'.*one-dim"):
+        measurement_from_histograms(
+            cov, name="cms", stat=np.ones(COV.size), systematics={"x": nominal}, kind="shift"
+        )
     wide = root_th2(pyroot, "wide", COV, edges=np.arange(5.0))
     with pytest.raises(InvalidMeasurement, match=r"x axis of stat covariance 'wide'.*differs"):
         measurement_from_histograms(nominal, name="cms", stat_covariance=wide)

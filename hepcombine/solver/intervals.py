@@ -202,7 +202,7 @@ COMBINE = 5
 #: … unless there are at most this many moves: then every pair and triple
 ALL_COMBINATIONS = 6
 #: at most this many other local minima below χ²_min + 1 are followed
-MAX_MINIMA = 8
+MAX_MINIMA = 4
 #: at most this many restarts of a path from lower branches
 MAX_RESTARTS = 20
 
@@ -274,6 +274,8 @@ class _Branches:
             queue = [self.minimum]
             while queue and len(found) < MAX_MINIMA:
                 m = queue.pop(0)
+                if m is not self.minimum and len(found) >= 2:
+                    break  # the neighbours of the global minimum, and of the first found
                 for other in self._lower(m.theta, m.held, None):
                     pat = self._pattern(other.theta)
                     if pat in patterns:
@@ -346,9 +348,12 @@ class _Branches:
         # a group held on its kink with any other moved across (the path left the region
         # where both change together: a held kink and a crossed one can lead to a lower branch
         # that neither alone does)
+        others = near if len(ranked) <= ALL_COMBINATIONS else [mv[0] for mv in best]
         for g in on:
             for s_g in (1.0, -1.0):
-                for g2 in near:
+                for g2 in others:
+                    if g2 in on:
+                        continue
                     _, m = tried([(g, s_g), (g2, -float(np.sign(h[g2])))])
                     if m is not None:
                         yield m

@@ -147,7 +147,13 @@ def follow(
         z = solve(fac, g)
         mult = S_inv @ (A @ z)
         inner = -z + Y @ mult  # the step to the profile point of this piece (≈ 0 on the path)
-        if np.max(np.abs(inner) / scale) > 1e-7:
+        size = float(np.max(np.abs(inner) / scale))
+        if exact and 1e-12 < size < 1e-3 and _stays(kinks, theta, inner, held, forced):
+            # piecewise quadratic: the step to this piece's profile point is exact
+            theta = kinks.project(theta + inner, list(held)) if held else theta + inner
+            events += 1
+            continue
+        if size > 1e-7:
             # not on the path (round-off after many events, or a corrector needed): one
             # minimisation with the value fixed puts it back
             m = _correct(model, kinks, theta, c, float(theta[c]), held, sigma)
@@ -249,6 +255,26 @@ def follow(
                     end.events += events
                     return end
     return PathEnd(theta, f, False, f"more than {MAX_EVENTS} events along the profile path")
+
+
+def _stays(
+    kinks: KinkGroups,
+    theta: Array,
+    step: Array,
+    held: Mapping[int, float],
+    forced: Mapping[int, float],
+) -> bool:
+    """Whether θ + step stays in the piece of θ (no free kink group changes side)."""
+    if not len(kinks):
+        return True
+    h0, h1 = kinks.h(theta), kinks.h(theta + step)
+    for g in range(len(kinks)):
+        if g in held:
+            continue
+        side = forced.get(g, np.sign(h0[g]))
+        if side != 0 and side * h1[g] < 0:
+            return False
+    return True
 
 
 def _correct(

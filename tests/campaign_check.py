@@ -25,16 +25,25 @@ class Outcome:
     statuses: dict = field(default_factory=dict)
 
 
-def check(case: Case, rng: np.random.Generator, n_endpoints: int | None = None) -> Outcome:
-    out = Outcome(case, True)
+def run_engine(case: Case, out):
+    """``case`` combined by hepcombine, its time in ``out.seconds``; an exception is recorded in
+    ``out`` as a failure (then None): a campaign counts every exception."""
     t0 = time.perf_counter()
     try:
         res = case.combiner().combine()
-    except Exception as exc:  # the campaign records any exception as a failure
+    except Exception as exc:
         out.ok = False
         out.problems.append(f"exception: {type(exc).__name__}: {exc}\n{traceback.format_exc()}")
-        return out
+        return None
     out.seconds = time.perf_counter() - t0
+    return res
+
+
+def check(case: Case, rng: np.random.Generator, n_endpoints: int | None = None) -> Outcome:
+    out = Outcome(case, True)
+    res = run_engine(case, out)
+    if res is None:
+        return out
     for o in res.observables:
         st = res.interval_status[o]
         out.statuses[st.split(" (")[0].split(":")[0]] = (

@@ -4,12 +4,11 @@
 
 from __future__ import annotations
 
-import time
-import traceback
 from dataclasses import dataclass, field
 
 import numpy as np
 from campaign import Case
+from campaign_check import run_engine
 from kinked_campaign import OrthantReference
 
 #: combined values to 1e-6 σ of the reference minimum
@@ -39,14 +38,9 @@ def check(
     ``first_crossing``: of those, how many also get the check that the profile is below
     χ²_min + 1 just inside the endpoint (all by default)."""
     out = Outcome(case, True)
-    t0 = time.perf_counter()
-    try:
-        res = case.combiner().combine()
-    except Exception as exc:  # a campaign records any exception as a failure
-        out.ok = False
-        out.problems.append(f"exception: {type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+    res = run_engine(case, out)
+    if res is None:
         return out
-    out.seconds = time.perf_counter() - t0
     for o in res.observables:
         st = res.interval_status[o].split(":")[0]
         out.statuses[st] = out.statuses.get(st, 0) + 1

@@ -394,8 +394,9 @@ def _line_search(
             sides.update(extra)
         return kinks.sides(hold, sides) if len(kinks) else None
 
-    def backtrack(t_hi: float) -> tuple[Array, float] | None:
-        """The first point from t_hi towards t_prev that decreases the χ² enough."""
+    def backtrack(t_hi: float) -> tuple[Array, float, bool] | None:
+        """The first point from t_hi towards t_prev that decreases the χ² enough (and whether
+        it is t_hi itself)."""
         sides = current_sides()
         t = t_hi
         for _ in range(40):
@@ -405,7 +406,7 @@ def _line_search(
             fc = model.evaluate(cand, 0, sides)[0]
             enough = fc <= f0 + 1e-4 * t * slope if t_prev == 0.0 else fc < f_prev
             if np.isfinite(fc) and enough:
-                return cand, fc
+                return cand, fc, t == t_hi
             t = t_prev + 0.5 * (t - t_prev)
         return None
 
@@ -431,6 +432,13 @@ def _line_search(
             # the χ² rises before this kink: the best point is inside the current piece
             found = backtrack(t_b)
             if found is not None:
+                if found[2]:
+                    # the kink itself decreases the χ² enough: the point is on the kink, so
+                    # its group(s) are held there (the multiplier test releases them if need
+                    # be); left free exactly on the kink, the next step's derivatives would be
+                    # those of one side while the step goes to the other
+                    for grp in at:
+                        events[grp] = ("hold", before[grp])
                 return found[0], found[1], events
             if t_prev == 0.0:
                 return theta, f0, events

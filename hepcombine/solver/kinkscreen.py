@@ -70,6 +70,45 @@ class KinkScreen:
             self.templates.append(T)
             self.nl_group.append(grp)
             self.nl_dir.append(ddh)
+        # groups whose hyperplanes are parallel (one source pulled in a Hessian measurement and
+        # also kinked at 0 elsewhere, ρ = ±1): h_g = o_g t − b_g with t = n_lead·θ along their
+        # common normal; a choice of sides is empty when no t satisfies them all
+        N = kinks.normals
+        self.line: list[NDArray[np.intp]] = []  # per group: the groups parallel to it (itself too)
+        self.orient = np.ones(G)
+        self.shift = np.array(kinks.offsets, dtype=float)
+        lead = np.arange(G)
+        for g in range(G):
+            for k in range(g):
+                if lead[k] == k and abs(float(N[g] @ N[k])) > 1.0 - 1e-10:
+                    lead[g] = k
+                    self.orient[g] = float(np.sign(N[g] @ N[k]))
+                    break
+        for g in range(G):
+            self.line.append(np.flatnonzero(lead == lead[g]))
+
+    def feasible(self, sides: Array, groups: list[int]) -> bool:
+        """Whether the region of the piece ``sides`` (s_g h_g ≥ 0, h_g = 0 where s_g = 0) is
+        not empty along the normals of ``groups`` shared with other groups (the only linear
+        dependencies the kink normals have in the family built here; others are not
+        detected: a region reported feasible may still be empty, never the reverse)."""
+        for g in groups:
+            members = self.line[g]
+            if len(members) < 2:
+                continue
+            lo, hi = -np.inf, np.inf
+            for k in members:
+                o, b, s = self.orient[k], self.shift[k], sides[k]
+                at = o * b  # t where h_k = 0 (o = ±1)
+                if s == 0.0:
+                    lo, hi = max(lo, at), min(hi, at)
+                elif s * o > 0:
+                    lo = max(lo, at)
+                else:
+                    hi = min(hi, at)
+            if lo > hi + 1e-12 * max(1.0, abs(lo), abs(hi)):
+                return False
+        return True
 
     @classmethod
     def of(cls, model: CombinedChi2, kinks: KinkGroups, theta: Array) -> KinkScreen | None:
@@ -167,7 +206,10 @@ class PointBounds:
     ) -> None:
         self.sides = sides
         self.f, self.g = f, g
+        #: the step to the minimiser found by the last :meth:`bound` (None: none)
+        self.step: Array | None = None
         kinks = screen.kinks
+        self.screen = screen
         self.h = kinks.h(theta)
         self.a, self.B, self.W = screen.at(theta, sides)
         N = kinks.normals
@@ -190,6 +232,11 @@ class PointBounds:
         mean slope) over its own region (θ_c fixed if so built): a lower bound of the χ²
         there. The computation stops as soon as the bound reaches ``enough`` (then the value
         returned is a lower bound ≥ ``enough``, and :attr:`step` is not the minimiser)."""
+        s_all = self.sides.copy()
+        s_all[groups] = new_sides
+        self.step = None
+        if not self.screen.feasible(s_all, groups):
+            return np.inf  # an empty region: no point there at all
         F = np.asarray(groups, dtype=np.intp)
         dS = 0.5 * (np.asarray(new_sides, dtype=float) - self.sides[F])
         hF = self.h[F]
@@ -221,8 +268,6 @@ class PointBounds:
         # slope on its hyperplane (h_g = 0): the convex QP by its dual, max over ν (s_g ν_g ≤ 0)
         # of νᵀh₀ − ½νᵀSν with h₀ the h at the unconstrained minimum and S = N K′ Nᵀ; any
         # sign-feasible ν gives a lower bound (weak duality), the optimal one the minimum
-        s_all = self.sides.copy()
-        s_all[F] = new_sides
         h0 = self.h - self.N @ Kp_g
         S = self.N @ Kp_N
         nu = _dual(S, h0, s_all, enough=enough - value)

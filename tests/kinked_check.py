@@ -4,28 +4,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 from campaign import Case
-from campaign_check import run_engine
+from campaign_check import Outcome, run_engine
 from kinked_campaign import OrthantReference
 
 #: combined values to 1e-6 σ of the reference minimum
 VALUE_TOL = 1e-6
 #: the reference's profiled χ² at each endpoint equals χ²_min + 1 to this
 ENDPOINT_TOL = 1e-6
-
-
-@dataclass
-class Outcome:
-    case: Case
-    ok: bool
-    problems: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    statuses: dict[str, int] = field(default_factory=dict)
-    worst_value: float = 0.0
-    worst_endpoint: float = 0.0
 
 
 def check(

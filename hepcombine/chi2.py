@@ -547,6 +547,15 @@ class CombinedChi2:
         h_xe = np.zeros((n_p, r_))
         h_ee = np.zeros((r_, r_))
         for b, onehot in zip(self.blocks, self._onehot, strict=True):
+            if not self.pearson and b.is_linear:
+                # Neyman, absolute symmetric sources: the Hessian does not depend on θ; its
+                # blocks are the cached products (the same numbers as the general path below,
+                # which multiplies them by f = 1)
+                Lb = L[b.src]
+                hdd = b.UMU_lin + b.D if b.has_D else b.UMU_lin
+                self._add_block(b, onehot, h_xx, h_xe, b.M, -b.MU_lin @ Lb)
+                h_ee += Lb.T @ hdd @ Lb
+                continue
             delta = (lam[b.src] - b.lam_hat)[:, None]
             sd = None if sides is None else np.asarray(sides)[b.src][:, None]
             y = (x[b.param] if onehot is None else onehot @ x)[:, None]
@@ -613,20 +622,28 @@ class CombinedChi2:
             if second_xd is not None:
                 hyd += 0.5 * second_xd
             Lb = L[b.src]
-            if b.param_range is not None:  # a block of consecutive values: no index grids
-                h_xx[b.param_range, b.param_range] += Wf
-                h_xe[b.param_range] += hyd @ Lb
-            elif b.injective:
-                h_xx[np.ix_(b.param, b.param)] += Wf
-                h_xe[b.param] += hyd @ Lb
-            else:
-                assert onehot is not None
-                h_xx += (onehot.T @ (onehot.T @ Wf).T).T
-                h_xe += onehot.T @ (hyd @ Lb)
+            self._add_block(b, onehot, h_xx, h_xe, Wf, hyd @ Lb)
             h_ee += Lb.T @ hdd @ Lb
         self._prior.add_half_hessian(h_ee, eta, gauss_newton)
         hess = 2.0 * np.block([[h_xx, h_xe], [h_xe.T, h_ee]])
         return 0.5 * (hess + hess.T)
+
+    @staticmethod
+    def _add_block(
+        b: MeasurementBlock, onehot: Any, h_xx: Array, h_xe: Array, Wf: Array, hye: Array
+    ) -> None:
+        """Add one block's ∂²/∂y∂y (``Wf``, estimates × estimates) and ∂²/∂y∂η (``hye``,
+        estimates × η) to the x̄ rows of ½H."""
+        if b.param_range is not None:  # a block of consecutive values: no index grids
+            h_xx[b.param_range, b.param_range] += Wf
+            h_xe[b.param_range] += hye
+        elif b.injective:
+            h_xx[np.ix_(b.param, b.param)] += Wf
+            h_xe[b.param] += hye
+        else:
+            assert onehot is not None
+            h_xx += (onehot.T @ (onehot.T @ Wf).T).T
+            h_xe += onehot.T @ hye
 
     # ------------------------------------------------------------------ decomposition
     def linear_parts(self, theta: Array) -> list[tuple[Array, Array]]:

@@ -84,10 +84,8 @@ def nearest_correlation_matrix(
     return y / np.outer(d, d)
 
 
-def _components(n: int, edges: Sequence[tuple[int, int]]) -> tuple[int, NDArray[np.intp]]:
-    """The connected components of the graph on 0 … n − 1 with ``edges``: their number and each
-    node's component label (0 … number − 1, in the order of each component's smallest node), by
-    union–find with path halving and union by size."""
+def _labels(n: int, edges: Sequence[tuple[int, int]]) -> tuple[int, list[int]]:
+    """:func:`_components` with the labels as a list."""
     parent = list(range(n))
     size = [1] * n
 
@@ -105,11 +103,17 @@ def _components(n: int, edges: Sequence[tuple[int, int]]) -> tuple[int, NDArray[
             ri, rj = rj, ri
         parent[rj] = ri
         size[ri] += size[rj]
-    labels = np.empty(n, dtype=np.intp)
     number: dict[int, int] = {}
-    for i in range(n):
-        labels[i] = number.setdefault(root(i), len(number))
+    labels = [number.setdefault(root(i), len(number)) for i in range(n)]
     return len(number), labels
+
+
+def _components(n: int, edges: Sequence[tuple[int, int]]) -> tuple[int, NDArray[np.intp]]:
+    """The connected components of the graph on 0 … n − 1 with ``edges``: their number and each
+    node's component label (0 … number − 1, in the order of each component's smallest node), by
+    union–find with path halving and union by size."""
+    count, labels = _labels(n, edges)
+    return count, np.array(labels, dtype=np.intp)
 
 
 def factorize_correlations(
@@ -121,33 +125,45 @@ def factorize_correlations(
     """Factorise the correlation matrix given by ``pairs`` (``{(i, j): ρ}`` on indices of
     ``names``; unlisted pairs are uncorrelated)."""
     n = len(names)
-    n_comp, labels = _components(n, [(i, j) for (i, j), rho in pairs.items() if rho != 0.0])
-    order = np.argsort(labels, kind="stable")
-    bounds = np.searchsorted(labels[order], np.arange(n_comp + 1))
-    components = [order[bounds[k] : bounds[k + 1]] for k in range(n_comp)]
-    # keep the sources' own order: sort components by their first source
-    components.sort(key=lambda idx: int(idx[0]))
-
+    nonzero = [(int(i), int(j), float(rho)) for (i, j), rho in pairs.items() if rho != 0.0]
+    n_comp, labels = _labels(n, [(i, j) for i, j, _ in nonzero])
+    # the components in the order of their first source (the labels' order), each in the
+    # sources' own order
+    members: list[list[int]] = [[] for _ in range(n_comp)]
+    for i, label in enumerate(labels):
+        members[label].append(i)
     pairs_of_component: dict[int, list[tuple[int, int, float]]] = {}
-    for (i, j), rho in pairs.items():
-        if rho != 0.0:
-            pairs_of_component.setdefault(int(labels[i]), []).append((i, j, rho))
-    blocks: list[tuple[NDArray[np.intp], NDArray[np.float64]]] = []
-    repaired: dict[tuple[str, str], tuple[float, float]] = {}
-    for idx in components:
-        if len(idx) == 1:
-            blocks.append((idx, np.ones((1, 1))))
-            continue
-        pos = {int(s): k for k, s in enumerate(idx)}
-        block_pairs = pairs_of_component[int(labels[idx[0]])]
+    for i, j, rho in nonzero:
+        pairs_of_component.setdefault(labels[i], []).append((i, j, rho))
+    # the correlated blocks, their matrices, and one eigendecomposition per block: blocks of
+    # one size are decomposed together (one stacked call; LAPACK sees each matrix alone, so
+    # the factors are those of separate calls)
+    multi = [k for k in range(n_comp) if len(members[k]) > 1]
+    matrices: list[NDArray[np.float64]] = []
+    by_size: dict[int, list[int]] = {}
+    for m, k in enumerate(multi):
+        idx = members[k]
+        pos = {s: a for a, s in enumerate(idx)}
         c = np.eye(len(idx))
-        for i, j, rho in block_pairs:
+        for i, j, rho in pairs_of_component[k]:
             c[pos[i], pos[j]] = c[pos[j], pos[i]] = rho
-        w, v = np.linalg.eigh(c)
+        matrices.append(c)
+        by_size.setdefault(len(idx), []).append(m)
+    eig: dict[int, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
+    for same in by_size.values():
+        w_all, v_all = np.linalg.eigh(np.stack([matrices[m] for m in same]))
+        for a, m in enumerate(same):
+            eig[m] = (w_all[a], v_all[a])
+    factors: list[NDArray[np.float64]] = []
+    repaired: dict[tuple[str, str], tuple[float, float]] = {}
+    for m, k in enumerate(multi):
+        idx, c = members[k], matrices[m]
+        w, v = eig[m]
         if w[0] < -_EIG_TOL:
+            block_pairs = pairs_of_component[k]
             if not repair:
                 vec = v[:, 0]
-                carriers = [names[idx[k]] for k in np.argsort(-np.abs(vec)) if abs(vec[k]) > 0.05]
+                carriers = [names[idx[a]] for a in np.argsort(-np.abs(vec)) if abs(vec[a]) > 0.05]
                 assumed = {f"{names[i]} ~ {names[j]}": rho for i, j, rho in block_pairs}
                 raise InvalidCorrelation(
                     "the assumed correlations are not positive semi-definite (not a valid correlation "
@@ -169,29 +185,44 @@ def factorize_correlations(
                 "correlation assumptions repaired to the nearest valid matrix: %s",
                 repairs_summary(changed),
             )
-            c = fixed
-            w, v = np.linalg.eigh(c)
+            w, v = np.linalg.eigh(fixed)
         keep = w > _EIG_TOL * len(idx)
-        blocks.append((idx, v[:, keep] * np.sqrt(w[keep])))
+        factors.append(v[:, keep] * np.sqrt(w[keep]))
 
-    rank = int(sum(b.shape[1] for _, b in blocks))
-    L = np.zeros((n, rank))
-    L_pinv = np.zeros((rank, n))
+    # columns: one per uncorrelated source (L = L⁺ = 1 there), then the kept directions of
+    # each correlated block, in the order of the components
     eta_names: list[str] = []
+    first_col: list[int] = []
+    single_src: list[int] = []
+    single_col: list[int] = []
     col = 0
-    for idx, blk in blocks:
-        k = blk.shape[1]
-        if len(idx) == 1:  # an uncorrelated source: its own column, L = L⁺ = 1
-            L[idx[0], col] = L_pinv[col, idx[0]] = 1.0
+    blocks = iter(factors)
+    widths = {}
+    for k in range(n_comp):
+        idx = members[k]
+        first_col.append(col)
+        if len(idx) == 1:
+            single_src.append(idx[0])
+            single_col.append(col)
             eta_names.append(names[idx[0]])
             col += 1
             continue
-        L[idx, col : col + k] = blk
+        width = next(blocks).shape[1]
+        widths[k] = width
+        eta_names.extend(f"{names[idx[0]]}~{names[idx[-1]]}#{j}" for j in range(width))
+        col += width
+    L = np.zeros((n, col))
+    L_pinv = np.zeros((col, n))
+    L[single_src, single_col] = 1.0
+    L_pinv[single_col, single_src] = 1.0
+    for k, blk in zip(multi, factors, strict=True):
+        idx_arr = np.array(members[k], dtype=np.intp)
+        c0 = first_col[k]
+        L[idx_arr, c0 : c0 + widths[k]] = blk
         # columns of blk are orthogonal: pinv(blk) = diag(1/|b_j|²) bᵀ
-        L_pinv[col : col + k, idx] = blk.T / np.sum(blk * blk, axis=0)[:, None]
-        eta_names.extend(f"{names[idx[0]]}~{names[idx[-1]]}#{m}" for m in range(k))
-        col += k
-    return CorrelationFactor(tuple(names), L, L_pinv, tuple(components), tuple(eta_names), repaired)
+        L_pinv[c0 : c0 + widths[k], idx_arr] = blk.T / np.sum(blk * blk, axis=0)[:, None]
+    components = tuple(np.array(idx, dtype=np.intp) for idx in members)
+    return CorrelationFactor(tuple(names), L, L_pinv, components, tuple(eta_names), repaired)
 
 
 def repairs_summary(repairs: Mapping[tuple[str, str], tuple[float, float]], shown: int = 3) -> str:

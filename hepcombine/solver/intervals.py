@@ -116,6 +116,7 @@ def profile_intervals(
     factor = try_factor(hessian)
     results: dict[int, list[Endpoint | None]] = {int(c): [None, None] for c in obs}
     pending: list[tuple[int, int, float, Array | None]] = []  # (param, side index, guess, θ)
+    candidates: list[tuple[int, int, PathEnd]] = []  # verified chord endpoints to certify
     iterations = 0
     certifier = _Branches(model, kinks, minimum, covariance, target, sigma) if len(kinks) else None
     if factor is not None and certifier is not None and model.is_piecewise_quadratic:
@@ -148,9 +149,16 @@ def profile_intervals(
             model, op, kinks, thetas, cols, side, W, w_cc, target, sigma
         )
         ok, reasons = _verify(model, op, kinks, thetas, cols, side, W, w_cc, target, sigma, theta0)
+        held_min = {g: minimum.held[g] for g in op.held}
         for k in range(len(cols)):
             c, s = int(cols[k]), int(side[k] > 0)
-            if converged[k] and ok[k]:
+            if converged[k] and ok[k] and certifier is not None:
+                # kinked, not piecewise quadratic: the verified chord endpoint is that of the
+                # minimum's branch; the profile may still be lower on another branch, so it
+                # is a candidate, certified below
+                first = PathEnd(thetas[:, k].copy(), target, True, "", dict(held_min))
+                candidates.append((c, s, first))
+            elif converged[k] and ok[k]:
                 results[c][s] = Endpoint(float(thetas[c, k]), "chord", True)
             else:
                 why = reasons[k] if converged[k] else "the Newton iteration did not converge"
@@ -165,6 +173,21 @@ def profile_intervals(
         for c in obs:
             for s in (0, 1):
                 pending.append((int(c), s, math.nan, None))
+    if certifier is not None and candidates:
+        # the chord's endpoints chained with the branches of the other local minima, then
+        # searched for a lower branch across the kinks near them (as the path's endpoints)
+        for c, s, first in candidates:
+            end = _certified_endpoint(
+                model, kinks, minimum, c, 1.0 if s else -1.0, target, sigma, certifier, first
+            )
+            if end.ok:
+                moved = end is not first and float(end.theta[c]) != float(first.theta[c])
+                results[c][s] = Endpoint(float(end.theta[c]), "path" if moved else "chord", True)
+            else:
+                log.info(
+                    "profile endpoint (parameter %d): %s; using the root search", c, end.reason
+                )
+                pending.append((c, s, float(first.theta[c]), first.theta.copy()))
     if certifier is not None and not model.is_piecewise_quadratic and pending:
         # kinked, not piecewise quadratic: the endpoints the chord could not verify by the
         # profile path as predictor, Newton as corrector (.path)
@@ -380,11 +403,12 @@ def _branch_endpoint(
     target: float,
     sigma: Array,
     branches: _Branches,
+    first: PathEnd | None = None,
 ) -> PathEnd:
-    """The endpoint of the path from the minimum, extended by the branches of the profile
-    through the other local minima below the target whose intervals chain with it (the
-    profile is the lowest of the branches)."""
-    end = follow(model, kinks, minimum, c, side, target, sigma)
+    """The endpoint of the path from the minimum (``first`` when it is already known),
+    extended by the branches of the profile through the other local minima below the target
+    whose intervals chain with it (the profile is the lowest of the branches)."""
+    end = first if first is not None else follow(model, kinks, minimum, c, side, target, sigma)
     if not end.ok or not branches.minima:
         return end
     x0 = float(minimum.theta[c])
@@ -403,7 +427,7 @@ def _branch_endpoint(
                 b = back[key]
                 if not b.ok or side * (float(b.theta[c]) - x0) > reach:
                     continue
-            pending.remove(m)
+            pending = [q for q in pending if q is not m]  # by identity: numpy fields
             changed = True
             out = follow(model, kinks, m, c, side, target, sigma)
             if not out.ok:
@@ -423,13 +447,16 @@ def _certified_endpoint(
     target: float,
     sigma: Array,
     branches: _Branches,
+    first: PathEnd | None = None,
 ) -> PathEnd:
-    """The endpoint by the profile path from the minimum (:func:`.path.follow`), then a search for a lower branch across the
-    kinks near it (a branch of the profile need not contain a local minimum of the χ²): Newton
-    minimisations with the value fixed from the endpoint mirrored across (or, on its kink,
-    pushed off to either side of) every kink group within 3σ of it and every pair of them. A
-    lower point restarts the path from there (each restart moves the endpoint outwards)."""
-    end = _branch_endpoint(model, kinks, minimum, c, side, target, sigma, branches)
+    """The endpoint by the profile path from the minimum (:func:`.path.follow`; ``first``: an
+    endpoint of that branch found otherwise, by the chord), chained with the branches through
+    the other local minima, then a search for a lower branch across the kinks near it (a
+    branch of the profile need not contain a local minimum of the χ²): Newton minimisations
+    with the value fixed from the endpoint mirrored across (or, on its kink, pushed off to
+    either side of) every kink group within 3σ of it and every pair of them. A lower point
+    restarts the path from there (each restart moves the endpoint outwards)."""
+    end = _branch_endpoint(model, kinks, minimum, c, side, target, sigma, branches, first)
     for _ in range(MAX_RESTARTS):
         if not end.ok:
             return end

@@ -399,8 +399,10 @@ def _line_search(
         it is t_hi itself)."""
         sides = current_sides()
         t = t_hi
+        # below this predicted decrease the χ² cannot show one (its rounding): stop halving
+        resolution = 1e-15 * max(1.0, abs(f0))
         for _ in range(40):
-            if t <= t_prev:
+            if t <= t_prev or (t_prev == 0.0 and -slope * t < resolution):
                 return None
             cand = theta + t * step
             fc = model.evaluate(cand, 0, sides)[0]

@@ -121,6 +121,7 @@ def follow(
     sc = float(sigma[c])
     scale = np.where(sigma > 0, sigma, 1.0)
     zero_steps = 0
+    corrected = False  # θ is what the last minimisation with the value fixed returned
     events = 0
     just_held: int | None = None
     f = float(start.chi2)
@@ -153,15 +154,20 @@ def follow(
             theta = kinks.project(theta + inner, list(held)) if held else theta + inner
             events += 1
             continue
-        if size > 1e-7:
+        if size > 1e-7 and not corrected:
             # not on the path (round-off after many events, or a corrector needed): one
-            # minimisation with the value fixed puts it back
+            # minimisation with the value fixed puts it back (once: a point it returns is as
+            # close to the path as the precision of the χ² lets Newton's method tell)
             m = _correct(model, kinks, theta, c, float(theta[c]), held, sigma)
             if m is None:
                 return PathEnd(theta, f, False, "the minimisation with the value fixed failed")
             theta, held, forced = m.theta.copy(), dict(m.held), {}
             events += 1
+            corrected = True
             continue
+        if size > 1e-4:
+            return PathEnd(theta, f, False, "the profile point and the path disagree")
+        corrected = False
         dm = S_inv[:, 0]
         w = Y @ dm  # path direction per unit of v
         mu, d2p = float(mult[0]), float(dm[0])
@@ -169,8 +175,18 @@ def follow(
             return PathEnd(theta, f, False, "the profile is not convex along the path")
         # ---- events, as functions of t ≥ 0 (v = θ_c + side·t)
         rise = target - f
-        if rise <= TARGET_TOLERANCE * max(1.0, abs(target)) and side * mu >= 0:
-            return PathEnd(theta, f, True, "", held, events, mu)
+        tol = TARGET_TOLERANCE * max(1.0, abs(target))
+        if rise <= tol and side * mu >= 0:
+            if rise >= -tol:
+                return PathEnd(theta, f, True, "", held, events, mu)
+            # a step (to a kink, or a jump across one) went past Δχ² = 1: back to it by
+            # Newton's method on P(v) − target from the profile point here
+            m = _correct(model, kinks, theta, c, float(theta[c]), held, sigma)
+            end = _polish(model, kinks, m, c, side, target, sigma) if m is not None else None
+            if end is None:
+                return PathEnd(theta, f, False, "the path passed Δχ² = 1 and did not return")
+            end.events += events
+            return end
         disc = mu * mu + 2.0 * d2p * max(rise, 0.0)
         t_best = (-side * mu + math.sqrt(disc)) / d2p
         kind, who, where = "target", -1, 0.0

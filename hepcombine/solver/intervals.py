@@ -226,6 +226,9 @@ COMBINE = 5
 ALL_COMBINATIONS = 6
 #: at most this many other local minima below χ²_min + 1 are followed
 MAX_MINIMA = 4
+#: not piecewise quadratic: a piece is searched for a lower branch unless its quadratic model
+#: at the start of the search stays this far (Δχ²) above χ²_min + 1 (a screen, not a bound)
+SCREEN_MARGIN = 2.0
 #: at most this many restarts of a path from lower branches
 MAX_RESTARTS = 20
 
@@ -281,6 +284,28 @@ class _Branches:
             else:
                 st = kinks.reflect(st, g)
         return st
+
+    def _predicted(self, start: Array, c: int | None, move: list[tuple[int, float]]) -> float:
+        """A screen of the piece ``start`` is in (θ_c fixed): the minimum of the χ²'s quadratic
+        model there, or +inf when the model's minimiser lies clearly back across a moved kink
+        (then, as for a convex piece, its minimum is on a kink it shares with a piece checked
+        otherwise); −inf where the model is not convex (nothing can be screened)."""
+        kinks = self.kinks
+        sides = kinks.sides([], dict(enumerate(np.sign(kinks.h(start)))))
+        f, g, H = self.model.evaluate(start, 2, sides)
+        assert g is not None and H is not None
+        free = np.ones(len(start), dtype=bool)
+        if c is not None:
+            free[c] = False
+        factor = try_factor(H[np.ix_(free, free)])
+        if factor is None:
+            return -math.inf
+        d = np.zeros(len(start))
+        d[free] = -solve(factor, g[free])
+        h = kinks.h(start + d)
+        if any(side * h[grp] < -0.1 * self.spread[grp] for grp, side in move):
+            return math.inf
+        return float(f + 0.5 * g @ d)
 
     def lower_at(self, end: PathEnd, c: int) -> Minimum | None:
         """A point with the endpoint's value and χ² below the target − LOWER_BY, or None."""
@@ -344,7 +369,12 @@ class _Branches:
                 assert bounds.step is not None
                 st = theta + bounds.step
             else:
-                bd, st = -np.inf, self._start(theta, mv)
+                st = self._start(theta, mv)
+                if c is not None:
+                    st[c] = v
+                bd = self._predicted(st, c, mv)
+                if bd > self.target + SCREEN_MARGIN:
+                    return bd, None  # not exact: the piece's quadratic model is far above
             if c is not None:
                 st[c] = v
             m = _safe_minimise(self.model, st, kinks, self.sigma, fixed, {}, local=True)

@@ -1,5 +1,5 @@
-"""nox sessions: ``nox -s tests``, ``nox -s slow``, ``nox -s lint``, ``nox -s typecheck``,
-``nox -s docs``, ``nox -s benchmarks``."""
+"""nox sessions: ``nox -s tests``, ``nox -s slow``, ``nox -s kinked``, ``nox -s lint``,
+``nox -s typecheck``, ``nox -s docs``, ``nox -s benchmarks``."""
 
 import nox
 
@@ -18,6 +18,24 @@ def slow(session: nox.Session) -> None:
     """The tests the default run leaves out (marked ``slow``: full-size validation runs)."""
     session.install(".[test]")
     session.run("pytest", "-m", "slow", *session.posargs)
+
+
+@nox.session
+def kinked(session: nox.Session) -> None:
+    """The kinked campaigns of issue 18 at full size (tests/test_kinked_many.py): 2000 Neyman
+    cases against the exact face reference (the default run has 300) and 34 cases of each of
+    the three Pearson/relative campaigns against the orthant reference (about 2 s a case; the
+    default run has none). ``nox -s kinked -- --kinked-cases 500`` changes a size."""
+    session.install(".[test]")
+    session.run(
+        "pytest",
+        "tests/test_kinked_many.py",
+        "--kinked-cases",
+        "2000",
+        "--kinked-pearson-cases",
+        "34",
+        *session.posargs,
+    )
 
 
 @nox.session

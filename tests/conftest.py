@@ -8,7 +8,8 @@
 * asserts: :func:`assert_same_measurement`, :func:`assert_same_spec`;
 * ROOT as the judge of every ROOT file hepcombine writes: :func:`judge_root_file` with the
   expectations :func:`expect_objects`, :func:`expect_distribution`, :func:`expect_combination`
-  (:class:`TH1`, :class:`TH2`, :class:`Graph`); the :func:`pyroot` fixture (skips without ROOT).
+  (:class:`TH1`, :class:`TH2`, :class:`Graph`); the :func:`pyroot` fixture (skips without ROOT);
+* options: ``--kinked-cases``, ``--kinked-pearson-cases`` (the kinked campaigns' sizes).
 """
 
 from __future__ import annotations
@@ -719,6 +720,27 @@ def _root_files_are_judged(monkeypatch: Any) -> Any:
     assert not left, (
         f"ROOT files written by hepcombine and left unjudged: {left}; compare them with "
         "judge_root_file(path, expected)"
+    )
+
+
+# --------------------------------------------------------------------------- options
+def pytest_addoption(parser: Any) -> None:
+    """The sizes of the kinked campaigns of issue 18 (tests/test_kinked_many.py): the default run
+    has 300 Neyman cases and none of the Pearson/relative ones; ``nox -s kinked`` runs more."""
+    group = parser.getgroup("hepcombine")
+    group.addoption(
+        "--kinked-cases",
+        type=int,
+        default=300,
+        help="Neyman/absolute kinked campaign cases, checked against the face reference "
+        "(default 300)",
+    )
+    group.addoption(
+        "--kinked-pearson-cases",
+        type=int,
+        default=0,
+        help="cases of each Pearson/relative kinked campaign, checked against the orthant "
+        "reference (default 0: slow, about 2 s a case)",
     )
 
 

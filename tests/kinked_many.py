@@ -132,3 +132,19 @@ class FaceReference:
                 best = (p[f], v)
         assert best is not None
         return best
+
+    # the interface of :class:`OrthantReference` that ``kinked_check.check`` uses
+    def start(self, res) -> np.ndarray:
+        return self.ref.start(res)
+
+    def set_scale(self, res) -> None:
+        """Nothing to scale (the faces are solved exactly); kept for ``kinked_check.check``."""
+
+    def value_grad(self, p: np.ndarray) -> tuple[float, np.ndarray]:
+        return self.ref.value_grad(p)
+
+    def global_min(
+        self, start: np.ndarray, fixed: dict[int, float] | None = None
+    ) -> tuple[np.ndarray, float]:
+        """:meth:`minimum` (``start`` is not needed: the faces are solved exactly)."""
+        return self.minimum(fixed)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.linalg.lapack import dgesv as _gesv
 
 from ..chi2 import CombinedChi2
 from ._linalg import Factor, solve
@@ -249,9 +250,9 @@ class PointBounds:
         dS = 0.5 * (np.asarray(new_sides, dtype=float) - self.sides[F])
         hF = self.h[F]
         a = dS * self.a[F]
-        W = dS[:, None] * self.W[np.ix_(F, F)] * dS[None, :]
+        W = dS[:, None] * self.W[F[:, None], F] * dS[None, :]
         Wh = W @ hF
-        f1 = self.f + 2.0 * a @ hF + hF @ Wh
+        f1 = self.f + 2.0 * float(a @ hF) + float(hF @ Wh)
         # in the columns of R = [g, B, Nᵀ]: g1 = R u (the new piece's gradient at θ_e) and
         # V = [B_F dS, N_Fᵀ] = R[:, idx] · scale
         Q = self.Q
@@ -270,9 +271,8 @@ class PointBounds:
         rhs = np.empty((2 * m, 1 + G))
         rhs[:, 0] = Qu[idx] * scale  # VᵀK g1
         rhs[:, 1:] = QV[1 + G :].T  # VᵀK Nᵀ
-        try:
-            lu = np.linalg.solve(core, rhs)
-        except np.linalg.LinAlgError:
+        lu = _small_solve(core, rhs)
+        if lu is None:
             return -np.inf
         # K′g1 and K′Nᵀ (all groups) by the Woodbury identity, in the columns of K R
         g1Kg1 = float(u @ Qu - rhs[:, 0] @ lu[:, 0])
@@ -295,6 +295,13 @@ class PointBounds:
         return value + val
 
 
+def _small_solve(a: Array, b: Array) -> Array | None:
+    """a⁻¹b for a small dense system (LAPACK gesv, as numpy's solve, without its overhead);
+    None when a is singular."""
+    _, _, x, info = _gesv(a, b)
+    return None if info != 0 else x
+
+
 def _dual(
     S: Array,
     h: Array,
@@ -310,41 +317,43 @@ def _dual(
     grows). Returns ν and whether it is the optimum (not stopped early)."""
     G = len(h)
     nu = np.zeros(G)
-    allowed = np.ones(G, dtype=bool) if subset is None else np.isin(np.arange(G), subset)
-    work = [g for g in range(G) if s[g] == 0.0 and allowed[g]]
-    scale = max(1.0, float(np.max(np.abs(h)))) if G else 1.0
+    if not G:
+        return nu, True
+    allowed = np.ones(G, dtype=bool)
+    if subset is not None:
+        allowed[:] = False
+        allowed[subset] = True
+    never = (s == 0.0) | ~allowed  # never a violated sign constraint
+    work = [int(g) for g in np.flatnonzero((s == 0.0) & allowed)]
+    scale = max(1.0, float(np.max(np.abs(h))))
     for _ in range(max_iter):
-        if work:
-            try:
-                target = np.linalg.solve(S[np.ix_(work, work)], h[work])
-            except np.linalg.LinAlgError:
-                return nu, False
-        else:
-            target = np.zeros(0)
         new = np.zeros(G)
-        new[work] = target
-        wrong = [k for k, g in enumerate(work) if s[g] != 0.0 and s[g] * target[k] > 0.0]
-        if wrong:
-            # move towards `new` until the first multiplier reaches zero, drop it
-            t, drop = 1.0, work[wrong[0]]
-            for k in wrong:
-                g = work[k]
+        if work:
+            w = np.array(work, dtype=np.intp)
+            target = _small_solve(S[w[:, None], w], h[w])
+            if target is None:
+                return nu, False
+            new[w] = target
+            wrong = np.flatnonzero(s[w] * target > 0.0)
+            if wrong.size:
+                # move towards `new` until the first multiplier reaches zero, drop it
+                g = w[wrong]
                 den = nu[g] - new[g]
-                tk = nu[g] / den if den != 0.0 else 0.0
-                if tk < t:
-                    t, drop = tk, g
-            nu = nu + max(t, 0.0) * (new - nu)
-            nu[drop] = 0.0
-            work.remove(drop)
-            continue
+                tk = np.divide(nu[g], den, out=np.zeros(len(g)), where=den != 0.0)
+                k = int(np.argmin(tk))
+                t, drop = (float(tk[k]), int(g[k])) if tk[k] < 1.0 else (1.0, int(g[0]))
+                nu = nu + max(t, 0.0) * (new - nu)
+                nu[drop] = 0.0
+                work.remove(drop)
+                continue
         nu = new
         if work and float(nu @ h - 0.5 * nu @ S @ nu) >= enough:
             return nu, False
         viol = s * (h - S @ nu)
         viol[work] = 0.0
-        viol[(s == 0.0) | ~allowed] = 0.0
-        worst = int(np.argmin(viol)) if G else 0
-        if not G or viol[worst] >= -1e-12 * scale:
+        viol[never] = 0.0
+        worst = int(np.argmin(viol))
+        if viol[worst] >= -1e-12 * scale:
             return nu, True
         work.append(worst)
     return nu, False

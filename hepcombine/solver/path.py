@@ -39,7 +39,7 @@ from numpy.typing import NDArray
 
 from ..chi2 import CombinedChi2
 from ..exceptions import FitError
-from ._linalg import solve, try_factor
+from ._linalg import Factor, solve, try_factor
 from .kinkscreen import KinkScreen
 from .newton import KinkGroups, Minimum, newton_minimise
 
@@ -116,6 +116,28 @@ def _screen(model: CombinedChi2, kinks: KinkGroups, theta: Array) -> KinkScreen 
     return entry[1]
 
 
+#: the χ², gradient and factorised Hessian at the last few points a path started from (every
+#: path of a minimum starts at the same point): {(id(model), θ, sides): (model, f, g, factor)}
+_POINTS: dict[tuple[int, bytes, bytes], tuple[CombinedChi2, float, Array, Factor | None]] = {}
+_POINTS_KEPT = 8
+
+
+def _point(
+    model: CombinedChi2, theta: Array, sides: Array | None
+) -> tuple[float, Array, Factor | None]:
+    key = (id(model), theta.tobytes(), b"" if sides is None else sides.tobytes())
+    hit = _POINTS.get(key)
+    if hit is not None and hit[0] is model:
+        return hit[1], hit[2], hit[3]
+    f, g, H = model.evaluate(theta, 2, sides)
+    assert g is not None and H is not None
+    fac = try_factor(H)
+    if len(_POINTS) >= _POINTS_KEPT:
+        del _POINTS[next(iter(_POINTS))]
+    _POINTS[key] = (model, f, g, fac)
+    return f, g, fac
+
+
 def _kappa_rates(
     screen: KinkScreen,
     kinks: KinkGroups,
@@ -173,9 +195,7 @@ def follow(
                 if hv[grp] * forced[grp] > 0 and abs(hv[grp]) > 1e-12:
                     del forced[grp]
         sides = kinks.sides(held, forced)
-        f, g, H = model.evaluate(theta, 2, sides)
-        assert g is not None and H is not None
-        fac = try_factor(H)
+        f, g, fac = _point(model, theta, sides)
         if fac is None:
             return PathEnd(theta, f, False, "the Hessian along the path is not positive definite")
         hg = list(held)

@@ -324,7 +324,7 @@ class _Branches:
                 m = queue.pop(0)
                 if m is not self.minimum and len(found) >= 2:
                     break  # the neighbours of the global minimum, and of the first found
-                for other in self._lower(m.theta, m.held, None):
+                for other in self._lower(m.theta, m.held, None, patterns):
                     pat = self._pattern(other.theta)
                     if pat in patterns:
                         continue
@@ -339,7 +339,13 @@ class _Branches:
     def _pattern(self, theta: Array) -> tuple[int, ...]:
         return tuple(int(v) for v in np.sign(np.round(self.kinks.h(theta), 10)))
 
-    def _lower(self, theta: Array, held: dict[int, float], c: int | None) -> Iterator[Minimum]:
+    def _lower(
+        self,
+        theta: Array,
+        held: dict[int, float],
+        c: int | None,
+        known: set[tuple[int, ...]] | None = None,
+    ) -> Iterator[Minimum]:
         """Points below the target − LOWER_BY (θ_c fixed at θ's value when c is given) in the
         pieces around θ.
 
@@ -349,7 +355,9 @@ class _Branches:
         there are more than ALL_COMBINATIONS). Piecewise quadratic: each piece's
         exact minimum over its own region (:mod:`.kinkscreen`), a minimisation only where that
         is below the target; otherwise (no triples) a Newton minimisation from the endpoint
-        moved into each piece."""
+        moved into each piece. ``known``: the sign patterns of the minima found (no value
+        fixed): a piece whose exact minimiser has one of them is that minimum (the χ² is one
+        strictly convex quadratic on the face of a pattern), not minimised again."""
         kinks = self.kinks
         v = float(theta[c]) if c is not None else 0.0
         fixed = {c: v} if c is not None else {}
@@ -363,13 +371,21 @@ class _Branches:
         def tried(mv: list[tuple[int, float]]) -> tuple[float, Minimum | None]:
             """The piece's bound, and a lower point in it if there is one."""
             if bounds is not None:
-                bd = bounds.bound([g for g, _ in mv], [s for _, s in mv], self.target + PAIR_MARGIN)
+                # the singles are ranked by their bounds up to PAIR_MARGIN; of the others only
+                # whether the bound reaches the target matters (the dual stops there)
+                enough = self.target + (PAIR_MARGIN if len(mv) == 1 else -LOWER_BY)
+                bd = bounds.bound([g for g, _ in mv], [s for _, s in mv], enough)
                 if bd >= self.target - LOWER_BY:
                     return bd, None  # exact: that piece has nothing below the target at v
                 assert bounds.step is not None
                 st = theta + bounds.step
+                # the piece's minimiser sits on the hyperplanes of its active set: start there
+                # (a minimum of the χ² already when |ν| ≤ κ/2: one Newton iteration confirms it)
+                on_start = dict.fromkeys(bounds.active, 0.0)
+                if known is not None and bounds.exact and self._pattern(st) in known:
+                    return bd, None  # a minimum already found
             else:
-                st = self._start(theta, mv)
+                st, on_start = self._start(theta, mv), {}
                 if c is not None:
                     st[c] = v
                 bd = self._predicted(st, c, mv)
@@ -377,7 +393,7 @@ class _Branches:
                     return bd, None  # not exact: the piece's quadratic model is far above
             if c is not None:
                 st[c] = v
-            m = _safe_minimise(self.model, st, kinks, self.sigma, fixed, {}, local=True)
+            m = _safe_minimise(self.model, st, kinks, self.sigma, fixed, on_start, local=True)
             return bd, (m if m.converged and m.chi2 < self.target - LOWER_BY else None)
 
         # one group moved: a group on its kink to either side, a near one across

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.linalg.lapack import dgesv as _gesv
 
 from ..chi2 import CombinedChi2
 from ._linalg import Factor, solve
@@ -208,6 +209,10 @@ class PointBounds:
         self.f, self.g = f, g
         #: the step to the minimiser found by the last :meth:`bound` (None: none)
         self.step: Array | None = None
+        #: the groups on their hyperplane at that minimiser (its active set), and whether
+        #: the minimiser is exact (the dual solved to optimality, not stopped early)
+        self.active: list[int] = []
+        self.exact = False
         kinks = screen.kinks
         self.screen = screen
         self.h = kinks.h(theta)
@@ -221,10 +226,10 @@ class PointBounds:
             e[c] = 1.0
             w = solve(factor, e)
             Z = Z - np.outer(w, Z[c] / w[c])
-        self.Kg = Z[:, 0]
-        G = len(kinks)
-        self.KB = Z[:, 1 : 1 + G]
-        self.KN = Z[:, 1 + G :]
+        #: K R with R = [g, B, Nᵀ], and every product Rᵀ K R: each candidate is then a
+        #: combination of these columns, its bound a few operations on (1 + 2G)-vectors
+        self.Z = Z
+        self.Q = rhs.T @ Z
         self.N = N
 
     def bound(self, groups: list[int], new_sides: list[float], enough: float = np.inf) -> float:
@@ -235,45 +240,66 @@ class PointBounds:
         s_all = self.sides.copy()
         s_all[groups] = new_sides
         self.step = None
+        self.active = []
+        self.exact = False
         if not self.screen.feasible(s_all, groups):
             return np.inf  # an empty region: no point there at all
         F = np.asarray(groups, dtype=np.intp)
+        G = len(self.h)
+        m = len(F)
         dS = 0.5 * (np.asarray(new_sides, dtype=float) - self.sides[F])
         hF = self.h[F]
         a = dS * self.a[F]
-        W = dS[:, None] * self.W[np.ix_(F, F)] * dS[None, :]
-        B = self.B[:, F] * dS[None, :]
-        KB = self.KB[:, F] * dS[None, :]
-        KN = self.KN[:, F]
-        NF = self.N[F]
-        f1 = self.f + 2.0 * a @ hF + hF @ W @ hF
-        g1 = self.g + 2.0 * (NF.T @ a) + 2.0 * (B @ hF) + 2.0 * (NF.T @ (W @ hF))
-        # K g1 from the precomputed columns
-        Kg1 = self.Kg + 2.0 * (KN @ a) + 2.0 * (KB @ hF) + 2.0 * (KN @ (W @ hF))
-        m = len(F)
-        V = np.hstack([B, NF.T])
-        KV = np.hstack([KB, KN])
-        Cinv = 0.5 * np.block([[-W, np.eye(m)], [np.eye(m), np.zeros((m, m))]])
-        core = Cinv + V.T @ KV
-        try:
-            lu = np.linalg.solve(core, np.column_stack([V.T @ Kg1, V.T @ self.KN]))
-        except np.linalg.LinAlgError:
-            self.step = None
+        W = dS[:, None] * self.W[F[:, None], F] * dS[None, :]
+        Wh = W @ hF
+        f1 = self.f + 2.0 * float(a @ hF) + float(hF @ Wh)
+        # in the columns of R = [g, B, Nᵀ]: g1 = R u (the new piece's gradient at θ_e) and
+        # V = [B_F dS, N_Fᵀ] = R[:, idx] · scale
+        Q = self.Q
+        u = np.zeros(1 + 2 * G)
+        u[0] = 1.0
+        u[1 + F] = 2.0 * dS * hF
+        u[1 + G + F] = 2.0 * (a + Wh)
+        idx = np.concatenate([1 + F, 1 + G + F])
+        scale = np.concatenate([dS, np.ones(m)])
+        QV = Q[:, idx] * scale[None, :]  # Rᵀ K V
+        Cinv = np.zeros((2 * m, 2 * m))
+        Cinv[:m, :m] = -0.5 * W
+        Cinv[:m, m:] = Cinv[m:, :m] = 0.5 * np.eye(m)
+        core = Cinv + QV[idx] * scale[:, None]  # C⁻¹ + VᵀKV
+        Qu = Q @ u  # Rᵀ K g1
+        rhs = np.empty((2 * m, 1 + G))
+        rhs[:, 0] = Qu[idx] * scale  # VᵀK g1
+        rhs[:, 1:] = QV[1 + G :].T  # VᵀK Nᵀ
+        lu = _small_solve(core, rhs)
+        if lu is None:
             return -np.inf
-        # K′g1 and K′Nᵀ (all groups) by the Woodbury identity
-        Kp_g = Kg1 - KV @ lu[:, 0]
-        Kp_N = self.KN - KV @ lu[:, 1:]
-        value = float(f1 - 0.5 * (g1 @ Kp_g))
+        # K′g1 and K′Nᵀ (all groups) by the Woodbury identity, in the columns of K R
+        g1Kg1 = float(u @ Qu - rhs[:, 0] @ lu[:, 0])
+        value = f1 - 0.5 * g1Kg1
         # the piece's own region: every group on its side (s_g h_g ≥ 0), a group at its mean
         # slope on its hyperplane (h_g = 0): the convex QP by its dual, max over ν (s_g ν_g ≤ 0)
         # of νᵀh₀ − ½νᵀSν with h₀ the h at the unconstrained minimum and S = N K′ Nᵀ; any
         # sign-feasible ν gives a lower bound (weak duality), the optimal one the minimum
-        h0 = self.h - self.N @ Kp_g
-        S = self.N @ Kp_N
-        nu = _dual(S, h0, s_all, enough=enough - value)
+        QN = QV[1 + G :]  # N K V
+        h0 = self.h - Qu[1 + G :] + QN @ lu[:, 0]
+        S = Q[1 + G :, 1 + G :] - QN @ lu[:, 1:]
+        nu, self.exact = _dual(S, h0, s_all, enough=enough - value)
         val = float(nu @ h0 - 0.5 * nu @ S @ nu)
-        self.step = -(Kp_g + Kp_N @ nu)
+        # the minimiser: θ_e − (K′g1 + K′Nᵀν) = θ_e − K R y
+        y = u.copy()
+        y[1 + G :] += nu
+        y[idx] -= scale * (lu[:, 0] + lu[:, 1:] @ nu)
+        self.step = -(self.Z @ y)
+        self.active = [int(k) for k in np.flatnonzero((nu != 0.0) | (s_all == 0.0))]
         return value + val
+
+
+def _small_solve(a: Array, b: Array) -> Array | None:
+    """a⁻¹b for a small dense system (LAPACK gesv, as numpy's solve, without its overhead);
+    None when a is singular."""
+    _, _, x, info = _gesv(a, b)
+    return None if info != 0 else x
 
 
 def _dual(
@@ -283,52 +309,54 @@ def _dual(
     max_iter: int = 200,
     subset: list[int] | None = None,
     enough: float = np.inf,
-) -> Array:
+) -> tuple[Array, bool]:
     """Maximise νᵀh − ½νᵀSν subject to s_g ν_g ≤ 0 where s_g ≠ 0 (primal-dual active set:
     the working set grows by the most violated constraint s_g (h − Sν)_g < 0 and shrinks by
     the multiplier that changes sign first). ``subset``: only those constraints (ν zero
     elsewhere: still sign-feasible); ``enough``: stop once the objective reaches it (it only
-    grows)."""
+    grows). Returns ν and whether it is the optimum (not stopped early)."""
     G = len(h)
     nu = np.zeros(G)
-    allowed = np.ones(G, dtype=bool) if subset is None else np.isin(np.arange(G), subset)
-    work = [g for g in range(G) if s[g] == 0.0 and allowed[g]]
-    scale = max(1.0, float(np.max(np.abs(h)))) if G else 1.0
+    if not G:
+        return nu, True
+    allowed = np.ones(G, dtype=bool)
+    if subset is not None:
+        allowed[:] = False
+        allowed[subset] = True
+    never = (s == 0.0) | ~allowed  # never a violated sign constraint
+    work = [int(g) for g in np.flatnonzero((s == 0.0) & allowed)]
+    scale = max(1.0, float(np.max(np.abs(h))))
     for _ in range(max_iter):
-        if work:
-            try:
-                target = np.linalg.solve(S[np.ix_(work, work)], h[work])
-            except np.linalg.LinAlgError:
-                return nu
-        else:
-            target = np.zeros(0)
         new = np.zeros(G)
-        new[work] = target
-        wrong = [k for k, g in enumerate(work) if s[g] != 0.0 and s[g] * target[k] > 0.0]
-        if wrong:
-            # move towards `new` until the first multiplier reaches zero, drop it
-            t, drop = 1.0, work[wrong[0]]
-            for k in wrong:
-                g = work[k]
+        if work:
+            w = np.array(work, dtype=np.intp)
+            target = _small_solve(S[w[:, None], w], h[w])
+            if target is None:
+                return nu, False
+            new[w] = target
+            wrong = np.flatnonzero(s[w] * target > 0.0)
+            if wrong.size:
+                # move towards `new` until the first multiplier reaches zero, drop it
+                g = w[wrong]
                 den = nu[g] - new[g]
-                tk = nu[g] / den if den != 0.0 else 0.0
-                if tk < t:
-                    t, drop = tk, g
-            nu = nu + max(t, 0.0) * (new - nu)
-            nu[drop] = 0.0
-            work.remove(drop)
-            continue
+                tk = np.divide(nu[g], den, out=np.zeros(len(g)), where=den != 0.0)
+                k = int(np.argmin(tk))
+                t, drop = (float(tk[k]), int(g[k])) if tk[k] < 1.0 else (1.0, int(g[0]))
+                nu = nu + max(t, 0.0) * (new - nu)
+                nu[drop] = 0.0
+                work.remove(drop)
+                continue
         nu = new
         if work and float(nu @ h - 0.5 * nu @ S @ nu) >= enough:
-            return nu
+            return nu, False
         viol = s * (h - S @ nu)
         viol[work] = 0.0
-        viol[(s == 0.0) | ~allowed] = 0.0
-        worst = int(np.argmin(viol)) if G else 0
-        if not G or viol[worst] >= -1e-12 * scale:
-            return nu
+        viol[never] = 0.0
+        worst = int(np.argmin(viol))
+        if viol[worst] >= -1e-12 * scale:
+            return nu, True
         work.append(worst)
-    return nu
+    return nu, False
 
 
 def __dir__() -> list[str]:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import math
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -38,7 +39,8 @@ from numpy.typing import NDArray
 
 from ..chi2 import CombinedChi2
 from ..exceptions import FitError
-from ._linalg import solve, try_factor
+from ._linalg import Factor, solve, try_factor
+from .kinkscreen import KinkScreen
 from .newton import KinkGroups, Minimum, newton_minimise
 
 __all__ = ["PathEnd", "follow"]
@@ -100,6 +102,66 @@ def _kappas(
     return out
 
 
+#: the kink screen of each model's kink groups (None: its structure is not the screen's)
+_SCREENS: weakref.WeakKeyDictionary[KinkGroups, tuple[CombinedChi2, KinkScreen | None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _screen(model: CombinedChi2, kinks: KinkGroups, theta: Array) -> KinkScreen | None:
+    entry = _SCREENS.get(kinks)
+    if entry is None or entry[0] is not model:
+        entry = (model, KinkScreen.of(model, kinks, theta))
+        _SCREENS[kinks] = entry
+    return entry[1]
+
+
+#: the χ², gradient and factorised Hessian at the last few points a path started from (every
+#: path of a minimum starts at the same point): {(id(model), θ, sides): (model, f, g, factor)}
+_POINTS: dict[tuple[int, bytes, bytes], tuple[CombinedChi2, float, Array, Factor | None]] = {}
+_POINTS_KEPT = 8
+
+
+def _point(
+    model: CombinedChi2, theta: Array, sides: Array | None
+) -> tuple[float, Array, Factor | None]:
+    key = (id(model), theta.tobytes(), b"" if sides is None else sides.tobytes())
+    hit = _POINTS.get(key)
+    if hit is not None and hit[0] is model:
+        return hit[1], hit[2], hit[3]
+    f, g, H = model.evaluate(theta, 2, sides)
+    assert g is not None and H is not None
+    fac = try_factor(H)
+    if len(_POINTS) >= _POINTS_KEPT:
+        del _POINTS[next(iter(_POINTS))]
+    _POINTS[key] = (model, f, g, fac)
+    return f, g, fac
+
+
+def _kappa_rates(
+    screen: KinkScreen,
+    kinks: KinkGroups,
+    theta: Array,
+    w: Array | None,
+    groups: list[int],
+    held: Mapping[int, float],
+    forced: Mapping[int, float],
+) -> tuple[Array, Array]:
+    """κ_g at θ of each group in ``groups`` (each on its hyperplane) and its rate along w
+    (zero without w), from the screen's templates: with the group at its mean slope, the
+    gradients of its two sides differ by 2 n_g a_g (a = TᵀMr, :mod:`.kinkscreen`), so
+    κ_g = 2 a_g, affine along the path in the piece: dκ_g = 2 (Bᵀw)_g."""
+    sides = np.sign(kinks.h(theta))
+    for g, s in forced.items():
+        sides[g] = s
+    for g in (*held, *groups):
+        sides[g] = 0.0
+    a, B, _ = screen.at(theta, sides)
+    k0 = 2.0 * a[groups]
+    dk = 2.0 * (B[:, groups].T @ w) if w is not None else np.zeros(len(groups))
+    return k0, dk
+
+
 def follow(
     model: CombinedChi2,
     kinks: KinkGroups,
@@ -113,6 +175,8 @@ def follow(
     a minimum with θ_c fixed) towards ``side`` (±1) until the χ² reaches ``target``."""
     exact = model.is_piecewise_quadratic
     theta = np.array(start.theta, dtype=float)
+    # piecewise quadratic with the screen's structure: κ and its rate from its templates
+    screen = _screen(model, kinks, theta) if exact and len(kinks) else None
     held: dict[int, float] = dict(start.held)
     forced: dict[int, float] = {}
     npar = model.npar
@@ -132,9 +196,7 @@ def follow(
                 if hv[grp] * forced[grp] > 0 and abs(hv[grp]) > 1e-12:
                     del forced[grp]
         sides = kinks.sides(held, forced)
-        f, g, H = model.evaluate(theta, 2, sides)
-        assert g is not None and H is not None
-        fac = try_factor(H)
+        f, g, fac = _point(model, theta, sides)
         if fac is None:
             return PathEnd(theta, f, False, "the Hessian along the path is not positive definite")
         hg = list(held)
@@ -205,10 +267,16 @@ def follow(
                     if t < t_best:
                         t_best, kind, who = t, "reach", grp
             if hg:
-                kap = _kappas(model, kinks, np.column_stack([theta, theta + w]), hg, held, forced)
+                if screen is not None:
+                    kap0, dkap = _kappa_rates(screen, kinks, theta, w, hg, held, forced)
+                else:
+                    kap = _kappas(
+                        model, kinks, np.column_stack([theta, theta + w]), hg, held, forced
+                    )
+                    kap0, dkap = kap[:, 0], kap[:, 1] - kap[:, 0]
                 for j, grp in enumerate(hg):
                     a, da = float(mult[1 + j]), float(dm[1 + j])
-                    k0, dk = float(kap[j, 0]), float(kap[j, 1] - kap[j, 0])
+                    k0, dk = float(kap0[j]), float(dkap[j])
                     tol = 1e-9 * max(1.0, abs(k0), abs(a))
                     for value, slope, to_side in (
                         (a + 0.5 * k0, da + 0.5 * dk, 1.0),
@@ -245,7 +313,10 @@ def follow(
             if s_from is None:
                 s_from = float(np.sign(kinks.h(theta - step)[grp]))
             theta = kinks.project(theta, [*held, grp])
-            kappa = float(_kappas(model, kinks, theta[:, None], [grp], held, forced)[0, 0])
+            if screen is not None:
+                kappa = float(_kappa_rates(screen, kinks, theta, None, [grp], held, forced)[0][0])
+            else:
+                kappa = float(_kappas(model, kinks, theta[:, None], [grp], held, forced)[0, 0])
             if kappa >= 0.0:
                 held[grp] = s_from  # V-shaped: the path stays on the kink
                 just_held = grp

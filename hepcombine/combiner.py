@@ -448,7 +448,7 @@ class Combiner:
             n_e, n_s = len(meas.estimate_names), len(meas.source_names)
             param = self._param_of_estimate[e0 : e0 + n_e]
             linear = None
-            if any(i in self._linear_rows for i in range(e0, e0 + n_e)):
+            if self._linear_rows and any(i in self._linear_rows for i in range(e0, e0 + n_e)):
                 linear = np.zeros((n_e, n_params))
                 for mu in range(n_e):
                     row = self._linear_rows.get(e0 + mu)
@@ -456,8 +456,8 @@ class Combiner:
                         linear[mu, param[mu]] = 1.0
                     else:
                         linear[mu] = row
-            rel = np.array([s in meas.relative for s in meas.source_names], dtype=bool)
-            logn = np.array([s in meas.lognormal for s in meas.source_names], dtype=bool)
+            rel = _flags(meas.source_names, meas.relative)
+            logn = _flags(meas.source_names, meas.lognormal)
             blocks.append(
                 MeasurementBlock(
                     x_hat=meas.estimates,
@@ -878,6 +878,13 @@ class Combiner:
             else:
                 out.append(explained(idx))
         return Table(tuple(rows), names, _signed_sqrt(np.array(out)))
+
+
+def _flags(names: Sequence[str], chosen: frozenset[str]) -> NDArray[np.bool_]:
+    """Per name, whether it is one of ``chosen``."""
+    if not chosen:
+        return np.zeros(len(names), dtype=bool)
+    return np.array([s in chosen for s in names], dtype=bool)
 
 
 def _signed_sqrt(var: NDArray) -> NDArray:

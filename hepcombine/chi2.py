@@ -669,10 +669,13 @@ class CombinedChi2:
         x = theta[:n_p]
         out = []
         for b, onehot in zip(self.blocks, self._onehot, strict=True):
+            n_e = len(b.x_hat)
+            if not b.nl.size:  # linear sources only: f = 1, E = −U, whatever θ
+                out.append((np.ones(n_e), -b.U_lin))
+                continue
             delta = (lam[b.src] - b.lam_hat)[:, None]
             y = (x[b.param] if onehot is None else onehot @ x)[:, None]
             _, f, yf, nl = self._block_state(b, y, delta, None)
-            n_e = len(b.x_hat)
             E = np.zeros((n_e, len(b.src)))
             if b.lin.size:
                 E[:, b.lin] = -b.U_lin

@@ -189,12 +189,10 @@ def profile_intervals(
     status: dict[str, str] = {}
     theta, cov = solution.theta, solution.covariance
     if solution.method == "linear solve":
-        for o in observables:
-            i = index[o]
-            v, e = theta[i], math.sqrt(cov[i, i])
-            intervals[o] = (float(v - e), float(v + e))
-            status[o] = "exact"
-        return intervals, status
+        at = np.array([index[o] for o in observables], dtype=np.intp)
+        v, e = theta[at], np.sqrt(np.diagonal(cov)[at])
+        exact = zip((v - e).tolist(), (v + e).tolist(), strict=True)
+        return dict(zip(observables, exact, strict=True)), dict.fromkeys(observables, "exact")
     sigma = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     if solution.minuit is not None:
         m = solution.minuit

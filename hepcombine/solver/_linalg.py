@@ -206,8 +206,9 @@ def inverse(f: Factor) -> Array:
     return f.inverse()
 
 
-#: (whether scipy.linalg was loaded, the controller) of the last :func:`_controller` call
-_CONTROLLER: list[tuple[bool, Any]] = []
+#: (whether scipy.linalg was loaded, the controller, its BLAS libraries) of the last
+#: :func:`_controller` call
+_CONTROLLER: list[tuple[bool, Any, list[Any]]] = []
 
 
 def load_scipy_blas() -> None:
@@ -219,16 +220,26 @@ def load_scipy_blas() -> None:
 
 def _controller() -> Any:
     """threadpoolctl's view of the loaded BLAS libraries, built once, and again once scipy's
-    own BLAS has been loaded (building it reads the process's memory map, ~0.4 ms; limiting
-    with it afterwards costs ~10 µs)."""
+    own BLAS has been loaded (building it reads the process's memory map, ~0.4 ms)."""
+    return _state()[1]
+
+
+def _blas_libraries() -> list[Any]:
+    """threadpoolctl's controllers of the loaded BLAS libraries (of :func:`_controller`)."""
+    return _state()[2]
+
+
+def _state() -> tuple[bool, Any, list[Any]]:
     import sys
 
     scipy_loaded = "scipy.linalg" in sys.modules
     if not _CONTROLLER or _CONTROLLER[0][0] != scipy_loaded:
         from threadpoolctl import ThreadpoolController
 
-        _CONTROLLER[:] = [(scipy_loaded, ThreadpoolController())]
-    return _CONTROLLER[0][1]
+        controller = ThreadpoolController()
+        libraries = list(controller.select(user_api="blas").lib_controllers)
+        _CONTROLLER[:] = [(scipy_loaded, controller, libraries)]
+    return _CONTROLLER[0]
 
 
 @contextlib.contextmanager
@@ -236,18 +247,26 @@ def blas_threads(n_params: int) -> Iterator[None]:
     """One BLAS thread while a small problem is solved; the caller's setting is restored on
     exit, so the user's own process keeps what it had. A problem of :data:`NUMPY_BELOW`
     parameters or more is factorised by scipy.linalg, whose BLAS is loaded first so that the
-    limit reaches it."""
+    limit reaches it. Each library is asked and set directly (a few µs; threadpoolctl's
+    ``limit`` and its restore cost ~20 µs, a fifth of a dense solve of 135 parameters)."""
     if n_params >= SMALL_PROBLEM:
         yield
         return
     if n_params >= NUMPY_BELOW:
         load_scipy_blas()
     try:
-        limiter = _controller().limit(limits=1, user_api="blas")
+        libraries = _blas_libraries()
     except ImportError:  # pragma: no cover - threadpoolctl is a dependency
         yield
         return
+    before = [lib.get_num_threads() for lib in libraries]
+    changed = [
+        (lib, n) for lib, n in zip(libraries, before, strict=True) if n is not None and n != 1
+    ]
+    for lib, _ in changed:
+        lib.set_num_threads(1)
     try:
         yield
     finally:
-        limiter.restore_original_limits()
+        for lib, n in changed:
+            lib.set_num_threads(n)

@@ -74,8 +74,10 @@ def _flush_negligible(M: Array) -> Array:
     M = np.asarray(M, dtype=float)
     if M.size == 0:
         return M
-    top = float(np.max(np.abs(M)))
-    small = np.abs(M) < _NEGLIGIBLE * top
+    size = np.abs(M)
+    small = size < _NEGLIGIBLE * float(np.max(size))
+    if not small.any():
+        return M
     small &= M != 0.0
     if not small.any():
         return M
@@ -130,9 +132,12 @@ class MeasurementBlock:
         nonlinear = self.rel | self.asym | logn
         object.__setattr__(self, "lin", np.flatnonzero(~nonlinear))
         object.__setattr__(self, "nl", np.flatnonzero(nonlinear))
-        kind = np.where(logn, _LOGN, np.where(self.rel, _REL, _ABS))[self.nl]
+        if self.nl.size:
+            kind = np.where(logn, _LOGN, np.where(self.rel, _REL, _ABS))[self.nl]
+        else:
+            kind = np.zeros(0, dtype=np.intp)
         object.__setattr__(self, "kind", kind)
-        object.__setattr__(self, "has_D", bool(np.any(self.D != 0.0)))
+        object.__setattr__(self, "has_D", bool(self.D.any()))
         if self.linear is not None:
             A = np.asarray(self.linear, dtype=float)
             if A.ndim != 2 or A.shape[0] != len(self.x_hat):
@@ -140,25 +145,29 @@ class MeasurementBlock:
                     f"linear map of shape {A.shape}: expected ({len(self.x_hat)}, n_params)"
                 )
             object.__setattr__(self, "linear", A)
+        n_e = len(self.param)
+        # consecutive values are distinct: the cheap test first
+        consecutive = self.linear is None and n_e > 0 and bool(np.all(np.diff(self.param) == 1))
         object.__setattr__(
             self,
             "injective",
-            self.linear is None and len(np.unique(self.param)) == len(self.param),
+            consecutive or (self.linear is None and len(np.unique(self.param)) == n_e),
         )
-        n_e = len(self.param)
-        consecutive = self.injective and n_e > 0 and bool(np.all(np.diff(self.param) == 1))
         first = int(self.param[0]) if consecutive else 0
         object.__setattr__(self, "param_range", slice(first, first + n_e) if consecutive else None)
-        off = self.M - np.diag(np.diag(self.M))
-        object.__setattr__(self, "M_diag", np.diag(self.M).copy() if not off.any() else None)
-        object.__setattr__(self, "U_lin", np.ascontiguousarray(self.up[:, self.lin]))
+        diagonal = np.count_nonzero(self.M) == np.count_nonzero(np.diagonal(self.M))
+        object.__setattr__(self, "M_diag", np.diag(self.M).copy() if diagonal else None)
+        every = self.lin.size == n_s  # all sources linear: U is the shifts themselves
+        object.__setattr__(
+            self, "U_lin", np.ascontiguousarray(self.up if every else self.up[:, self.lin])
+        )
         object.__setattr__(self, "MU_lin", self.M @ self.U_lin)
         object.__setattr__(self, "UMU_lin", self.U_lin.T @ self.MU_lin)
         # non-linear sources: the shift-like arrays whose interpolation gives s (absolute and
         # relative) or ℓ (log-normal: ℓ(±1) = −ln(1 + u_±/x̂))
         a_up = self.up[:, self.nl].copy()
         a_down = self.down[:, self.nl].copy()
-        ln_cols = np.flatnonzero(self.kind == _LOGN)
+        ln_cols = np.flatnonzero(self.kind == _LOGN) if self.nl.size else self.nl
         if ln_cols.size:
             xh = self.x_hat[:, None]
             u_up, u_down = a_up[:, ln_cols], a_down[:, ln_cols]
@@ -172,7 +181,7 @@ class MeasurementBlock:
         object.__setattr__(self, "a_up", a_up)
         object.__setattr__(self, "a_down", a_down)
         object.__setattr__(self, "nl_asym", self.asym[self.nl])
-        object.__setattr__(self, "any_mult", bool(np.any(self.kind != _ABS)))
+        object.__setattr__(self, "any_mult", bool(self.nl.size and np.any(self.kind != _ABS)))
 
     def design(self, n_params: int) -> Array:
         """∂y/∂x̄: the (n_estimates × n_params) matrix taking the combined values to the
@@ -542,10 +551,11 @@ class CombinedChi2:
         x, eta = theta[:n_p], theta[n_p:]
         lam = self.L @ eta
         L = self.L
-        r_ = self.rank
-        h_xx = np.zeros((n_p, n_p))
-        h_xe = np.zeros((n_p, r_))
-        h_ee = np.zeros((r_, r_))
+        # ½H is accumulated in place, block by block (views of one array)
+        half = np.zeros((self.npar, self.npar))
+        h_xx = half[:n_p, :n_p]
+        h_xe = half[:n_p, n_p:]
+        h_ee = half[n_p:, n_p:]
         for b, onehot in zip(self.blocks, self._onehot, strict=True):
             if not self.pearson and b.is_linear:
                 # Neyman, absolute symmetric sources: the Hessian does not depend on θ; its
@@ -625,8 +635,11 @@ class CombinedChi2:
             self._add_block(b, onehot, h_xx, h_xe, Wf, hyd @ Lb)
             h_ee += Lb.T @ hdd @ Lb
         self._prior.add_half_hessian(h_ee, eta, gauss_newton)
-        hess = 2.0 * np.block([[h_xx, h_xe], [h_xe.T, h_ee]])
-        return 0.5 * (hess + hess.T)
+        half[n_p:, :n_p] = h_xe.T
+        half *= 2.0
+        hess = half + half.T
+        hess *= 0.5
+        return hess
 
     @staticmethod
     def _add_block(
@@ -656,10 +669,13 @@ class CombinedChi2:
         x = theta[:n_p]
         out = []
         for b, onehot in zip(self.blocks, self._onehot, strict=True):
+            n_e = len(b.x_hat)
+            if not b.nl.size:  # linear sources only: f = 1, E = −U, whatever θ
+                out.append((np.ones(n_e), -b.U_lin))
+                continue
             delta = (lam[b.src] - b.lam_hat)[:, None]
             y = (x[b.param] if onehot is None else onehot @ x)[:, None]
             _, f, yf, nl = self._block_state(b, y, delta, None)
-            n_e = len(b.x_hat)
             E = np.zeros((n_e, len(b.src)))
             if b.lin.size:
                 E[:, b.lin] = -b.U_lin

@@ -417,7 +417,12 @@ class Combiner:
     @property
     def sources(self) -> tuple[str, ...]:
         """Every source of the combination as ``"measurement:source"``, in parameter order."""
-        return tuple(f"{m}:{s}" for m, s in self._names.sources)
+        # the names never change (copies made by with_* share them): built once
+        cached = self.__dict__.get("_sources_cache")
+        if cached is None or cached[0] is not self._names:
+            cached = (self._names, tuple(f"{m}:{s}" for m, s in self._names.sources))
+            self._sources_cache = cached
+        return cached[1]
 
     def _factor(self) -> CorrelationFactor:
         # the factor of these assumptions, computed once (the opt-in repair of large blocks
@@ -448,7 +453,7 @@ class Combiner:
             n_e, n_s = len(meas.estimate_names), len(meas.source_names)
             param = self._param_of_estimate[e0 : e0 + n_e]
             linear = None
-            if any(i in self._linear_rows for i in range(e0, e0 + n_e)):
+            if self._linear_rows and any(i in self._linear_rows for i in range(e0, e0 + n_e)):
                 linear = np.zeros((n_e, n_params))
                 for mu in range(n_e):
                     row = self._linear_rows.get(e0 + mu)
@@ -456,8 +461,8 @@ class Combiner:
                         linear[mu, param[mu]] = 1.0
                     else:
                         linear[mu] = row
-            rel = np.array([s in meas.relative for s in meas.source_names], dtype=bool)
-            logn = np.array([s in meas.lognormal for s in meas.source_names], dtype=bool)
+            rel = _flags(meas.source_names, meas.relative)
+            logn = _flags(meas.source_names, meas.lognormal)
             blocks.append(
                 MeasurementBlock(
                     x_hat=meas.estimates,
@@ -534,7 +539,11 @@ class Combiner:
         # sources: λ = L η
         L = factor.L
         c_xl = cov[:n_p, n_p:] @ L.T
-        full_cov = np.block([[cov[:n_p, :n_p], c_xl], [c_xl.T, L @ cov[n_p:, n_p:] @ L.T]])
+        full_cov = np.empty((n_p + len(L), n_p + len(L)))
+        full_cov[:n_p, :n_p] = cov[:n_p, :n_p]
+        full_cov[:n_p, n_p:] = c_xl
+        full_cov[n_p:, :n_p] = c_xl.T
+        full_cov[n_p:, n_p:] = L @ cov[n_p:, n_p:] @ L.T
         sources = list(self.sources)
         lam = L @ theta[n_p:]
         lam_err = np.sqrt(np.clip(np.diag(full_cov)[n_p:], 0.0, None))
@@ -543,11 +552,11 @@ class Combiner:
         # the reported quantities: the observables, then the reported linear quantities, as
         # rows T of θ (their covariance T V Tᵀ, their rows of V: R = T V)
         reported = [q for q, lq in self.linear.items() if lq.report]
-        T = np.zeros((k + len(reported), model.npar))
-        T[:k, :k] = np.eye(k)
-        for j, q in enumerate(reported):
-            T[k + j, :n_p] = self._linear_row(q)
         if reported:
+            T = np.zeros((k + len(reported), model.npar))
+            T[:k, :k] = np.eye(k)
+            for j, q in enumerate(reported):
+                T[k + j, :n_p] = self._linear_row(q)
             R = T @ cov
             cov_obs = R @ T.T
             cov_obs = 0.5 * (cov_obs + cov_obs.T)
@@ -602,8 +611,8 @@ class Combiner:
 
         return CombinationResult(
             observables=all_obs,
-            values={o: float(rep_values[i]) for i, o in enumerate(all_obs)},
-            errors={o: float(rep_err[i]) for i, o in enumerate(all_obs)},
+            values=dict(zip(all_obs, rep_values.tolist(), strict=True)),
+            errors=dict(zip(all_obs, rep_err.tolist(), strict=True)),
             intervals=ivals,
             interval_status=status,
             covariance=NamedMatrix(all_obs, cov_obs),
@@ -789,8 +798,13 @@ class Combiner:
             self.measurements.items(), model.linear_parts(theta), model.blocks, strict=True
         ):
             B = Ve @ model.L[b.src].T  # (k, n_sources of α): V_xλ
-            Vy = Vx[:, b.param] if b.linear is None else Vx @ b.linear.T
-            A = Vy * f[None, :] + B @ E.T  # V Gᵀ, (k, n_e)
+            if b.linear is not None:
+                Vy = Vx @ b.linear.T
+            else:
+                Vy = Vx[:, b.param_range] if b.param_range is not None else Vx[:, b.param]
+            if b.nl.size:  # f = 1 for a block of linear sources only
+                Vy = Vy * f[None, :]
+            A = Vy + B @ E.T  # V Gᵀ, (k, n_e)
             w = A @ b.M
             stat += np.sum(w * A, axis=1)
             if b.has_D:
@@ -828,13 +842,13 @@ class Combiner:
                 Gg = G[:, idx]
                 var_groups[gi] = np.sum((Gg @ C[np.ix_(idx, idx)]) * Gg, axis=1)
         rows = [STAT, *self.groups]
-        out = [stat, *var_groups]
+        out = [stat[None, :], var_groups]
         total_groups = var_groups.sum(axis=0)
         cross = np.sum(Ve * Ve, axis=1) - total_groups
         if np.any(np.abs(cross) > 1e-9 * var):
             rows.append(CROSS)
-            out.append(cross)
-        return Table(tuple(rows), names, _signed_sqrt(np.array(out)))
+            out.append(cross[None, :])
+        return Table(tuple(rows), names, _signed_sqrt(np.concatenate(out)))
 
     def _impacts(
         self,
@@ -859,25 +873,36 @@ class Combiner:
             c_ll = Lg @ Vee @ Lg.T
             return np.sum((c_xl @ np.linalg.pinv(c_ll, hermitian=True)) * c_xl, axis=1)
 
-        rows = [STAT]
+        groups = list(self.groups.values())
+        out = np.empty((1 + len(groups), k))
         # all sources fixed = η fixed (L has full column rank): the conditional variance
         # V_xx − V_xη V_ηη⁻¹ V_ηx
         if Vee.shape[0]:
             explained_all = np.sum(Vxe * np.linalg.solve(Vee, Vxe.T).T, axis=1)
-            out = [Vxx - explained_all]
+            out[0] = Vxx - explained_all
         else:
-            out = [Vxx]
-        # groups of one source: c_xl² / c_ll for all of them at once
-        c_xl_all = Vxe @ L.T
-        c_ll_diag = np.sum((L @ Vee) * L, axis=1)
-        for g, idx in self.groups.items():
-            rows.append(g)
-            if len(idx) == 1:
-                i = idx[0]
-                out.append(c_xl_all[:, i] ** 2 / c_ll_diag[i] if c_ll_diag[i] > 0 else np.zeros(k))
-            else:
-                out.append(explained(idx))
-        return Table(tuple(rows), names, _signed_sqrt(np.array(out)))
+            out[0] = Vxx
+        # groups of one source: c_xl² / c_ll for all of them at once (0 where c_ll = 0)
+        single = [gi for gi, idx in enumerate(groups) if len(idx) == 1]
+        if single:
+            src = np.array([groups[gi][0] for gi in single], dtype=np.intp)
+            c_xl = (Vxe @ L.T)[:, src]
+            c_ll = np.sum((L @ Vee) * L, axis=1)[src]
+            positive = c_ll > 0
+            part = np.zeros((k, len(src)))
+            np.divide(c_xl**2, c_ll, out=part, where=positive[None, :])
+            out[1 + np.array(single, dtype=np.intp)] = part.T
+        for gi, idx in enumerate(groups):
+            if len(idx) > 1:
+                out[1 + gi] = explained(idx)
+        return Table((STAT, *self.groups), names, _signed_sqrt(out))
+
+
+def _flags(names: Sequence[str], chosen: frozenset[str]) -> NDArray[np.bool_]:
+    """Per name, whether it is one of ``chosen``."""
+    if not chosen:
+        return np.zeros(len(names), dtype=bool)
+    return np.array([s in chosen for s in names], dtype=bool)
 
 
 def _signed_sqrt(var: NDArray) -> NDArray:

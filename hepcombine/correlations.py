@@ -13,6 +13,7 @@ reports what changed.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -51,10 +52,12 @@ class CorrelationFactor:
     eta_names: tuple[str, ...]
     repaired: Mapping[tuple[str, str], tuple[float, float]]
 
-    @property
+    @functools.cached_property
     def matrix(self) -> NDArray[np.float64]:
-        """The (possibly repaired) correlation matrix C = L Lᵀ."""
-        return self.L @ self.L.T
+        """The (possibly repaired) correlation matrix C = L Lᵀ (read-only; computed once)."""
+        c = self.L @ self.L.T
+        c.setflags(write=False)
+        return c
 
 
 def nearest_correlation_matrix(
@@ -126,103 +129,123 @@ def factorize_correlations(
     ``names``; unlisted pairs are uncorrelated)."""
     n = len(names)
     nonzero = [(int(i), int(j), float(rho)) for (i, j), rho in pairs.items() if rho != 0.0]
-    n_comp, labels = _labels(n, [(i, j) for i, j, _ in nonzero])
+    n_comp, label_list = _labels(n, [(i, j) for i, j, _ in nonzero])
     # the components in the order of their first source (the labels' order), each in the
-    # sources' own order
-    members: list[list[int]] = [[] for _ in range(n_comp)]
-    for i, label in enumerate(labels):
-        members[label].append(i)
-    pairs_of_component: dict[int, list[tuple[int, int, float]]] = {}
-    for i, j, rho in nonzero:
-        pairs_of_component.setdefault(labels[i], []).append((i, j, rho))
-    # the correlated blocks, their matrices, and one eigendecomposition per block: blocks of
-    # one size are decomposed together (one stacked call; LAPACK sees each matrix alone, so
-    # the factors are those of separate calls)
-    multi = [k for k in range(n_comp) if len(members[k]) > 1]
-    matrices: list[NDArray[np.float64]] = []
-    by_size: dict[int, list[int]] = {}
-    for m, k in enumerate(multi):
-        idx = members[k]
-        pos = {s: a for a, s in enumerate(idx)}
-        c = np.eye(len(idx))
-        for i, j, rho in pairs_of_component[k]:
-            c[pos[i], pos[j]] = c[pos[j], pos[i]] = rho
-        matrices.append(c)
-        by_size.setdefault(len(idx), []).append(m)
-    eig: dict[int, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
-    for same in by_size.values():
-        w_all, v_all = np.linalg.eigh(np.stack([matrices[m] for m in same]))
-        for a, m in enumerate(same):
-            eig[m] = (w_all[a], v_all[a])
-    factors: list[NDArray[np.float64]] = []
+    # sources' own order: consecutive runs of ``order``
+    labels = np.array(label_list, dtype=np.intp)
+    sizes = np.bincount(labels, minlength=n_comp)
+    order = np.argsort(labels, kind="stable")
+    starts = np.zeros(n_comp + 1, dtype=np.intp)
+    np.cumsum(sizes, out=starts[1:])
+    position = np.empty(n, dtype=np.intp)  # of each source within its component
+    position[order] = np.arange(n) - starts[labels[order]]
+    # every correlated block of one size at once: its matrices stacked, one eigendecomposition
+    # for all of them (LAPACK sees each matrix alone, so the factors are those of separate
+    # calls), the kept directions placed in L and L⁺ by index arrays
+    width = np.ones(n_comp, dtype=np.intp)  # columns of L per component
+    found: list[tuple[NDArray[np.intp], NDArray[np.float64], NDArray[np.float64]]] = []
     repaired: dict[tuple[str, str], tuple[float, float]] = {}
-    for m, k in enumerate(multi):
-        idx, c = members[k], matrices[m]
-        w, v = eig[m]
-        if w[0] < -_EIG_TOL:
-            block_pairs = pairs_of_component[k]
-            if not repair:
-                vec = v[:, 0]
-                carriers = [names[idx[a]] for a in np.argsort(-np.abs(vec)) if abs(vec[a]) > 0.05]
-                assumed = {f"{names[i]} ~ {names[j]}": rho for i, j, rho in block_pairs}
-                raise InvalidCorrelation(
-                    "the assumed correlations are not positive semi-definite (not a valid correlation "
-                    f"matrix): eigenvalue {w[0]:.4g} along a direction carried by {carriers}. "
-                    f"Assumptions in this group: {assumed}. Revise them, or pass repair=True to use "
-                    "the nearest valid correlation matrix (reported in the result)."
-                )
-            fixed = nearest_correlation_matrix(c)
-            changed: dict[tuple[str, str], tuple[float, float]] = {}
-            for a in range(len(idx)):
-                for b in range(a + 1, len(idx)):
-                    if abs(fixed[a, b] - c[a, b]) > 1e-6:
-                        changed[(names[idx[a]], names[idx[b]])] = (
-                            float(c[a, b]),
-                            float(fixed[a, b]),
-                        )
-            repaired.update(changed)
-            log.warning(
-                "correlation assumptions repaired to the nearest valid matrix: %s",
-                repairs_summary(changed),
-            )
-            w, v = np.linalg.eigh(fixed)
-        keep = w > _EIG_TOL * len(idx)
-        factors.append(v[:, keep] * np.sqrt(w[keep]))
-
-    # columns: one per uncorrelated source (L = L⁺ = 1 there), then the kept directions of
-    # each correlated block, in the order of the components
+    pair_arr = np.array([(i, j) for i, j, _ in nonzero], dtype=np.intp).reshape(-1, 2)
+    rho_arr = np.array([rho for _, _, rho in nonzero], dtype=float)
+    pair_size = sizes[labels[pair_arr[:, 0]]]
+    groups = []
+    for size in np.unique(sizes[sizes > 1]).tolist():
+        comps = np.flatnonzero(sizes == size)
+        batch = np.full(n_comp, -1, dtype=np.intp)
+        batch[comps] = np.arange(len(comps))
+        c = np.zeros((len(comps), size, size))
+        c[:, np.arange(size), np.arange(size)] = 1.0
+        sel = pair_size == size
+        bi = batch[labels[pair_arr[sel, 0]]]
+        pi, pj = position[pair_arr[sel, 0]], position[pair_arr[sel, 1]]
+        c[bi, pi, pj] = rho_arr[sel]
+        c[bi, pj, pi] = rho_arr[sel]
+        w, v = np.linalg.eigh(c)
+        groups.append((comps, c, w, v))
+    # indefinite blocks, in the order of the components: an error, or repaired
+    bad = sorted(
+        (int(comps[b]), g, b)
+        for g, (comps, _, w, _) in enumerate(groups)
+        for b in np.flatnonzero(w[:, 0] < -_EIG_TOL).tolist()
+    )
+    for k, g, b in bad:
+        _, c, w, v = groups[g]
+        idx = order[starts[k] : starts[k + 1]]
+        w[b], v[b] = _invalid_block(
+            names, idx, (c[b], w[b], v[b]), nonzero, labels, k, repair, repaired
+        )
+    for comps, _, w, v in groups:
+        keep = w > _EIG_TOL * w.shape[1]
+        width[comps] = keep.sum(axis=1)
+        found.append((comps, np.where(keep, w, 0.0), v))
+    first_col = np.zeros(n_comp + 1, dtype=np.intp)
+    np.cumsum(width, out=first_col[1:])
+    L = np.zeros((n, int(first_col[-1])))
+    L_pinv = np.zeros((int(first_col[-1]), n))
+    single = np.flatnonzero(sizes == 1)
+    single_src = order[starts[single]]
+    L[single_src, first_col[single]] = 1.0  # L = L⁺ = 1 for an uncorrelated source
+    L_pinv[first_col[single], single_src] = 1.0
+    for comps, w, v in found:
+        size = v.shape[1]
+        keep = w > 0.0
+        blk = v * np.sqrt(w)[:, None, :]  # the columns v_j √w_j of each block (kept ones)
+        norm2 = np.sum(blk * blk, axis=1)  # |b_j|²: columns of blk are orthogonal
+        kb, kj = np.nonzero(keep)  # (block, direction) of every kept column
+        col = first_col[comps[kb]] + (np.cumsum(keep, axis=1) - 1)[kb, kj]
+        rows = order[starts[comps[kb]][:, None] + np.arange(size)]
+        L[rows, col[:, None]] = blk[kb, :, kj]
+        # pinv(blk) = diag(1/|b_j|²) bᵀ
+        L_pinv[col[:, None], rows] = blk[kb, :, kj] / norm2[kb, kj][:, None]
     eta_names: list[str] = []
-    first_col: list[int] = []
-    single_src: list[int] = []
-    single_col: list[int] = []
-    col = 0
-    blocks = iter(factors)
-    widths = {}
-    for k in range(n_comp):
-        idx = members[k]
-        first_col.append(col)
-        if len(idx) == 1:
-            single_src.append(idx[0])
-            single_col.append(col)
-            eta_names.append(names[idx[0]])
-            col += 1
-            continue
-        width = next(blocks).shape[1]
-        widths[k] = width
-        eta_names.extend(f"{names[idx[0]]}~{names[idx[-1]]}#{j}" for j in range(width))
-        col += width
-    L = np.zeros((n, col))
-    L_pinv = np.zeros((col, n))
-    L[single_src, single_col] = 1.0
-    L_pinv[single_col, single_src] = 1.0
-    for k, blk in zip(multi, factors, strict=True):
-        idx_arr = np.array(members[k], dtype=np.intp)
-        c0 = first_col[k]
-        L[idx_arr, c0 : c0 + widths[k]] = blk
-        # columns of blk are orthogonal: pinv(blk) = diag(1/|b_j|²) bᵀ
-        L_pinv[c0 : c0 + widths[k], idx_arr] = blk.T / np.sum(blk * blk, axis=0)[:, None]
-    components = tuple(np.array(idx, dtype=np.intp) for idx in members)
+    for k, (lo, hi) in enumerate(zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True)):
+        if hi - lo == 1:
+            eta_names.append(names[order[lo]])
+        else:
+            pre = f"{names[order[lo]]}~{names[order[hi - 1]]}#"
+            eta_names.extend(f"{pre}{j}" for j in range(int(width[k])))
+    components = tuple(np.split(order, starts[1:-1])) if n_comp else ()
     return CorrelationFactor(tuple(names), L, L_pinv, components, tuple(eta_names), repaired)
+
+
+def _invalid_block(
+    names: Sequence[str],
+    idx: NDArray[np.intp],
+    block: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]],
+    nonzero: Sequence[tuple[int, int, float]],
+    labels: NDArray[np.intp],
+    k: int,
+    repair: bool,
+    repaired: dict[tuple[str, str], tuple[float, float]],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The eigendecomposition of the nearest valid correlation matrix to an indefinite block
+    (``block``: its matrix c and eigendecomposition) of component ``k`` (sources ``idx``), its
+    changes added to ``repaired``; without ``repair``, an :class:`InvalidCorrelation` naming
+    the carriers of the negative direction."""
+    c, w, v = block
+    if not repair:
+        vec = v[:, 0]
+        carriers = [names[idx[a]] for a in np.argsort(-np.abs(vec)) if abs(vec[a]) > 0.05]
+        assumed = {f"{names[i]} ~ {names[j]}": rho for i, j, rho in nonzero if labels[i] == k}
+        raise InvalidCorrelation(
+            "the assumed correlations are not positive semi-definite (not a valid correlation "
+            f"matrix): eigenvalue {w[0]:.4g} along a direction carried by {carriers}. "
+            f"Assumptions in this group: {assumed}. Revise them, or pass repair=True to use "
+            "the nearest valid correlation matrix (reported in the result)."
+        )
+    fixed = nearest_correlation_matrix(c)
+    changed: dict[tuple[str, str], tuple[float, float]] = {}
+    for a in range(len(idx)):
+        for b in range(a + 1, len(idx)):
+            if abs(fixed[a, b] - c[a, b]) > 1e-6:
+                changed[(names[idx[a]], names[idx[b]])] = (float(c[a, b]), float(fixed[a, b]))
+    repaired.update(changed)
+    log.warning(
+        "correlation assumptions repaired to the nearest valid matrix: %s",
+        repairs_summary(changed),
+    )
+    w, v = np.linalg.eigh(fixed)
+    return w, v
 
 
 def repairs_summary(repairs: Mapping[tuple[str, str], tuple[float, float]], shown: int = 3) -> str:

@@ -501,10 +501,11 @@ class Measurement:
     @property
     def is_asymmetric(self) -> NDArray[np.bool_]:
         """Per source: whether its +1σ and −1σ shifts differ from ±u anywhere."""
+        total = self.shifts_up + self.shifts_down
+        if not total.any():  # symmetric everywhere (the common case): nothing to compare
+            return np.zeros(total.shape[1], dtype=bool)
         scale = np.maximum(np.abs(self.shifts_up), np.abs(self.shifts_down))
-        return np.any(
-            np.abs(self.shifts_up + self.shifts_down) > 1e-12 * np.maximum(scale, 1e-300), axis=0
-        )
+        return np.any(np.abs(total) > 1e-12 * np.maximum(scale, 1e-300), axis=0)
 
     @property
     def shifts(self) -> NDArray[np.float64]:

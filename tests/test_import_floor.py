@@ -101,3 +101,34 @@ def test_blas_thread_limit_reaches_scipys_own_blas():
     inside = json.loads(out.stdout)
     assert len(inside) >= 2  # numpy's and scipy's BLAS (the wheels bundle one each)
     assert set(inside.values()) == {1}
+
+
+RESTORED = """
+import json
+from threadpoolctl import threadpool_info, threadpool_limits
+import scipy.linalg
+from hepcombine.solver._linalg import blas_threads
+def threads():
+    return {i["filepath"]: i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+with threadpool_limits(limits=2, user_api="blas"):
+    before = threads()
+    with blas_threads(135):
+        inside = threads()
+        with blas_threads(135):
+            nested = threads()
+        after_nested = threads()
+    after = threads()
+print(json.dumps([before, inside, nested, after_nested, after]))
+"""
+
+
+def test_blas_thread_limit_restores_the_callers_setting():
+    """blas_threads sets each BLAS library to one thread and gives back exactly what the caller
+    had (here two threads), also when nested."""
+    out = subprocess.run(
+        [sys.executable, "-c", RESTORED], capture_output=True, text=True, check=True
+    )
+    before, inside, nested, after_nested, after = json.loads(out.stdout)
+    assert len(before) >= 2 and set(before.values()) == {2}
+    assert set(inside.values()) == set(nested.values()) == set(after_nested.values()) == {1}
+    assert after == before

@@ -84,6 +84,36 @@ def _quadratic_start(model: CombinedChi2, names: Sequence[str]) -> tuple[Array, 
     return theta, h, f
 
 
+#: a linear solve whose EDM is below this is not refined: a refinement step would move no
+#: parameter by more than 1e-12 of its error (|Δθ_i| ≤ √EDM · σ_i for the step H⁻¹g)
+_REFINE_EDM = 1e-24
+
+
+def _linear_solve(model: CombinedChi2, names: Sequence[str]) -> Solution:
+    """The exact minimum of a quadratic χ²: one solve with its (constant) Hessian, refined by a
+    second step only when the first leaves an EDM that round-off could matter in."""
+    start = model.start()
+    h = model.hessian(start)  # evaluates χ² and its gradient at ``start`` too (cached)
+    f = factor_or_raise(h, names)
+    theta = start - solve(f, model.grad(start))
+    chi2, g, _ = model.evaluate(theta, 1)
+    assert g is not None
+    step = solve(f, g)
+    edm = 0.5 * float(g @ step)
+    if not edm < _REFINE_EDM:
+        theta = theta - step
+        chi2, g, _ = model.evaluate(theta, 1)
+        assert g is not None
+        edm = 0.5 * float(g @ solve(f, g))
+    if not edm < LINEAR_EDM_GOAL:
+        raise FitError(
+            f"the linear solution of the quadratic χ² is numerically unreliable (EDM {edm:.3g} "
+            f"> {LINEAR_EDM_GOAL:g}); the inputs are badly conditioned"
+        )
+    cov = 2.0 * inverse(f)
+    return Solution(theta, cov, chi2, "linear solve", None, edm, 0, (), h)
+
+
 def minimise(
     model: CombinedChi2,
     names: Sequence[str],
@@ -93,19 +123,11 @@ def minimise(
 ) -> Solution:
     """Find the minimum of ``model``; see the module docstring. ``start``: where Newton's
     method starts instead of the quadratic solution (a non-quadratic χ² only)."""
-    theta0, h0, f0 = _quadratic_start(model, names)
-    if start is not None and not model.is_quadratic:
-        theta0 = np.asarray(start, dtype=float)
     if model.is_quadratic:
-        cov = 2.0 * inverse(f0)
-        g = model.grad(theta0)
-        edm = 0.5 * float(g @ solve(f0, g))
-        if not edm < LINEAR_EDM_GOAL:
-            raise FitError(
-                f"the linear solution of the quadratic χ² is numerically unreliable (EDM {edm:.3g} "
-                f"> {LINEAR_EDM_GOAL:g}); the inputs are badly conditioned"
-            )
-        return Solution(theta0, cov, model(theta0), "linear solve", None, edm, 0, (), h0)
+        return _linear_solve(model, names)
+    theta0, h0, _ = _quadratic_start(model, names)
+    if start is not None:
+        theta0 = np.asarray(start, dtype=float)
     if minimiser == "minuit":
         m = migrad(model, theta0, names)
         theta = np.array(m.values)
@@ -167,12 +189,10 @@ def profile_intervals(
     status: dict[str, str] = {}
     theta, cov = solution.theta, solution.covariance
     if solution.method == "linear solve":
-        for o in observables:
-            i = index[o]
-            v, e = theta[i], math.sqrt(cov[i, i])
-            intervals[o] = (float(v - e), float(v + e))
-            status[o] = "exact"
-        return intervals, status
+        at = np.array([index[o] for o in observables], dtype=np.intp)
+        v, e = theta[at], np.sqrt(np.diagonal(cov)[at])
+        exact = zip((v - e).tolist(), (v + e).tolist(), strict=True)
+        return dict(zip(observables, exact, strict=True)), dict.fromkeys(observables, "exact")
     sigma = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     if solution.minuit is not None:
         m = solution.minuit

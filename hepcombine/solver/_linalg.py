@@ -11,6 +11,7 @@ import floor; issue 22). Larger ones use LAPACK's potrf/potrs/potri through scip
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -32,16 +33,23 @@ class Factor:
     __slots__ = ("_cho", "_linv")
 
     def __init__(self, cho: tuple[Array, bool] | None, linv: Array | None) -> None:
-        self._cho = cho  # scipy.linalg.cho_factor's (c, lower), or None
+        self._cho = cho  # LAPACK potrf's factor and whether it is the lower one, or None
         self._linv = linv  # L⁻¹ of the numpy path, or None
 
     def solve(self, b: Array) -> Array:
         """A⁻¹ b (b a vector or a matrix of columns)."""
         if self._linv is not None:
             return self._linv.T @ (self._linv @ b)
-        from scipy.linalg import cho_solve
+        from scipy.linalg import lapack
 
-        return cho_solve(self._cho, b, check_finite=False)
+        assert self._cho is not None
+        c, lower = self._cho
+        # LAPACK potrs directly: what scipy.linalg.cho_solve calls, without its checks and
+        # batching wrapper (≈ 10 µs a call, a tenth of a dense solve of 135 parameters)
+        x, info = lapack.dpotrs(c, b, lower=lower)
+        if info != 0:
+            raise ValueError(f"LAPACK potrs: illegal argument {-info}")
+        return x
 
     def inverse(self) -> Array:
         """A⁻¹ (symmetric)."""
@@ -54,22 +62,39 @@ class Factor:
         inv, info = lapack.dpotri(c, lower=lower)
         if info != 0:
             raise FitError(f"inverting the χ² Hessian failed (LAPACK potri info={info})")
-        inv = np.tril(inv) if lower else np.triu(inv)  # potri fills one triangle only
-        return inv + inv.T - np.diag(np.diag(inv))
+        # potri fills one triangle only: mirror it (the same numbers as triu(inv) + its
+        # transpose − its diagonal, in one pass)
+        on_lower = _lower_mask(len(inv))
+        return np.where(on_lower, inv, inv.T) if lower else np.where(on_lower, inv.T, inv)
+
+
+@functools.lru_cache(maxsize=8)
+def _lower_mask(n: int) -> NDArray[np.bool_]:
+    """The lower triangle (diagonal included) of an n × n matrix, as a read-only mask."""
+    mask = np.tri(n, dtype=bool)
+    mask.setflags(write=False)
+    return mask
 
 
 def _factor(h: Array) -> Factor:
-    """The factor of ``h``; raises ``numpy.linalg.LinAlgError`` / ``ValueError`` (or scipy's
-    LinAlgError, a subclass of numpy's) when ``h`` is not positive definite."""
+    """The factor of ``h``; raises ``numpy.linalg.LinAlgError`` / ``ValueError`` when ``h`` is
+    not positive definite."""
     h = np.asarray(h, dtype=float)
     if h.ndim != 2 or h.shape[0] != h.shape[1]:
         raise ValueError(f"expected a square matrix, got shape {h.shape}")
     if h.shape[0] < NUMPY_BELOW:
         lower = np.linalg.cholesky(h)
         return Factor(None, np.linalg.inv(lower))
-    from scipy.linalg import cho_factor
+    from scipy.linalg import lapack
 
-    return Factor(cho_factor(h, check_finite=False), None)
+    # LAPACK potrf directly, as scipy.linalg.cho_factor(h, check_finite=False) calls it (the
+    # upper factor, the other triangle left as it is)
+    c, info = lapack.dpotrf(h, lower=False, clean=False)
+    if info > 0:
+        raise np.linalg.LinAlgError(f"{info}-th leading minor not positive definite")
+    if info < 0:
+        raise ValueError(f"LAPACK potrf: illegal argument {-info}")
+    return Factor((c, False), None)
 
 
 #: below this many parameters, BLAS threads cost more than they bring (measured in
@@ -181,8 +206,9 @@ def inverse(f: Factor) -> Array:
     return f.inverse()
 
 
-#: (whether scipy.linalg was loaded, the controller) of the last :func:`_controller` call
-_CONTROLLER: list[tuple[bool, Any]] = []
+#: (whether scipy.linalg was loaded, the controller, its BLAS libraries) of the last
+#: :func:`_controller` call
+_CONTROLLER: list[tuple[bool, Any, list[Any]]] = []
 
 
 def load_scipy_blas() -> None:
@@ -194,16 +220,26 @@ def load_scipy_blas() -> None:
 
 def _controller() -> Any:
     """threadpoolctl's view of the loaded BLAS libraries, built once, and again once scipy's
-    own BLAS has been loaded (building it reads the process's memory map, ~0.4 ms; limiting
-    with it afterwards costs ~10 µs)."""
+    own BLAS has been loaded (building it reads the process's memory map, ~0.4 ms)."""
+    return _state()[1]
+
+
+def _blas_libraries() -> list[Any]:
+    """threadpoolctl's controllers of the loaded BLAS libraries (of :func:`_controller`)."""
+    return _state()[2]
+
+
+def _state() -> tuple[bool, Any, list[Any]]:
     import sys
 
     scipy_loaded = "scipy.linalg" in sys.modules
     if not _CONTROLLER or _CONTROLLER[0][0] != scipy_loaded:
         from threadpoolctl import ThreadpoolController
 
-        _CONTROLLER[:] = [(scipy_loaded, ThreadpoolController())]
-    return _CONTROLLER[0][1]
+        controller = ThreadpoolController()
+        libraries = list(controller.select(user_api="blas").lib_controllers)
+        _CONTROLLER[:] = [(scipy_loaded, controller, libraries)]
+    return _CONTROLLER[0]
 
 
 @contextlib.contextmanager
@@ -211,18 +247,26 @@ def blas_threads(n_params: int) -> Iterator[None]:
     """One BLAS thread while a small problem is solved; the caller's setting is restored on
     exit, so the user's own process keeps what it had. A problem of :data:`NUMPY_BELOW`
     parameters or more is factorised by scipy.linalg, whose BLAS is loaded first so that the
-    limit reaches it."""
+    limit reaches it. Each library is asked and set directly (a few µs; threadpoolctl's
+    ``limit`` and its restore cost ~20 µs, a fifth of a dense solve of 135 parameters)."""
     if n_params >= SMALL_PROBLEM:
         yield
         return
     if n_params >= NUMPY_BELOW:
         load_scipy_blas()
     try:
-        limiter = _controller().limit(limits=1, user_api="blas")
+        libraries = _blas_libraries()
     except ImportError:  # pragma: no cover - threadpoolctl is a dependency
         yield
         return
+    before = [lib.get_num_threads() for lib in libraries]
+    changed = [
+        (lib, n) for lib, n in zip(libraries, before, strict=True) if n is not None and n != 1
+    ]
+    for lib, _ in changed:
+        lib.set_num_threads(1)
     try:
         yield
     finally:
-        limiter.restore_original_limits()
+        for lib, n in changed:
+            lib.set_num_threads(n)

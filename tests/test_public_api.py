@@ -341,6 +341,7 @@ PUBLIC_API: dict[str, list[str]] = {
     "hepcombine.solver.minuit": ["TOLERANCE", "make_minuit", "migrad", "minos"],
     "hepcombine.solver.kinkscreen": ["KinkScreen", "PointBounds"],
     "hepcombine.solver.path": ["PathEnd", "follow"],
+    "hepcombine.solver.batched": ["BatchedChi2", "batched_newton"],
     "hepcombine.solver.newton": [
         "EDM_GOAL",
         "KinkGroups",
@@ -365,6 +366,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "run_chunks",
         "run_toys",
     ],
+    "hepcombine.toys.batched": ["BATCH", "Recombined", "batched_applies", "recombine_batched"],
     "hepcombine.toys.linear": ["BLOCK", "LinearRecombination", "linear_recombination"],
     "hepcombine.toys.model": [
         "RESPONSES",

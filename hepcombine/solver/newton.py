@@ -494,12 +494,25 @@ def global_minimise(
     *,
     fixed: Mapping[int, float] | None = None,
     held: Mapping[int, float] | None = None,
+    first: Minimum | None = None,
+    restarts: Mapping[int, Minimum] | None = None,
 ) -> Minimum:
     """:func:`newton_minimise`, then restarts from the mirror image of the minimum across every
-    kink it does not sit on; the lowest minimum wins (a Λ-shaped kink has one on each side)."""
-    best = newton_minimise(model, theta0, kinks, sigma, fixed=fixed, held=held)
+    kink it does not sit on; the lowest minimum wins (a Λ-shaped kink has one on each side).
+
+    ``first``: the minimum :func:`newton_minimise` finds from ``theta0``, if already known;
+    ``restarts``: ``{group: the minimum newton_minimise finds from first's mirror image across
+    that group}``, where already known (both are what :mod:`hepcombine.solver.batched`
+    computes for many data sets at once)."""
+    best = (
+        first
+        if first is not None
+        else newton_minimise(model, theta0, kinks, sigma, fixed=fixed, held=held)
+    )
     if not len(kinks) or not best.converged:
         return best
+    known = dict(restarts or {})
+    origin = best
     tried: set[tuple[int, ...]] = set()
     improved = True
     while improved:
@@ -517,8 +530,11 @@ def global_minimise(
             screened = model.is_piecewise_quadratic
             if screened and not _other_side_may_be_lower(model, kinks, best, grp, fixed or {}):
                 continue
-            start = kinks.reflect(best.theta, grp)
-            other = newton_minimise(model, start, kinks, sigma, fixed=fixed)
+            if best is origin and grp in known:
+                other = known[grp]
+            else:
+                start = kinks.reflect(best.theta, grp)
+                other = newton_minimise(model, start, kinks, sigma, fixed=fixed)
             tol = 1e-10 * max(1.0, abs(best.chi2))
             if other.converged and other.chi2 < best.chi2 - tol:
                 log.debug(

@@ -27,7 +27,7 @@ batch (and in a batch of one): pseudo-experiments stay bit-identical for any chu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -177,7 +177,7 @@ class BatchedChi2:
         return new
 
     # ------------------------------------------------------------------ pieces
-    def _state(self, b: _Block, y: Array, delta: Array):
+    def _state(self, b: _Block, y: Array, delta: Array, sides: Array | None = None):
         """Prediction X (K, n_e) and the pieces of its derivatives (``CombinedChi2._block_state``
         for K data sets)."""
         X = -_rows(delta[:, b.lin], b.U_lin.T) if b.lin.size else np.zeros_like(y)
@@ -189,6 +189,10 @@ class BatchedChi2:
             if self.asymmetry == "convino":
                 mid = 0.5 * (up - down)
                 slope = np.where(dd > 0, up, np.where(dd < 0, -down, mid))
+                if sides is not None:  # forced slopes (NaN: free), as CombinedChi2's sides
+                    sd = sides[:, None, b.nl]
+                    forced = np.where(sd > 0, up, np.where(sd < 0, -down, mid))
+                    slope = np.where(np.isnan(sd), slope, forced)
                 slope = np.where(b.asym[None, None, :], slope, up)
                 s, s1, s2 = slope * dd, slope, None
             else:
@@ -251,9 +255,12 @@ class BatchedChi2:
         return np.einsum("kij,kj->ki", b.M, r)
 
     # ------------------------------------------------------------------ evaluation
-    def values(self, idx: IntArray, theta: Array, gradient: bool = False):
+    def values(
+        self, idx: IntArray, theta: Array, gradient: bool = False, sides: Array | None = None
+    ) -> tuple[Array, Array | None]:
         """χ² (K,) of data sets ``idx`` at ``theta`` (K, npar), and with ``gradient`` its
-        gradient (K, npar)."""
+        gradient (K, npar); ``sides`` (K, n_lambda) forces the slopes of kinked sources as
+        :meth:`CombinedChi2.values_and_gradients` does (NaN: free)."""
         n_p = self.n_params
         x, eta = theta[:, :n_p], theta[:, n_p:]
         lam = _rows(eta, self.L.T)
@@ -265,7 +272,7 @@ class BatchedChi2:
             b = full.take(idx)
             delta = lam[:, b.src] - b.lam_hat
             y = self._y(b, x)
-            X, f, yf, nl = self._state(b, y, delta)
+            X, f, yf, nl = self._state(b, y, delta, None if sides is None else sides[:, b.src])
             r, r1, _ = self._residual(b, X)
             q = self._q(b, r)
             chi2 += np.einsum("ki,ki->k", r, q)
@@ -443,6 +450,108 @@ def _cho_solve(chol: Array, g: Array) -> Array:
     return out
 
 
+def _line_search(
+    batch: BatchedChi2,
+    kinks: Sequence[KinkGroups],
+    hk: Callable[[IntArray, Array], Array],
+    normals: Array,
+    rows: IntArray,
+    theta: Array,
+    step: Array,
+    f0: Array,
+    slope: Array,
+    edm: Array,
+) -> tuple[Array, Array, NDArray[np.bool_], NDArray[np.bool_]]:
+    """The line search of ``newton.newton_minimise`` for data sets ``rows`` with no kink held:
+    backtracking from t = 1 (Armijo) where the step reaches no kink; where it reaches exactly
+    one kink group at t_b ≤ 1, the one-sided derivatives there decide as in the per-data-set
+    search: the χ² rises before the kink → backtracking inside the piece; it descends through
+    → from t = 1 back towards t_b, the first point below the kink's χ² (the far side's slopes);
+    V-shaped, held on the kink, several kinks, or ending on the kink → the data set leaves the
+    batch (``leave``). Returns the new points, their χ², ``leave`` and whether the step crossed
+    a kink."""
+    n = len(rows)
+    t = np.ones(n)
+    lo = np.zeros(n)
+    fref = f0.copy()
+    armijo = np.ones(n, dtype=bool)
+    leave = np.zeros(n, dtype=bool)
+    crossed = np.zeros(n, dtype=bool)
+    sides: Array | None = None
+    group = np.zeros(n, dtype=np.intp)
+    after = np.zeros(n)
+    if len(normals) and n:
+        h0 = hk(rows, theta)
+        dh = _rows(step, normals.T)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tk = np.where(np.sign(h0) * dh < 0, -h0 / dh, np.inf)
+        reach = np.sum(tk <= 1.0, axis=1)
+        leave |= reach > 1
+        one = np.flatnonzero(reach == 1)
+        if one.size:
+            grp = np.argmin(tk[one], axis=1)
+            tb = tk[one, grp]
+            before = np.sign(h0[one, grp])
+            n_l = batch.L.shape[0]
+            s0 = np.full((one.size, n_l), np.nan)
+            s1 = np.full((one.size, n_l), np.nan)
+            for q, (r, gq) in enumerate(zip(rows[one].tolist(), grp.tolist(), strict=True)):
+                members, signs = kinks[r].members[gq], kinks[r].signs[gq]
+                s0[q, members] = before[q] * signs
+                s1[q, members] = -before[q] * signs
+            at_kink = theta[one] + tb[:, None] * step[one]
+            fb, gb0 = batch.values(rows[one], at_kink, gradient=True, sides=s0)
+            _, gb1 = batch.values(rows[one], at_kink, gradient=True, sides=s1)
+            assert gb0 is not None and gb1 is not None
+            d_before = np.einsum("ki,ki->k", gb0, step[one])
+            d_after = np.einsum("ki,ki->k", gb1, step[one])
+            rises = (d_before > 0.0) | ~(fb <= f0[one] + 1e-12 * np.maximum(1.0, np.abs(f0[one])))
+            # the χ² rises before the kink: the best point is inside the current piece, from
+            # t_b down (t_b itself accepted: the point is on the kink, which is then held)
+            on_kink = rises & np.isfinite(fb) & (fb <= f0[one] + 1e-4 * tb * slope[one])
+            leave[one[on_kink]] = True
+            inside = rises & ~on_kink
+            t[one[inside]] = 0.5 * tb[inside]
+            # V-shaped along the step: held on the kink
+            leave[one[~rises & (d_after >= 0.0)]] = True
+            # descending through the kink: on in the next piece
+            through = ~rises & (d_after < 0.0)
+            c = one[through]
+            lo[c], fref[c], armijo[c] = tb[through], fb[through], False
+            crossed[c] = True
+            group[c], after[c] = grp[through], -before[through]
+            sides = np.full((n, n_l), np.nan)
+            sides[c] = s1[through]
+    moved = theta.copy()
+    f_new = f0.copy()
+    found = np.zeros(n, dtype=bool)
+    todo = np.flatnonzero(~leave)
+    for first in range(40):
+        if not todo.size:
+            break
+        cand = theta[todo] + t[todo, None] * step[todo]
+        fc, _ = batch.values(rows[todo], cand, sides=None if sides is None else sides[todo])
+        ok = np.where(armijo[todo], fc <= f0[todo] + 1e-4 * t[todo] * slope[todo], fc < fref[todo])
+        if first == 0:
+            # a Newton step whose expected decrease is below the χ²'s rounding: whether it
+            # lowers the computed χ² is noise, and backtracking would only wander; the step
+            # itself is exact to rounding (the next iteration converges)
+            ok |= armijo[todo] & (t[todo] == 1.0) & (edm[todo] < EDM_GOAL)
+        ok &= np.isfinite(fc)
+        moved[todo[ok]] = cand[ok]
+        f_new[todo[ok]] = fc[ok]
+        found[todo[ok]] = True
+        todo = todo[~ok]
+        t[todo] = lo[todo] + 0.5 * (t[todo] - lo[todo])
+    c = np.flatnonzero(crossed & ~leave)
+    if c.size:
+        # beyond the kink, strictly on its far side: the per-data-set state is plain again
+        h = hk(rows[c], moved[c])[np.arange(c.size), group[c]]
+        beyond = found[c] & (h * after[c] > 0) & (np.abs(h) > 1e-12)
+        leave[c[~beyond]] = True
+    return moved, f_new, leave, crossed
+
+
 def batched_newton(
     batch: BatchedChi2,
     theta0: Array,
@@ -489,6 +598,7 @@ def batched_newton(
             break
         th = theta[active]
         f0, g = batch.values(active, th, gradient=True)
+        assert g is not None
         H = batch.hessian(active, th)
         chol, pd = _cholesky(H)
         for i in active[~pd]:
@@ -513,43 +623,18 @@ def batched_newton(
                 x, fx = (cand[j], float(fc[j])) if take[j] else (th[pos], float(f0[pos]))
                 out[int(active[pos])] = Minimum(x.copy(), fx, float(edm[pos]), it, True, "batched")
         go = keep & ~small
-        # the line search: backtracking from t = 1 (Armijo); a step that reaches a kink with
-        # t ≤ 1 leaves the batch (the kinked line search of newton_minimise takes over)
-        if G and go.any():
-            h0 = hk(active, th)
-            dh = _rows(step, normals.T)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                tk = np.where(np.sign(h0) * dh < 0, -h0 / dh, np.inf)
-            reach = np.any(tk <= 1.0, axis=1) & go
-            for i in active[reach]:
-                handoff[int(i)] = it - 1
-            go &= ~reach
         sel = np.flatnonzero(go)
-        t = np.ones(sel.size)
         slope = np.einsum("ki,ki->k", g[sel], step[sel])
-        new_theta = th[sel].copy()
-        new_f = f0[sel].copy()
-        todo = np.arange(sel.size)
-        for first in range(40):
-            if not todo.size:
-                break
-            at = sel[todo]
-            cand = th[at] + t[todo, None] * step[at]
-            fc, _ = batch.values(active[at], cand)
-            ok = np.isfinite(fc) & (fc <= f0[at] + 1e-4 * t[todo] * slope[todo])
-            if first == 0:
-                # a Newton step whose expected decrease is below the χ²'s rounding: whether
-                # it lowers the computed χ² is noise, and backtracking would only wander;
-                # the step itself is exact to rounding (the next iteration converges)
-                ok |= np.isfinite(fc) & (edm[at] < EDM_GOAL)
-            new_theta[todo[ok]] = cand[ok]
-            new_f[todo[ok]] = fc[ok]
-            todo = todo[~ok]
-            t[todo] *= 0.5
+        moved, new_f, leave, crossed = _line_search(
+            batch, kinks, hk, normals, active[sel], th[sel], step[sel], f0[sel], slope, edm[sel]
+        )
+        for i in active[sel[leave]].tolist():
+            handoff[i] = it - 1  # the kinked line search of newton_minimise takes over
+        sel, moved, new_f, crossed = sel[~leave], moved[~leave], new_f[~leave], crossed[~leave]
         rows = active[sel]
-        theta[rows] = new_theta
+        theta[rows] = moved
         worse = (new_f >= f0[sel]) & ~(edm[sel] < EDM_GOAL)
-        stalled[rows] = np.where(worse, stalled[rows] + 1, 0)
+        stalled[rows] = np.where(worse & ~crossed, stalled[rows] + 1, 0)
         # no representable decrease left: converged to the precision of the χ² itself
         done = worse & (edm[sel] < 1e-9)
         for j in np.flatnonzero(done).tolist():

@@ -36,7 +36,7 @@ from numpy.typing import NDArray
 from ..chi2 import _ABS, _REL, CombinedChi2, _smooth_interpolation
 from .newton import EDM_GOAL, MAX_ITERATIONS, STEP_GOAL, KinkGroups, Minimum, newton_minimise
 
-__all__ = ["BatchedChi2", "batched_newton"]
+__all__ = ["BatchedChi2", "batched_newton", "quadratic_starts"]
 
 Array = NDArray[np.float64]
 IntArray = NDArray[np.intp]
@@ -74,6 +74,10 @@ class _Block:
     UMU_lin: Array  # (B, n_lin, n_lin)
     a_up: Array  # (B, n_e, n_nl)
     a_down: Array
+    U_sym: Array  # (B, n_e, n_s): ½(up − down), the shifts of the quadratic approximation
+    #: (B, n_e, n_lin) when the linear shifts differ between data sets (the quadratic
+    #: approximation: relative shifts scale with each data set's estimates), else None
+    U_own: Array | None = None
 
     def take(self, idx: IntArray, hessian: bool = False, everything: bool = False) -> _Block:
         """The arrays of data sets ``idx`` (only those the evaluation needs, unless
@@ -98,6 +102,8 @@ class _Block:
             UMU_lin=self.UMU_lin[idx] if lin else empty,
             a_up=self.a_up[idx],
             a_down=self.a_down[idx],
+            U_sym=self.U_sym[idx] if everything else self.U_sym[:0],
+            U_own=None if self.U_own is None else self.U_own[idx],
         )
 
 
@@ -139,6 +145,7 @@ def _stack(models: Sequence[CombinedChi2], k: int) -> _Block:
         UMU_lin=np.array([x.UMU_lin for x in bs]),
         a_up=np.array([x.a_up for x in bs]),
         a_down=np.array([x.a_down for x in bs]),
+        U_sym=0.5 * (np.array([x.up for x in bs]) - np.array([x.down for x in bs])),
     )
 
 
@@ -176,11 +183,69 @@ class BatchedChi2:
         new.blocks = [b.take(idx, everything=True) for b in self.blocks]
         return new
 
+    def linearised(self) -> BatchedChi2:
+        """The quadratic approximation of every data set's χ² (``CombinedChi2.linearised``:
+        Neyman, every source absolute with the symmetrised shifts ½(up − down))."""
+        from dataclasses import replace
+
+        new = object.__new__(BatchedChi2)
+        new.__dict__.update(self.__dict__)
+        new.pearson = False
+        blocks = []
+        for b in self.blocks:
+            n_s = len(b.src)
+            U = b.U_sym
+            MU = b.M @ U
+            none = np.zeros(0, dtype=bool)
+            blocks.append(
+                replace(
+                    b,
+                    lin=np.arange(n_s),
+                    nl=np.zeros(0, dtype=np.intp),
+                    absolute=none,
+                    mult=none,
+                    rel_m=none,
+                    asym=none,
+                    any_mult=False,
+                    linear_neyman=True,
+                    U_lin=U[0] if len(U) else np.zeros((b.x_hat.shape[1], n_s)),
+                    U_own=U,
+                    MU_lin=MU,
+                    UMU_lin=np.swapaxes(U, 1, 2) @ MU,
+                    a_up=b.a_up[:, :, :0],
+                    a_down=b.a_down[:, :, :0],
+                )
+            )
+        new.blocks = blocks
+        return new
+
+    def start(self) -> Array:
+        """``CombinedChi2.start`` of every data set (B, npar): each combined value at the mean
+        of its estimates, η = 0."""
+        B = len(self)
+        total = np.zeros((B, self.n_params))
+        count = np.zeros(self.n_params)
+        for b in self.blocks:
+            if b.param is None:  # several estimates of one value: one-hot rows of P
+                assert b.P is not None
+                total += _rows(b.x_hat, b.P)
+                count += b.P.sum(axis=0)
+                continue
+            total[:, b.param] += b.x_hat  # injective: no index repeats within a block
+            np.add.at(count, b.param, 1.0)
+        eta = np.zeros((B, self.npar - self.n_params))
+        return np.concatenate([total / np.maximum(count, 1.0), eta], axis=1)
+
     # ------------------------------------------------------------------ pieces
     def _state(self, b: _Block, y: Array, delta: Array, sides: Array | None = None):
         """Prediction X (K, n_e) and the pieces of its derivatives (``CombinedChi2._block_state``
         for K data sets)."""
-        X = -_rows(delta[:, b.lin], b.U_lin.T) if b.lin.size else np.zeros_like(y)
+        if not b.lin.size:
+            X = np.zeros_like(y)
+        elif b.U_own is not None:
+            X = -np.einsum("kij,kj->ki", b.U_own, delta[:, b.lin])
+        else:
+            X = -_rows(delta[:, b.lin], b.U_lin.T)
         f = None
         nl = None
         if b.nl.size:
@@ -295,7 +360,9 @@ class BatchedChi2:
                 g_x += _rows(tf, b.P)
             gd = np.empty_like(delta)
             if b.lin.size:
-                gd[:, b.lin] = -_rows(t, b.U_lin)
+                gd[:, b.lin] = (
+                    -_rows(t, b.U_lin) if b.U_own is None else -np.einsum("ki,kij->kj", t, b.U_own)
+                )
             if nl is not None:
                 s1, _s2, dmul, _c = nl
                 gnl = np.empty((K, b.nl.size))
@@ -341,7 +408,7 @@ class BatchedChi2:
             fv = np.ones((K, n_e)) if f is None else f
             J = np.zeros((K, n_e, n_s))
             if b.lin.size:
-                J[:, :, b.lin] = -b.U_lin
+                J[:, :, b.lin] = -b.U_lin if b.U_own is None else -b.U_own
             second_xd = None
             curv = None
             t = 2.0 * q if r1 is None else 2.0 * q * r1
@@ -448,6 +515,32 @@ def _cho_solve(chol: Array, g: Array) -> Array:
         if info != 0:  # pragma: no cover - potrs fails only on bad arguments
             raise ValueError(f"LAPACK potrs info={info}")
     return out
+
+
+def quadratic_starts(batch: BatchedChi2) -> tuple[Array, Array, NDArray[np.bool_]]:
+    """Where :func:`hepcombine.solver.minimise` starts Newton's method, for every data set: the
+    minimum of its quadratic approximation (one solve from ``start``, one refinement with the
+    same factor), and the parameter scales 1/√(½H_ii) of that approximation's Hessian H.
+    Returns (starts, scales, ok); ``ok`` is False where H is not positive definite (the
+    per-data-set minimiser reports that)."""
+    quad = batch.linearised()
+    idx = np.arange(len(batch))
+    start = batch.start()
+    _, g = quad.values(idx, start, gradient=True)
+    H = quad.hessian(idx, start)
+    chol, ok = _cholesky(H)
+    theta = start.copy()
+    sigma = np.ones_like(start)
+    if ok.any():
+        rows = np.flatnonzero(ok)
+        assert g is not None
+        theta[rows] = start[rows] - _cho_solve(chol[rows], g[rows])
+        _, g1 = quad.values(rows, theta[rows], gradient=True)
+        assert g1 is not None
+        theta[rows] -= _cho_solve(chol[rows], g1)
+        diag = np.einsum("kii->ki", H[rows])
+        sigma[rows] = 1.0 / np.sqrt(np.clip(0.5 * diag, 1e-300, None))
+    return theta, sigma, ok
 
 
 def _line_search(

@@ -11,8 +11,9 @@ together, in batches of at most :data:`BATCH`:
   (``Combiner._factor``, shared by the copies ``with_estimates`` makes), the parameter names,
   the structure of the χ²;
 * each pseudo-experiment starts where :func:`~hepcombine.solver.minimise` starts it (the
-  solution of its own quadratic approximation: ``benchmarks/bench_toys_warm.py`` measured
-  that the nominal minimum is no better a start);
+  solution of its own quadratic approximation, for the batch at once:
+  :func:`~hepcombine.solver.batched.quadratic_starts`; ``benchmarks/bench_toys_warm.py``
+  measured that the nominal minimum is no better a start);
 * the Newton iterations of the whole batch run as one (:func:`hepcombine.solver.batched.
   batched_newton`: stacked parameters, the χ², gradients and Hessians of all
   pseudo-experiments by one set of numpy calls, one batched Cholesky factorisation); so do
@@ -43,8 +44,8 @@ from numpy.typing import NDArray
 
 from ..exceptions import FitError
 from ..result import _valid
-from ..solver import _newton_solution, _quadratic_start, blas_threads, profile_intervals
-from ..solver.batched import BatchedChi2, _cholesky, batched_newton
+from ..solver import _newton_solution, blas_threads, profile_intervals
+from ..solver.batched import BatchedChi2, _cholesky, batched_newton, quadratic_starts
 from ..solver.newton import KinkGroups, Minimum, global_minimise
 
 if TYPE_CHECKING:
@@ -109,41 +110,32 @@ def _recombine(combiners: Sequence[Combiner], intervals: bool) -> list[Recombine
     out: list[Recombined | None] = [None] * n
     if models[0].is_quadratic or models[0].constraints or models[0].has_linear_maps:
         return out
-    starts: dict[int, tuple[Array, Array]] = {}
-    for i, m in enumerate(models):
-        try:
-            theta0, h0, _ = _quadratic_start(m, names)
-        except FitError:
-            continue  # combined alone, which reports the error
-        starts[i] = (theta0, 1.0 / np.sqrt(np.clip(0.5 * np.diag(h0), 1e-300, None)))
-    todo = sorted(starts)
     npar = models[0].npar
     size = max(1, min(BATCH, MAX_ENTRIES // max(1, npar * npar)))
-    for b0 in range(0, len(todo), size):
-        rows = todo[b0 : b0 + size]
-        found = _minimise(
-            [models[i] for i in rows],
-            np.array([starts[i][0] for i in rows]),
-            np.array([starts[i][1] for i in rows]),
-            names,
-            len(main.observables),
-            intervals,
-        )
+    for b0 in range(0, n, size):
+        rows = list(range(b0, min(n, b0 + size)))
+        found = _minimise([models[i] for i in rows], names, len(main.observables), intervals)
         for i, res in zip(rows, found, strict=True):
             out[i] = res
     return out
 
 
 def _minimise(
-    models: list[CombinedChi2],
-    theta0: Array,
-    sigma: Array,
-    names: list[str],
-    k: int,
-    intervals: bool,
+    models: list[CombinedChi2], names: list[str], k: int, intervals: bool
 ) -> list[Recombined | None]:
+    out: list[Recombined | None] = [None] * len(models)
+    whole = BatchedChi2(models)
+    theta0, sigma, ok = quadratic_starts(whole)
+    if not ok.all():  # combined alone, which reports the error
+        keep = np.flatnonzero(ok)
+        if not keep.size:
+            return out
+        found = _minimise([models[j] for j in keep.tolist()], names, k, intervals)
+        for j, res in zip(keep.tolist(), found, strict=True):
+            out[j] = res
+        return out
     B = len(models)
-    batch = BatchedChi2(models)
+    batch = whole
     kinks = [KinkGroups.of(m) for m in models]
     firsts = batched_newton(batch, theta0, kinks, sigma)
     # the restarts of global_minimise from the mirror images of the first minima, all at once
@@ -184,7 +176,6 @@ def _minimise(
             if pd[pos]:
                 hess[j] = (H[pos], 0.5 * (cov[pos] + cov[pos].T))
     obs = names[:k]
-    out: list[Recombined | None] = [None] * B
     for j, best in enumerate(bests):
         if not best.converged or (not best.held and j not in hess):
             continue  # combined alone: it reports why

@@ -26,7 +26,7 @@ from toy_inputs import hessian_measurement
 
 from hepcombine import Combiner, Measurement
 from hepcombine.solver import _quadratic_start
-from hepcombine.solver.batched import BatchedChi2, batched_newton
+from hepcombine.solver.batched import BatchedChi2, batched_newton, quadratic_starts
 from hepcombine.solver.newton import KinkGroups, newton_minimise
 from hepcombine.toys import ToyModel, ToyTask, item_rng
 from hepcombine.toys.batched import recombine_batched
@@ -124,6 +124,18 @@ def test_batched_chi2_equals_each_models_own(case):
     np.testing.assert_array_equal(f_sub, f[sub])
     np.testing.assert_array_equal(g_sub, g[sub])
     np.testing.assert_array_equal(H_sub, H[sub])
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_quadratic_starts_are_minimises(case):
+    _, models = toy_models(CASES[case](), 6)
+    names = [f"p{i}" for i in range(models[0].npar)]
+    theta, sigma, ok = quadratic_starts(BatchedChi2(models))
+    assert ok.all()
+    for m, t, s in zip(models, theta, sigma, strict=True):
+        ref, h, _ = _quadratic_start(m, names)
+        np.testing.assert_allclose(t, ref, rtol=1e-10, atol=1e-12 * np.abs(ref).max())
+        np.testing.assert_allclose(s, 1.0 / np.sqrt(0.5 * np.diag(h)), rtol=1e-12)
 
 
 @pytest.mark.parametrize("case", ["pearson_kinked", "kinked_neyman", "kinked_pearson"])

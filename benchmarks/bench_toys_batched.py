@@ -8,7 +8,9 @@ dense solve of the χ²'s size (the yardstick, measured next to every measuremen
 single-threaded as in the runner's chunks, repetitions interleaved: ``ToyTask`` with the
 batched recombination (:mod:`hepcombine.toys.batched`, the default) and with ``batched=False``
 (each toy by ``Combiner.combine``), with and without profile intervals, on the same toys
-(generation included in both). Also printed: the largest differences between the two (values
+(generation included in both). Times are CPU times of the process (the machine is shared: wall
+times there wait for other processes; the yardstick is the best of 200 wall times, which an
+unloaded run reaches). Also printed: the largest differences between the two (values
 and errors relative, χ²_min relative), and, as the scale of the per-toy path's own precision,
 how far ``Combiner.combine``'s minimum moves when its start moves by 1e-13 relative.
 """
@@ -65,9 +67,9 @@ def case(label: str, comb: Combiner, n: int, repeat: int = 3) -> None:
                 for batched in (True, False):
                     task = ToyTask(model, intervals=intervals, batched=batched)
                     solve = dense_solve_time(npar)
-                    t0 = time.perf_counter()
+                    t0 = time.process_time()
                     outputs[intervals, batched] = task(0, n, 1)
-                    per = (time.perf_counter() - t0) / n
+                    per = (time.process_time() - t0) / n
                     ratios.setdefault((intervals, batched), []).append(per / solve)
         spread = own_precision(comb, min(n, 20))
     print(f"{label}: {npar} parameters, {n} toys per run, {repeat} runs")

@@ -341,7 +341,12 @@ PUBLIC_API: dict[str, list[str]] = {
     "hepcombine.solver.minuit": ["TOLERANCE", "make_minuit", "migrad", "minos"],
     "hepcombine.solver.kinkscreen": ["KinkScreen", "PointBounds"],
     "hepcombine.solver.path": ["PathEnd", "follow"],
-    "hepcombine.solver.batched": ["BatchedChi2", "batched_newton", "quadratic_starts"],
+    "hepcombine.solver.batched": [
+        "BatchedChi2",
+        "batched_newton",
+        "far_side_screens",
+        "quadratic_starts",
+    ],
     "hepcombine.solver.newton": [
         "EDM_GOAL",
         "KinkGroups",

@@ -36,7 +36,7 @@ from numpy.typing import NDArray
 from ..chi2 import _ABS, _REL, CombinedChi2, _smooth_interpolation
 from .newton import EDM_GOAL, MAX_ITERATIONS, STEP_GOAL, KinkGroups, Minimum, newton_minimise
 
-__all__ = ["BatchedChi2", "batched_newton", "quadratic_starts"]
+__all__ = ["BatchedChi2", "batched_newton", "far_side_screens", "quadratic_starts"]
 
 Array = NDArray[np.float64]
 IntArray = NDArray[np.intp]
@@ -380,7 +380,7 @@ class BatchedChi2:
         assert g_x is not None and g_l is not None
         return chi2, np.concatenate([g_x, _rows(g_l, self.L) + 2.0 * eta], axis=1)
 
-    def hessian(self, idx: IntArray, theta: Array) -> Array:
+    def hessian(self, idx: IntArray, theta: Array, sides: Array | None = None) -> Array:
         """The Hessian (K, npar, npar) of data sets ``idx`` at ``theta``
         (``CombinedChi2._hessian`` for K data sets)."""
         n_p, npar = self.n_params, self.npar
@@ -396,12 +396,13 @@ class BatchedChi2:
             Lb = self.L[b.src]
             if b.linear_neyman:
                 hdd = b.UMU_lin if b.D is None else b.UMU_lin + b.D
-                self._add(b, h_xx, h_xe, b.M, -b.MU_lin @ Lb)
+                M = b.M if b.M_diag is None else b.M_diag  # diagonal: only the diagonal
+                self._add(b, h_xx, h_xe, M, -b.MU_lin @ Lb)
                 h_ee += Lb.T @ hdd @ Lb
                 continue
             delta = lam[:, b.src] - b.lam_hat
             y = self._y(b, x)
-            X, f, yf, nl = self._state(b, y, delta)
+            X, f, yf, nl = self._state(b, y, delta, None if sides is None else sides[:, b.src])
             r, r1, r2 = self._residual(b, X)
             q = self._q(b, r)
             n_e, n_s = b.x_hat.shape[1], len(b.src)
@@ -471,13 +472,17 @@ class BatchedChi2:
         block to the x̄ rows of ½H."""
         if b.param is not None:
             p = b.param
+            run = p.size and p[-1] - p[0] == p.size - 1 and bool(np.all(np.diff(p) == 1))
             if Wf.ndim == 2:
                 h_xx[:, p, p] += Wf
-            elif p.size and np.array_equal(p, np.arange(p[0], p[0] + p.size)):
-                h_xx[:, p[0] : p[0] + p.size, p[0] : p[0] + p.size] += Wf
+            elif run:
+                h_xx[:, p[0] : p[-1] + 1, p[0] : p[-1] + 1] += Wf
             else:
                 h_xx[:, p[:, None], p[None, :]] += Wf
-            h_xe[:, p] += hye
+            if run:  # consecutive values: a slice, no index grid
+                h_xe[:, p[0] : p[-1] + 1] += hye
+            else:
+                h_xe[:, p] += hye
         else:
             P = b.P
             assert P is not None
@@ -493,15 +498,27 @@ def _cholesky(H: Array) -> tuple[Array, NDArray[np.bool_]]:
     try:
         return np.asarray(np.linalg.cholesky(H), dtype=float), np.ones(len(H), dtype=bool)
     except np.linalg.LinAlgError:
-        out = np.zeros_like(H)
-        ok = np.zeros(len(H), dtype=bool)
-        for k in range(len(H)):
-            try:
-                out[k] = np.linalg.cholesky(H[k])
-                ok[k] = True
-            except np.linalg.LinAlgError:
-                pass
-        return out, ok
+        if len(H) == 1:
+            return np.zeros_like(H), np.zeros(1, dtype=bool)
+    # some are not: each half on its own (the positive definite ones in one call each)
+    half = len(H) // 2
+    a, ok_a = _cholesky(H[:half])
+    b, ok_b = _cholesky(H[half:])
+    return np.concatenate([a, b]), np.concatenate([ok_a, ok_b])
+
+
+def _cho_inverse(chol: Array) -> Array:
+    """H⁻¹ per data set from the stacked lower Cholesky factors (LAPACK potri)."""
+    from scipy.linalg import lapack
+
+    out = np.empty_like(chol)
+    for k in range(len(chol)):
+        inv, info = lapack.dpotri(chol[k], lower=1)
+        if info != 0:  # pragma: no cover - potri fails only on a singular factor
+            raise ValueError(f"LAPACK potri info={info}")
+        low = np.tril(inv)
+        out[k] = low + low.T - np.diag(np.diag(low))
+    return out
 
 
 def _cho_solve(chol: Array, g: Array) -> Array:
@@ -541,6 +558,41 @@ def quadratic_starts(batch: BatchedChi2) -> tuple[Array, Array, NDArray[np.bool_
         diag = np.einsum("kii->ki", H[rows])
         sigma[rows] = 1.0 / np.sqrt(np.clip(0.5 * diag, 1e-300, None))
     return theta, sigma, ok
+
+
+def far_side_screens(
+    batch: BatchedChi2, kinks: Sequence[KinkGroups], pairs: Sequence[tuple[int, int]], minima
+) -> NDArray[np.bool_]:
+    """``newton._other_side_may_be_lower`` for every (data set, kink group) of ``pairs`` at
+    once, at the data set's minimum (``minima[i].theta``, no kink held): one Newton step of the
+    χ² piece across the group's kink, continued to this side; True where the step ends across
+    the kink or that piece's Hessian is not positive definite (its far side must be searched)."""
+    rows = np.array([i for i, _ in pairs], dtype=np.intp)
+    theta = np.array([minima[i].theta for i, _ in pairs])
+    sides = np.full((len(pairs), batch.L.shape[0]), np.nan)
+    side = np.empty(len(pairs))
+    for q, (i, grp) in enumerate(pairs):
+        kg = kinks[i]
+        side[q] = np.sign(kg.h(minima[i].theta)[grp])
+        sides[q, kg.members[grp]] = -side[q] * kg.signs[grp]
+    sub = batch.subset(rows.tolist())
+    idx = np.arange(len(pairs))
+    _, g = sub.values(idx, theta, gradient=True, sides=sides)
+    H = sub.hessian(idx, theta, sides)
+    assert g is not None
+    chol, ok = _cholesky(H)
+    out = np.ones(len(pairs), dtype=bool)
+    if ok.any():
+        pd = np.flatnonzero(ok)
+        step = -_cho_solve(chol[pd], g[pd])
+        h = np.array(
+            [
+                kinks[int(rows[k])].h(theta[k] + st)[pairs[k][1]]
+                for k, st in zip(pd.tolist(), step, strict=True)
+            ]
+        )
+        out[pd] = side[pd] * h <= 0.0
+    return out
 
 
 def _line_search(

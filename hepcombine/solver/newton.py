@@ -496,14 +496,16 @@ def global_minimise(
     held: Mapping[int, float] | None = None,
     first: Minimum | None = None,
     restarts: Mapping[int, Minimum] | None = None,
+    screens: Mapping[int, bool] | None = None,
 ) -> Minimum:
     """:func:`newton_minimise`, then restarts from the mirror image of the minimum across every
     kink it does not sit on; the lowest minimum wins (a Λ-shaped kink has one on each side).
 
     ``first``: the minimum :func:`newton_minimise` finds from ``theta0``, if already known;
     ``restarts``: ``{group: the minimum newton_minimise finds from first's mirror image across
-    that group}``, where already known (both are what :mod:`hepcombine.solver.batched`
-    computes for many data sets at once)."""
+    that group}``, and ``screens``: ``{group: whether its far side may hold a lower
+    minimum}`` (the screen of a piecewise quadratic χ²), where already known (what
+    :mod:`hepcombine.toys.batched` computes for many data sets at once)."""
     best = (
         first
         if first is not None
@@ -512,6 +514,7 @@ def global_minimise(
     if not len(kinks) or not best.converged:
         return best
     known = dict(restarts or {})
+    known_screens = dict(screens or {})
     origin = best
     tried: set[tuple[int, ...]] = set()
     improved = True
@@ -528,8 +531,13 @@ def global_minimise(
             # the screen is exact only where the χ² is quadratic between kinks; elsewhere a
             # piece convex at the minimum may still curve down further away: search it
             screened = model.is_piecewise_quadratic
-            if screened and not _other_side_may_be_lower(model, kinks, best, grp, fixed or {}):
-                continue
+            if screened:
+                if best is origin and grp in known_screens:
+                    lower = known_screens[grp]
+                else:
+                    lower = _other_side_may_be_lower(model, kinks, best, grp, fixed or {})
+                if not lower:
+                    continue
             if best is origin and grp in known:
                 other = known[grp]
             else:

@@ -45,7 +45,14 @@ from numpy.typing import NDArray
 from ..exceptions import FitError
 from ..result import _valid
 from ..solver import _newton_solution, blas_threads, profile_intervals
-from ..solver.batched import BatchedChi2, _cholesky, batched_newton, quadratic_starts
+from ..solver.batched import (
+    BatchedChi2,
+    _cho_inverse,
+    _cholesky,
+    batched_newton,
+    far_side_screens,
+    quadratic_starts,
+)
 from ..solver.newton import KinkGroups, Minimum, global_minimise
 
 if TYPE_CHECKING:
@@ -139,15 +146,23 @@ def _minimise(
     kinks = [KinkGroups.of(m) for m in models]
     firsts = batched_newton(batch, theta0, kinks, sigma)
     # the restarts of global_minimise from the mirror images of the first minima, all at once
-    # (where the χ² is quadratic between kinks a cheap screen decides first: per data set)
+    # (where the χ² is quadratic between kinks, after its screen, also all at once, for the
+    # minima on no kink)
     restarts: list[dict[int, Minimum]] = [{} for _ in range(B)]
-    if len(kinks[0]) and not models[0].is_piecewise_quadratic:
+    screens: list[dict[int, bool]] = [{} for _ in range(B)]
+    if len(kinks[0]):
+        screened = models[0].is_piecewise_quadratic
         pairs = []
         for j, m in enumerate(firsts):
-            if not m.converged:
+            if not m.converged or (screened and m.held):
                 continue
             h = kinks[j].h(m.theta)
             pairs += [(j, g) for g in range(len(kinks[j])) if g not in m.held and h[g] != 0.0]
+        if pairs and screened:
+            lower = far_side_screens(batch, kinks, pairs, firsts)
+            for (j, g), low in zip(pairs, lower.tolist(), strict=True):
+                screens[j][g] = low
+            pairs = [p for p, low in zip(pairs, lower.tolist(), strict=True) if low]
         if pairs:
             rows = [j for j, _ in pairs]
             mirrored = np.array([kinks[j].reflect(firsts[j].theta, g) for j, g in pairs])
@@ -158,7 +173,13 @@ def _minimise(
                 restarts[j][g] = m
     bests = [
         global_minimise(
-            models[j], theta0[j], kinks[j], sigma[j], first=firsts[j], restarts=restarts[j]
+            models[j],
+            theta0[j],
+            kinks[j],
+            sigma[j],
+            first=firsts[j],
+            restarts=restarts[j],
+            screens=screens[j],
         )
         for j in range(B)
     ]
@@ -168,13 +189,13 @@ def _minimise(
     idx = np.flatnonzero(flat)
     if idx.size:
         H = batch.hessian(idx, np.array([bests[j].theta for j in idx.tolist()]))
-        _, pd = _cholesky(H)
+        chol, pd = _cholesky(H)
         cov = np.zeros_like(H)
         if pd.any():
-            cov[pd] = 2.0 * np.linalg.inv(H[pd])
+            cov[pd] = 2.0 * _cho_inverse(chol[pd])
         for pos, j in enumerate(idx.tolist()):
             if pd[pos]:
-                hess[j] = (H[pos], 0.5 * (cov[pos] + cov[pos].T))
+                hess[j] = (H[pos], cov[pos])
     obs = names[:k]
     for j, best in enumerate(bests):
         if not best.converged or (not best.held and j not in hess):

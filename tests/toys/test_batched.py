@@ -26,8 +26,18 @@ from toy_inputs import hessian_measurement
 
 from hepcombine import Combiner, Measurement
 from hepcombine.solver import _quadratic_start
-from hepcombine.solver.batched import BatchedChi2, batched_newton, quadratic_starts
-from hepcombine.solver.newton import KinkGroups, newton_minimise
+from hepcombine.solver.batched import (
+    BatchedChi2,
+    batched_newton,
+    far_side_screens,
+    quadratic_starts,
+)
+from hepcombine.solver.newton import (
+    KinkGroups,
+    Minimum,
+    _other_side_may_be_lower,
+    newton_minimise,
+)
 from hepcombine.toys import ToyModel, ToyTask, item_rng
 from hepcombine.toys.batched import recombine_batched
 
@@ -161,6 +171,35 @@ def test_batched_newton_through_kinks(case):
         np.testing.assert_allclose(g.theta[:n_p], ref.theta[:n_p], rtol=1e-8)
         assert set(g.held) == set(ref.held)
     assert sum(g.message == "batched" for g in got) >= 3
+
+
+def test_far_side_screens_are_newtons():
+    _, models = toy_models(CASES["kinked_neyman"](), 10)
+    names = [f"p{i}" for i in range(models[0].npar)]
+    kinks = [KinkGroups.of(m) for m in models]
+    firsts = []
+    rng = np.random.default_rng(2)
+    for m, kg in zip(models, kinks, strict=True):
+        theta0, h, _ = _quadratic_start(m, names)
+        first = newton_minimise(m, theta0, kg, 1.0 / np.sqrt(0.5 * np.diag(h)))
+        firsts.append(first)
+        # and a point away from the minimum, where the far sides' steps often cross back
+        away = first.theta + rng.normal(0, 1.0, first.theta.shape) / np.sqrt(0.5 * np.diag(h))
+        firsts.append(Minimum(away, m(away), 0.0, 0, True))
+    models = [m for m in models for _ in range(2)]
+    kinks = [k for k in kinks for _ in range(2)]
+    pairs = [
+        (j, g)
+        for j, f in enumerate(firsts)
+        if not f.held
+        for g in range(len(kinks[j]))
+        if kinks[j].h(f.theta)[g] != 0.0
+    ]
+    assert len(pairs) >= 10
+    got = far_side_screens(BatchedChi2(models), kinks, pairs, firsts)
+    ref = [_other_side_may_be_lower(models[j], kinks[j], firsts[j], g, {}) for j, g in pairs]
+    np.testing.assert_array_equal(got, ref)
+    assert 0 < got.sum() < len(pairs)  # both answers occur
 
 
 def assert_same_toys(batched, alone, rtol=1e-8):

@@ -352,6 +352,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "KinkGroups",
         "Minimum",
         "global_minimise",
+        "improve_once",
         "newton_minimise",
     ],
     "hepcombine.spec": ["CombinationSpec", "FORMATS", "ScanGroup"],

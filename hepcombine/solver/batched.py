@@ -34,7 +34,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..chi2 import _ABS, _REL, CombinedChi2, _smooth_interpolation
-from .newton import EDM_GOAL, MAX_ITERATIONS, STEP_GOAL, KinkGroups, Minimum, newton_minimise
+from .newton import (
+    EDM_GOAL,
+    MAX_ITERATIONS,
+    STEP_GOAL,
+    KinkGroups,
+    Minimum,
+    _constraints,
+    _kkt_step,
+    newton_minimise,
+)
 
 __all__ = ["BatchedChi2", "batched_newton", "far_side_screens", "quadratic_starts"]
 
@@ -560,11 +569,26 @@ def quadratic_starts(batch: BatchedChi2) -> tuple[Array, Array, NDArray[np.bool_
     return theta, sigma, ok
 
 
+class _Factor:
+    """One data set's Cholesky factor with the ``solve`` that ``newton._kkt_step`` needs."""
+
+    def __init__(self, chol: Array) -> None:
+        self.chol = chol
+
+    def solve(self, b: Array) -> Array:
+        from scipy.linalg import lapack
+
+        x, info = lapack.dpotrs(self.chol, b, lower=1)
+        if info != 0:  # pragma: no cover - potrs fails only on bad arguments
+            raise ValueError(f"LAPACK potrs info={info}")
+        return np.asarray(x, dtype=float)
+
+
 def far_side_screens(
     batch: BatchedChi2, kinks: Sequence[KinkGroups], pairs: Sequence[tuple[int, int]], minima
 ) -> NDArray[np.bool_]:
     """``newton._other_side_may_be_lower`` for every (data set, kink group) of ``pairs`` at
-    once, at the data set's minimum (``minima[i].theta``, no kink held): one Newton step of the
+    once, at the data set's minimum ``minima[i]`` (its held kinks held): one Newton step of the
     χ² piece across the group's kink, continued to this side; True where the step ends across
     the kink or that piece's Hessian is not positive definite (its far side must be searched)."""
     rows = np.array([i for i, _ in pairs], dtype=np.intp)
@@ -572,9 +596,11 @@ def far_side_screens(
     sides = np.full((len(pairs), batch.L.shape[0]), np.nan)
     side = np.empty(len(pairs))
     for q, (i, grp) in enumerate(pairs):
-        kg = kinks[i]
-        side[q] = np.sign(kg.h(minima[i].theta)[grp])
-        sides[q, kg.members[grp]] = -side[q] * kg.signs[grp]
+        kg, m = kinks[i], minima[i]
+        side[q] = np.sign(kg.h(m.theta)[grp])
+        forced = kg.sides(m.held, {grp: -side[q]})
+        assert forced is not None
+        sides[q] = forced
     sub = batch.subset(rows.tolist())
     idx = np.arange(len(pairs))
     _, g = sub.values(idx, theta, gradient=True, sides=sides)
@@ -582,16 +608,12 @@ def far_side_screens(
     assert g is not None
     chol, ok = _cholesky(H)
     out = np.ones(len(pairs), dtype=bool)
-    if ok.any():
-        pd = np.flatnonzero(ok)
-        step = -_cho_solve(chol[pd], g[pd])
-        h = np.array(
-            [
-                kinks[int(rows[k])].h(theta[k] + st)[pairs[k][1]]
-                for k, st in zip(pd.tolist(), step, strict=True)
-            ]
-        )
-        out[pd] = side[pd] * h <= 0.0
+    for k in np.flatnonzero(ok).tolist():
+        i, grp = pairs[k]
+        m = minima[i]
+        A, b = _constraints(kinks[i], {}, m.held, batch.npar)
+        step, _ = _kkt_step(_Factor(chol[k]), g[k], A, b - A @ m.theta)  # type: ignore[arg-type]
+        out[k] = bool(side[k] * kinks[i].h(m.theta + step)[grp] <= 0.0)
     return out
 
 

@@ -35,7 +35,14 @@ from numpy.typing import NDArray
 from ..chi2 import CombinedChi2
 from ._linalg import NewtonSystem
 
-__all__ = ["EDM_GOAL", "KinkGroups", "Minimum", "global_minimise", "newton_minimise"]
+__all__ = [
+    "EDM_GOAL",
+    "KinkGroups",
+    "Minimum",
+    "global_minimise",
+    "improve_once",
+    "newton_minimise",
+]
 
 log = logging.getLogger(__name__)
 
@@ -494,67 +501,67 @@ def global_minimise(
     *,
     fixed: Mapping[int, float] | None = None,
     held: Mapping[int, float] | None = None,
-    first: Minimum | None = None,
-    restarts: Mapping[int, Minimum] | None = None,
-    screens: Mapping[int, bool] | None = None,
 ) -> Minimum:
     """:func:`newton_minimise`, then restarts from the mirror image of the minimum across every
-    kink it does not sit on; the lowest minimum wins (a Λ-shaped kink has one on each side).
-
-    ``first``: the minimum :func:`newton_minimise` finds from ``theta0``, if already known;
-    ``restarts``: ``{group: the minimum newton_minimise finds from first's mirror image across
-    that group}``, and ``screens``: ``{group: whether its far side may hold a lower
-    minimum}`` (the screen of a piecewise quadratic χ²), where already known (what
-    :mod:`hepcombine.toys.batched` computes for many data sets at once)."""
-    best = (
-        first
-        if first is not None
-        else newton_minimise(model, theta0, kinks, sigma, fixed=fixed, held=held)
-    )
+    kink it does not sit on; the lowest minimum wins (a Λ-shaped kink has one on each side)."""
+    best = newton_minimise(model, theta0, kinks, sigma, fixed=fixed, held=held)
     if not len(kinks) or not best.converged:
         return best
-    known = dict(restarts or {})
-    known_screens = dict(screens or {})
-    origin = best
     tried: set[tuple[int, ...]] = set()
-    improved = True
-    while improved:
-        improved = False
-        h = kinks.h(best.theta)
-        pattern = tuple(int(np.sign(v)) for v in h)
-        if pattern in tried:
-            break
-        tried.add(pattern)
-        for grp in range(len(kinks)):
-            if grp in best.held or h[grp] == 0.0:
-                continue
-            # the screen is exact only where the χ² is quadratic between kinks; elsewhere a
-            # piece convex at the minimum may still curve down further away: search it
-            screened = model.is_piecewise_quadratic
-            if screened:
-                if best is origin and grp in known_screens:
-                    lower = known_screens[grp]
-                else:
-                    lower = _other_side_may_be_lower(model, kinks, best, grp, fixed or {})
-                if not lower:
-                    continue
-            if best is origin and grp in known:
-                other = known[grp]
-            else:
-                start = kinks.reflect(best.theta, grp)
-                other = newton_minimise(model, start, kinks, sigma, fixed=fixed)
-            tol = 1e-10 * max(1.0, abs(best.chi2))
-            if other.converged and other.chi2 < best.chi2 - tol:
-                log.debug(
-                    "a lower minimum on the other side of kink group %d: %.10g < %.10g",
-                    grp,
-                    other.chi2,
-                    best.chi2,
-                )
-                best = other
-                improved = True
-                break
+    while (better := improve_once(model, kinks, sigma, best, tried, fixed=fixed)) is not None:
+        best = better
     return best
+
+
+def improve_once(
+    model: CombinedChi2,
+    kinks: KinkGroups,
+    sigma: Array,
+    best: Minimum,
+    tried: set[tuple[int, ...]],
+    *,
+    fixed: Mapping[int, float] | None = None,
+    restarts: Mapping[int, Minimum] | None = None,
+    screens: Mapping[int, bool] | None = None,
+) -> Minimum | None:
+    """One pass of :func:`global_minimise`'s search from the minimum ``best``: the first kink
+    group (in order) whose mirror-image restart finds a lower minimum gives that minimum;
+    None when there is none, or when ``best``'s side pattern was ``tried`` before (it is added
+    to ``tried``). ``restarts`` (``{group: newton_minimise from best's mirror image across
+    it}``) and ``screens`` (``{group: whether its far side may hold a lower minimum}``, the
+    screen of a piecewise quadratic χ²), where already known (:mod:`hepcombine.toys.batched`
+    computes them for many data sets at once)."""
+    h = kinks.h(best.theta)
+    pattern = tuple(int(np.sign(v)) for v in h)
+    if pattern in tried:
+        return None
+    tried.add(pattern)
+    restarts, screens = restarts or {}, screens or {}
+    for grp in range(len(kinks)):
+        if grp in best.held or h[grp] == 0.0:
+            continue
+        # the screen is exact only where the χ² is quadratic between kinks; elsewhere a piece
+        # convex at the minimum may still curve down further away: search it
+        if model.is_piecewise_quadratic:
+            lower = screens.get(grp)
+            if lower is None:
+                lower = _other_side_may_be_lower(model, kinks, best, grp, fixed or {})
+            if not lower:
+                continue
+        other = restarts.get(grp)
+        if other is None:
+            start = kinks.reflect(best.theta, grp)
+            other = newton_minimise(model, start, kinks, sigma, fixed=fixed)
+        tol = 1e-10 * max(1.0, abs(best.chi2))
+        if other.converged and other.chi2 < best.chi2 - tol:
+            log.debug(
+                "a lower minimum on the other side of kink group %d: %.10g < %.10g",
+                grp,
+                other.chi2,
+                best.chi2,
+            )
+            return other
+    return None
 
 
 def __dir__() -> list[str]:

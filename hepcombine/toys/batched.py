@@ -53,7 +53,7 @@ from ..solver.batched import (
     far_side_screens,
     quadratic_starts,
 )
-from ..solver.newton import KinkGroups, Minimum, global_minimise
+from ..solver.newton import KinkGroups, Minimum, improve_once
 
 if TYPE_CHECKING:
     from ..chi2 import CombinedChi2
@@ -141,48 +141,10 @@ def _minimise(
         for j, res in zip(keep.tolist(), found, strict=True):
             out[j] = res
         return out
-    B = len(models)
     batch = whole
     kinks = [KinkGroups.of(m) for m in models]
     firsts = batched_newton(batch, theta0, kinks, sigma)
-    # the restarts of global_minimise from the mirror images of the first minima, all at once
-    # (where the χ² is quadratic between kinks, after its screen, also all at once, for the
-    # minima on no kink)
-    restarts: list[dict[int, Minimum]] = [{} for _ in range(B)]
-    screens: list[dict[int, bool]] = [{} for _ in range(B)]
-    if len(kinks[0]):
-        screened = models[0].is_piecewise_quadratic
-        pairs = []
-        for j, m in enumerate(firsts):
-            if not m.converged or (screened and m.held):
-                continue
-            h = kinks[j].h(m.theta)
-            pairs += [(j, g) for g in range(len(kinks[j])) if g not in m.held and h[g] != 0.0]
-        if pairs and screened:
-            lower = far_side_screens(batch, kinks, pairs, firsts)
-            for (j, g), low in zip(pairs, lower.tolist(), strict=True):
-                screens[j][g] = low
-            pairs = [p for p, low in zip(pairs, lower.tolist(), strict=True) if low]
-        if pairs:
-            rows = [j for j, _ in pairs]
-            mirrored = np.array([kinks[j].reflect(firsts[j].theta, g) for j, g in pairs])
-            again = batched_newton(
-                batch.subset(rows), mirrored, [kinks[j] for j in rows], sigma[rows]
-            )
-            for (j, g), m in zip(pairs, again, strict=True):
-                restarts[j][g] = m
-    bests = [
-        global_minimise(
-            models[j],
-            theta0[j],
-            kinks[j],
-            sigma[j],
-            first=firsts[j],
-            restarts=restarts[j],
-            screens=screens[j],
-        )
-        for j in range(B)
-    ]
+    bests = _lowest(batch, models, kinks, sigma, firsts)
     # the Hessian and covariance at the minima (those not held on a kink), all at once
     flat = np.array([b.converged and not b.held for b in bests])
     hess: dict[int, tuple[Array, Array]] = {}
@@ -218,6 +180,63 @@ def _minimise(
             low = high = np.full(k, math.nan)
         out[j] = Recombined(values, errors, low, high, valid, float(sol.chi2))
     return out
+
+
+def _lowest(
+    batch: BatchedChi2,
+    models: list[CombinedChi2],
+    kinks: list[KinkGroups],
+    sigma: Array,
+    firsts: list[Minimum],
+) -> list[Minimum]:
+    """:func:`~hepcombine.solver.newton.global_minimise` after its first Newton run, for all
+    data sets at once: each pass's mirror-image restarts (and, where the χ² is quadratic
+    between kinks, their screens) of every data set still improving are computed in one batch,
+    then :func:`~hepcombine.solver.newton.improve_once` takes each data set's decision."""
+    bests = list(firsts)
+    if not len(kinks[0]):
+        return bests
+    tried: list[set[tuple[int, ...]]] = [set() for _ in bests]
+    pending = [j for j, m in enumerate(bests) if m.converged]
+    while pending:
+        restarts: dict[int, dict[int, Minimum]] = {j: {} for j in pending}
+        screens: dict[int, dict[int, bool]] = {j: {} for j in pending}
+        pairs = []
+        for j in pending:
+            m = bests[j]
+            h = kinks[j].h(m.theta)
+            if tuple(int(np.sign(v)) for v in h) in tried[j]:
+                continue  # improve_once stops there
+            pairs += [(j, g) for g in range(len(kinks[j])) if g not in m.held and h[g] != 0.0]
+        if pairs and models[0].is_piecewise_quadratic:
+            lower = far_side_screens(batch, kinks, pairs, bests)
+            for (j, g), low in zip(pairs, lower.tolist(), strict=True):
+                screens[j][g] = low
+            pairs = [p for p, low in zip(pairs, lower.tolist(), strict=True) if low]
+        if pairs:
+            rows = [j for j, _ in pairs]
+            mirrored = np.array([kinks[j].reflect(bests[j].theta, g) for j, g in pairs])
+            again = batched_newton(
+                batch.subset(rows), mirrored, [kinks[j] for j in rows], sigma[rows]
+            )
+            for (j, g), m in zip(pairs, again, strict=True):
+                restarts[j][g] = m
+        still = []
+        for j in pending:
+            better = improve_once(
+                models[j],
+                kinks[j],
+                sigma[j],
+                bests[j],
+                tried[j],
+                restarts=restarts[j],
+                screens=screens[j],
+            )
+            if better is not None:
+                bests[j] = better
+                still.append(j)
+        pending = still
+    return bests
 
 
 def __dir__() -> list[str]:

@@ -630,93 +630,108 @@ def _line_search(
     edm: Array,
 ) -> tuple[Array, Array, NDArray[np.bool_], NDArray[np.bool_]]:
     """The line search of ``newton.newton_minimise`` for data sets ``rows`` with no kink held:
-    backtracking from t = 1 (Armijo) where the step reaches no kink; where it reaches exactly
-    one kink group at t_b ≤ 1, the one-sided derivatives there decide as in the per-data-set
-    search: the χ² rises before the kink → backtracking inside the piece; it descends through
-    → from t = 1 back towards t_b, the first point below the kink's χ² (the far side's slopes);
-    V-shaped, held on the kink, several kinks, or ending on the kink → the data set leaves the
-    batch (``leave``). Returns the new points, their χ², ``leave`` and whether the step crossed
-    a kink."""
+    backtracking from t = 1 (Armijo) where the step reaches no kink; where it reaches kink
+    groups at t_1 < t_2 < … ≤ 1, the one-sided derivatives at each decide in turn as in the
+    per-data-set search: the χ² rises before the kink → backtracking inside the current piece
+    (Armijo from the start, else below the previous kink's χ²); it descends through → on to
+    the next kink, and after the last from t = 1 back towards it, the first point below that
+    kink's χ². V-shaped (held on the kink), two groups reached at once, or ending on a kink →
+    the data set leaves the batch (``leave``). Returns the new points, their χ², ``leave`` and
+    whether the step crossed a kink."""
     n = len(rows)
     t = np.ones(n)
     lo = np.zeros(n)
     fref = f0.copy()
-    armijo = np.ones(n, dtype=bool)
     leave = np.zeros(n, dtype=bool)
-    crossed = np.zeros(n, dtype=bool)
-    sides: Array | None = None
-    group = np.zeros(n, dtype=np.intp)
-    after = np.zeros(n)
+    crossed: list[list[tuple[int, float]]] = [[] for _ in range(n)]  # (group, side now)
     if len(normals) and n:
         h0 = hk(rows, theta)
         dh = _rows(step, normals.T)
         with np.errstate(divide="ignore", invalid="ignore"):
             tk = np.where(np.sign(h0) * dh < 0, -h0 / dh, np.inf)
-        reach = np.sum(tk <= 1.0, axis=1)
-        leave |= reach > 1
-        one = np.flatnonzero(reach == 1)
-        if one.size:
-            grp = np.argmin(tk[one], axis=1)
-            tb = tk[one, grp]
-            before = np.sign(h0[one, grp])
-            n_l = batch.L.shape[0]
-            s0 = np.full((one.size, n_l), np.nan)
-            s1 = np.full((one.size, n_l), np.nan)
-            for q, (r, gq) in enumerate(zip(rows[one].tolist(), grp.tolist(), strict=True)):
+        order = np.argsort(tk, axis=1, kind="stable")
+        ts = np.take_along_axis(tk, order, axis=1)
+        reach = np.sum(ts <= 1.0, axis=1)
+        # two groups reached at the same point: together, as newton_minimise does, alone
+        same = (ts[:, 1:] <= ts[:, :-1] * (1 + 1e-12) + 1e-300) & (ts[:, 1:] <= 1.0)
+        leave |= np.any(same, axis=1) if ts.shape[1] > 1 else False
+        n_l = batch.L.shape[0]
+        crossing = np.flatnonzero((reach > 0) & ~leave)
+        c = 0
+        while crossing.size:
+            grp = order[crossing, c]
+            tb = ts[crossing, c]
+            before = np.sign(h0[crossing, grp])
+            s0 = np.full((crossing.size, n_l), np.nan)
+            s1 = np.full((crossing.size, n_l), np.nan)
+            for q, (r, gq) in enumerate(zip(rows[crossing].tolist(), grp.tolist(), strict=True)):
                 members, signs = kinks[r].members[gq], kinks[r].signs[gq]
                 s0[q, members] = before[q] * signs
                 s1[q, members] = -before[q] * signs
-            at_kink = theta[one] + tb[:, None] * step[one]
-            fb, gb0 = batch.values(rows[one], at_kink, gradient=True, sides=s0)
-            _, gb1 = batch.values(rows[one], at_kink, gradient=True, sides=s1)
+            at_kink = theta[crossing] + tb[:, None] * step[crossing]
+            fb, gb0 = batch.values(rows[crossing], at_kink, gradient=True, sides=s0)
+            _, gb1 = batch.values(rows[crossing], at_kink, gradient=True, sides=s1)
             assert gb0 is not None and gb1 is not None
-            d_before = np.einsum("ki,ki->k", gb0, step[one])
-            d_after = np.einsum("ki,ki->k", gb1, step[one])
-            rises = (d_before > 0.0) | ~(fb <= f0[one] + 1e-12 * np.maximum(1.0, np.abs(f0[one])))
-            # the χ² rises before the kink: the best point is inside the current piece, from
+            d_before = np.einsum("ki,ki->k", gb0, step[crossing])
+            d_after = np.einsum("ki,ki->k", gb1, step[crossing])
+            fp = fref[crossing]
+            rises = (d_before > 0.0) | ~(fb <= fp + 1e-12 * np.maximum(1.0, np.abs(fp)))
+            # the χ² rises before this kink: the best point is inside the current piece, from
             # t_b down (t_b itself accepted: the point is on the kink, which is then held)
-            on_kink = rises & np.isfinite(fb) & (fb <= f0[one] + 1e-4 * tb * slope[one])
-            leave[one[on_kink]] = True
-            inside = rises & ~on_kink
-            t[one[inside]] = 0.5 * tb[inside]
+            first = lo[crossing] == 0.0
+            enough = np.where(first, fb <= f0[crossing] + 1e-4 * tb * slope[crossing], fb < fp)
+            on_kink = rises & np.isfinite(fb) & enough
+            leave[crossing[on_kink]] = True
+            inside = crossing[rises & ~on_kink]
+            t[inside] = lo[inside] + 0.5 * (tb[rises & ~on_kink] - lo[inside])
             # V-shaped along the step: held on the kink
-            leave[one[~rises & (d_after >= 0.0)]] = True
+            leave[crossing[~rises & (d_after >= 0.0)]] = True
             # descending through the kink: on in the next piece
             through = ~rises & (d_after < 0.0)
-            c = one[through]
-            lo[c], fref[c], armijo[c] = tb[through], fb[through], False
-            crossed[c] = True
-            group[c], after[c] = grp[through], -before[through]
-            sides = np.full((n, n_l), np.nan)
-            sides[c] = s1[through]
+            for r, gq, side in zip(
+                crossing[through].tolist(),
+                grp[through].tolist(),
+                (-before[through]).tolist(),
+                strict=True,
+            ):
+                crossed[r].append((gq, side))
+            lo[crossing[through]] = tb[through]
+            fref[crossing[through]] = fb[through]
+            c += 1
+            crossing = crossing[through]
+            crossing = crossing[reach[crossing] > c]
     moved = theta.copy()
     f_new = f0.copy()
     found = np.zeros(n, dtype=bool)
     todo = np.flatnonzero(~leave)
-    for first in range(40):
+    for first_try in range(40):
         if not todo.size:
             break
         cand = theta[todo] + t[todo, None] * step[todo]
-        fc, _ = batch.values(rows[todo], cand, sides=None if sides is None else sides[todo])
-        ok = np.where(armijo[todo], fc <= f0[todo] + 1e-4 * t[todo] * slope[todo], fc < fref[todo])
-        if first == 0:
+        fc, _ = batch.values(rows[todo], cand)
+        start = lo[todo] == 0.0
+        ok = np.where(start, fc <= f0[todo] + 1e-4 * t[todo] * slope[todo], fc < fref[todo])
+        if first_try == 0:
             # a Newton step whose expected decrease is below the χ²'s rounding: whether it
             # lowers the computed χ² is noise, and backtracking would only wander; the step
             # itself is exact to rounding (the next iteration converges)
-            ok |= armijo[todo] & (t[todo] == 1.0) & (edm[todo] < EDM_GOAL)
+            ok |= start & (t[todo] == 1.0) & (edm[todo] < EDM_GOAL)
         ok &= np.isfinite(fc)
         moved[todo[ok]] = cand[ok]
         f_new[todo[ok]] = fc[ok]
         found[todo[ok]] = True
         todo = todo[~ok]
         t[todo] = lo[todo] + 0.5 * (t[todo] - lo[todo])
-    c = np.flatnonzero(crossed & ~leave)
-    if c.size:
-        # beyond the kink, strictly on its far side: the per-data-set state is plain again
-        h = hk(rows[c], moved[c])[np.arange(c.size), group[c]]
-        beyond = found[c] & (h * after[c] > 0) & (np.abs(h) > 1e-12)
-        leave[c[~beyond]] = True
-    return moved, f_new, leave, crossed
+    went = np.array([bool(x) for x in crossed], dtype=bool)
+    for r in np.flatnonzero(went & ~leave).tolist():
+        # strictly on the far side of every kink crossed: the per-data-set state is plain again
+        if not found[r]:
+            leave[r] = True  # ended on the last kink crossed
+            continue
+        h = hk(rows[r : r + 1], moved[r : r + 1])[0]
+        if not all(h[gq] * side > 0 and abs(h[gq]) > 1e-12 for gq, side in crossed[r]):
+            leave[r] = True
+    return moved, f_new, leave, went
 
 
 def batched_newton(

@@ -74,11 +74,12 @@ class KinkGroups:
     def of(cls, model: CombinedChi2) -> KinkGroups:
         n_p, L = model.n_params, model.L
         offsets_of = model.kink_offsets()
-        normals: list[Array] = []
+        kinked = model.kinked_sources
+        normals = np.zeros((len(kinked), L.shape[1]))  # the groups' normals so far (rows)
         offsets: list[float] = []
         members: list[list[int]] = []
         signs: list[list[float]] = []
-        for s in model.kinked_sources:
+        for s in kinked:
             a = L[s]
             norm = float(np.linalg.norm(a))
             n = a / norm
@@ -87,19 +88,22 @@ class KinkGroups:
             n = sign * n
             (lam_hat,) = offsets_of[int(s)]
             beta = sign * lam_hat / norm
-            for g, (ng, bg) in enumerate(zip(normals, offsets, strict=True)):
-                if np.max(np.abs(ng - n)) < 1e-10 and abs(bg - beta) < 1e-10:
-                    members[g].append(int(s))
-                    signs[g].append(sign)
-                    break
+            G = len(offsets)
+            # the first group whose hyperplane is this one (all groups compared at once)
+            same = np.max(np.abs(normals[:G] - n), axis=1, initial=0.0) < 1e-10
+            same &= np.abs(np.array(offsets) - beta) < 1e-10
+            hit = np.flatnonzero(same)
+            if hit.size:
+                members[int(hit[0])].append(int(s))
+                signs[int(hit[0])].append(sign)
             else:
-                normals.append(n)
+                normals[G] = n
                 offsets.append(beta)
                 members.append([int(s)])
                 signs.append([sign])
-        full = np.zeros((len(normals), model.npar))
-        if normals:
-            full[:, n_p:] = np.array(normals)
+        full = np.zeros((len(offsets), model.npar))
+        if offsets:
+            full[:, n_p:] = normals[: len(offsets)]
         return cls(
             full,
             np.array(offsets, dtype=float),

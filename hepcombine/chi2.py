@@ -206,6 +206,23 @@ class MeasurementBlock:
         return replace(self, up=u, down=-u, rel=none, asym=none, logn=none.copy())
 
 
+def _smooth_interpolation(up: Array, down: Array, dd: Array) -> tuple[Array, Array, Array]:
+    """s(δ), s′ and s″ of the smooth asymmetric form: a δ + c δ² inside |δ| ≤ 1 (a, c the half
+    difference and half sum of the shifts up and down), continued linearly outside (arrays
+    broadcast together)."""
+    a = 0.5 * (up - down)
+    c = 0.5 * (up + down)
+    inside = np.abs(dd) <= 1.0
+    s = np.where(
+        inside,
+        a * dd + c * dd * dd,
+        np.where(dd > 0, up + (a + 2 * c) * (dd - 1.0), down + (a - 2 * c) * (dd + 1.0)),
+    )
+    s1 = np.where(inside, a + 2 * c * dd, np.where(dd > 0, a + 2 * c, a - 2 * c))
+    s2 = np.where(inside, 2 * c, 0.0)
+    return s, s1, s2
+
+
 def _sparse(design: Array) -> Any:
     """The sparse (estimates × combined values) map of a block whose estimates share values or
     measure linear combinations of them (scipy.sparse is imported only for such a block)."""
@@ -376,17 +393,7 @@ class CombinedChi2:
                 slope = np.where(np.isnan(sd), slope, forced)
             slope = np.where(asym, slope, up)
             return slope * dd, slope, None
-        a = 0.5 * (up - down)
-        c = 0.5 * (up + down)
-        inside = np.abs(dd) <= 1.0
-        s = np.where(
-            inside,
-            a * dd + c * dd * dd,
-            np.where(dd > 0, up + (a + 2 * c) * (dd - 1.0), down + (a - 2 * c) * (dd + 1.0)),
-        )
-        s1 = np.where(inside, a + 2 * c * dd, np.where(dd > 0, a + 2 * c, a - 2 * c))
-        s2 = np.where(inside, 2 * c, 0.0)
-        return s, s1, s2
+        return _smooth_interpolation(up, down, dd)
 
     def _residual(self, b: MeasurementBlock, X: Array) -> tuple[Array, Array | None, Array | None]:
         """r(X), dr/dX, d²r/dX² (None for Neyman, where r = X − x̂)."""

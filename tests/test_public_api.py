@@ -341,11 +341,18 @@ PUBLIC_API: dict[str, list[str]] = {
     "hepcombine.solver.minuit": ["TOLERANCE", "make_minuit", "migrad", "minos"],
     "hepcombine.solver.kinkscreen": ["KinkScreen", "PointBounds"],
     "hepcombine.solver.path": ["PathEnd", "follow"],
+    "hepcombine.solver.batched": [
+        "BatchedChi2",
+        "batched_newton",
+        "far_side_screens",
+        "quadratic_starts",
+    ],
     "hepcombine.solver.newton": [
         "EDM_GOAL",
         "KinkGroups",
         "Minimum",
         "global_minimise",
+        "improve_once",
         "newton_minimise",
     ],
     "hepcombine.spec": ["CombinationSpec", "FORMATS", "ScanGroup"],
@@ -365,6 +372,7 @@ PUBLIC_API: dict[str, list[str]] = {
         "run_chunks",
         "run_toys",
     ],
+    "hepcombine.toys.batched": ["BATCH", "Recombined", "batched_applies", "recombine_batched"],
     "hepcombine.toys.linear": ["BLOCK", "LinearRecombination", "linear_recombination"],
     "hepcombine.toys.model": [
         "RESPONSES",

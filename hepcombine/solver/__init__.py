@@ -140,6 +140,19 @@ def minimise(
     # (at most the error of the quadratic approximation; no inverse needed)
     sigma = 1.0 / np.sqrt(np.clip(0.5 * np.diag(h0), 1e-300, None))
     best = global_minimise(model, theta0, kinks, sigma)
+    return _newton_solution(model, names, kinks, best)
+
+
+def _newton_solution(
+    model: CombinedChi2,
+    names: Sequence[str],
+    kinks: KinkGroups,
+    best: Minimum,
+    covariance: tuple[Array, Array] | None = None,
+) -> Solution:
+    """The :class:`Solution` of the minimum Newton's method found (:class:`FitError` if it
+    did not converge); ``covariance``: (Hessian, covariance) at ``best.theta``, if already
+    computed (:mod:`hepcombine.toys.batched`; not for a minimum on a kink)."""
     if not best.converged:
         raise FitError(f"the minimisation did not converge: {best.message}")
     # curvature at a kink: the side the minimum was reached from (mean slope if unknown)
@@ -151,9 +164,13 @@ def minimise(
         for grp, side in best.held.items():
             for src, sign in zip(kinks.members[grp], kinks.signs[grp], strict=True):
                 on_kinks.append(((int(src),), float(side * sign)))
-    hess = model.evaluate(best.theta, 2, sides)[2]
-    assert hess is not None
-    cov = 2.0 * inverse(factor_or_raise(hess, names))
+    if covariance is not None and not best.held:
+        hess, cov = covariance
+    else:
+        at_minimum = model.evaluate(best.theta, 2, sides)[2]
+        assert at_minimum is not None
+        hess = at_minimum
+        cov = 2.0 * inverse(factor_or_raise(hess, names))
     return Solution(
         best.theta,
         cov,

@@ -35,7 +35,14 @@ from numpy.typing import NDArray
 from ..chi2 import CombinedChi2
 from ._linalg import NewtonSystem
 
-__all__ = ["EDM_GOAL", "KinkGroups", "Minimum", "global_minimise", "newton_minimise"]
+__all__ = [
+    "EDM_GOAL",
+    "KinkGroups",
+    "Minimum",
+    "global_minimise",
+    "improve_once",
+    "newton_minimise",
+]
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +74,12 @@ class KinkGroups:
     def of(cls, model: CombinedChi2) -> KinkGroups:
         n_p, L = model.n_params, model.L
         offsets_of = model.kink_offsets()
-        normals: list[Array] = []
+        kinked = model.kinked_sources
+        normals = np.zeros((len(kinked), L.shape[1]))  # the groups' normals so far (rows)
         offsets: list[float] = []
         members: list[list[int]] = []
         signs: list[list[float]] = []
-        for s in model.kinked_sources:
+        for s in kinked:
             a = L[s]
             norm = float(np.linalg.norm(a))
             n = a / norm
@@ -80,19 +88,22 @@ class KinkGroups:
             n = sign * n
             (lam_hat,) = offsets_of[int(s)]
             beta = sign * lam_hat / norm
-            for g, (ng, bg) in enumerate(zip(normals, offsets, strict=True)):
-                if np.max(np.abs(ng - n)) < 1e-10 and abs(bg - beta) < 1e-10:
-                    members[g].append(int(s))
-                    signs[g].append(sign)
-                    break
+            G = len(offsets)
+            # the first group whose hyperplane is this one (all groups compared at once)
+            same = np.max(np.abs(normals[:G] - n), axis=1, initial=0.0) < 1e-10
+            same &= np.abs(np.array(offsets) - beta) < 1e-10
+            hit = np.flatnonzero(same)
+            if hit.size:
+                members[int(hit[0])].append(int(s))
+                signs[int(hit[0])].append(sign)
             else:
-                normals.append(n)
+                normals[G] = n
                 offsets.append(beta)
                 members.append([int(s)])
                 signs.append([sign])
-        full = np.zeros((len(normals), model.npar))
-        if normals:
-            full[:, n_p:] = np.array(normals)
+        full = np.zeros((len(offsets), model.npar))
+        if offsets:
+            full[:, n_p:] = normals[: len(offsets)]
         return cls(
             full,
             np.array(offsets, dtype=float),
@@ -503,36 +514,60 @@ def global_minimise(
     if not len(kinks) or not best.converged:
         return best
     tried: set[tuple[int, ...]] = set()
-    improved = True
-    while improved:
-        improved = False
-        h = kinks.h(best.theta)
-        pattern = tuple(int(np.sign(v)) for v in h)
-        if pattern in tried:
-            break
-        tried.add(pattern)
-        for grp in range(len(kinks)):
-            if grp in best.held or h[grp] == 0.0:
+    while (better := improve_once(model, kinks, sigma, best, tried, fixed=fixed)) is not None:
+        best = better
+    return best
+
+
+def improve_once(
+    model: CombinedChi2,
+    kinks: KinkGroups,
+    sigma: Array,
+    best: Minimum,
+    tried: set[tuple[int, ...]],
+    *,
+    fixed: Mapping[int, float] | None = None,
+    restarts: Mapping[int, Minimum] | None = None,
+    screens: Mapping[int, bool] | None = None,
+) -> Minimum | None:
+    """One pass of :func:`global_minimise`'s search from the minimum ``best``: the first kink
+    group (in order) whose mirror-image restart finds a lower minimum gives that minimum;
+    None when there is none, or when ``best``'s side pattern was ``tried`` before (it is added
+    to ``tried``). ``restarts`` (``{group: newton_minimise from best's mirror image across
+    it}``) and ``screens`` (``{group: whether its far side may hold a lower minimum}``, the
+    screen of a piecewise quadratic χ²), where already known (:mod:`hepcombine.toys.batched`
+    computes them for many data sets at once)."""
+    h = kinks.h(best.theta)
+    pattern = tuple(int(np.sign(v)) for v in h)
+    if pattern in tried:
+        return None
+    tried.add(pattern)
+    restarts, screens = restarts or {}, screens or {}
+    for grp in range(len(kinks)):
+        if grp in best.held or h[grp] == 0.0:
+            continue
+        # the screen is exact only where the χ² is quadratic between kinks; elsewhere a piece
+        # convex at the minimum may still curve down further away: search it
+        if model.is_piecewise_quadratic:
+            lower = screens.get(grp)
+            if lower is None:
+                lower = _other_side_may_be_lower(model, kinks, best, grp, fixed or {})
+            if not lower:
                 continue
-            # the screen is exact only where the χ² is quadratic between kinks; elsewhere a
-            # piece convex at the minimum may still curve down further away: search it
-            screened = model.is_piecewise_quadratic
-            if screened and not _other_side_may_be_lower(model, kinks, best, grp, fixed or {}):
-                continue
+        other = restarts.get(grp)
+        if other is None:
             start = kinks.reflect(best.theta, grp)
             other = newton_minimise(model, start, kinks, sigma, fixed=fixed)
-            tol = 1e-10 * max(1.0, abs(best.chi2))
-            if other.converged and other.chi2 < best.chi2 - tol:
-                log.debug(
-                    "a lower minimum on the other side of kink group %d: %.10g < %.10g",
-                    grp,
-                    other.chi2,
-                    best.chi2,
-                )
-                best = other
-                improved = True
-                break
-    return best
+        tol = 1e-10 * max(1.0, abs(best.chi2))
+        if other.converged and other.chi2 < best.chi2 - tol:
+            log.debug(
+                "a lower minimum on the other side of kink group %d: %.10g < %.10g",
+                grp,
+                other.chi2,
+                best.chi2,
+            )
+            return other
+    return None
 
 
 def __dir__() -> list[str]:

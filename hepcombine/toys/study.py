@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 
 from ..exceptions import GenerationError, HepCombineError, RunError
 from ..execution import MANIFEST, Progress, _atomic_write, item_rng, run_chunks
+from .batched import Recombined, batched_applies, recombine_batched
 from .linear import LinearRecombination, linear_recombination
 from .model import NuisanceMode, StatModel, ToyModel, combiner_with_definition
 from .summary import ToyResult
@@ -66,6 +67,11 @@ class ToyTask:
     once (:mod:`hepcombine.toys.linear`: one product with the gain matrix, one quadratic form
     for χ²_min), with the same pseudo-data and the same numbers to rounding; ``linear=False``
     recombines every pseudo-experiment with the generic :meth:`Combiner.combine` instead.
+
+    Other combinations (Newton's method) are minimised for all pseudo-experiments of a chunk
+    together (:mod:`hepcombine.toys.batched`: batched Newton iterations, the profile intervals
+    per pseudo-experiment from the same minima), with the numbers of :meth:`Combiner.combine`
+    to its own precision; ``batched=False`` recombines each alone.
     """
 
     kind = "toys"
@@ -77,11 +83,13 @@ class ToyTask:
         intervals: bool = True,
         compare: bool = False,
         linear: bool = True,
+        batched: bool = True,
     ) -> None:
         self.model = model
         self.intervals = bool(intervals)
         self.compare = bool(compare)
         self.linear = bool(linear)
+        self.batched = bool(batched)
         self.definitions = (model.combiner.chi2,) + (
             (_OTHER[model.combiner.chi2],) if compare else ()
         )
@@ -121,7 +129,6 @@ class ToyTask:
 
     def __call__(self, start: int, stop: int, seed: int) -> dict[str, NDArray[Any]]:
         m, k = stop - start, len(self.model.observables)
-        obs = self.model.observables
         combiners = self.combiners()
         prefixes = ["", "other_"][: len(combiners)]
         out: dict[str, NDArray[Any]] = {"toy": np.arange(start, stop, dtype=np.int64)}
@@ -143,38 +150,70 @@ class ToyTask:
             out["chi2"][:] = chi2
             combiners = combiners[1:]
             prefixes = prefixes[1:]
+        pseudos = {}
         for j, i in enumerate(range(start, stop) if combiners else ()):
             try:
-                pseudo = self.model.generate(item_rng(seed, i))
+                pseudos[j] = self.model.generate(item_rng(seed, i))
             except GenerationError as exc:
                 for p in prefixes:
                     out[p + "failed"][j] = True
                     reasons[p][j] = f"generation: {_reason(exc)}"
-                continue
-            for p, comb in zip(prefixes, combiners, strict=True):
+        for p, comb in zip(prefixes, combiners, strict=True):
+            toys = {}
+            for j, pseudo in pseudos.items():
                 try:
-                    res = self.model.combiner_for(pseudo, comb).combine(
-                        intervals=self.intervals, decompositions=False
-                    )
-                except Exception as exc:  # one failed pseudo-experiment never stops the run
-                    out[p + "failed"][j] = True
-                    reasons[p][j] = _reason(exc)
-                    if not isinstance(exc, HepCombineError):
-                        log.warning("pseudo-experiment %d failed unexpectedly: %r", i, exc)
-                    continue
-                out[p + "values"][j] = [res.values[o] for o in obs]
-                out[p + "errors"][j] = [res.errors[o] for o in obs]
-                valid = [res.has_interval(o) for o in obs]
-                out[p + "interval"][j] = valid
-                iv = [
-                    res.intervals[o] if ok else (np.nan, np.nan)
-                    for o, ok in zip(obs, valid, strict=True)
-                ]
-                out[p + "low"][j], out[p + "high"][j] = zip(*iv, strict=True)
+                    toys[j] = self.model.combiner_for(pseudo, comb)
+                except Exception as exc:  # as a failed combination below
+                    self._failed(out, reasons, p, j, start + j, exc)
+            together: list[Recombined | None] = [None] * len(toys)
+            if self.batched and batched_applies(comb):
+                together = recombine_batched(list(toys.values()), intervals=self.intervals)
+            for (j, toy), res in zip(toys.items(), together, strict=True):
+                if res is None:
+                    try:
+                        res = self._alone(toy)
+                    except Exception as exc:  # one failed pseudo-experiment never stops the run
+                        self._failed(out, reasons, p, j, start + j, exc)
+                        continue
+                out[p + "values"][j] = res.values
+                out[p + "errors"][j] = res.errors
+                out[p + "interval"][j] = res.valid
+                out[p + "low"][j], out[p + "high"][j] = res.low, res.high
                 out[p + "chi2"][j] = res.chi2
         for p in reasons:
             out[p + "reason"] = np.array(reasons[p], dtype=str)
         return out
+
+    @staticmethod
+    def _failed(
+        out: dict[str, NDArray[Any]],
+        reasons: dict[str, list[str]],
+        p: str,
+        j: int,
+        i: int,
+        exc: BaseException,
+    ) -> None:
+        out[p + "failed"][j] = True
+        reasons[p][j] = _reason(exc)
+        if not isinstance(exc, HepCombineError):
+            log.warning("pseudo-experiment %d failed unexpectedly: %r", i, exc)
+
+    def _alone(self, toy: Combiner) -> Recombined:
+        """One pseudo-experiment recombined by :meth:`Combiner.combine`."""
+        res = toy.combine(intervals=self.intervals, decompositions=False)
+        obs = self.model.observables
+        valid = np.array([res.has_interval(o) for o in obs])
+        iv = np.array(
+            [res.intervals[o] if ok else (np.nan, np.nan) for o, ok in zip(obs, valid, strict=True)]
+        )
+        return Recombined(
+            np.array([res.values[o] for o in obs]),
+            np.array([res.errors[o] for o in obs]),
+            iv[:, 0],
+            iv[:, 1],
+            valid,
+            float(res.chi2),
+        )
 
 
 def run_toys(

@@ -28,13 +28,11 @@ from threadpoolctl import threadpool_limits
 CHUNK = 25
 #: the Neyman campaign (label of its seeds) and its known failures (seed: what)
 NEYMAN = "many"
-_EXC = "an exception (see test_kinked_branch_minima_removed_by_identity)"
 _MIN = "a local minimum, not the global one (see test_kinked_global_minimum_missed)"
 _NARROW = "an interval too narrow (see test_kinked_endpoint_too_narrow)"
 KNOWN_NEYMAN: dict[int, str] = {
     **dict.fromkeys((11, 212, 1610, 1705, 1851, 1913), _MIN),
     **dict.fromkeys((44, 390, 788, 1265, 1341, 1690), _NARROW),
-    154: _EXC,
 }
 #: the Pearson/relative campaigns: (label, χ², relative sources) and their known failures
 PEARSON = [
@@ -161,16 +159,18 @@ def _neyman_case(seed):
     return generate(seeds(NEYMAN, seed + 1)[seed], "neyman", small=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="issue 18 (open): solver.intervals._branch_endpoint removes a branch minimum with "
-    "`pending.remove(m)`, which compares the Minimum dataclasses by value (numpy arrays: "
-    "'truth value of an array ... is ambiguous') when another minimum precedes it",
-)
 def test_kinked_branch_minima_removed_by_identity():
-    """Seed 154: two other local minima below χ²_min + 1 on one side of a value."""
-    _neyman_case(154).combiner().combine()
+    """Seed 154: two other local minima below χ²_min + 1 on one side of a value; the branch
+    minima were removed from a list by value (numpy fields: 'truth value of an array ... is
+    ambiguous'), now by identity. Two of its upper endpoints against the face reference."""
+    case = _neyman_case(154)
+    res = case.combiner().combine()
+    fr = FaceReference(case)
+    with threadpool_limits(limits=1, user_api="blas"):
+        _, f = fr.minimum()
+        for o in ("b0", "b1"):
+            _, fv = fr.minimum({fr.obs.index(o): res.interval(o)[1]})
+            assert abs(fv - f - 1.0) < 1e-6
 
 
 @pytest.mark.xfail(
@@ -212,24 +212,20 @@ def test_kinked_endpoint_too_narrow():
 @pytest.mark.xfail(
     strict=True,
     raises=AssertionError,
-    reason="issue 18 (open): Pearson (not piecewise quadratic): 'more than 400 events along the "
-    "profile path; using the root search', status 'profile scan' (pearson-abs seed 9, b1; also "
-    "pearson-rel seeds 0, 16, 23)",
+    reason="issue 18 (open): Pearson (not piecewise quadratic): the path's profile point and "
+    "Newton's conditional minimum there disagree (before: 'more than 400 events along the "
+    "profile path'), so the root search finds the endpoint, status 'profile scan' "
+    "(pearson-abs seed 9, b1)",
 )
 def test_kinked_pearson_path_events():
     case = generate(seeds("many-pearson-abs", 10)[9], "pearson", small=True)
     assert case.combiner().combine().interval_status["b1"] == "profile"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 18 (open): Pearson/relative intervals too narrow, status 'profile': the "
-    "orthant reference's profiled χ² at the b2 upper endpoint is χ²_min + 1 − 0.0105 "
-    "(pearson-abs seed 23; in the three Pearson/relative campaigns, 34 cases each, 12 cases, "
-    "Δχ² − 1 from −0.001 to −0.47)",
-)
 def test_kinked_pearson_endpoint_too_narrow():
+    """pearson-abs seed 23: the b2 upper endpoint was too narrow (the orthant reference's
+    profiled χ² there χ²_min + 1 − 0.0105: a verified chord endpoint on the minimum's branch,
+    a lower branch across the kinks); now certified like the path's endpoints."""
     case = generate(seeds("many-pearson-abs", 24)[23], "pearson", small=True)
     res = case.combiner().combine()
     ref = OrthantReference(case)

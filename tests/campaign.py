@@ -373,7 +373,9 @@ class Reference:
             Mr = m.stat_information @ r
             Dd = m.source_information @ delta
             lh = m.nuisance_values
-            chi2 += float(r @ Mr + delta @ Dd - 2 * lh @ delta + lh @ lh)
+            # method.md §1: −2λ̂ᵀλ + λ̂ᵀλ̂ with λ = δ + λ̂, i.e. −2λ̂ᵀδ − λ̂ᵀλ̂ (the constant matters
+            # only where χ²_min itself is compared)
+            chi2 += float(r @ Mr + delta @ Dd - 2 * lh @ delta - lh @ lh)
             t = 2 * Mr * drdX  # ∂χ²/∂X
             np.add.at(grad, obs_of, t * scale)
             dX = -s1.copy()  # ∂X/∂δ: absolute sources

@@ -17,6 +17,8 @@ from kinked_campaign import OrthantReference
 
 #: combined values to 1e-6 σ of the reference minimum
 VALUE_TOL = 1e-6
+#: the engine's χ²_min equals the reference minimum to this (relative to max(1, χ²_min))
+CHI2_TOL = 1e-6
 #: the reference's profiled χ² at each endpoint equals χ²_min + 1 to this
 ENDPOINT_TOL = 1e-6
 
@@ -56,6 +58,9 @@ def check(
     if f_engine < f - tol:  # the reference missed a lower point: start from the engine's
         p, f = ref.global_min(engine_point, {})
         p, f = (engine_point, f_engine) if f_engine < f else (p, f)
+    if abs(res.chi2 - f) > CHI2_TOL * max(1.0, abs(f)):
+        out.ok = False
+        out.problems.append(f"χ²_min {res.chi2:.12g} vs the reference {f:.12g}")
     for i, o in enumerate(ref.obs):
         d = abs(res.values[o] - p[i]) / res.errors[o]
         out.worst_value = max(out.worst_value, d)

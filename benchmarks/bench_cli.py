@@ -14,6 +14,11 @@ Cases (targets from the design brief):
 
 Each case is run as a fresh ``python -m hepcombine`` process, so the times include the
 interpreter start and all imports. Best and median of the repetitions are printed.
+
+Bytecode: with ``PYTHONDONTWRITEBYTECODE=1`` in the environment (as in the project's sessions)
+every run compiles hepcombine's modules from source, about a third of the Convino example's
+time; an installed package has its bytecode. ``--pyc`` runs the processes with bytecode caches
+(in a temporary ``PYTHONPYCACHEPREFIX``, written by a first, untimed run), as installed.
 """
 
 from __future__ import annotations
@@ -68,8 +73,14 @@ YARDSTICK = 'python -c "import numpy" (yardstick)'
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "convino_example" / "combination.txt"
 
 
+PYC: dict[str, str] = {}  # the bytecode-cache settings of --pyc (empty: the environment's)
+
+
 def timed(argv: list[str], repeat: int, cwd: Path, module: bool = True) -> list[float]:
     env = {**os.environ, "MPLBACKEND": "Agg"}
+    if PYC:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env.update(PYC)
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -88,13 +99,25 @@ def timed(argv: list[str], repeat: int, cwd: Path, module: bool = True) -> list[
 
 
 def main() -> None:
-    repeat = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    args = [a for a in sys.argv[1:] if a != "--pyc"]
+    repeat = int(args[0]) if args else 5
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         base = generate(d)
+        if "--pyc" in sys.argv[1:]:
+            PYC["PYTHONPYCACHEPREFIX"] = str(d / "pycache")
+            timed(["combine", str(EXAMPLE), "--prefix", "warm"], 1, d)  # writes the caches
+        bare = timed(["-c", "pass"], repeat, d, module=False)
         floor = timed(["-c", "import numpy"], repeat, d, module=False)
         example = timed(["combine", str(EXAMPLE), "--prefix", "ex"], repeat, d)
-        print(f"python {sys.version.split()[0]}, {repeat} runs each (whole processes)")
+        compiled = "on" if PYC or not os.environ.get("PYTHONDONTWRITEBYTECODE") else "off"
+        print(
+            f"python {sys.version.split()[0]}, {repeat} runs each (whole processes), "
+            f"bytecode caches {compiled}"
+        )
+        print(
+            f"  {'python -c pass':<40} best {min(bare):6.3f} s  median {statistics.median(bare):6.3f} s"
+        )
         print(
             f"  {YARDSTICK:<40} best {min(floor):6.3f} s  median {statistics.median(floor):6.3f} s"
         )
@@ -102,7 +125,9 @@ def main() -> None:
             f"  {'combine data/convino_example':<40} best {min(example):6.3f} s  "
             f"median {statistics.median(example):6.3f} s  "
             f"({min(example) / min(floor):.1f}x / {statistics.median(example) / statistics.median(floor):.1f}x "
-            "import numpy; target <= 0.3 s)"
+            "import numpy; "
+            f"{statistics.median(example) / statistics.median(bare):.1f}x python -c pass; "
+            "target <= 0.3 s)"
         )
         cases = {
             "hepcombine --help": (["--help"], 0.5),

@@ -153,7 +153,7 @@ def quadratic_case(repeat=50):
 
 def count_factorisations(fn):
     """How many O(n³) dense factorisations or inverses (LAPACK potrf/potri/getrf/syevd through
-    numpy and scipy) ``fn`` does: the calls of the wrappers, counted by patching them."""
+    numpy, scipy and scipy.linalg.lapack) ``fn`` does: the calls of the wrappers, counted by patching them."""
     import scipy.linalg
 
     counts = {}
@@ -175,6 +175,7 @@ def count_factorisations(fn):
         wrap(np.linalg, name)
     for name in ("cho_factor", "lu_factor", "solve", "inv"):
         wrap(scipy.linalg, name)
+    wrap(scipy.linalg.lapack, "dpotrf")  # hepcombine.solver._linalg calls LAPACK directly
     wrap(scipy.linalg.lapack, "dpotri")
     try:
         fn()

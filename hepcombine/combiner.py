@@ -29,7 +29,6 @@ from .measurement import Measurement
 from .names import Names, Ref
 from .result import BartlettCorrection, CombinationResult, NamedMatrix, Table
 from .solver import Solution, blas_threads, make_minuit, minimise, profile_intervals
-from .solver.bartlett import intervals_at
 from .solver.contours import Profile
 
 __all__ = ["Combiner"]
@@ -526,6 +525,8 @@ class Combiner:
             levels = dict(bartlett.profile)
         if intervals or sol.method == "linear solve":
             if bartlett is not None and self.bartlett:
+                from .solver.bartlett import intervals_at
+
                 ivals, status = intervals_at(sol, model, theta_names, obs, list(levels.values()))
             else:
                 ivals, status = profile_intervals(sol, model, theta_names, obs)

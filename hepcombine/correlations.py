@@ -149,7 +149,7 @@ def factorize_correlations(
     rho_arr = np.array([rho for _, _, rho in nonzero], dtype=float)
     pair_size = sizes[labels[pair_arr[:, 0]]]
     groups = []
-    for size in np.unique(sizes[sizes > 1]).tolist():
+    for size in sorted(set(sizes[sizes > 1].tolist())):  # (np.unique would import numpy.ma)
         comps = np.flatnonzero(sizes == size)
         batch = np.full(n_comp, -1, dtype=np.intp)
         batch[comps] = np.arange(len(comps))
@@ -198,13 +198,15 @@ def factorize_correlations(
         # pinv(blk) = diag(1/|b_j|²) bᵀ
         L_pinv[col[:, None], rows] = blk[kb, :, kj] / norm2[kb, kj][:, None]
     eta_names: list[str] = []
-    for k, (lo, hi) in enumerate(zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True)):
+    first = order.tolist()
+    bounds = list(zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True))
+    for k, (lo, hi) in enumerate(bounds):
         if hi - lo == 1:
-            eta_names.append(names[order[lo]])
+            eta_names.append(names[first[lo]])
         else:
-            pre = f"{names[order[lo]]}~{names[order[hi - 1]]}#"
+            pre = f"{names[first[lo]]}~{names[first[hi - 1]]}#"
             eta_names.extend(f"{pre}{j}" for j in range(int(width[k])))
-    components = tuple(np.split(order, starts[1:-1])) if n_comp else ()
+    components = tuple(order[lo:hi] for lo, hi in bounds)
     return CorrelationFactor(tuple(names), L, L_pinv, components, tuple(eta_names), repaired)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -413,6 +412,8 @@ class CombinationResult:
         return self.summary()
 
     def _repr_html_(self) -> str:
+        import html  # only for notebooks
+
         from .formatting import format_value
 
         rows = []

@@ -15,8 +15,12 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 #: imported only where used: the p-value (own χ² survival function), the correlation groups
 #: (union–find), shared estimates (scipy.sparse only for such a block), the linear algebra of
 #: a small combination (numpy; scipy.linalg from 64 parameters on), Minuit, ROOT files,
-#: plots, Dask, YAML
+#: plots, Dask, YAML; numpy.ma (np.unique imports it: the kink offsets and the correlation
+#: blocks sort without it), html (notebook rendering only), the Bartlett correction
 NOT_IMPORTED = (
+    "numpy.ma",
+    "html",
+    "hepcombine.solver.bartlett",
     "scipy",
     "scipy.linalg",
     "scipy.special",

@@ -201,15 +201,19 @@ def profile_intervals(
     """68 % profile intervals of ``observables`` (names of θ entries) and their status:
     ``"exact"``, ``"profile"``, ``"profile scan"`` (root-search fallback), ``"minos"``, or
     ``"failed: <reason>"`` (then the failed endpoint is NaN)."""
-    index = {n: i for i, n in enumerate(names)}
-    intervals: dict[str, tuple[float, float]] = {}
-    status: dict[str, str] = {}
     theta, cov = solution.theta, solution.covariance
     if solution.method == "linear solve":
-        at = np.array([index[o] for o in observables], dtype=np.intp)
+        k = len(observables)
+        at: slice | NDArray[np.intp] = slice(0, k)  # the combined values come first in θ
+        if list(names[:k]) != list(observables):
+            position = {n: i for i, n in enumerate(names)}
+            at = np.array([position[o] for o in observables], dtype=np.intp)
         v, e = theta[at], np.sqrt(np.diagonal(cov)[at])
         exact = zip((v - e).tolist(), (v + e).tolist(), strict=True)
         return dict(zip(observables, exact, strict=True)), dict.fromkeys(observables, "exact")
+    index = {n: i for i, n in enumerate(names)}
+    intervals: dict[str, tuple[float, float]] = {}
+    status: dict[str, str] = {}
     sigma = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     if solution.minuit is not None:
         m = solution.minuit

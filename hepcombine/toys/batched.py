@@ -142,7 +142,8 @@ def _minimise(
             out[j] = res
         return out
     batch = whole
-    kinks = [KinkGroups.of(m) for m in models]
+    template = KinkGroups.of(models[0])
+    kinks = [template] + [KinkGroups.like(template, m) for m in models[1:]]
     firsts = batched_newton(batch, theta0, kinks, sigma)
     bests = _lowest(batch, models, kinks, sigma, firsts)
     # the Hessian and covariance at the minima (those not held on a kink), all at once

@@ -246,6 +246,21 @@ def test_batched_toys_equal_each_combined_alone(case, intervals):
     assert sum(r is not None for r in done) >= n - 2
 
 
+def test_a_failing_batch_falls_back_to_each_toy_alone(monkeypatch, caplog):
+    import hepcombine.toys.study as study
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    model = ToyModel(pearson_kinked())
+    alone = ToyTask(model, batched=False)(0, 5, 3)
+    monkeypatch.setattr(study, "recombine_batched", broken)
+    got = ToyTask(model)(0, 5, 3)
+    assert "combining each toy alone" in caplog.text
+    for key, ref in alone.items():
+        np.testing.assert_array_equal(got[key], ref, err_msg=key)
+
+
 def test_batched_toys_with_the_other_definition():
     model = ToyModel(pearson_kinked())
     batched = ToyTask(model, compare=True)(0, 9, 5)

@@ -10,15 +10,22 @@ gradient and its Hessian for B data sets at B points at once, with the formulas 
 whole batch instead of one per data set).
 
 :func:`batched_newton` is :func:`~hepcombine.solver.newton.newton_minimise` for all of them
-together, on the part of Newton's method that needs no per-data-set decisions: the Hessian is
-factorised by one batched Cholesky (``numpy.linalg.cholesky`` on (B, n, n)), the step is the
-Newton step, the line search the same Armijo backtracking, the convergence tests the same
-(EDM and step), and converged data sets leave the batch. A data set whose Hessian is not
-positive definite, whose step reaches a kink of an asymmetric source (Convino form), or that
-does not converge leaves the batch too, and :func:`newton_minimise` continues it from where it
-is (the state it would have had there: no kink held or crossed yet). Up to rounding each data
-set therefore follows exactly the steps it would follow alone, and the minima equal
-:func:`newton_minimise`'s (tests/toys/test_batched.py).
+together, on the part of Newton's method where no kink is held: the Hessian is factorised by
+one batched Cholesky (``numpy.linalg.cholesky`` on (B, n, n)), the step is the Newton step,
+the line search the same Armijo backtracking, through the kinks of asymmetric sources
+(Convino form) one after another with the same one-sided derivative tests, the convergence
+tests the same (EDM and step), and converged data sets leave the batch. A data set whose
+Hessian is not positive definite, whose step stops on a kink (V-shaped there: the active set
+holds it), reaches two kinks at one point, or does not converge leaves the batch too, and
+:func:`newton_minimise` continues it from where it is (the state it would have had there: no
+kink held). Up to rounding each data set therefore follows the steps it would follow alone,
+and the minima equal :func:`newton_minimise`'s to its own precision
+(tests/toys/test_batched.py). One deliberate difference: a step whose expected decrease is
+below :data:`~hepcombine.solver.newton.EDM_GOAL` (below the rounding of the χ²) is taken whole
+instead of backtracking on rounding noise.
+
+:func:`quadratic_starts` gives :func:`~hepcombine.solver.minimise`'s starts for the batch,
+:func:`far_side_screens` the screens of ``global_minimise`` for many (data set, kink) pairs.
 
 Every operation acts on each data set separately (stacked products, per-matrix
 factorisations), so a data set's numbers are bit-identical whichever data sets share its

@@ -112,6 +112,34 @@ class KinkGroups:
             model.n_lambda,
         )
 
+    @classmethod
+    def like(cls, template: KinkGroups, model: CombinedChi2) -> KinkGroups:
+        """:meth:`of` for a ``model`` that differs from ``template``'s only in where its kinks
+        sit (other λ̂, as a pseudo-experiment's): the template's hyperplane normals, members
+        and signs with ``model``'s offsets — the same groups :meth:`of` forms, checked (every
+        member of a group on one hyperplane, no two groups on one), else :meth:`of` itself."""
+        offsets_of = model.kink_offsets()
+        if len(offsets_of) != sum(len(m) for m in template.members):
+            return cls.of(model)
+        L = model.L
+        offsets = np.empty(len(template))
+        for g, (members, signs) in enumerate(zip(template.members, template.signs, strict=True)):
+            beta = np.empty(len(members))
+            for k, (src, sign) in enumerate(zip(members.tolist(), signs.tolist(), strict=True)):
+                at = offsets_of.get(src)
+                if at is None or len(at) != 1:
+                    return cls.of(model)
+                beta[k] = sign * float(at[0]) / float(np.linalg.norm(L[src]))
+            if np.any(np.abs(beta - beta[0]) >= 1e-10):
+                return cls.of(model)
+            offsets[g] = beta[0]
+        normals = template.normals
+        for g in range(len(offsets)):
+            same = np.max(np.abs(normals - normals[g]), axis=1) < 1e-10
+            if np.sum(same & (np.abs(offsets - offsets[g]) < 1e-10)) > 1:
+                return cls.of(model)  # two groups would be one
+        return cls(normals, offsets, template.members, template.signs, model.n_lambda)
+
     def __len__(self) -> int:
         return len(self.offsets)
 

@@ -16,11 +16,15 @@ together, in batches of at most :data:`BATCH`:
   measured that the nominal minimum is no better a start);
 * the Newton iterations of the whole batch run as one (:func:`hepcombine.solver.batched.
   batched_newton`: stacked parameters, the χ², gradients and Hessians of all
-  pseudo-experiments by one set of numpy calls, one batched Cholesky factorisation); so do
-  the restarts from the mirror images across the kinks of asymmetric sources that
-  :func:`~hepcombine.solver.newton.global_minimise` makes, and the Hessian and covariance at
-  the minima;
-* what is per pseudo-experiment stays so: kinks reached by a step (the active set), the
+  pseudo-experiments by one set of numpy calls, one batched Cholesky factorisation; steps
+  through kinks of asymmetric sources included); so do, pass by pass, the screens and the
+  restarts from the mirror images across the kinks that
+  :func:`~hepcombine.solver.newton.global_minimise` makes (each pseudo-experiment's decision
+  by :func:`~hepcombine.solver.newton.improve_once`), and the Hessian and covariance at the
+  minima; the kink groups are the first pseudo-experiment's, with each one's own offsets
+  (:meth:`KinkGroups.like <hepcombine.solver.newton.KinkGroups.like>`);
+* what is per pseudo-experiment stays so: a kink held by the active set (V-shaped along a
+  step: :func:`~hepcombine.solver.newton.newton_minimise` continues that one alone), the
   profile intervals (:func:`hepcombine.solver.profile_intervals`, from the same minimum).
 
 A pseudo-experiment that needs anything else (a start that cannot be computed, a Hessian that
@@ -142,7 +146,8 @@ def _minimise(
             out[j] = res
         return out
     batch = whole
-    kinks = [KinkGroups.of(m) for m in models]
+    template = KinkGroups.of(models[0])
+    kinks = [template] + [KinkGroups.like(template, m) for m in models[1:]]
     firsts = batched_newton(batch, theta0, kinks, sigma)
     bests = _lowest(batch, models, kinks, sigma, firsts)
     # the Hessian and covariance at the minima (those not held on a kink), all at once

@@ -167,7 +167,10 @@ class ToyTask:
                     self._failed(out, reasons, p, j, start + j, exc)
             together: list[Recombined | None] = [None] * len(toys)
             if self.batched and batched_applies(comb):
-                together = recombine_batched(list(toys.values()), intervals=self.intervals)
+                try:
+                    together = recombine_batched(list(toys.values()), intervals=self.intervals)
+                except Exception as exc:  # never a lost chunk: each toy alone reports its own
+                    log.warning("batched recombination failed (%r); combining each toy alone", exc)
             for (j, toy), res in zip(toys.items(), together, strict=True):
                 if res is None:
                     try:

@@ -173,6 +173,20 @@ def test_batched_newton_through_kinks(case):
     assert sum(g.message == "batched" for g in got) >= 3
 
 
+@pytest.mark.parametrize("case", ["pearson_kinked", "kinked_neyman", "kinked_pearson"])
+def test_kink_groups_like_a_template_are_of(case):
+    _, models = toy_models(CASES[case](), 8)
+    template = KinkGroups.of(models[3])
+    if case != "pearson_kinked":  # a pulled Hessian: every toy has its kinks elsewhere
+        assert any(not np.array_equal(KinkGroups.of(m).offsets, template.offsets) for m in models)
+    for m in models:
+        a, b = KinkGroups.like(template, m), KinkGroups.of(m)
+        np.testing.assert_array_equal(a.normals, b.normals)
+        np.testing.assert_array_equal(a.offsets, b.offsets)
+        assert [x.tolist() for x in a.members] == [x.tolist() for x in b.members]
+        assert [x.tolist() for x in a.signs] == [x.tolist() for x in b.signs]
+
+
 def test_far_side_screens_are_newtons():
     _, models = toy_models(CASES["kinked_neyman"](), 10)
     names = [f"p{i}" for i in range(models[0].npar)]
@@ -230,6 +244,21 @@ def test_batched_toys_equal_each_combined_alone(case, intervals):
     combs = [model.combiner_for(model.generate(item_rng(42, i))) for i in range(2, 2 + n)]
     done = recombine_batched(combs, intervals=intervals)
     assert sum(r is not None for r in done) >= n - 2
+
+
+def test_a_failing_batch_falls_back_to_each_toy_alone(monkeypatch, caplog):
+    import hepcombine.toys.study as study
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    model = ToyModel(pearson_kinked())
+    alone = ToyTask(model, batched=False)(0, 5, 3)
+    monkeypatch.setattr(study, "recombine_batched", broken)
+    got = ToyTask(model)(0, 5, 3)
+    assert "combining each toy alone" in caplog.text
+    for key, ref in alone.items():
+        np.testing.assert_array_equal(got[key], ref, err_msg=key)
 
 
 def test_batched_toys_with_the_other_definition():

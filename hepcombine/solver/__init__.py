@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 from ..chi2 import CombinedChi2
 from ..exceptions import FitError
 from ._linalg import Factor, blas_threads, factor_or_raise, inverse, solve
-from .intervals import Endpoint, _root_search
+from .intervals import Endpoint, _root_search, branches_at
 from .intervals import profile_intervals as _vm_intervals
 from .minuit import make_minuit, migrad, minos
 from .newton import EDM_GOAL, KinkGroups, Minimum, global_minimise
@@ -71,6 +71,8 @@ class Solution:
     hessian: Array | None = field(default=None, repr=False)
     minimum: Minimum | None = field(default=None, repr=False)
     kinks: KinkGroups | None = field(default=None, repr=False)
+    #: the search for other branches and local minima made at this minimum (kinked χ²)
+    branches: Any | None = field(default=None, repr=False)
 
 
 def _quadratic_start(model: CombinedChi2, names: Sequence[str]) -> tuple[Array, Array, Factor]:
@@ -140,7 +142,42 @@ def minimise(
     # (at most the error of the quadratic approximation; no inverse needed)
     sigma = 1.0 / np.sqrt(np.clip(0.5 * np.diag(h0), 1e-300, None))
     best = global_minimise(model, theta0, kinks, sigma)
-    return _newton_solution(model, names, kinks, best)
+    sol = _newton_solution(model, names, kinks, best)
+    return _lowest_minimum(model, names, kinks, sol, sigma) if len(kinks) else sol
+
+
+#: at most this many restarts from a lower local minimum found by the branch search
+MINIMUM_RESTARTS = 5
+
+
+def _lowest_minimum(
+    model: CombinedChi2, names: Sequence[str], kinks: KinkGroups, sol: Solution, sigma: Array
+) -> Solution:
+    """The minimum mirrored across single kinks (:func:`global_minimise`) need not be the
+    global one of a kinked χ²: the search for other local minima below χ²_min + 1 that the
+    profile intervals make anyway (pairs and triples of kinks, :func:`.intervals.branches_at`)
+    runs here first; a lower minimum restarts the minimisation from it. The search is kept in
+    the solution for the intervals."""
+    branches = None
+    for _ in range(MINIMUM_RESTARTS + 1):
+        assert sol.minimum is not None
+        branches = branches_at(model, kinks, sol.minimum, sol.covariance)
+        tol = 1e-10 * max(1.0, abs(sol.chi2))
+        lower = [m for m in branches.minima if m.chi2 < sol.chi2 - tol]
+        if not lower:
+            break
+        start = min(lower, key=lambda m: m.chi2)
+        log.info(
+            "a lower local minimum across several kinks: χ² %.10g < %.10g", start.chi2, sol.chi2
+        )
+        best = global_minimise(model, start.theta, kinks, sigma, held=start.held)
+        if not (best.converged and best.chi2 < sol.chi2 - tol):
+            break
+        sol = _newton_solution(model, names, kinks, best)
+        branches = None
+    if branches is None or branches.minimum is not sol.minimum:
+        return sol
+    return replace(sol, branches=branches)
 
 
 def _newton_solution(
@@ -241,7 +278,9 @@ def profile_intervals(
     assert solution.minimum is not None and solution.kinks is not None
     assert solution.hessian is not None
     idx = [index[o] for o in observables]
-    found, _ = _vm_intervals(model, solution.minimum, solution.kinks, cov, solution.hessian, idx)
+    found, _ = _vm_intervals(
+        model, solution.minimum, solution.kinks, cov, solution.hessian, idx, solution.branches
+    )
     for o, i in zip(observables, idx, strict=True):
         low_end, high_end = found[i]
         intervals[o] = (low_end.value, high_end.value)

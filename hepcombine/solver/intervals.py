@@ -97,11 +97,13 @@ def profile_intervals(
     covariance: Array,
     hessian: Array,
     observables: Sequence[int],
+    branches: _Branches | None = None,
 ) -> tuple[dict[int, tuple[Endpoint, Endpoint]], int]:
     """Both endpoints of the profile interval of every parameter in ``observables``.
 
-    ``covariance`` = 2 H⁻¹ and ``hessian`` = H at the minimum. Returns the endpoints per
-    parameter index and the number of chord iterations used.
+    ``covariance`` = 2 H⁻¹ and ``hessian`` = H at the minimum; ``branches``: the search for
+    other branches of this minimum (:func:`branches_at`), if the minimisation made it. Returns
+    the endpoints per parameter index and the number of chord iterations used.
     """
     if not observables:
         return {}, 0
@@ -118,7 +120,10 @@ def profile_intervals(
     pending: list[tuple[int, int, float, Array | None]] = []  # (param, side index, guess, θ)
     candidates: list[tuple[int, int, PathEnd]] = []  # verified chord endpoints to certify
     iterations = 0
-    certifier = _Branches(model, kinks, minimum, covariance, target, sigma) if len(kinks) else None
+    certifier = None
+    if len(kinks):
+        reuse = branches is not None and branches.minimum is minimum
+        certifier = branches if reuse else branches_at(model, kinks, minimum, covariance)
     if factor is not None and certifier is not None and model.is_piecewise_quadratic:
         # piecewise quadratic: every endpoint exactly, by its profile path across the kinks
         for c in map(int, obs):
@@ -438,6 +443,16 @@ class _Branches:
                 _, m = tried(list(combo))
                 if m is not None:
                     yield m
+
+
+def branches_at(
+    model: CombinedChi2, kinks: KinkGroups, minimum: Minimum, covariance: Array
+) -> _Branches:
+    """The search for the other branches of the profiles of ``minimum`` (and for the other
+    local minima below χ²_min + 1: :attr:`_Branches.minima`)."""
+    sigma = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
+    sigma = np.where(sigma > 0, sigma, 1.0)
+    return _Branches(model, kinks, minimum, covariance, minimum.chi2 + 1.0, sigma)
 
 
 def _branch_endpoint(

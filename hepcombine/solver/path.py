@@ -41,7 +41,7 @@ from ..chi2 import CombinedChi2
 from ..exceptions import FitError
 from ._linalg import Factor, solve, try_factor
 from .kinkscreen import KinkScreen
-from .newton import KinkGroups, Minimum, newton_minimise
+from .newton import _PIECES_NPAR, KinkGroups, Minimum, _piece_evaluate, newton_minimise
 
 __all__ = ["PathEnd", "follow"]
 
@@ -116,25 +116,25 @@ def _screen(model: CombinedChi2, kinks: KinkGroups, theta: Array) -> KinkScreen 
     return entry[1]
 
 
-#: the χ², gradient and factorised Hessian at the last few points a path started from (every
-#: path of a minimum starts at the same point): {(id(model), θ, sides): (model, f, g, factor)}
-_POINTS: dict[tuple[int, bytes, bytes], tuple[CombinedChi2, float, Array, Factor | None]] = {}
-_POINTS_KEPT = 8
+#: the factorised Hessians of the last few pieces (:func:`.newton._piece_evaluate` keeps each
+#: piece's Hessian: the same array again): {id(H): (H, factor)}
+_FACTORS: dict[int, tuple[Array, Factor | None]] = {}
+_FACTORS_KEPT = 32
 
 
 def _point(
-    model: CombinedChi2, theta: Array, sides: Array | None
+    model: CombinedChi2, kinks: KinkGroups, theta: Array, sides: Array | None
 ) -> tuple[float, Array, Factor | None]:
-    key = (id(model), theta.tobytes(), b"" if sides is None else sides.tobytes())
-    hit = _POINTS.get(key)
-    if hit is not None and hit[0] is model:
-        return hit[1], hit[2], hit[3]
-    f, g, H = model.evaluate(theta, 2, sides)
-    assert g is not None and H is not None
+    f, g, H = _piece_evaluate(model, kinks, theta, sides)
+    if not (model.is_piecewise_quadratic and model.npar <= _PIECES_NPAR):
+        return f, g, try_factor(H)  # a new Hessian at every point: nothing to keep
+    hit = _FACTORS.get(id(H))
+    if hit is not None and hit[0] is H:
+        return f, g, hit[1]
     fac = try_factor(H)
-    if len(_POINTS) >= _POINTS_KEPT:
-        del _POINTS[next(iter(_POINTS))]
-    _POINTS[key] = (model, f, g, fac)
+    if len(_FACTORS) >= _FACTORS_KEPT:
+        del _FACTORS[next(iter(_FACTORS))]
+    _FACTORS[id(H)] = (H, fac)
     return f, g, fac
 
 
@@ -195,7 +195,7 @@ def follow(
                 if hv[grp] * forced[grp] > 0 and abs(hv[grp]) > 1e-12:
                     del forced[grp]
         sides = kinks.sides(held, forced)
-        f, g, fac = _point(model, theta, sides)
+        f, g, fac = _point(model, kinks, theta, sides)
         if fac is None:
             return PathEnd(theta, f, False, "the Hessian along the path is not positive definite")
         hg = list(held)

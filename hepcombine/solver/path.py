@@ -40,7 +40,7 @@ from numpy.typing import NDArray
 from ..chi2 import CombinedChi2
 from ..exceptions import FitError
 from ._linalg import Factor, solve, try_factor
-from .kinkscreen import KinkScreen
+from .kinkscreen import KinkScreen, PointBounds
 from .newton import _PIECES_NPAR, KinkGroups, Minimum, _piece_evaluate, newton_minimise
 
 __all__ = ["PathEnd", "follow"]
@@ -306,8 +306,16 @@ def follow(
                 just_held = grp
             else:
                 # Λ-shaped: this branch ends; the local minimum across the kink, same value
-                push = theta - s_from * 1e-7 * kinks.normals[grp]
-                m = _correct(model, kinks, push, c, float(theta[c]), held, sigma)
+                across = None
+                if screen is not None:
+                    across = _across(screen, model, kinks, theta, grp, s_from, held, forced, c)
+                if across is not None:
+                    # from the exact minimiser of the piece across (value fixed), its active
+                    # set held: one Newton iteration when that is the local minimum
+                    m = _correct(model, kinks, across[0], c, float(theta[c]), across[1], sigma)
+                else:
+                    push = theta - s_from * 1e-7 * kinks.normals[grp]
+                    m = _correct(model, kinks, push, c, float(theta[c]), held, sigma)
                 if m is None:
                     return PathEnd(theta, f, False, "the minimisation across a kink failed")
                 theta, held, forced = m.theta.copy(), dict(m.held), {}
@@ -326,6 +334,38 @@ def follow(
                     end.events += events
                     return end
     return PathEnd(theta, f, False, f"more than {MAX_EVENTS} events along the profile path")
+
+
+def _across(
+    screen: KinkScreen,
+    model: CombinedChi2,
+    kinks: KinkGroups,
+    theta: Array,
+    grp: int,
+    s_from: float,
+    held: Mapping[int, float],
+    forced: Mapping[int, float],
+    c: int,
+) -> tuple[Array, dict[int, float]] | None:
+    """The exact minimiser, θ_c fixed, of the piece across the kink of ``grp`` (θ on it,
+    reached from ``s_from``) over its region with the held groups kept on their kinks, and
+    its active set (:class:`.kinkscreen.PointBounds`); None when it is not found exactly."""
+    sides = np.sign(kinks.h(theta))
+    for g, s in forced.items():
+        sides[g] = s
+    for g in held:
+        sides[g] = 0.0
+    sides[grp] = s_from
+    f, g_, fac = _point(model, kinks, theta, kinks.sides([], dict(enumerate(sides))))
+    if fac is None:
+        return None
+    bounds = PointBounds(screen, theta, sides, f, g_, fac, c)
+    value = bounds.bound([grp], [-s_from])
+    if not (np.isfinite(value) and bounds.exact and bounds.step is not None):
+        return None
+    start = theta + bounds.step
+    start[c] = theta[c]
+    return start, dict.fromkeys(bounds.active, 0.0)
 
 
 def _stays(

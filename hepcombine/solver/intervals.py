@@ -373,15 +373,27 @@ class _Branches:
         near = [g for g in free if abs(h[g]) < 3.0 * self.spread[g]]
         bounds = self._bounds(theta, held, c)
 
-        def tried(mv: list[tuple[int, float]]) -> tuple[float, Minimum | None]:
-            """The piece's bound, and a lower point in it if there is one."""
-            if bounds is not None:
-                # the singles are ranked by their bounds up to PAIR_MARGIN; of the others only
-                # whether the bound reaches the target matters (the dual stops there)
-                enough = self.target + (PAIR_MARGIN if len(mv) == 1 else -LOWER_BY)
-                bd = bounds.bound([g for g, _ in mv], [s for _, s in mv], enough)
+        def batch(moves: list[list[tuple[int, float]]]) -> list[float] | None:
+            """The exact bounds of the pieces of ``moves`` (all of one kind), at once."""
+            if bounds is None or not moves:
+                return None
+            # the singles are ranked by their bounds up to PAIR_MARGIN; of the others only
+            # whether the bound reaches the target matters (the duals stop there)
+            enough = self.target + (PAIR_MARGIN if len(moves[0]) == 1 else -LOWER_BY)
+            return list(
+                bounds.bounds([([g for g, _ in mv], [s for _, s in mv]) for mv in moves], enough)
+            )
+
+        def tried(
+            mv: list[tuple[int, float]], k: int, bds: list[float] | None
+        ) -> tuple[float, Minimum | None]:
+            """The piece's bound (``bds[k]``, of the last :func:`batch`), and a lower point in
+            it if there is one."""
+            if bounds is not None and bds is not None:
+                bd = bds[k]
                 if bd >= self.target - LOWER_BY:
                     return bd, None  # exact: that piece has nothing below the target at v
+                bounds.minimiser(k)
                 assert bounds.step is not None
                 st = theta + bounds.step
                 # the piece's minimiser sits on the hyperplanes of its active set: start there
@@ -405,8 +417,9 @@ class _Branches:
         singles = [(g, s) for g in on for s in (1.0, -1.0)]
         singles += [(g, -float(np.sign(h[g]))) for g in near]
         ranked: list[tuple[float, tuple[int, float]]] = []
-        for mv in singles:
-            bd, m = tried([mv])
+        bds = batch([[mv] for mv in singles])
+        for k, mv in enumerate(singles):
+            bd, m = tried([mv], k, bds)
             if m is not None:
                 yield m
             ranked.append((bd, mv))
@@ -423,26 +436,32 @@ class _Branches:
         # where both change together: a held kink and a crossed one can lead to a lower branch
         # that neither alone does)
         others = near if len(ranked) <= ALL_COMBINATIONS else [mv[0] for mv in best]
-        for g in on:
-            for s_g in (1.0, -1.0):
-                for g2 in others:
-                    if g2 in on:
-                        continue
-                    _, m = tried([(g, s_g), (g2, -float(np.sign(h[g2])))])
-                    if m is not None:
-                        yield m
+        pairs = [
+            [(g, s_g), (g2, -float(np.sign(h[g2])))]
+            for g in on
+            for s_g in (1.0, -1.0)
+            for g2 in others
+            if g2 not in on
+        ]
+        bds = batch(pairs)
+        for k, mv2 in enumerate(pairs):
+            _, m = tried(mv2, k, bds)
+            if m is not None:
+                yield m
         sizes = (2, 3) if bounds is not None else (2,)
-        for size in sizes:
-            for combo in itertools.combinations(best, size):
-                if (
-                    size == 3
-                    and len(best) > ALL_COMBINATIONS
-                    and set(combo) - set(best[: COMBINE - 1])
-                ):
-                    continue
-                _, m = tried(list(combo))
-                if m is not None:
-                    yield m
+        combos = [
+            list(combo)
+            for size in sizes
+            for combo in itertools.combinations(best, size)
+            if not (
+                size == 3 and len(best) > ALL_COMBINATIONS and set(combo) - set(best[: COMBINE - 1])
+            )
+        ]
+        bds = batch(combos)
+        for k, mv2 in enumerate(combos):
+            _, m = tried(mv2, k, bds)
+            if m is not None:
+                yield m
 
 
 def branches_at(

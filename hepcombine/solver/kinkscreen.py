@@ -237,62 +237,207 @@ class PointBounds:
         mean slope) over its own region (θ_c fixed if so built): a lower bound of the χ²
         there. The computation stops as soon as the bound reaches ``enough`` (then the value
         returned is a lower bound ≥ ``enough``, and :attr:`step` is not the minimiser)."""
-        s_all = self.sides.copy()
-        s_all[groups] = new_sides
-        self.step = None
-        self.active = []
-        self.exact = False
-        if not self.screen.feasible(s_all, groups):
-            return np.inf  # an empty region: no point there at all
-        F = np.asarray(groups, dtype=np.intp)
+        value = float(self.bounds([(groups, new_sides)], enough)[0])
+        self.minimiser(0)
+        return value
+
+    def bounds(self, moves: list[tuple[list[int], list[float]]], enough: float = np.inf) -> Array:
+        """:meth:`bound` of every move (groups, new sides) at once (the candidates of one
+        size vectorised, their duals in lockstep); :meth:`minimiser` then gives the
+        minimiser of each."""
+        K = len(moves)
         G = len(self.h)
-        m = len(F)
-        dS = 0.5 * (np.asarray(new_sides, dtype=float) - self.sides[F])
-        hF = self.h[F]
-        a = dS * self.a[F]
-        W = dS[:, None] * self.W[F[:, None], F] * dS[None, :]
-        Wh = W @ hF
-        f1 = self.f + 2.0 * float(a @ hF) + float(hF @ Wh)
-        # in the columns of R = [g, B, Nᵀ]: g1 = R u (the new piece's gradient at θ_e) and
-        # V = [B_F dS, N_Fᵀ] = R[:, idx] · scale
+        out = np.full(K, np.inf)
+        self._batch: list[tuple[Array, Array, Array, Array, Array, Array, bool] | None]
+        self._batch = [None] * K
+        s_all = np.repeat(self.sides[None, :], K, axis=0)
+        live = []
+        for k, (groups, new_sides) in enumerate(moves):
+            s_all[k, groups] = new_sides
+            if self.screen.feasible(s_all[k], groups):
+                live.append(k)  # else an empty region: no point there at all
+        by_size: dict[int, list[int]] = {}
+        for k in live:
+            by_size.setdefault(len(moves[k][0]), []).append(k)
         Q = self.Q
-        u = np.zeros(1 + 2 * G)
-        u[0] = 1.0
-        u[1 + F] = 2.0 * dS * hF
-        u[1 + G + F] = 2.0 * (a + Wh)
-        idx = np.concatenate([1 + F, 1 + G + F])
-        scale = np.concatenate([dS, np.ones(m)])
-        QV = Q[:, idx] * scale[None, :]  # Rᵀ K V
-        Cinv = np.zeros((2 * m, 2 * m))
-        Cinv[:m, :m] = -0.5 * W
-        Cinv[:m, m:] = Cinv[m:, :m] = 0.5 * np.eye(m)
-        core = Cinv + QV[idx] * scale[:, None]  # C⁻¹ + VᵀKV
-        Qu = Q @ u  # Rᵀ K g1
-        rhs = np.empty((2 * m, 1 + G))
-        rhs[:, 0] = Qu[idx] * scale  # VᵀK g1
-        rhs[:, 1:] = QV[1 + G :].T  # VᵀK Nᵀ
-        lu = _small_solve(core, rhs)
-        if lu is None:
-            return -np.inf
-        # K′g1 and K′Nᵀ (all groups) by the Woodbury identity, in the columns of K R
-        g1Kg1 = float(u @ Qu - rhs[:, 0] @ lu[:, 0])
-        value = f1 - 0.5 * g1Kg1
+        rows, values, h0s, Ss, parts = [], [], [], [], []
+        for m, ks in by_size.items():
+            F = np.array([moves[k][0] for k in ks], dtype=np.intp).reshape(len(ks), m)
+            new = np.array([moves[k][1] for k in ks], dtype=float).reshape(len(ks), m)
+            n = len(ks)
+            dS = 0.5 * (new - self.sides[F])
+            hF = self.h[F]
+            a = dS * self.a[F]
+            W = dS[:, :, None] * self.W[F[:, :, None], F[:, None, :]] * dS[:, None, :]
+            Wh = np.einsum("kij,kj->ki", W, hF)
+            f1 = self.f + 2.0 * np.sum(a * hF, axis=1) + np.sum(hF * Wh, axis=1)
+            # in the columns of R = [g, B, Nᵀ]: g1 = R u (the new piece's gradient at θ_e)
+            # and V = [B_F dS, N_Fᵀ] = R[:, idx] · scale
+            u = np.zeros((n, 1 + 2 * G))
+            u[:, 0] = 1.0
+            r_ = np.arange(n)[:, None]
+            u[r_, 1 + F] = 2.0 * dS * hF
+            u[r_, 1 + G + F] = 2.0 * (a + Wh)
+            idx = np.concatenate([1 + F, 1 + G + F], axis=1)  # (n, 2m)
+            scale = np.concatenate([dS, np.ones((n, m))], axis=1)
+            QV = Q[:, idx].transpose(1, 0, 2) * scale[:, None, :]  # Rᵀ K V: (n, 1+2G, 2m)
+            Cinv = np.zeros((n, 2 * m, 2 * m))
+            Cinv[:, :m, :m] = -0.5 * W
+            Cinv[:, :m, m:] = Cinv[:, m:, :m] = 0.5 * np.eye(m)
+            core = Cinv + np.take_along_axis(QV, idx[:, :, None], axis=1) * scale[:, :, None]
+            Qu = u @ Q  # Rᵀ K g1 (Q symmetric)
+            rhs = np.empty((n, 2 * m, 1 + G))
+            rhs[:, :, 0] = np.take_along_axis(Qu, idx, axis=1) * scale  # VᵀK g1
+            rhs[:, :, 1:] = QV[:, 1 + G :, :].transpose(0, 2, 1)  # VᵀK Nᵀ
+            lu = np.empty_like(rhs)
+            ok = np.ones(n, dtype=bool)
+            try:
+                lu[:] = np.linalg.solve(core, rhs)
+            except np.linalg.LinAlgError:
+                for j in range(n):
+                    x = _small_solve(core[j], rhs[j])
+                    if x is None:
+                        ok[j] = False
+                        lu[j] = 0.0
+                    else:
+                        lu[j] = x
+            # K′g1 and K′Nᵀ (all groups) by the Woodbury identity, in the columns of K R
+            g1Kg1 = np.sum(u * Qu, axis=1) - np.sum(rhs[:, :, 0] * lu[:, :, 0], axis=1)
+            value = f1 - 0.5 * g1Kg1
+            QN = QV[:, 1 + G :, :]  # N K V: (n, G, 2m)
+            h0 = self.h - Qu[:, 1 + G :] + np.einsum("kgi,ki->kg", QN, lu[:, :, 0])
+            S = Q[1 + G :, 1 + G :] - QN @ lu[:, :, 1:]
+            for j, k in enumerate(ks):
+                if not ok[j]:
+                    out[k] = -np.inf
+                    continue
+                rows.append(k)
+                values.append(value[j])
+                h0s.append(h0[j])
+                Ss.append(S[j])
+                parts.append((u[j], idx[j], scale[j], lu[j]))
+        if not rows:
+            return out
         # the piece's own region: every group on its side (s_g h_g ≥ 0), a group at its mean
         # slope on its hyperplane (h_g = 0): the convex QP by its dual, max over ν (s_g ν_g ≤ 0)
         # of νᵀh₀ − ½νᵀSν with h₀ the h at the unconstrained minimum and S = N K′ Nᵀ; any
         # sign-feasible ν gives a lower bound (weak duality), the optimal one the minimum
-        QN = QV[1 + G :]  # N K V
-        h0 = self.h - Qu[1 + G :] + QN @ lu[:, 0]
-        S = Q[1 + G :, 1 + G :] - QN @ lu[:, 1:]
-        nu, self.exact = _dual(S, h0, s_all, enough=enough - value)
-        val = float(nu @ h0 - 0.5 * nu @ S @ nu)
+        v = np.array(values)
+        h0 = np.array(h0s)
+        S = np.array(Ss)
+        s_live = s_all[rows]
+        nu, exact = _duals(S, h0, s_live, enough - v)
+        val = np.sum(nu * h0, axis=1) - 0.5 * np.einsum("kg,kgh,kh->k", nu, S, nu)
+        for j, k in enumerate(rows):
+            out[k] = v[j] + val[j]
+            u_, idx_, scale_, lu_ = parts[j]
+            self._batch[k] = (u_, idx_, scale_, lu_, nu[j], s_live[j], bool(exact[j]))
+        return out
+
+    def minimiser(self, k: int) -> None:
+        """Set :attr:`step`, :attr:`active` and :attr:`exact` to those of candidate ``k`` of
+        the last :meth:`bounds` (step None: an empty region or a singular update)."""
+        part = self._batch[k]
+        if part is None:
+            self.step, self.active, self.exact = None, [], False
+            return
+        u, idx, scale, lu, nu, s_all, exact = part
+        G = len(self.h)
         # the minimiser: θ_e − (K′g1 + K′Nᵀν) = θ_e − K R y
         y = u.copy()
         y[1 + G :] += nu
         y[idx] -= scale * (lu[:, 0] + lu[:, 1:] @ nu)
         self.step = -(self.Z @ y)
-        self.active = [int(k) for k in np.flatnonzero((nu != 0.0) | (s_all == 0.0))]
-        return value + val
+        self.active = [int(g) for g in np.flatnonzero((nu != 0.0) | (s_all == 0.0))]
+        self.exact = exact
+
+
+def _duals(S: Array, h: Array, s: Array, enough: Array, max_iter: int = 200) -> tuple[Array, Array]:
+    """Maximise νᵀh_k − ½νᵀS_kν subject to s_kg ν_g ≤ 0 where s_kg ≠ 0, for K problems at once
+    (rows of h and s, S (K, G, G)) in lockstep, by a primal-dual active set: the working set
+    grows by the most violated constraint s_g (h − Sν)_g < 0 and shrinks by the multiplier that
+    changes sign first (ties: the first to enter). Problem k stops once its objective reaches
+    ``enough[k]`` (it only grows). Returns ν (K, G) and whether each is the optimum (not
+    stopped early)."""
+    K, G = h.shape
+    nu = np.zeros((K, G))
+    exact = np.zeros(K, dtype=bool)
+    if not G:
+        exact[:] = True
+        return nu, exact
+    work = s == 0.0  # in the working set
+    order = np.where(work, 0.0, np.inf)  # when each entered it (ties in the drop: the first)
+    added = 0
+    never = s == 0.0
+    scale = np.maximum(1.0, np.max(np.abs(h), axis=1))
+    live = np.arange(K)
+    eye = np.eye(G)
+    for _ in range(max_iter):
+        if not live.size:
+            break
+        Sw = S[live]
+        wk = work[live]
+        hk = h[live]
+        # the working set's system, padded with the identity outside it (ν = 0 there)
+        mask = wk[:, :, None] & wk[:, None, :]
+        A = np.where(mask, Sw, eye)
+        b = np.where(wk, hk, 0.0)
+        new = np.zeros((live.size, G))
+        solved = np.ones(live.size, dtype=bool)
+        try:
+            new[:] = np.linalg.solve(A, b[:, :, None])[:, :, 0]
+        except np.linalg.LinAlgError:
+            for j in range(live.size):
+                x = _small_solve(A[j], b[j])
+                if x is None:
+                    solved[j] = False
+                else:
+                    new[j] = x
+        new = np.where(wk, new, 0.0)
+        sk = s[live]
+        wrong = wk & (sk * new > 0.0)
+        has_wrong = wrong.any(axis=1) & solved
+        # singular: stop there (as alone)
+        done = ~solved
+        # a wrong sign: move towards `new` until the first multiplier reaches zero, drop it
+        jw = np.flatnonzero(has_wrong)
+        if jw.size:
+            kk = live[jw]
+            nw, nn, wr = nu[kk], new[jw], wrong[jw]
+            den = nw - nn
+            tk = np.divide(nw, den, out=np.zeros_like(nw), where=den != 0.0)
+            tk = np.where(wr, tk, np.inf)
+            tmin = tk.min(axis=1)
+            first = np.where(wr, order[kk], np.inf)
+            at_min = np.where(wr & (tk == tmin[:, None]), order[kk], np.inf)
+            drop = np.where(tmin < 1.0, np.argmin(at_min, axis=1), np.argmin(first, axis=1))
+            t = np.where(tmin < 1.0, tmin, 1.0)
+            nu[kk] = nw + np.maximum(t, 0.0)[:, None] * (nn - nw)
+            nu[kk, drop] = 0.0
+            work[kk, drop] = False
+            order[kk, drop] = np.inf
+        # no wrong sign: take `new`, stop when enough or optimal, else add the worst
+        jr = np.flatnonzero(~has_wrong & solved)
+        if jr.size:
+            kk = live[jr]
+            nn = new[jr]
+            nu[kk] = nn
+            obj = np.sum(nn * h[kk], axis=1) - 0.5 * np.einsum("kg,kgh,kh->k", nn, S[kk], nn)
+            enough_hit = work[kk].any(axis=1) & (obj >= enough[kk])
+            viol = s[kk] * (h[kk] - np.einsum("kgh,kh->kg", S[kk], nn))
+            viol[work[kk] | never[kk]] = 0.0
+            worst = np.argmin(viol, axis=1)
+            optimal = viol[np.arange(jr.size), worst] >= -1e-12 * scale[kk]
+            exact[kk[optimal & ~enough_hit]] = True
+            grow = ~optimal & ~enough_hit
+            added += 1
+            work[kk[grow], worst[grow]] = True
+            order[kk[grow], worst[grow]] = added
+            done_r = np.zeros(live.size, dtype=bool)
+            done_r[jr] = enough_hit | optimal
+            done |= done_r
+        live = live[~done]
+    return nu, exact
 
 
 def _small_solve(a: Array, b: Array) -> Array | None:
@@ -300,63 +445,6 @@ def _small_solve(a: Array, b: Array) -> Array | None:
     None when a is singular."""
     _, _, x, info = _gesv(a, b)
     return None if info != 0 else x
-
-
-def _dual(
-    S: Array,
-    h: Array,
-    s: Array,
-    max_iter: int = 200,
-    subset: list[int] | None = None,
-    enough: float = np.inf,
-) -> tuple[Array, bool]:
-    """Maximise νᵀh − ½νᵀSν subject to s_g ν_g ≤ 0 where s_g ≠ 0 (primal-dual active set:
-    the working set grows by the most violated constraint s_g (h − Sν)_g < 0 and shrinks by
-    the multiplier that changes sign first). ``subset``: only those constraints (ν zero
-    elsewhere: still sign-feasible); ``enough``: stop once the objective reaches it (it only
-    grows). Returns ν and whether it is the optimum (not stopped early)."""
-    G = len(h)
-    nu = np.zeros(G)
-    if not G:
-        return nu, True
-    allowed = np.ones(G, dtype=bool)
-    if subset is not None:
-        allowed[:] = False
-        allowed[subset] = True
-    never = (s == 0.0) | ~allowed  # never a violated sign constraint
-    work = [int(g) for g in np.flatnonzero((s == 0.0) & allowed)]
-    scale = max(1.0, float(np.max(np.abs(h))))
-    for _ in range(max_iter):
-        new = np.zeros(G)
-        if work:
-            w = np.array(work, dtype=np.intp)
-            target = _small_solve(S[w[:, None], w], h[w])
-            if target is None:
-                return nu, False
-            new[w] = target
-            wrong = np.flatnonzero(s[w] * target > 0.0)
-            if wrong.size:
-                # move towards `new` until the first multiplier reaches zero, drop it
-                g = w[wrong]
-                den = nu[g] - new[g]
-                tk = np.divide(nu[g], den, out=np.zeros(len(g)), where=den != 0.0)
-                k = int(np.argmin(tk))
-                t, drop = (float(tk[k]), int(g[k])) if tk[k] < 1.0 else (1.0, int(g[0]))
-                nu = nu + max(t, 0.0) * (new - nu)
-                nu[drop] = 0.0
-                work.remove(drop)
-                continue
-        nu = new
-        if work and float(nu @ h - 0.5 * nu @ S @ nu) >= enough:
-            return nu, False
-        viol = s * (h - S @ nu)
-        viol[work] = 0.0
-        viol[never] = 0.0
-        worst = int(np.argmin(viol))
-        if viol[worst] >= -1e-12 * scale:
-            return nu, True
-        work.append(worst)
-    return nu, False
 
 
 def __dir__() -> list[str]:

@@ -174,6 +174,47 @@ class KinkGroups:
         return theta - A.T @ np.linalg.lstsq(A @ A.T, r, rcond=None)[0]
 
 
+#: the Hessians of the pieces of piecewise-quadratic χ²s, by the side of every kinked source
+#: (constant on a piece): {(id(model), sides): (model, H)}, the last few kept
+_PIECES: dict[tuple[int, bytes], tuple[CombinedChi2, Array]] = {}
+_PIECES_KEPT = 32
+#: … for χ²s of at most this many parameters (the kept Hessians stay small)
+_PIECES_NPAR = 300
+
+
+def _piece_evaluate(
+    model: CombinedChi2, kinks: KinkGroups, theta: Array, sides: Array | None
+) -> tuple[float, Array, Array]:
+    """``model.evaluate(theta, 2, sides)``; for a piecewise-quadratic χ² the Hessian of the
+    piece θ is in (the sources not in ``sides`` on the side of θ) is computed once and kept."""
+    if not (len(kinks) and model.is_piecewise_quadratic and model.npar <= _PIECES_NPAR):
+        f, g, H = model.evaluate(theta, 2, sides)
+        assert g is not None and H is not None
+        return f, g, H
+    full = np.full(kinks.n_lambda, np.nan) if sides is None else np.array(sides, dtype=float)
+    h = kinks.h(theta)
+    for grp, members in enumerate(kinks.members):
+        free = np.isnan(full[members])
+        if free.any():
+            if h[grp] == 0.0:  # on the kink and not told which side: not one piece
+                f, g, H = model.evaluate(theta, 2, sides)
+                assert g is not None and H is not None
+                return f, g, H
+            full[members[free]] = kinks.signs[grp][free] * np.sign(h[grp])
+    key = (id(model), full.tobytes())
+    hit = _PIECES.get(key)
+    if hit is not None and hit[0] is model:
+        f, g, _ = model.evaluate(theta, 1, sides)
+        assert g is not None
+        return f, g, hit[1]
+    f, g, H = model.evaluate(theta, 2, sides)
+    assert g is not None and H is not None
+    if len(_PIECES) >= _PIECES_KEPT:
+        del _PIECES[next(iter(_PIECES))]
+    _PIECES[key] = (model, H)
+    return f, g, H
+
+
 # ---------------------------------------------------------------------- result
 @dataclass
 class Minimum:
@@ -263,8 +304,7 @@ def newton_minimise(
     message = ""
     for it in range(1, max_iterations + 1):
         sides = kinks.sides(hold, forced)
-        f0, g, H = model.evaluate(theta, 2, sides)
-        assert g is not None and H is not None
+        f0, g, H = _piece_evaluate(model, kinks, theta, sides)
         A, b = _constraints(kinks, fixed, hold, npar)
         system = NewtonSystem(H)
         if not system.positive_definite:

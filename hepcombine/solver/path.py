@@ -40,8 +40,8 @@ from numpy.typing import NDArray
 from ..chi2 import CombinedChi2
 from ..exceptions import FitError
 from ._linalg import Factor, solve, try_factor
-from .kinkscreen import KinkScreen
-from .newton import KinkGroups, Minimum, newton_minimise
+from .kinkscreen import KinkScreen, PointBounds
+from .newton import _PIECES_NPAR, KinkGroups, Minimum, _piece_evaluate, newton_minimise
 
 __all__ = ["PathEnd", "follow"]
 
@@ -116,25 +116,25 @@ def _screen(model: CombinedChi2, kinks: KinkGroups, theta: Array) -> KinkScreen 
     return entry[1]
 
 
-#: the χ², gradient and factorised Hessian at the last few points a path started from (every
-#: path of a minimum starts at the same point): {(id(model), θ, sides): (model, f, g, factor)}
-_POINTS: dict[tuple[int, bytes, bytes], tuple[CombinedChi2, float, Array, Factor | None]] = {}
-_POINTS_KEPT = 8
+#: the factorised Hessians of the last few pieces (:func:`.newton._piece_evaluate` keeps each
+#: piece's Hessian: the same array again): {id(H): (H, factor)}
+_FACTORS: dict[int, tuple[Array, Factor | None]] = {}
+_FACTORS_KEPT = 32
 
 
 def _point(
-    model: CombinedChi2, theta: Array, sides: Array | None
+    model: CombinedChi2, kinks: KinkGroups, theta: Array, sides: Array | None
 ) -> tuple[float, Array, Factor | None]:
-    key = (id(model), theta.tobytes(), b"" if sides is None else sides.tobytes())
-    hit = _POINTS.get(key)
-    if hit is not None and hit[0] is model:
-        return hit[1], hit[2], hit[3]
-    f, g, H = model.evaluate(theta, 2, sides)
-    assert g is not None and H is not None
+    f, g, H = _piece_evaluate(model, kinks, theta, sides)
+    if not (model.is_piecewise_quadratic and model.npar <= _PIECES_NPAR):
+        return f, g, try_factor(H)  # a new Hessian at every point: nothing to keep
+    hit = _FACTORS.get(id(H))
+    if hit is not None and hit[0] is H:
+        return f, g, hit[1]
     fac = try_factor(H)
-    if len(_POINTS) >= _POINTS_KEPT:
-        del _POINTS[next(iter(_POINTS))]
-    _POINTS[key] = (model, f, g, fac)
+    if len(_FACTORS) >= _FACTORS_KEPT:
+        del _FACTORS[next(iter(_FACTORS))]
+    _FACTORS[id(H)] = (H, fac)
     return f, g, fac
 
 
@@ -196,7 +196,7 @@ def follow(
                 if hv[grp] * forced[grp] > 0 and abs(hv[grp]) > 1e-12:
                     del forced[grp]
         sides = kinks.sides(held, forced)
-        f, g, fac = _point(model, theta, sides)
+        f, g, fac = _point(model, kinks, theta, sides)
         if fac is None:
             return PathEnd(theta, f, False, "the Hessian along the path is not positive definite")
         hg = list(held)
@@ -322,8 +322,16 @@ def follow(
                 just_held = grp
             else:
                 # Λ-shaped: this branch ends; the local minimum across the kink, same value
-                push = theta - s_from * 1e-7 * kinks.normals[grp]
-                m = _correct(model, kinks, push, c, float(theta[c]), held, sigma)
+                across = None
+                if screen is not None:
+                    across = _across(screen, model, kinks, theta, grp, s_from, held, forced, c)
+                if across is not None:
+                    # from the exact minimiser of the piece across (value fixed), its active
+                    # set held: one Newton iteration when that is the local minimum
+                    m = _correct(model, kinks, across[0], c, float(theta[c]), across[1], sigma)
+                else:
+                    push = theta - s_from * 1e-7 * kinks.normals[grp]
+                    m = _correct(model, kinks, push, c, float(theta[c]), held, sigma)
                 if m is None:
                     return PathEnd(theta, f, False, "the minimisation across a kink failed")
                 theta, held, forced = m.theta.copy(), dict(m.held), {}
@@ -342,6 +350,38 @@ def follow(
                     end.events += events
                     return end
     return PathEnd(theta, f, False, f"more than {MAX_EVENTS} events along the profile path")
+
+
+def _across(
+    screen: KinkScreen,
+    model: CombinedChi2,
+    kinks: KinkGroups,
+    theta: Array,
+    grp: int,
+    s_from: float,
+    held: Mapping[int, float],
+    forced: Mapping[int, float],
+    c: int,
+) -> tuple[Array, dict[int, float]] | None:
+    """The exact minimiser, θ_c fixed, of the piece across the kink of ``grp`` (θ on it,
+    reached from ``s_from``) over its region with the held groups kept on their kinks, and
+    its active set (:class:`.kinkscreen.PointBounds`); None when it is not found exactly."""
+    sides = np.sign(kinks.h(theta))
+    for g, s in forced.items():
+        sides[g] = s
+    for g in held:
+        sides[g] = 0.0
+    sides[grp] = s_from
+    f, g_, fac = _point(model, kinks, theta, kinks.sides([], dict(enumerate(sides))))
+    if fac is None:
+        return None
+    bounds = PointBounds(screen, theta, sides, f, g_, fac, c)
+    value = bounds.bound([grp], [-s_from])
+    if not (np.isfinite(value) and bounds.exact and bounds.step is not None):
+        return None
+    start = theta + bounds.step
+    start[c] = theta[c]
+    return start, dict.fromkeys(bounds.active, 0.0)
 
 
 def _stays(

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.linalg.lapack import dgesv as _gesv
 
 from ..chi2 import CombinedChi2
 from ._linalg import Factor, solve
@@ -442,8 +441,10 @@ def _duals(S: Array, h: Array, s: Array, enough: Array, max_iter: int = 200) -> 
 
 def _small_solve(a: Array, b: Array) -> Array | None:
     """a⁻¹b for a small dense system (LAPACK gesv, as numpy's solve, without its overhead);
-    None when a is singular."""
-    _, _, x, info = _gesv(a, b)
+    None when a is singular (scipy imported here: a plain combination does not need it)."""
+    from scipy.linalg.lapack import dgesv
+
+    _, _, x, info = dgesv(a, b)
     return None if info != 0 else x
 
 

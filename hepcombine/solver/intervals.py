@@ -229,6 +229,15 @@ PAIR_MARGIN = 8.0
 COMBINE = 5
 #: … unless there are at most this many moves: then every pair and triple
 ALL_COMBINATIONS = 6
+#: the kink groups within this many σ (of their normal's spread) of a point are moved across
+NEAR = 3.0
+#: … with exact piece bounds (piecewise quadratic: each bound a small dual QP, no minimisation)
+#: further kinks and more of their combinations (5 of the 6 too narrow intervals in 2000 Neyman
+#: campaign cases needed more than the limits above)
+NEAR_EXACT = 6.0
+PAIR_MARGIN_EXACT = 12.0
+COMBINE_EXACT = 7
+ALL_COMBINATIONS_EXACT = 8
 #: at most this many other local minima below χ²_min + 1 are followed
 MAX_MINIMA = 4
 #: not piecewise quadratic: a piece is searched for a lower branch unless its quadratic model
@@ -370,16 +379,22 @@ class _Branches:
         every = list(range(len(kinks)))
         on = [g for g in every if g in held or h[g] == 0.0]
         free = [g for g in every if g not in on]
-        near = [g for g in free if abs(h[g]) < 3.0 * self.spread[g]]
         bounds = self._bounds(theta, held, c)
+        # exact piece bounds are cheap: further kinks and more combinations of them
+        near_by, pair_margin, combine, all_comb = (
+            (NEAR_EXACT, PAIR_MARGIN_EXACT, COMBINE_EXACT, ALL_COMBINATIONS_EXACT)
+            if bounds is not None
+            else (NEAR, PAIR_MARGIN, COMBINE, ALL_COMBINATIONS)
+        )
+        near = [g for g in free if abs(h[g]) < near_by * self.spread[g]]
 
         def batch(moves: list[list[tuple[int, float]]]) -> list[float] | None:
             """The exact bounds of the pieces of ``moves`` (all of one kind), at once."""
             if bounds is None or not moves:
                 return None
-            # the singles are ranked by their bounds up to PAIR_MARGIN; of the others only
+            # the singles are ranked by their bounds up to pair_margin; of the others only
             # whether the bound reaches the target matters (the duals stop there)
-            enough = self.target + (PAIR_MARGIN if len(moves[0]) == 1 else -LOWER_BY)
+            enough = self.target + (pair_margin if len(moves[0]) == 1 else -LOWER_BY)
             return list(
                 bounds.bounds([([g for g, _ in mv], [s for _, s in mv]) for mv in moves], enough)
             )
@@ -427,15 +442,15 @@ class _Branches:
         ranked.sort(key=lambda e: e[0])
         best: list[tuple[int, float]] = []
         for bd, mv in ranked:
-            few = len(ranked) <= ALL_COMBINATIONS
-            if not few and (bd >= self.target + PAIR_MARGIN or len(best) >= COMBINE):
+            few = len(ranked) <= all_comb
+            if not few and (bd >= self.target + pair_margin or len(best) >= combine):
                 break
             if all(mv[0] != o[0] for o in best):
                 best.append(mv)
         # a group held on its kink with any other moved across (the path left the region
         # where both change together: a held kink and a crossed one can lead to a lower branch
         # that neither alone does)
-        others = near if len(ranked) <= ALL_COMBINATIONS else [mv[0] for mv in best]
+        others = near if len(ranked) <= all_comb else [mv[0] for mv in best]
         pairs = [
             [(g, s_g), (g2, -float(np.sign(h[g2])))]
             for g in on
@@ -453,9 +468,7 @@ class _Branches:
             list(combo)
             for size in sizes
             for combo in itertools.combinations(best, size)
-            if not (
-                size == 3 and len(best) > ALL_COMBINATIONS and set(combo) - set(best[: COMBINE - 1])
-            )
+            if not (size == 3 and len(best) > all_comb and set(combo) - set(best[: combine - 1]))
         ]
         bds = batch(combos)
         for k, mv2 in enumerate(combos):

@@ -27,6 +27,15 @@ def _run(label, n, chi2, relative, n_endpoints=None, first_crossing=None, known=
     assert not problems, "\n".join(problems)
 
 
+def _reference_delta(case, res, obs, side):
+    """The orthant reference's profiled Δχ² at one endpoint of the engine's interval of obs."""
+    ref = OrthantReference(case)
+    ref.set_scale(res)
+    p, f = ref.global_min(ref.start(res))
+    _, fv = ref.global_min(p, {ref.obs.index(obs): res.interval(obs)[side]})
+    return fv - f
+
+
 def test_reference_quadratic_is_the_written_chi2():
     """The reference's own check: the quadratic it assembles per box equals the written χ² in
     that box (so its exact box minima are minima of the written χ²)."""
@@ -100,12 +109,7 @@ def test_kinked_reproducer_not_quadratic(label, seed, obs, side, what):
     case = generate(rng, "pearson", small=True, relative=True)
     res = case.combiner().combine()
     assert res.interval_status[obs] == "profile", what
-    ref = OrthantReference(case)
-    ref.set_scale(res)
-    p, f = ref.global_min(ref.start(res))
-    i = ref.obs.index(obs)
-    _, fv = ref.global_min(p, {i: res.interval(obs)[side]})
-    assert abs(fv - f - 1.0) < 1e-6, what
+    assert abs(_reference_delta(case, res, obs, side) - 1.0) < 1e-6, what
 
 
 def test_generator_is_the_family_of_issue_18():
@@ -156,10 +160,5 @@ def test_kinked_reproducer(label, seed, obs, side, what):
     rng = seeds(label, seed + 1)[seed]
     case = generate(rng, "neyman", small=True)
     res = case.combiner().combine()
-    ref = OrthantReference(case)
-    ref.set_scale(res)
-    p, f = ref.global_min(ref.start(res))
-    i = ref.obs.index(obs)
-    _, fv = ref.global_min(p, {i: res.interval(obs)[side]})
-    assert abs(fv - f - 1.0) < 1e-6, what
+    assert abs(_reference_delta(case, res, obs, side) - 1.0) < 1e-6, what
     assert res.interval_status[obs] == "profile"
